@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine: `make site` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUTPUT ?= site
+PORT ?= 8000
+
+.PHONY: install site serve test lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+site: $(STAMP)
+	$(BIN)/star-vm-catalog build --output $(OUTPUT)
+
+serve: site
+	$(BIN)/python -m http.server --directory $(OUTPUT) $(PORT)
+
+test: $(STAMP)
+	$(BIN)/ruff check generator tests bench
+	$(BIN)/ruff format --check generator tests bench
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check generator tests bench
+	$(BIN)/ruff format --check generator tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format generator tests bench
+	$(BIN)/ruff check --fix generator tests bench
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(OUTPUT) build *.egg-info .pytest_cache

@@ -1,0 +1,208 @@
+"""The catalog model: the one thing every output (HTML, catalog.json, feed) is rendered from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from generator.parse import ParsedImage
+from generator.problems import ERROR, Problem
+from generator.verify import INTEGRITY_FAILURES, MemberResult, Verification
+
+SCHEMA_VERSION = 1
+FACETS = ("vm", "os", "arch", "word_size", "star_lib", "status")
+# Fields of an image in catalog.json; front matter keys may not reuse them.
+CATALOG_FIELDS = frozenset(
+    {
+        "id",
+        "vm",
+        "name",
+        "path",
+        "os",
+        "arch",
+        "word_size",
+        "star_lib",
+        "max_size",
+        "max_size_bytes",
+        "detail",
+        "extension",
+        "multi_file",
+        "size_bytes",
+        "allocated_bytes",
+        "md5",
+        "expected_md5",
+        "status",
+        "verified_at",
+        "url",
+        "members",
+        "description",
+        "name_valid",
+        "problem_count",
+    }
+)
+
+
+def iso_time(timestamp: float | None) -> str | None:
+    """UTC ISO-8601 with seconds, the one time format of every output."""
+    if timestamp is None:
+        return None
+    return dt.datetime.fromtimestamp(int(timestamp), dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Image:
+    """One catalogued image: parsed name fields, sizes, verification and description."""
+
+    id: str
+    vm: str
+    name: str
+    path: str
+    os: str | None
+    arch: str | None
+    word_size: int | None
+    star_lib: str | None
+    max_size: str | None
+    max_size_bytes: int | None
+    detail: str | None
+    extension: str | None
+    multi_file: bool
+    size_bytes: int
+    allocated_bytes: int
+    md5: str | None
+    expected_md5: str | None
+    status: str
+    verified_at: str | None
+    name_valid: bool
+    members: list[MemberResult] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+    description_html: str = ""
+    description_text: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """Permalink relative to the site root: `images/<vm>/<stem>/`, percent-encoded."""
+        return f"images/{quote(self.vm, safe='')}/{quote(self.id.split('/', 1)[1], safe='')}/"
+
+    @property
+    def output_dir(self) -> str:
+        """Directory of the image page inside the site (not encoded: a file system path)."""
+        return f"images/{self.id}"
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "vm": self.vm,
+            "name": self.name,
+            "path": self.path,
+            "os": self.os,
+            "arch": self.arch,
+            "word_size": self.word_size,
+            "star_lib": self.star_lib,
+            "max_size": self.max_size,
+            "max_size_bytes": self.max_size_bytes,
+            "detail": self.detail,
+            "extension": self.extension,
+            "multi_file": self.multi_file,
+            "size_bytes": self.size_bytes,
+            "allocated_bytes": self.allocated_bytes,
+            "md5": self.md5,
+            "expected_md5": self.expected_md5,
+            "status": self.status,
+            "verified_at": self.verified_at,
+            "url": self.url,
+            "name_valid": self.name_valid,
+            "problem_count": len(self.problems),
+            "description": self.description_text,
+        }
+        if self.multi_file:
+            data["members"] = [vars(m).copy() for m in self.members]
+        data.update(self.fields)
+        return data
+
+
+def make_image(parsed: ParsedImage, verification: Verification) -> Image:
+    """Join a parsed image with its verification into the catalog's record."""
+    entry, name = parsed.entry, parsed.name
+    return Image(
+        id=entry.id,
+        vm=entry.vm,
+        name=entry.name,
+        path=entry.relpath,
+        os=name.os,
+        arch=name.arch,
+        word_size=name.word_size,
+        star_lib=name.star_lib,
+        max_size=name.max_size,
+        max_size_bytes=name.max_size_bytes,
+        detail=name.detail,
+        extension=name.extension,
+        multi_file=entry.is_dir,
+        size_bytes=sum(m.size for m in entry.members),
+        allocated_bytes=sum(m.allocated for m in entry.members),
+        md5=verification.md5,
+        expected_md5=verification.expected_md5,
+        status=verification.status,
+        verified_at=iso_time(verification.verified_at),
+        name_valid=name.valid,
+        members=verification.members,
+        fields=parsed.description.fields,
+        description_html=parsed.description.html,
+        description_text=parsed.description.text,
+        problems=sorted(set(parsed.problems + verification.problems)),
+    )
+
+
+@dataclass
+class Catalog:
+    """All images and all problems of one run, sorted, plus when and where it was made."""
+
+    repository: str
+    generated_at: str
+    images: list[Image]
+    problems: list[Problem]
+
+    def get(self, image_id: str) -> Image | None:
+        return next((image for image in self.images if image.id == image_id), None)
+
+    def count_by(self, attribute: str) -> list[tuple[Any, int]]:
+        """Facet values with counts, most common first, then by value."""
+        counts = Counter(getattr(image, attribute) for image in self.images)
+        return sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == ERROR]
+
+    def integrity_failures(self) -> list[Image]:
+        return [image for image in self.images if image.status in INTEGRITY_FAILURES]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(image.size_bytes for image in self.images)
+
+    @property
+    def ok(self) -> bool:
+        """True when the run should exit 0: no error problem, no integrity failure."""
+        return not self.errors() and not self.integrity_failures()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "generated_at": self.generated_at,
+            "repository": self.repository,
+            "images": [image.to_json() for image in self.images],
+            "problems": [vars(p).copy() for p in self.problems],
+        }
+
+
+def make_catalog(
+    repository: str, generated_at: str, images: list[Image], scan_problems: list[Problem]
+) -> Catalog:
+    """Sort everything so that output never depends on directory order or thread timing."""
+    problems = set(scan_problems)
+    for image in images:
+        problems.update(image.problems)
+    return Catalog(repository, generated_at, sorted(images, key=lambda i: i.id), sorted(problems))

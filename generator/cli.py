@@ -1,0 +1,130 @@
+"""Command line: a thin layer that turns options into a Config and errors into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from generator import __version__
+from generator.build import RunResult, run
+from generator.config import load_config
+from generator.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CatalogError
+from generator.problems import ERROR
+
+EXIT_CODES = """exit codes:
+  0   all images verified (or checked) and no error problems
+  1   an error problem or an integrity failure (mismatch, unreadable, invalid checksum)
+  2   usage or configuration error
+  75  another run holds the lock (try again later)"""
+
+EXAMPLES = """examples:
+  star-vm-catalog build                      # catalog the bundled demo into ./site
+  star-vm-catalog build --repository /star/data08/OSG/APP/vm --output /var/www/vm --quiet
+  star-vm-catalog check --repository /star/data08/OSG/APP/vm"""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got '{text}'")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    """Options are defined once on a parent parser and shared by every command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--repository", type=Path, help="repository root (default: the bundled demo)"
+    )
+    common.add_argument(
+        "--state", type=Path, help="state directory (default: under $XDG_STATE_HOME)"
+    )
+    common.add_argument("--config", type=Path, help="YAML file with the same keys as these options")
+    common.add_argument(
+        "--quiet", action="store_true", default=None, help="print only what needs a person"
+    )
+    common.add_argument("--jobs", type=_positive, help="hashing threads (default: number of cores)")
+    main = argparse.ArgumentParser(
+        prog="star-vm-catalog",
+        description="Catalog the STAR virtual machine image repository as a static website.",
+        epilog=f"{EXIT_CODES}\n\n{EXAMPLES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    main.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = main.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    build = commands.add_parser(
+        "build",
+        parents=[common],
+        help="verify and publish the site",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument("--output", type=Path, help="site directory (default: ./site)")
+    build.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        default=None,
+        help="do not hash images; statuses become 'unverified'",
+    )
+    build.add_argument("--base-url", help="absolute URL of the published site, for the sitemap")
+    for name, text in (
+        ("verify", "hash images and report, no site"),
+        ("check", "names and sidecars only"),
+    ):
+        commands.add_parser(
+            name,
+            parents=[common],
+            help=text,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    return main
+
+
+def overrides(args: argparse.Namespace) -> dict[str, object]:
+    """Only the flags the user gave (None means: keep the file's or the default value)."""
+    names = ("repository", "state", "quiet", "jobs", "output", "verify", "base_url")
+    return {name: getattr(args, name, None) for name in names}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        config = load_config(args.config, overrides(args))
+        result = run(config, args.command)
+    except CatalogError as exc:
+        if exc.exit_code != 75 or not (args.quiet or False):
+            print(f"star-vm-catalog: {exc}", file=sys.stderr)
+        return exc.exit_code
+    report(result, config.quiet)
+    return EXIT_OK if result.catalog.ok else EXIT_PROBLEMS
+
+
+def report(result: RunResult, quiet: bool) -> None:
+    """Problems on stderr (errors always, warnings unless quiet), then one summary line."""
+    for problem in result.catalog.problems:
+        if problem.severity == ERROR or not quiet:
+            print(problem.line(), file=sys.stderr)
+    if quiet:
+        return
+    catalog, stats = result.catalog, result.stats
+    failures = len(catalog.integrity_failures())
+    print(
+        f"{len(catalog.images)} images, {stats.files_hashed} files hashed ({stats.bytes_read} bytes read), "
+        f"{stats.digests_reused} digests reused, {len(catalog.problems)} problems, "
+        f"{failures} integrity failures",
+        file=sys.stderr,
+    )
+    if result.output is not None:
+        print(f"Site written to {(result.output / 'index.html').absolute()}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+__all__ = ["EXIT_USAGE", "main"]

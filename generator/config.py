@@ -1,0 +1,167 @@
+"""Run configuration: one frozen dataclass, read from YAML (safe_load) and overridden by flags."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.errors import ConfigError
+
+DEFAULT_VMS = ("xen", "kvm", "virtualbox", "vmware", "qemu", "hyperv")
+DEFAULT_OS_FAMILIES = (
+    "sl",
+    "slc",
+    "rhel",
+    "centos",
+    "fedora",
+    "ubuntu",
+    "debian",
+    "alma",
+    "rocky",
+    "suse",
+    "opensuse",
+)
+DEFAULT_ARCHES = (
+    "x86",
+    "sparc",
+    "arm",
+    "alpha",
+    "powerpc",
+    "avr",
+    "arm64",
+    "aarch64",
+    "ppc64",
+    "riscv",
+)
+DEFAULT_WORD_SIZES = (8, 16, 32, 64, 128, 512)
+DEFAULT_IGNORE = (".*", "lost+found")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a run needs to know; `None` repository means the bundled demo."""
+
+    repository: Path | None = None
+    output: Path = Path("site")
+    state: Path | None = None
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    quiet: bool = False
+    verify: bool = True
+    base_url: str | None = None
+    title: str = "STAR virtual machine images"
+    known_vms: tuple[str, ...] = DEFAULT_VMS
+    known_os: tuple[str, ...] = DEFAULT_OS_FAMILIES
+    known_arch: tuple[str, ...] = DEFAULT_ARCHES
+    known_word_sizes: tuple[int, ...] = DEFAULT_WORD_SIZES
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+
+    def state_dir(self, repository: Path) -> Path:
+        """The state directory: --state, else one per repository under XDG_STATE_HOME."""
+        if self.state is not None:
+            return self.state
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        key = hashlib.sha256(str(repository.resolve()).encode()).hexdigest()[:16]
+        return Path(base) / "star-vm-catalog" / key
+
+
+# YAML key (the flag's name) -> (dataclass field, converter)
+def _path(value: Any) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ValueError("expected a path string")
+    return Path(value).expanduser()
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("expected a whole number of at least 1")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("expected true or false")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("expected a list of non-empty strings")
+    return tuple(v.lower() for v in value)
+
+
+def _patterns(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("expected a list of glob patterns")
+    return tuple(value)
+
+
+def _ints(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(type(v) is int and v > 0 for v in value):
+        raise ValueError("expected a list of positive whole numbers")
+    return tuple(value)
+
+
+KEYS = {
+    "repository": ("repository", _path),
+    "output": ("output", _path),
+    "state": ("state", _path),
+    "jobs": ("jobs", _positive_int),
+    "quiet": ("quiet", _bool),
+    "no-verify": ("verify", lambda v: not _bool(v)),
+    "base-url": ("base_url", _text),
+    "title": ("title", _text),
+    "known-vms": ("known_vms", _words),
+    "known-os": ("known_os", _words),
+    "known-arch": ("known_arch", _words),
+    "known-word-sizes": ("known_word_sizes", _ints),
+    "ignore": ("ignore", _patterns),
+}
+FIELD_NAMES = {f.name for f in fields(Config)}
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse a YAML config file into field values, naming every bad key in one error."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"'{path}': cannot read configuration: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"'{path}': expected a mapping of option names to values")
+    values, errors = {}, []
+    for key, raw in data.items():
+        if key not in KEYS:
+            errors.append(f"unknown key '{key}' (known: {', '.join(sorted(KEYS))})")
+            continue
+        name, convert = KEYS[key]
+        try:
+            values[name] = convert(raw)
+        except ValueError as exc:
+            errors.append(f"key '{key}': {exc}, got {raw!r}")
+    if errors:
+        raise ConfigError(f"'{path}': " + "; ".join(errors))
+    if "repository" in values and not values["repository"].is_absolute():
+        values["repository"] = (path.parent / values["repository"]).resolve()
+    return values
+
+
+def load_config(config_file: Path | None, overrides: dict[str, Any]) -> Config:
+    """File values first, then every flag the user actually gave."""
+    values = read_config_file(config_file) if config_file else {}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(values) - FIELD_NAMES
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+    return replace(Config(), **values)

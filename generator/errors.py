@@ -1,0 +1,32 @@
+"""Exceptions that end a whole run; each carries the exit code the CLI returns."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 75
+
+
+class CatalogError(Exception):
+    """A run-ending failure; only the CLI turns it into an exit code."""
+
+    exit_code = EXIT_PROBLEMS
+
+
+class ConfigError(CatalogError):
+    """Bad configuration file or option values (all reported in one message)."""
+
+    exit_code = EXIT_USAGE
+
+
+class LockHeldError(CatalogError):
+    """Another run holds the lock on the same state directory or output."""
+
+    exit_code = EXIT_LOCKED
+
+
+class RepositoryError(CatalogError):
+    """The repository root itself cannot be used (missing, not a directory)."""
+
+    exit_code = EXIT_PROBLEMS

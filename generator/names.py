@@ -1,0 +1,252 @@
+"""The naming convention, parsed in one place.
+
+`<os>_<arch>_<word size>_<star lib>_<max size>[_<detail>][.<ext>]`: fields are separated by `_`;
+dots belong to a field (`sl5.3`), and only the last `_` segment can hold the extension.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from generator.problems import ERROR, WARNING, Problem
+
+COMPRESSION_SUFFIXES = ("gz", "xz", "bz2", "zst", "zip")
+SIZE_UNITS = {"K": 10, "M": 20, "G": 30, "T": 40, "P": 50}
+
+OS_RE = re.compile(r"(?P<family>[A-Za-z]+)(?P<version>\d+(?:\.\d+)*[A-Za-z]?)?")
+ARCH_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+WORD_RE = re.compile(r"\d+")
+STAR_LIB_RE = re.compile(r"[A-Za-z][A-Za-z0-9.-]*")
+STAR_LIB_USUAL_RE = re.compile(r"(?i)sl\d{2}[a-z]")
+MAX_SIZE_RE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>[KMGTP])(?:i?B)?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ImageName:
+    """The fields of one image name; a field is None when it could not be parsed."""
+
+    stem: str
+    extension: str | None
+    os: str | None = None
+    os_family: str | None = None
+    os_version: str | None = None
+    arch: str | None = None
+    word_size: int | None = None
+    star_lib: str | None = None
+    max_size: str | None = None
+    max_size_bytes: int | None = None
+    detail: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        """True when every mandatory field parsed."""
+        required = (self.os, self.arch, self.word_size, self.star_lib, self.max_size)
+        return all(v is not None for v in required)
+
+
+@dataclass(frozen=True)
+class KnownValues:
+    """Well-formed values outside these sets give warnings, not errors."""
+
+    vms: tuple[str, ...]
+    os_families: tuple[str, ...]
+    arches: tuple[str, ...]
+    word_sizes: tuple[int, ...]
+
+
+def split_extension(filename: str) -> tuple[str, str | None]:
+    """Split `name.img.gz` into stem and extension, looking only past the last `_`."""
+    head, sep, last = filename.rpartition("_")
+    pieces = last.split(".")
+    if len(pieces) == 1 or not pieces[0]:
+        return filename, None
+    take = 2 if pieces[-1].lower() in COMPRESSION_SUFFIXES and len(pieces) > 2 else 1
+    extension = ".".join(pieces[-take:])
+    stem = head + sep + ".".join(pieces[:-take])
+    return stem, extension or None
+
+
+def parse_max_size(text: str) -> int | None:
+    """`8GB` -> 8 * 2**30 bytes (binary units, as disk tools mean them); None if malformed."""
+    match = MAX_SIZE_RE.fullmatch(text)
+    if not match:
+        return None
+    return int(float(match["number"]) * (1 << SIZE_UNITS[match["unit"].upper()]))
+
+
+def parse_name(
+    path: str, filename: str, is_dir: bool, known: KnownValues
+) -> tuple[ImageName, list[Problem]]:
+    """Parse one image name into fields plus the problems it has."""
+    stem, extension = (filename, None) if is_dir else split_extension(filename)
+    problems: list[Problem] = []
+    if not is_dir and extension is None:
+        problems.append(
+            _problem(
+                path,
+                "missing_extension",
+                WARNING,
+                "extension",
+                "",
+                "a file extension such as .img, .qcow2 or .vdi",
+            )
+        )
+    parts = stem.split("_", 5)
+    if len(parts) < 5 or not all(parts[:5]):
+        problems.append(
+            Problem(
+                path,
+                "name_too_few_fields",
+                ERROR,
+                f"name '{stem}' has {len([p for p in parts if p])} of the 5 required '_'-separated fields",
+                "rename it to <os>_<arch>_<word size>_<star lib>_<max size>[_<detail>].<ext>",
+            )
+        )
+        return ImageName(stem=stem, extension=extension), problems
+    fields: dict[str, object] = {"stem": stem, "extension": extension}
+    fields["detail"] = parts[5] if len(parts) > 5 and parts[5] else None
+    _parse_os(path, parts[0], known, fields, problems)
+    _parse_arch(path, parts[1], known, fields, problems)
+    _parse_word_size(path, parts[2], known, fields, problems)
+    _parse_star_lib(path, parts[3], fields, problems)
+    _parse_size(path, parts[4], fields, problems)
+    return ImageName(**fields), problems  # type: ignore[arg-type]
+
+
+def _problem(path: str, code: str, severity: str, field: str, value: str, expected: str) -> Problem:
+    """A name problem whose message names the field, the value and what was expected."""
+    shown = f"'{value}'" if value else "nothing"
+    return Problem(
+        path,
+        code,
+        severity,
+        f"{field} is {shown}, expected {expected}",
+        "rename the image (and its sidecars) to follow the naming convention",
+    )
+
+
+def _parse_os(
+    path: str, value: str, known: KnownValues, out: dict, problems: list[Problem]
+) -> None:
+    match = OS_RE.fullmatch(value)
+    if not match:
+        problems.append(
+            _problem(
+                path,
+                "invalid_os",
+                ERROR,
+                "operating system",
+                value,
+                "letters then an optional version, like sl5.3 or ubuntu9.10",
+            )
+        )
+        return
+    out.update(os=value, os_family=match["family"].lower(), os_version=match["version"])
+    if match["family"].lower() not in known.os_families:
+        problems.append(
+            _problem(
+                path,
+                "unknown_os",
+                WARNING,
+                "operating system family",
+                match["family"],
+                f"one of {', '.join(known.os_families)}",
+            )
+        )
+
+
+def _parse_arch(
+    path: str, value: str, known: KnownValues, out: dict, problems: list[Problem]
+) -> None:
+    if not ARCH_RE.fullmatch(value):
+        problems.append(
+            _problem(
+                path,
+                "invalid_arch",
+                ERROR,
+                "instruction set",
+                value,
+                "a name such as x86, arm or powerpc",
+            )
+        )
+        return
+    out["arch"] = value
+    if value.lower() not in known.arches:
+        problems.append(
+            _problem(
+                path,
+                "unknown_arch",
+                WARNING,
+                "instruction set",
+                value,
+                f"one of {', '.join(known.arches)}",
+            )
+        )
+
+
+def _parse_word_size(
+    path: str, value: str, known: KnownValues, out: dict, problems: list[Problem]
+) -> None:
+    if not WORD_RE.fullmatch(value):
+        problems.append(
+            _problem(
+                path,
+                "invalid_word_size",
+                ERROR,
+                "word size",
+                value,
+                "a number of bits such as 32 or 64",
+            )
+        )
+        return
+    out["word_size"] = int(value)
+    if int(value) not in known.word_sizes:
+        sizes = ", ".join(str(s) for s in known.word_sizes)
+        problems.append(
+            _problem(path, "unknown_word_size", WARNING, "word size", value, f"one of {sizes}")
+        )
+
+
+def _parse_star_lib(path: str, value: str, out: dict, problems: list[Problem]) -> None:
+    if not STAR_LIB_RE.fullmatch(value):
+        problems.append(
+            _problem(
+                path,
+                "invalid_star_lib",
+                ERROR,
+                "STAR library",
+                value,
+                "a library version such as sl05c",
+            )
+        )
+        return
+    out["star_lib"] = value
+    if not STAR_LIB_USUAL_RE.fullmatch(value):
+        problems.append(
+            _problem(
+                path,
+                "unknown_star_lib",
+                WARNING,
+                "STAR library",
+                value,
+                "'sl', two digits and a letter, such as sl05c",
+            )
+        )
+
+
+def _parse_size(path: str, value: str, out: dict, problems: list[Problem]) -> None:
+    size = parse_max_size(value)
+    if size is None:
+        problems.append(
+            _problem(
+                path,
+                "invalid_max_size",
+                ERROR,
+                "maximum size",
+                value,
+                "a number and a unit (MB, GB, TB), such as 8GB",
+            )
+        )
+        return
+    out.update(max_size=value, max_size_bytes=size)

@@ -1,0 +1,77 @@
+"""Second stage: give each scanned image its parsed name and the contents of its sidecars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.checksum import MAX_CHECKSUM_BYTES, ChecksumFile, parse_checksum
+from generator.description import Description, read_description
+from generator.names import ImageName, KnownValues, parse_name
+from generator.problems import ERROR, WARNING, Problem
+from generator.scan import ImageEntry, ScanResult
+
+
+@dataclass
+class ParsedImage:
+    """A scanned image plus what its name and sidecars say."""
+
+    entry: ImageEntry
+    name: ImageName
+    checksum: ChecksumFile | None
+    description: Description
+    problems: list[Problem] = field(default_factory=list)
+
+
+def parse_all(
+    scanned: ScanResult, known: KnownValues, reserved: frozenset[str]
+) -> list[ParsedImage]:
+    """Parse every image; a bad name or sidecar is a problem on that image, never an abort."""
+    return [parse_image(scanned.root, entry, known, reserved) for entry in scanned.images]
+
+
+def parse_image(
+    root: Path, entry: ImageEntry, known: KnownValues, reserved: frozenset[str]
+) -> ParsedImage:
+    name, problems = parse_name(entry.relpath, entry.name, entry.is_dir, known)
+    if entry.vm.lower() not in known.vms:
+        problems.append(
+            Problem(
+                entry.relpath,
+                "unknown_vm",
+                WARNING,
+                f"VM directory '{entry.vm}' is not a known VM software (known: {', '.join(known.vms)})",
+                "move the image into a known VM directory, or add it to known-vms",
+            )
+        )
+    checksum = read_checksum(root, entry, problems)
+    description = Description()
+    if entry.description:
+        description, found = read_description(
+            root / entry.description.relpath, entry.description.relpath, reserved
+        )
+        problems += found
+    return ParsedImage(entry, name, checksum, description, problems)
+
+
+def read_checksum(root: Path, entry: ImageEntry, problems: list[Problem]) -> ChecksumFile | None:
+    """Read and parse the `.checksum` sidecar; garbage is an `invalid_checksum` error."""
+    if entry.checksum is None:
+        return None
+    relpath = entry.checksum.relpath
+    try:
+        with (root / relpath).open("rb") as handle:
+            parsed = parse_checksum(handle.read(MAX_CHECKSUM_BYTES + 1))
+    except OSError as exc:
+        parsed = ChecksumFile(error=f"cannot be read: {exc.strerror}")
+    if parsed.error:
+        problems.append(
+            Problem(
+                relpath,
+                "invalid_checksum",
+                ERROR,
+                f"checksum file {parsed.error}",
+                f"regenerate it: md5sum {entry.name} > {entry.stem}.checksum",
+            )
+        )
+    return parsed

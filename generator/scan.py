@@ -1,0 +1,329 @@
+"""Walk the repository with `stat` only: group images with their sidecars, report everything odd.
+
+Layout: `<root>/<vm>/<image>` where an image is a file, or a directory of member files; sidecars
+`<stem>.checksum` and `<stem>.txt` sit beside it. No file contents are read here.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+
+from generator.names import split_extension
+from generator.problems import ERROR, WARNING, Problem
+
+SIDECARS = {".checksum": "checksum", ".txt": "description"}
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """The stat fields a run needs: sizes for the catalog, the rest for change detection."""
+
+    relpath: str
+    size: int
+    allocated: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, relpath: str, st: os.stat_result) -> FileStat:
+        allocated = getattr(st, "st_blocks", 0) * 512
+        return cls(relpath, st.st_size, allocated, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+@dataclass(frozen=True)
+class ImageEntry:
+    """One image as found on disk: its files and sidecars, nothing read yet."""
+
+    vm: str
+    name: str
+    stem: str
+    is_dir: bool
+    members: tuple[FileStat, ...]
+    checksum: FileStat | None = None
+    description: FileStat | None = None
+    unreadable: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.vm}/{self.stem}"
+
+    @property
+    def relpath(self) -> str:
+        return f"{self.vm}/{self.name}"
+
+
+@dataclass
+class ScanResult:
+    """Everything the walk found, in sorted order so output never depends on the disk."""
+
+    root: Path
+    vms: list[str] = field(default_factory=list)
+    images: list[ImageEntry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class _Found:
+    """A directory entry after symlinks were checked: kind is 'file', 'dir' or None (reported)."""
+
+    name: str
+    relpath: str
+    kind: str | None
+    st: os.stat_result | None = None
+    broken: str | None = None
+
+
+def scan(root: Path, ignore: tuple[str, ...] = ()) -> ScanResult:
+    """Walk `root` (one directory per VM software) and return images, sidecars and problems."""
+    result = ScanResult(root=root.resolve())
+    for found in _entries(result, "", ignore):
+        if found.kind == "dir":
+            result.vms.append(found.name)
+            _scan_vm(result, found, ignore)
+        elif found.kind == "file":
+            result.problems.append(
+                Problem(
+                    found.relpath,
+                    "file_at_root",
+                    WARNING,
+                    "file at the repository root, outside any VM directory",
+                    "move it into the directory of its VM software, e.g. xen/",
+                )
+            )
+    return result
+
+
+def _scan_vm(result: ScanResult, vm_dir: _Found, ignore: tuple[str, ...]) -> None:
+    """Group one VM directory's entries into images and attach sidecars by stem."""
+    images: dict[str, ImageEntry] = {}
+    sidecars: dict[str, dict[str, _Found]] = {"checksum": {}, "description": {}}
+    for found in _entries(result, vm_dir.relpath, ignore):
+        suffix = os.path.splitext(found.name)[1]
+        if found.kind == "file" and suffix in SIDECARS:
+            sidecars[SIDECARS[suffix]][found.name[: -len(suffix)]] = found
+        elif found.kind is not None or found.broken:
+            _add_image(result, images, _image_entry(result, vm_dir.name, found, ignore))
+    for stem, entry in images.items():
+        checksum = sidecars["checksum"].pop(stem, None)
+        description = sidecars["description"].pop(stem, None)
+        result.images.append(_with_sidecars(entry, checksum, description))
+    for kind, leftovers in sidecars.items():
+        for found in leftovers.values():
+            result.problems.append(
+                Problem(
+                    found.relpath,
+                    f"orphan_{kind}",
+                    WARNING,
+                    f"{kind} sidecar with no image of the same name beside it",
+                    "rename it to match its image, or remove it",
+                )
+            )
+
+
+def _with_sidecars(
+    entry: ImageEntry, checksum: _Found | None, description: _Found | None
+) -> ImageEntry:
+    def stat_of(found: _Found | None) -> FileStat | None:
+        return FileStat.of(found.relpath, found.st) if found and found.st else None
+
+    return ImageEntry(
+        entry.vm,
+        entry.name,
+        entry.stem,
+        entry.is_dir,
+        entry.members,
+        stat_of(checksum),
+        stat_of(description),
+        entry.unreadable,
+    )
+
+
+def _add_image(result: ScanResult, images: dict[str, ImageEntry], entry: ImageEntry) -> None:
+    """Keep the first image of a stem; a second one would share its sidecars and permalink."""
+    if entry.stem in images:
+        result.problems.append(
+            Problem(
+                entry.relpath,
+                "duplicate_stem",
+                ERROR,
+                f"another image, '{images[entry.stem].name}', has the same name before the extension",
+                "give each image its own name; sidecars and permalinks are keyed by it",
+            )
+        )
+        return
+    images[entry.stem] = entry
+
+
+def _image_entry(result: ScanResult, vm: str, found: _Found, ignore: tuple[str, ...]) -> ImageEntry:
+    if found.kind == "dir":
+        members = _members(result, found, ignore)
+        unreadable = None if members else "the image directory holds no files"
+        if not members:
+            result.problems.append(
+                Problem(
+                    found.relpath,
+                    "empty_image_directory",
+                    ERROR,
+                    "image directory holds no member files",
+                    "copy the image files into it",
+                )
+            )
+        return ImageEntry(vm, found.name, found.name, True, members, unreadable=unreadable)
+    stem, _ = split_extension(found.name)
+    members = (FileStat.of(found.relpath, found.st),) if found.st else ()
+    return ImageEntry(vm, found.name, stem, False, members, unreadable=found.broken)
+
+
+def _members(
+    result: ScanResult, image_dir: _Found, ignore: tuple[str, ...]
+) -> tuple[FileStat, ...]:
+    members = []
+    for found in _entries(result, image_dir.relpath, ignore):
+        if found.kind == "file" and found.st:
+            members.append(FileStat.of(found.relpath, found.st))
+        elif found.kind == "dir":
+            result.problems.append(
+                Problem(
+                    found.relpath,
+                    "nested_directory",
+                    WARNING,
+                    "directory inside an image directory; its files are not part of the catalog",
+                    "a multi-file image keeps its members directly inside its directory",
+                )
+            )
+    return tuple(members)
+
+
+def _entries(result: ScanResult, reldir: str, ignore: tuple[str, ...]) -> list[_Found]:
+    """Sorted, checked entries of one directory; anything unusable becomes a problem."""
+    directory = result.root / reldir
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as exc:
+        result.problems.append(
+            Problem(
+                reldir or ".",
+                "unreadable_directory",
+                ERROR,
+                f"cannot list directory: {exc.strerror}",
+                "check its permissions",
+            )
+        )
+        return []
+    found = []
+    for name in names:
+        if any(fnmatch(name, pattern) for pattern in ignore):
+            continue
+        relpath = f"{reldir}/{name}" if reldir else name
+        if not _is_utf8(name):
+            result.problems.append(
+                Problem(
+                    _printable(relpath),
+                    "invalid_utf8_name",
+                    ERROR,
+                    "name is not valid UTF-8 and cannot be published",
+                    "rename it using UTF-8 (plain ASCII is safest)",
+                )
+            )
+            continue
+        found.append(_check(result, directory / name, relpath))
+    return found
+
+
+def _check(result: ScanResult, path: Path, relpath: str) -> _Found:
+    """Stat one entry, following a symlink only while it stays inside the repository."""
+    name = path.name
+    try:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            target = os.path.realpath(path)
+            if os.path.commonpath([target, result.root]) != str(result.root):
+                return _report(
+                    result,
+                    name,
+                    relpath,
+                    "symlink_outside",
+                    "symbolic link points outside the repository",
+                    "copy the file in instead",
+                )
+            if stat.S_ISDIR(os.stat(path).st_mode) and _is_ancestor(target, path.parent):
+                return _report(
+                    result,
+                    name,
+                    relpath,
+                    "symlink_loop",
+                    "symbolic link points back to a directory that contains it",
+                    "remove the link",
+                )
+            st = os.stat(path)
+    except OSError as exc:
+        return _stat_failure(result, name, relpath, exc)
+    if stat.S_ISDIR(st.st_mode):
+        return _Found(name, relpath, "dir", st)
+    if stat.S_ISREG(st.st_mode):
+        return _Found(name, relpath, "file", st)
+    return _report(
+        result,
+        name,
+        relpath,
+        "not_regular_file",
+        "not a regular file or directory (device, socket or pipe)",
+        "remove it",
+    )
+
+
+def _stat_failure(result: ScanResult, name: str, relpath: str, exc: OSError) -> _Found:
+    if exc.errno == errno.ELOOP:
+        return _report(
+            result, name, relpath, "symlink_loop", "symbolic links form a loop", "remove the link"
+        )
+    if exc.errno == errno.ENOENT:
+        found = _report(
+            result,
+            name,
+            relpath,
+            "broken_symlink",
+            "symbolic link points to a file that does not exist",
+            "fix or remove the link",
+        )
+        found.broken = "its symbolic link points to a file that does not exist"
+        return found
+    return _report(
+        result,
+        name,
+        relpath,
+        "unreadable_entry",
+        f"cannot stat: {exc.strerror}",
+        "check permissions",
+    )
+
+
+def _report(
+    result: ScanResult, name: str, relpath: str, code: str, message: str, hint: str
+) -> _Found:
+    result.problems.append(Problem(relpath, code, ERROR, message, hint))
+    return _Found(name, relpath, None)
+
+
+def _is_ancestor(target: str, directory: Path) -> bool:
+    real = os.path.realpath(directory)
+    return os.path.commonpath([target, real]) == target
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(relpath: str) -> str:
+    """Show undecodable bytes as \\xNN escapes so the problem can still be reported."""
+    return os.fsencode(relpath).decode("utf-8", "backslashreplace")

@@ -1,0 +1,254 @@
+"""Compare what the images hold with what their `.checksum` sidecars promise.
+
+The digest source is a seam: `Digester.digest(member)` either reads the bytes or (with the
+incremental state cache) reuses a digest it can trust. Status rules live here, once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from generator.checksum import ChecksumFile, base_name, member_key
+from generator.hashing import FileDigest, hash_file
+from generator.problems import ERROR, WARNING, Problem
+from generator.scan import FileStat, ImageEntry
+
+VERIFIED = "verified"
+MISMATCH = "mismatch"
+MISSING_CHECKSUM = "missing_checksum"
+INVALID_CHECKSUM = "invalid_checksum"
+UNREADABLE = "unreadable"
+CHANGING = "changing"
+UNVERIFIED = "unverified"
+# Worst first: an image's status is the worst of its members'.
+STATUSES = (
+    UNREADABLE,
+    CHANGING,
+    INVALID_CHECKSUM,
+    MISMATCH,
+    MISSING_CHECKSUM,
+    UNVERIFIED,
+    VERIFIED,
+)
+INTEGRITY_FAILURES = frozenset({MISMATCH, UNREADABLE, INVALID_CHECKSUM})
+
+
+class Digester(Protocol):
+    """Where digests come from: plain hashing here, the state cache for incremental runs."""
+
+    def digest(self, root: Path, member: FileStat) -> FileDigest: ...
+
+
+class PlainDigester:
+    """Reads every byte of every member, every run."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+
+    def digest(self, root: Path, member: FileStat) -> FileDigest:
+        return hash_file(root, member, self.clock)
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    """One member file of an image after comparison."""
+
+    name: str
+    size: int
+    md5: str | None
+    expected_md5: str | None
+    status: str
+
+
+@dataclass
+class Verification:
+    """An image's verdict: status, digests and the problems behind it."""
+
+    status: str
+    md5: str | None = None
+    expected_md5: str | None = None
+    verified_at: float | None = None
+    members: list[MemberResult] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def digest_all(
+    root: Path,
+    members: Iterable[FileStat],
+    digester: Digester,
+    jobs: int,
+    on_done: Callable[[FileDigest], None] | None = None,
+) -> dict[str, FileDigest]:
+    """Digest every member on `jobs` threads, largest first so the run ends evenly."""
+    ordered = sorted(members, key=lambda m: (-m.size, m.relpath))
+    results: dict[str, FileDigest] = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for result in pool.map(lambda m: digester.digest(root, m), ordered):
+            results[result.relpath] = result
+            if on_done:
+                on_done(result)
+    return results
+
+
+def evaluate(
+    entry: ImageEntry, checksum: ChecksumFile | None, digests: dict[str, FileDigest] | None
+) -> Verification:
+    """Decide an image's status from its checksum sidecar and member digests (None: not hashed)."""
+    if entry.unreadable:
+        problem = Problem(
+            entry.relpath,
+            UNREADABLE,
+            ERROR,
+            f"image cannot be read: {entry.unreadable}",
+            "restore the image file or remove its sidecars",
+        )
+        return Verification(UNREADABLE, problems=[problem])
+    expected, problems = _expected(entry, checksum)
+    members = [_member(entry, m, expected, digests, checksum) for m in entry.members]
+    problems += _member_problems(entry, members, expected)
+    status = min((m.status for m in members), key=STATUSES.index, default=UNREADABLE)
+    if checksum and checksum.error:
+        status = min(status, INVALID_CHECKSUM, key=STATUSES.index)
+    read_times = [
+        d.read_at for m in entry.members if digests and (d := digests.get(m.relpath)) and d.read_at
+    ]
+    single = members[0] if len(members) == 1 and not entry.is_dir else None
+    return Verification(
+        status=status,
+        md5=single.md5 if single else None,
+        expected_md5=single.expected_md5 if single else None,
+        verified_at=min(read_times) if read_times and status in (VERIFIED, MISMATCH) else None,
+        members=members,
+        problems=problems,
+    )
+
+
+def _expected(
+    entry: ImageEntry, checksum: ChecksumFile | None
+) -> tuple[dict[str, str], list[Problem]]:
+    """Map member relpath -> expected digest, with warnings for names that do not match."""
+    if checksum is None or checksum.error:
+        return {}, []
+    problems: list[Problem] = []
+    if not entry.is_dir:
+        line = next((ln for ln in checksum.lines if base_name(ln.name) == entry.name), None)
+        if line is None:
+            line = checksum.lines[0]
+            problems.append(
+                Problem(
+                    entry.checksum.relpath if entry.checksum else entry.relpath,
+                    "checksum_name_mismatch",
+                    WARNING,
+                    f"checksum names '{line.name}', not the image '{entry.name}'",
+                    "regenerate it with md5sum next to the image",
+                )
+            )
+        return {entry.members[0].relpath: line.md5} if entry.members else {}, problems
+    expected = {
+        f"{entry.relpath}/{member_key(ln.name, entry.name)}": ln.md5 for ln in checksum.lines
+    }
+    return expected, problems
+
+
+def _member(
+    entry: ImageEntry,
+    member: FileStat,
+    expected: dict[str, str],
+    digests: dict[str, FileDigest] | None,
+    checksum: ChecksumFile | None,
+) -> MemberResult:
+    name = member.relpath.rsplit("/", 1)[-1]
+    want = expected.get(member.relpath)
+    digest = digests.get(member.relpath) if digests is not None else None
+    md5 = digest.md5 if digest else None
+    if digest and digest.error:
+        status = UNREADABLE
+    elif digest and digest.changing:
+        status = CHANGING
+    elif checksum is None:
+        status = MISSING_CHECKSUM
+    elif checksum.error:
+        status = INVALID_CHECKSUM
+    elif want is None:
+        status = MISSING_CHECKSUM
+    elif digest is None:
+        status = UNVERIFIED
+    else:
+        status = VERIFIED if md5 == want else MISMATCH
+    return MemberResult(name, member.size, md5, want, status)
+
+
+def _member_problems(
+    entry: ImageEntry, members: list[MemberResult], expected: dict[str, str]
+) -> list[Problem]:
+    """One problem per member that is not fine, plus listed members that are absent."""
+    problems = []
+    base = entry.relpath
+    for m in members:
+        path = f"{base}/{m.name}" if entry.is_dir else base
+        problem = _status_problem(entry, path, m)
+        if problem:
+            problems.append(problem)
+    present = {m.relpath for m in entry.members}
+    for missing in sorted(set(expected) - present):
+        problems.append(
+            Problem(
+                missing,
+                "member_missing",
+                ERROR,
+                "listed in the checksum file but not present in the image directory",
+                "copy the missing file, or regenerate the checksum if it was removed on purpose",
+            )
+        )
+    return list(dict.fromkeys(problems))
+
+
+def _status_problem(entry: ImageEntry, path: str, m: MemberResult) -> Problem | None:
+    sidecar = entry.checksum.relpath if entry.checksum else f"{entry.vm}/{entry.stem}.checksum"
+    if m.status == MISMATCH:
+        return Problem(
+            path,
+            "checksum_mismatch",
+            ERROR,
+            f"MD5 is {m.md5} but the checksum file says {m.expected_md5}",
+            "the image is corrupt or the checksum is stale: recopy the image, or "
+            "regenerate the checksum if the image changed on purpose",
+        )
+    if m.status == UNREADABLE:
+        return Problem(
+            path,
+            "unreadable",
+            ERROR,
+            "image bytes cannot be read",
+            "check the file's permissions and the volume",
+        )
+    if m.status == CHANGING:
+        return Problem(
+            path,
+            "changing",
+            WARNING,
+            "file changed while it was being read",
+            "wait until the copy finishes; the next run checks it again",
+        )
+    if m.status == MISSING_CHECKSUM and entry.checksum is None:
+        return Problem(
+            sidecar,
+            "missing_checksum",
+            WARNING,
+            "no checksum file beside the image",
+            f"create it with: md5sum {entry.name} > {entry.stem}.checksum",
+        )
+    if m.status == MISSING_CHECKSUM:
+        return Problem(
+            path,
+            "member_not_in_checksum",
+            WARNING,
+            "file is not listed in the image's checksum file",
+            "regenerate the checksum file to include every member",
+        )
+    return None
