@@ -23,13 +23,13 @@ serve: site
 	$(BIN)/python -m http.server --directory $(OUTPUT) $(PORT)
 
 test: $(STAMP)
-	$(BIN)/ruff check generator tests bench
-	$(BIN)/ruff format --check generator tests bench
+	$(BIN)/ruff check generator tests $(wildcard bench)
+	$(BIN)/ruff format --check generator tests $(wildcard bench)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check generator tests bench
-	$(BIN)/ruff format --check generator tests bench
+	$(BIN)/ruff check generator tests $(wildcard bench)
+	$(BIN)/ruff format --check generator tests $(wildcard bench)
 
 format: $(STAMP)
 	$(BIN)/ruff format generator tests bench

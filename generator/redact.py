@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-REDACTED = "[redacted]"
+REDACTED = "(redacted)"  # parses as plain text in YAML and Markdown alike
 
 PRIVATE_KEY_RE = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----.*?(?:-----END \1PRIVATE KEY\2-----|\Z)", re.S
+    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK|)-----.*?(?:-----END \1PRIVATE KEY\2-----|\Z)", re.S
 )
 SEED_RE = re.compile(r"(?i)\b(SEED\s*=\s*)(\"[^\"\n]*\"|'[^'\n]*'|[^\s'\"`]+)")
 PASSWORD_RE = re.compile(r"(?im)\b((?:root[ _-]?)?pass(?:word|wd|phrase)?\s*[:=][ \t]*)(\S[^\n]*)")
@@ -31,9 +31,9 @@ def redact_text(text: str) -> tuple[str, list[Redaction]]:
     """Replace private keys, SEED= values and password values; report each by line."""
     found: list[Redaction] = []
     for kind, pattern, keep_prefix in (
-        ("private key", PRIVATE_KEY_RE, False),
         ("password seed", SEED_RE, True),
         ("password", PASSWORD_RE, True),
+        ("private key", PRIVATE_KEY_RE, False),  # last: it joins lines, which would shift numbers
     ):
         text = pattern.sub(_replacer(kind, text, found, keep_prefix), text)
     return text, sorted(found, key=lambda r: r.line)
@@ -44,7 +44,7 @@ def _replacer(kind: str, original: str, found: list[Redaction], keep_prefix: boo
         found.append(Redaction(kind, match.string.count("\n", 0, match.start()) + 1))
         if keep_prefix:
             return match[1] + REDACTED
-        return f"[{kind} redacted]"
+        return f"({kind} redacted)"
 
     return replace
 
@@ -55,7 +55,8 @@ def redact_fields(fields: dict[str, object]) -> tuple[dict[str, object], list[st
     for key, value in fields.items():
         if SECRET_KEY_RE.search(key):
             clean[key] = REDACTED
-            redacted.append(key)
+            if value != REDACTED:
+                redacted.append(key)
         elif isinstance(value, str):
             clean[key] = redact_text(value)[0]
             if clean[key] != value:
