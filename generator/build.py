@@ -13,10 +13,11 @@ from generator.config import Config
 from generator.demo import demo_repository
 from generator.errors import RepositoryError
 from generator.hashing import FileDigest
+from generator.inspect import FormatRules
 from generator.lock import hold_lock
 from generator.names import KnownValues
 from generator.pages import load_content
-from generator.parse import ParsedImage, parse_all
+from generator.parse import ParsedImage, ParseRules, parse_all
 from generator.publish import output_lock_path, publish
 from generator.render import render_site
 from generator.resources import content_dir
@@ -59,9 +60,13 @@ def repository_of(config: Config) -> Path:
     return root
 
 
-def known_values(config: Config) -> KnownValues:
-    return KnownValues(
+def parse_rules(config: Config) -> ParseRules:
+    """The configurable knowledge the parse stage checks names and formats against."""
+    known = KnownValues(
         config.known_vms, config.known_os, config.known_arch, config.known_word_sizes
+    )
+    return ParseRules(
+        known, CATALOG_FIELDS, FormatRules(config.vm_formats, config.extension_formats)
     )
 
 
@@ -93,7 +98,7 @@ def make(
 ) -> tuple[Catalog, RunStats]:
     """Scan, parse and verify into a catalog (no files written)."""
     scanned = scan(repository, config.ignore)
-    parsed = parse_all(scanned, known_values(config), CATALOG_FIELDS)
+    parsed = parse_all(scanned, parse_rules(config))
     stats = RunStats()
     digests = None
     if hash_images and config.verify:

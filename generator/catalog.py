@@ -13,7 +13,7 @@ from generator.problems import ERROR, Problem
 from generator.verify import INTEGRITY_FAILURES, MemberResult, Verification
 
 SCHEMA_VERSION = 1
-FACETS = ("vm", "os", "arch", "word_size", "star_lib", "status")
+FACETS = ("vm", "os", "arch", "word_size", "star_lib", "status", "format")
 # Fields of an image in catalog.json; front matter keys may not reuse them.
 CATALOG_FIELDS = frozenset(
     {
@@ -41,6 +41,9 @@ CATALOG_FIELDS = frozenset(
         "description",
         "name_valid",
         "problem_count",
+        "format",
+        "virtual_size_bytes",
+        "compression",
     }
 )
 
@@ -76,7 +79,11 @@ class Image:
     status: str
     verified_at: str | None
     name_valid: bool
+    format: str | None = None
+    virtual_size_bytes: int | None = None
+    compression: str | None = None
     members: list[MemberResult] = field(default_factory=list)
+    member_formats: dict[str, str] = field(default_factory=dict)
     fields: dict[str, Any] = field(default_factory=dict)
     description_html: str = ""
     description_text: str = ""
@@ -116,10 +123,15 @@ class Image:
             "url": self.url,
             "name_valid": self.name_valid,
             "problem_count": len(self.problems),
+            "format": self.format,
+            "virtual_size_bytes": self.virtual_size_bytes,
+            "compression": self.compression,
             "description": self.description_text,
         }
         if self.multi_file:
-            data["members"] = [vars(m).copy() for m in self.members]
+            data["members"] = [
+                {**vars(m), "format": self.member_formats.get(m.name)} for m in self.members
+            ]
         data.update(self.fields)
         return data
 
@@ -149,6 +161,10 @@ def make_image(parsed: ParsedImage, verification: Verification) -> Image:
         verified_at=iso_time(verification.verified_at),
         name_valid=name.valid,
         members=verification.members,
+        format=parsed.format.format,
+        virtual_size_bytes=parsed.format.virtual_size_bytes,
+        compression=parsed.format.compression,
+        member_formats=parsed.format.members,
         fields=parsed.description.fields,
         description_html=parsed.description.html,
         description_text=parsed.description.text,

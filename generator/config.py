@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
 
 from generator.errors import ConfigError
+from generator.formats import DEFAULT_EXTENSION_FORMATS, DEFAULT_VM_FORMATS
 
 DEFAULT_VMS = ("xen", "kvm", "virtualbox", "vmware", "qemu", "hyperv")
 DEFAULT_OS_FAMILIES = (
@@ -59,6 +62,10 @@ class Config:
     known_arch: tuple[str, ...] = DEFAULT_ARCHES
     known_word_sizes: tuple[int, ...] = DEFAULT_WORD_SIZES
     ignore: tuple[str, ...] = DEFAULT_IGNORE
+    vm_formats: Mapping[str, frozenset[str]] = field(default_factory=lambda: DEFAULT_VM_FORMATS)
+    extension_formats: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: DEFAULT_EXTENSION_FORMATS
+    )
 
     def state_dir(self, repository: Path) -> Path:
         """The state directory: --state, else one per repository under XDG_STATE_HOME."""
@@ -112,6 +119,15 @@ def _ints(value: Any) -> tuple[int, ...]:
     return tuple(value)
 
 
+def _format_table(value: Any) -> Mapping[str, frozenset[str]]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(f, str) for f in v)
+        for k, v in value.items()
+    ):
+        raise ValueError("expected a mapping of names to lists of formats")
+    return MappingProxyType({k.lower(): frozenset(f.lower() for f in v) for k, v in value.items()})
+
+
 KEYS = {
     "repository": ("repository", _path),
     "output": ("output", _path),
@@ -126,6 +142,8 @@ KEYS = {
     "known-arch": ("known_arch", _words),
     "known-word-sizes": ("known_word_sizes", _ints),
     "ignore": ("ignore", _patterns),
+    "vm-formats": ("vm_formats", _format_table),
+    "extension-formats": ("extension_formats", _format_table),
 }
 FIELD_NAMES = {f.name for f in fields(Config)}
 

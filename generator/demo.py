@@ -1,5 +1,9 @@
 """The bundled demo repository, made on first use from a recipe: no image bytes live in git.
 
+Each demo image starts with a real header of its format (qcow2, VDI, VMDK) giving the virtual
+size its name promises, followed by filler: the catalog reads only headers, so it sees real
+images, while `qemu-img` cannot open them (they have no allocation tables).
+
 It shows every VM directory, every status a static tree can have, a multi-file image and
 typical problems, so `star-vm-catalog build` with no arguments shows a realistic catalog.
 """
@@ -9,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-DEMO_VERSION = "1"
+DEMO_VERSION = "3"
 # Fixed timestamps (2024-03-01) so the demo tree, and so the demo site, is identical every time.
 DEMO_MTIME_NS = 1_709_251_200 * 10**9
 
@@ -24,7 +29,8 @@ class DemoFile:
     path: str
     size: int = 0
     data: int = 0
-    text: str | None = None
+    header: str | None = None
+    virtual_size: int = 0
 
 
 def pseudo_random(seed: str, length: int) -> bytes:
@@ -37,8 +43,50 @@ def pseudo_random(seed: str, length: int) -> bytes:
     return bytes(out[:length])
 
 
+def qcow2_header(virtual_size: int) -> bytes:
+    """A qcow2 version 2 header (64 KiB clusters, no backing file) for `virtual_size` bytes."""
+    header = struct.pack(
+        ">4sIQIIQIIQQIIQ", b"QFI\xfb", 2, 0, 0, 16, virtual_size, 0, 1, 3 << 16, 1 << 16, 1, 0, 0
+    )
+    return header
+
+
+def vdi_header(virtual_size: int) -> bytes:
+    """A VirtualBox VDI 1.1 header: banner, signature, version, header size, then disk size."""
+    banner = b"<<< Oracle VM VirtualBox Disk Image >>>\n".ljust(0x40, b"\0")
+    header = bytearray(banner + struct.pack("<III", 0xBEDA107F, 0x00010001, 0x190))
+    header += bytes(0x170 - len(header)) + struct.pack("<Q", virtual_size)
+    return bytes(header.ljust(0x200, b"\0"))
+
+
+def vmdk_sparse_header(virtual_size: int) -> bytes:
+    """A VMware sparse extent header ("KDMV", version 1) whose capacity is in 512-byte sectors."""
+    return struct.pack("<4sIIQQQQI", b"KDMV", 1, 3, virtual_size // 512, 128, 1, 20, 512).ljust(
+        512, b"\0"
+    )
+
+
+def vmdk_descriptor(extents: list[tuple[int, str]]) -> bytes:
+    """A VMware text descriptor naming its sparse extents as (size in bytes, file name)."""
+    lines = [
+        "# Disk DescriptorFile",
+        "version=1",
+        "CID=fffffffe",
+        "parentCID=ffffffff",
+        'createType="twoGbMaxExtentSparse"',
+        "",
+    ]
+    lines += [f'RW {size // 512} SPARSE "{name}"' for size, name in extents]
+    return ("\n".join(lines) + '\n\nddb.virtualHWVersion = "7"\n').encode()
+
+
+HEADERS = {"qcow2": qcow2_header, "vdi": vdi_header, "vmdk": vmdk_sparse_header}
+
+
 def image_bytes(spec: DemoFile) -> bytes:
-    return pseudo_random(spec.path, spec.data)
+    """A real-looking header for the image's format, then deterministic filler."""
+    header = HEADERS[spec.header](spec.virtual_size) if spec.header else b""
+    return header + pseudo_random(spec.path, spec.data - len(header))
 
 
 def md5_line(name: str, spec: DemoFile, mode: str = " ") -> str:
@@ -46,21 +94,40 @@ def md5_line(name: str, spec: DemoFile, mode: str = " ") -> str:
     return f"{digest.hexdigest()} {mode}{name}\n"
 
 
-KIB, MIB = 1024, 1024 * 1024
+KIB, MIB, GIB = 1024, 1024 * 1024, 1024 * 1024 * 1024
 
-XEN_EC2 = DemoFile("xen/sl5.3_x86_32_sl05c_8GB_ec2.img", 24 * MIB, 192 * KIB)
-XEN_SL4 = DemoFile("xen/sl4_x86_32_sl08e_8GB_ec2.img", 16 * MIB, 128 * KIB)
-KVM_OK = DemoFile("kvm/sl6.4_x86_64_sl11d_20GB_batch.qcow2", 8 * MIB, 256 * KIB)
-KVM_BAD = DemoFile("kvm/sl5.3_x86_64_sl09g_12GB_grid.img", 12 * MIB, 96 * KIB)
-VBOX_UBUNTU = DemoFile("virtualBox/ubuntu9.10_x86_32_sl05c_10GB_ec2.img", 10 * MIB, 160 * KIB)
-VBOX_NOSUM = DemoFile("virtualBox/fedora12_x86_64_sl10k_16GB_desktop.vdi", 6 * MIB, 64 * KIB)
-VMWARE_PARTS = (
-    DemoFile("vmware/centOS5_x86_64_sl10c_40GB_analysis/disk-s001.vmdk", 4 * MIB, 128 * KIB),
-    DemoFile("vmware/centOS5_x86_64_sl10c_40GB_analysis/disk-s002.vmdk", 2 * MIB, 64 * KIB),
-    DemoFile("vmware/centOS5_x86_64_sl10c_40GB_analysis/centOS5.vmx", 900, 900),
+XEN_EC2 = DemoFile("xen/sl5.3_x86_32_sl05c_8GB_ec2.img", 24 * MIB, 192 * KIB, "qcow2", 8 * GIB)
+XEN_SL4 = DemoFile("xen/sl4_x86_32_sl08e_8GB_ec2.img", 16 * MIB, 128 * KIB, "qcow2", 8 * GIB)
+KVM_OK = DemoFile("kvm/sl6.4_x86_64_sl11d_20GB_batch.qcow2", 8 * MIB, 256 * KIB, "qcow2", 20 * GIB)
+KVM_BAD = DemoFile("kvm/sl5.3_x86_64_sl09g_12GB_grid.img", 12 * MIB, 96 * KIB, "qcow2", 10 * GIB)
+VBOX_UBUNTU = DemoFile(
+    "virtualBox/ubuntu9.10_x86_32_sl05c_10GB_ec2.img", 10 * MIB, 160 * KIB, "vdi", 10 * GIB
 )
-VMWARE_GARBAGE = DemoFile("vmware/sl5.3_x86_32_sl05c_8GB_desktop.vmdk", 3 * MIB, 32 * KIB)
-BAD_NAME = DemoFile("xen/scientific-linux_x86_thirtytwo_sl05c_8GB.img", 1 * MIB, 16 * KIB)
+VBOX_NOSUM = DemoFile(
+    "virtualBox/fedora12_x86_64_sl10k_16GB_desktop.vdi", 6 * MIB, 64 * KIB, "vdi", 16 * GIB
+)
+VMWARE_PARTS = (
+    DemoFile(
+        "vmware/centOS5_x86_64_sl10c_40GB_analysis/disk-s001.vmdk",
+        4 * MIB,
+        128 * KIB,
+        "vmdk",
+        20 * GIB,
+    ),
+    DemoFile(
+        "vmware/centOS5_x86_64_sl10c_40GB_analysis/disk-s002.vmdk",
+        2 * MIB,
+        64 * KIB,
+        "vmdk",
+        20 * GIB,
+    ),
+)
+VMWARE_GARBAGE = DemoFile(
+    "vmware/sl5.3_x86_32_sl05c_8GB_desktop.vmdk", 3 * MIB, 32 * KIB, "vmdk", 8 * GIB
+)
+BAD_NAME = DemoFile(
+    "xen/scientific-linux_x86_thirtytwo_sl05c_8GB.img", 1 * MIB, 16 * KIB, "qcow2", 8 * GIB
+)
 
 DESCRIPTION_EC2 = """---
 kernel: 2.6.18-164.el5xen
@@ -131,9 +198,14 @@ def demo_files() -> list[tuple[str, bytes, int]]:
     )
     text(stem(VBOX_NOSUM) + ".txt", "Fedora 12 desktop; nobody has written its checksum yet.\n")
     image_dir = VMWARE_PARTS[0].path.rsplit("/", 1)[0]
+    extents = [(p.virtual_size, p.path.rsplit("/", 1)[1]) for p in VMWARE_PARTS]
+    descriptor = vmdk_descriptor(extents)
+    files.append((f"{image_dir}/centOS5.vmdk", descriptor, len(descriptor)))
     lines = "".join(
         md5_line(f"{image_dir.split('/')[1]}/{p.path.rsplit('/', 1)[1]}", p) for p in VMWARE_PARTS
     )
+    descriptor_md5 = hashlib.md5(descriptor, usedforsecurity=False).hexdigest()
+    lines += f"{descriptor_md5}  {image_dir.split('/')[1]}/centOS5.vmdk\n"
     text(image_dir + ".checksum", lines)
     text(image_dir + ".txt", DESCRIPTION_VMWARE)
     text(stem(VMWARE_GARBAGE) + ".checksum", "checksum to be added after the copy\n")

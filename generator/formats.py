@@ -71,7 +71,8 @@ DEFAULT_VM_FORMATS: Mapping[str, frozenset[str]] = MappingProxyType(
 )
 DEFAULT_EXTENSION_FORMATS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
-        "img": frozenset({"raw", "qcow2", "qcow"}),  # cloud images ship qcow2 as .img
+        # `.img` is the generic disk-image extension (the spec's own VirtualBox example uses it)
+        "img": frozenset({"raw", "qcow2", "qcow", "vdi", "vmdk", "vhd"}),
         "iso": frozenset({"iso9660"}),
         **{ext: frozenset({ext}) for ext in ("raw", "qcow", "qcow2", "vdi", "vmdk", "vhd", "vhdx")},
     }

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from generator.formats import COMPRESSION_SUFFIXES
 from generator.problems import ERROR, WARNING, Problem
 
-COMPRESSION_SUFFIXES = ("gz", "xz", "bz2", "zst", "zip")
 SIZE_UNITS = {"K": 10, "M": 20, "G": 30, "T": 40, "P": 50}
 
 OS_RE = re.compile(r"(?P<family>[A-Za-z]+)(?P<version>\d+(?:\.\d+)*[A-Za-z]?)?")

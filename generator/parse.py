@@ -1,4 +1,4 @@
-"""Second stage: give each scanned image its parsed name and the contents of its sidecars."""
+"""Second stage: give each scanned image its parsed name, sidecar contents and header facts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from generator.checksum import MAX_CHECKSUM_BYTES, ChecksumFile, parse_checksum
 from generator.description import Description, read_description
+from generator.inspect import FormatRules, ImageFormat, inspect_image
 from generator.names import ImageName, KnownValues, parse_name
 from generator.problems import ERROR, WARNING, Problem
 from generator.scan import ImageEntry, ScanResult
@@ -14,44 +15,52 @@ from generator.scan import ImageEntry, ScanResult
 
 @dataclass
 class ParsedImage:
-    """A scanned image plus what its name and sidecars say."""
+    """A scanned image plus what its name, sidecars and headers say."""
 
     entry: ImageEntry
     name: ImageName
     checksum: ChecksumFile | None
     description: Description
+    format: ImageFormat
     problems: list[Problem] = field(default_factory=list)
 
 
-def parse_all(
-    scanned: ScanResult, known: KnownValues, reserved: frozenset[str]
-) -> list[ParsedImage]:
+@dataclass(frozen=True)
+class ParseRules:
+    """What parsing needs beyond the files: known values, reserved keys, format tables."""
+
+    known: KnownValues
+    reserved: frozenset[str]
+    formats: FormatRules
+
+
+def parse_all(scanned: ScanResult, rules: ParseRules) -> list[ParsedImage]:
     """Parse every image; a bad name or sidecar is a problem on that image, never an abort."""
-    return [parse_image(scanned.root, entry, known, reserved) for entry in scanned.images]
+    return [parse_image(scanned.root, entry, rules) for entry in scanned.images]
 
 
-def parse_image(
-    root: Path, entry: ImageEntry, known: KnownValues, reserved: frozenset[str]
-) -> ParsedImage:
-    name, problems = parse_name(entry.relpath, entry.name, entry.is_dir, known)
-    if entry.vm.lower() not in known.vms:
+def parse_image(root: Path, entry: ImageEntry, rules: ParseRules) -> ParsedImage:
+    """Name fields, sidecar contents and header facts of one image, with their problems."""
+    name, problems = parse_name(entry.relpath, entry.name, entry.is_dir, rules.known)
+    if entry.vm.lower() not in rules.known.vms:
         problems.append(
             Problem(
                 entry.relpath,
                 "unknown_vm",
                 WARNING,
-                f"VM directory '{entry.vm}' is not a known VM software (known: {', '.join(known.vms)})",
+                f"VM directory '{entry.vm}' is not a known VM software (known: {', '.join(rules.known.vms)})",
                 "move the image into a known VM directory, or add it to known-vms",
             )
         )
+    image_format, found = inspect_image(root, entry, name, rules.formats)
+    problems += found
     checksum = read_checksum(root, entry, problems)
     description = Description()
     if entry.description:
-        description, found = read_description(
-            root / entry.description.relpath, entry.description.relpath, reserved
-        )
+        relpath = entry.description.relpath
+        description, found = read_description(root / relpath, relpath, rules.reserved)
         problems += found
-    return ParsedImage(entry, name, checksum, description, problems)
+    return ParsedImage(entry, name, checksum, description, image_format, problems)
 
 
 def read_checksum(root: Path, entry: ImageEntry, problems: list[Problem]) -> ChecksumFile | None:

@@ -96,6 +96,8 @@ def scan(root: Path, ignore: tuple[str, ...] = ()) -> ScanResult:
                     "move it into the directory of its VM software, e.g. xen/",
                 )
             )
+        elif found.broken:
+            result.problems.append(_broken_link(found))
     return result
 
 
@@ -107,6 +109,8 @@ def _scan_vm(result: ScanResult, vm_dir: _Found, ignore: tuple[str, ...]) -> Non
         suffix = os.path.splitext(found.name)[1]
         if found.kind == "file" and suffix in SIDECARS:
             sidecars[SIDECARS[suffix]][found.name[: -len(suffix)]] = found
+        elif found.broken and suffix in SIDECARS:
+            result.problems.append(_broken_link(found))
         elif found.kind is not None or found.broken:
             _add_image(result, images, _image_entry(result, vm_dir.name, found, ignore))
     for stem, entry in images.items():
@@ -187,6 +191,8 @@ def _members(
     for found in _entries(result, image_dir.relpath, ignore):
         if found.kind == "file" and found.st:
             members.append(FileStat.of(found.relpath, found.st))
+        elif found.broken:
+            result.problems.append(_broken_link(found))
         elif found.kind == "dir":
             result.problems.append(
                 Problem(
@@ -283,17 +289,10 @@ def _stat_failure(result: ScanResult, name: str, relpath: str, exc: OSError) -> 
         return _report(
             result, name, relpath, "symlink_loop", "symbolic links form a loop", "remove the link"
         )
-    if exc.errno == errno.ENOENT:
-        found = _report(
-            result,
-            name,
-            relpath,
-            "broken_symlink",
-            "symbolic link points to a file that does not exist",
-            "fix or remove the link",
+    if exc.errno == errno.ENOENT:  # reported by the caller: as a problem, or as an unreadable image
+        return _Found(
+            name, relpath, None, broken="its symbolic link points to a file that does not exist"
         )
-        found.broken = "its symbolic link points to a file that does not exist"
-        return found
     return _report(
         result,
         name,
@@ -302,6 +301,11 @@ def _stat_failure(result: ScanResult, name: str, relpath: str, exc: OSError) -> 
         f"cannot stat: {exc.strerror}",
         "check permissions",
     )
+
+
+def _broken_link(found: _Found) -> Problem:
+    message = "symbolic link points to a file that does not exist"
+    return Problem(found.relpath, "broken_symlink", ERROR, message, "fix or remove the link")
 
 
 def _report(

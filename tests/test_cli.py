@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.demo import qcow2_header, vmdk_descriptor, vmdk_sparse_header
 from generator.lock import hold_lock
 from tests.conftest import add_checksum, read_catalog, run_cli, write_tree
 
@@ -53,15 +54,18 @@ def parse_html(path: Path) -> Rows:
 
 @pytest.fixture
 def clean_repo(tmp_path: Path) -> Path:
+    extents = [(20 << 30, "d1.vmdk"), (20 << 30, "d2.vmdk")]
     root = write_tree(tmp_path / "repo", {
-        f"xen/{IMG}.img": b"xen image" * 100,
+        f"xen/{IMG}.img": qcow2_header(8 << 30) + b"xen image" * 100,
         f"xen/{IMG}.txt": "---\nkernel: 2.6.18-xen\n---\nA *fine* image.\n",
-        "vmware/centOS5_x86_64_sl10c_40GB_a/d1.vmdk": b"d1", "vmware/centOS5_x86_64_sl10c_40GB_a/d2.vmdk": b"d2",
+        "vmware/centOS5_x86_64_sl10c_40GB_a/d1.vmdk": vmdk_sparse_header(20 << 30),
+        "vmware/centOS5_x86_64_sl10c_40GB_a/d2.vmdk": vmdk_sparse_header(20 << 30),
+        "vmware/centOS5_x86_64_sl10c_40GB_a/a.vmdk": vmdk_descriptor(extents),
     })  # fmt: skip
     add_checksum(root / f"xen/{IMG}.img")
     from tests.conftest import md5sum
 
-    names = ("centOS5_x86_64_sl10c_40GB_a/d1.vmdk", "centOS5_x86_64_sl10c_40GB_a/d2.vmdk")
+    names = tuple(f"centOS5_x86_64_sl10c_40GB_a/{n}" for n in ("a.vmdk", "d1.vmdk", "d2.vmdk"))
     (root / "vmware/centOS5_x86_64_sl10c_40GB_a.checksum").write_text(
         md5sum(root / "vmware", *names)
     )
@@ -137,7 +141,7 @@ def test_check_hashes_nothing_and_verify_writes_no_site(clean_repo: Path, tmp_pa
         done = run_cli(command, "--repository", str(clean_repo), "--state", str(tmp_path / "state"))
         assert done.returncode == 0, done.stderr
         hashed = int(re.search(r"(\d+) files hashed", done.stderr)[1])
-        assert hashed == (0 if command == "check" else 3)
+        assert hashed == (0 if command == "check" else 4)
     assert not (tmp_path / "site").exists()
 
 

@@ -1,0 +1,86 @@
+"""Read what each image file really is from its headers (a few KB), and compare with its name."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.formats import DiskFormat, FormatIssue, check_consistency, detect_format
+from generator.names import ImageName
+from generator.problems import Problem
+from generator.scan import ImageEntry
+
+CONTAINERS = frozenset({"qcow", "qcow2", "vdi", "vmdk", "vhd", "vhdx", "iso9660"})
+HINTS = {
+    "truncated_header": "the file is cut short: copy it again from a good source",
+    "corrupt_header": "the header is damaged: copy it again from a good source",
+    "truncated_image": "the file is shorter than its header says: copy it again",
+    "empty_file": "the file is empty: copy the image again or remove it",
+    "size_mismatch": "rename the image so its size field gives the disk's virtual size",
+    "format_vm_mismatch": "move the image to the directory of the VM software that reads its format",
+    "format_extension_mismatch": "rename the image with the extension of its real format",
+}
+# Verification reports unreadable files with their status; saying it twice helps nobody.
+LEFT_TO_VERIFY = frozenset({"unreadable"})
+
+
+@dataclass(frozen=True)
+class FormatRules:
+    """Which formats each VM directory and each extension may hold (configurable)."""
+
+    vm_formats: Mapping[str, Collection[str]]
+    extension_formats: Mapping[str, Collection[str]]
+
+
+@dataclass(frozen=True)
+class ImageFormat:
+    """The image's format as the catalog shows it, plus each member's for directory images."""
+
+    format: str | None = None
+    virtual_size_bytes: int | None = None
+    compression: str | None = None
+    members: dict[str, str] = field(default_factory=dict)
+
+
+def inspect_image(
+    root: Path, entry: ImageEntry, name: ImageName, rules: FormatRules
+) -> tuple[ImageFormat, list[Problem]]:
+    """Detect every member's format; the image's is its main disk's (see `main_disk`)."""
+    if entry.unreadable or not entry.members:
+        return ImageFormat(), []
+    found = {m.relpath: detect_format(root / m.relpath, m.size) for m in entry.members}
+    problems = [_problem(path, issue) for path, fmt in found.items() for issue in fmt.issues]
+    disk = main_disk(list(found.values()), sum(m.size for m in entry.members))
+    consistency = check_consistency(
+        entry.vm,
+        name.extension,
+        name.max_size_bytes,
+        disk,
+        rules.vm_formats,
+        rules.extension_formats,
+    )
+    problems += [_problem(entry.relpath, issue) for issue in consistency]
+    members = (
+        {path.rsplit("/", 1)[1]: fmt.format for path, fmt in found.items()} if entry.is_dir else {}
+    )
+    image = ImageFormat(disk.format, disk.virtual_size_bytes, disk.compression, members)
+    return image, [p for p in problems if p.code not in LEFT_TO_VERIFY]
+
+
+def main_disk(formats: list[DiskFormat], total_size: int) -> DiskFormat:
+    """One member's format stands for the image: the container with the largest virtual size.
+
+    A split VMDK's text descriptor sums all its extents, so it wins over each extent; a
+    directory of plain files is a raw disk as large as all of them together.
+    """
+    containers = [f for f in formats if f.format in CONTAINERS and not f.issues]
+    if containers:
+        return max(containers, key=lambda f: f.virtual_size_bytes or 0)
+    if len(formats) == 1:
+        return formats[0]
+    return DiskFormat("raw", total_size, None, None, None)
+
+
+def _problem(path: str, issue: FormatIssue) -> Problem:
+    return Problem(path, issue.code, issue.severity, issue.message, HINTS.get(issue.code, ""))
