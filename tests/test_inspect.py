@@ -77,6 +77,5 @@ def test_format_tables_are_configurable(tmp_path: Path) -> None:
     )
     (tmp_path / "c.yaml").write_text("vm-formats:\n  xen: [vdi]\n  virtualbox: [qcow2]\n")
     catalog = catalog_of(root, tmp_path, **read_config_file(tmp_path / "c.yaml"))
-    assert {(p.path, p.code) for p in catalog.problems} == {
-        (f"virtualBox/{name}.vdi", "format_vm_mismatch")
-    }
+    formats = {(p.path, p.code) for p in catalog.problems if p.code.startswith("format_")}
+    assert formats == {(f"virtualBox/{name}.vdi", "format_vm_mismatch")}
