@@ -5,22 +5,22 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.catalog import CATALOG_FIELDS, Catalog, iso_time, make_catalog, make_image
 from generator.config import Config
 from generator.demo import demo_repository
+from generator.deploy import PublishedCatalog, deploy, published_catalog
 from generator.errors import RepositoryError
 from generator.hashing import FileDigest
 from generator.inspect import FormatRules
 from generator.lock import hold_lock
 from generator.names import KnownValues
-from generator.pages import load_content
 from generator.parse import ParsedImage, ParseRules, parse_all
-from generator.publish import output_lock_path, publish
-from generator.render import render_site
-from generator.resources import content_dir
+from generator.problems import Problem
+from generator.publish import Published, output_lock_path
 from generator.scan import scan
 from generator.verify import Digester, PlainDigester, digest_all, evaluate
 
@@ -40,6 +40,13 @@ class RunResult:
     stats: RunStats
     repository: Path
     output: Path | None = None
+    published: Published | None = None
+    previous: PublishedCatalog | None = None
+
+    def new_errors(self) -> list[Problem]:
+        """Error problems the published site did not already show: what cron mail is for."""
+        known = self.previous.problems if self.previous else frozenset()
+        return [p for p in self.catalog.errors() if (p.path, p.code) not in known]
 
 
 def source_clock() -> Callable[[], float]:
@@ -79,14 +86,16 @@ def run(
     """Run `check`, `verify` or `build` under the state lock (and the output lock for build)."""
     clock = clock or source_clock()
     repository = repository_of(config)
-    with hold_lock(config.state_dir(repository) / "lock", "state directory"):
+    with ExitStack() as locks:
+        locks.enter_context(hold_lock(config.state_dir(repository) / "lock", "state directory"))
+        if command == "build":
+            locks.enter_context(hold_lock(output_lock_path(config.output), "output directory"))
         catalog, stats = make(config, repository, command != "check", clock, digester)
         if command != "build":
             return RunResult(catalog, stats, repository)
-        files = render_site(catalog, load_content(content_dir()), config.title)
-        with hold_lock(output_lock_path(config.output), "output directory"):
-            publish(files, config.output)
-    return RunResult(catalog, stats, repository, config.output)
+        previous = published_catalog(config.output)
+        catalog, published = deploy(catalog, config, previous)
+    return RunResult(catalog, stats, repository, config.output, published, previous)
 
 
 def make(

@@ -56,6 +56,8 @@ class Config:
     quiet: bool = False
     verify: bool = True
     base_url: str | None = None
+    accept_removals: bool = False
+    log_file: Path | None = None
     title: str = "STAR virtual machine images"
     known_vms: tuple[str, ...] = DEFAULT_VMS
     known_os: tuple[str, ...] = DEFAULT_OS_FAMILIES
@@ -136,6 +138,8 @@ KEYS = {
     "quiet": ("quiet", _bool),
     "no-verify": ("verify", lambda v: not _bool(v)),
     "base-url": ("base_url", _text),
+    "accept-removals": ("accept_removals", _bool),
+    "log-file": ("log_file", _path),
     "title": ("title", _text),
     "known-vms": ("known_vms", _words),
     "known-os": ("known_os", _words),
