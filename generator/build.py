@@ -78,7 +78,7 @@ def run(
         catalog, stats = make(config, repository, command != "check", clock, digester)
         if command != "build":
             return RunResult(catalog, stats, repository)
-        files = render_site(catalog, load_content(content_dir()), config.title)
+        files = render_site(catalog, load_content(content_dir()), config.title, config.base_url)
         with hold_lock(output_lock_path(config.output), "output directory"):
             publish(files, config.output)
     return RunResult(catalog, stats, repository, config.output)
