@@ -10,12 +10,12 @@ from pathlib import Path
 
 from generator.catalog import CATALOG_FIELDS, Catalog, iso_time, make_catalog, make_image
 from generator.config import Config
-from generator.pages import load_content
 from generator.demo import demo_repository
 from generator.errors import RepositoryError
 from generator.hashing import FileDigest
 from generator.lock import hold_lock
 from generator.names import KnownValues
+from generator.pages import load_content
 from generator.parse import ParsedImage, parse_all
 from generator.publish import output_lock_path, publish
 from generator.render import render_site

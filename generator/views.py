@@ -12,9 +12,9 @@ from urllib.parse import urlencode
 
 from generator.catalog import FACETS, Catalog, Image
 from generator.labels import (
+    date_label,
     facet_label,
     problem_title,
-    date_label,
     status_label,
     time_label,
     vm_label,
