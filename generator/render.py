@@ -9,7 +9,7 @@ because laying out tens of thousands of table rows takes the browser seconds.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +39,18 @@ from generator.views import (
     totals,
 )
 
-TABLE_LIMIT = 500  # up to this many images, index.html holds every row
-PREVIEW_ROWS = 100  # above it, the rows index.html holds for readers without JavaScript
-LISTING_PAGE_SIZE = 500  # rows per no-JS listing page (`list/<n>/`)
 SEARCH_INDEX = "search-index.json"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the inventory is split once it is large (tests use small numbers)."""
+
+    table_limit: int = 500  # up to this many images, index.html holds every row
+    preview_rows: int = 100  # above it: rows in index.html, and rows the script adds per step
+    listing_page_size: int = 500  # rows per no-JS listing page (`list/<n>/`)
+
+
 SEARCH_FIELDS = (
     "url",
     "name",
@@ -89,7 +97,7 @@ def render_site(
     pages: list[ContentPage],
     title: str,
     base_url: str | None = None,
-    table_limit: int = TABLE_LIMIT,
+    layout: Layout = Layout(),
 ) -> dict[str, bytes]:
     """Every file of the site, keyed by its path relative to the site root."""
     env = environment()
@@ -98,30 +106,37 @@ def render_site(
     def nav(depth: int, current: str = "") -> Nav:
         return make_nav(depth, title, pages, current, catalog.generated_at)
 
-    large = len(rows) > table_limit
-    listing = listing_pages(rows, nav) if large else {}
-    files = {"catalog.json": catalog_json(catalog)}
-    files["index.html"] = _render(
-        env, "index.html", index_page(catalog, rows, nav(0, "index"), listing)
+    listing = (
+        listing_pages(rows, nav, layout.listing_page_size) if len(rows) > layout.table_limit else {}
     )
-    if large:
+    files = {"catalog.json": catalog_json(catalog)}
+    index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
+    files["index.html"] = _render(env, "index.html", index)
+    if listing:
         files[SEARCH_INDEX] = search_index(rows)
     files.update({path: _render(env, "listing.html", page) for path, page in listing.items()})
-    files["problems/index.html"] = _render(
-        env, "problems.html", problems_page(catalog, nav(1, "problems"))
-    )
-    context = shared(catalog, base_url)
-    for image in catalog.images:
-        page_nav = nav(3)
-        if base_url:
-            page_nav = replace(page_nav, canonical=page_url(image.url, base_url))
-        page = image_page(image, context, page_nav)
-        files[f"{image.output_dir}/index.html"] = _render(env, "image.html", page)
+    problems = problems_page(catalog, nav(1, "problems"))
+    files["problems/index.html"] = _render(env, "problems.html", problems)
+    files.update(image_files(env, catalog, nav(3), base_url))
     for page in pages:
-        view = ContentView(nav(1, page.slug), page)
-        files[f"{page.slug}/index.html"] = _render(env, "page.html", view)
+        files[f"{page.slug}/index.html"] = _render(
+            env, "page.html", ContentView(nav(1, page.slug), page)
+        )
     files["sitemap.xml"] = sitemap(catalog, pages, listing, base_url)
     files.update(static_files())
+    return files
+
+
+def image_files(
+    env: jinja2.Environment, catalog: Catalog, nav: Nav, base_url: str | None
+) -> dict[str, bytes]:
+    """One permalink page per image; with a base URL each names its canonical address."""
+    context = shared(catalog, base_url)
+    files = {}
+    for image in catalog.images:
+        canonical = page_url(image.url, base_url) if base_url else None
+        page = image_page(image, context, replace(nav, canonical=canonical))
+        files[f"{image.output_dir}/index.html"] = _render(env, "image.html", page)
     return files
 
 
@@ -152,10 +167,14 @@ def static_files() -> dict[str, bytes]:
 
 
 def index_page(
-    catalog: Catalog, rows: list[Row], nav: Nav, listing: dict[str, ListingPage]
+    catalog: Catalog,
+    rows: list[Row],
+    nav: Nav,
+    listing: dict[str, ListingPage],
+    preview_rows: int,
 ) -> IndexPage:
     """The whole table for a small catalog; a preview, the data URL and listing links otherwise."""
-    shown = rows if not listing else rows[:PREVIEW_ROWS]
+    shown = rows if not listing else rows[:preview_rows]
     links = [Link(path.removesuffix("index.html"), str(p.number)) for path, p in listing.items()]
     return IndexPage(
         nav=nav,
@@ -166,19 +185,19 @@ def index_page(
         image_count=len(rows),
         show_format=has_format(rows),
         data_url=SEARCH_INDEX if listing else None,
-        page_size=PREVIEW_ROWS,
+        page_size=preview_rows,
         listing=links,
     )
 
 
-def listing_pages(rows: list[Row], nav: Any) -> dict[str, ListingPage]:
-    """`list/<n>/index.html`: every image in pages of LISTING_PAGE_SIZE, for readers without JS."""
-    count = max(1, -(-len(rows) // LISTING_PAGE_SIZE))
+def listing_pages(rows: list[Row], nav: Any, size: int) -> dict[str, ListingPage]:
+    """`list/<n>/index.html`: every image in pages of `size` rows, for readers without JS."""
+    count = max(1, -(-len(rows) // size))
     cols = columns(rows)
     pages = {}
     for number in range(1, count + 1):
-        start = (number - 1) * LISTING_PAGE_SIZE
-        chunk = rows[start : start + LISTING_PAGE_SIZE]
+        start = (number - 1) * size
+        chunk = rows[start : start + size]
         links = [Link(f"../{n}/", str(n), n == number) for n in range(1, count + 1)]
         pages[f"list/{number}/index.html"] = ListingPage(
             nav=nav(2),
