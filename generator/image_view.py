@@ -89,6 +89,7 @@ def shared(catalog: Catalog, base_url: str | None) -> Shared:
 class ImagePage:
     nav: Nav
     name: str
+    name_valid: bool
     vm_label: str
     vm_href: str
     summary: str
@@ -115,6 +116,7 @@ def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
     return ImagePage(
         nav=nav,
         name=image.name,
+        name_valid=image.name_valid,
         vm_label=vm_label(image.vm),
         vm_href=filter_href(nav.root, vm=image.vm),
         summary=summary(image),
@@ -141,10 +143,25 @@ def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
 
 
 def summary(image: Image) -> str:
-    """One line a person can read: `Scientific Linux 5.3 · x86 32-bit · STAR SL05c · Xen`."""
-    parts = [os_label(image.os), f"{arch_label(image.arch)} {word_size_label(image.word_size)}"]
-    parts += [f"STAR library {star_lib_label(image.star_lib)}", f"for {vm_label(image.vm)}"]
-    return " · ".join(parts)
+    """One line a person can read: `Scientific Linux 5.3 · x86 32-bit · STAR library SL05c`.
+
+    Fields the name does not give are left out rather than shown as "Unknown" in a sentence.
+    """
+    machine = " ".join(
+        label
+        for value, label in (
+            (image.arch, arch_label(image.arch)),
+            (image.word_size, word_size_label(image.word_size)),
+        )
+        if value is not None
+    )
+    parts = [
+        os_label(image.os) if image.os else "",
+        machine,
+        f"STAR library {star_lib_label(image.star_lib)}" if image.star_lib else "",
+        f"for {vm_label(image.vm)}",
+    ]
+    return " · ".join(part for part in parts if part)
 
 
 def facts(image: Image) -> list[Fact]:

@@ -50,6 +50,7 @@ class Nav:
     title: str
     links: list[Link]
     generated_at: str
+    generated: str
     canonical: str | None = None
 
 
@@ -197,7 +198,7 @@ def make_nav(
     links = [Link(f"{root}index.html", "Inventory", current == "index")]
     links += [Link(f"{root}{p.url}", p.title, current == p.slug) for p in pages]
     links.append(Link(f"{root}problems/", "Problems", current == "problems"))
-    return Nav(root, title, links, generated_at)
+    return Nav(root, title, links, generated_at, time_label(generated_at))
 
 
 def filter_href(root: str, **facets: str) -> str:
