@@ -200,17 +200,22 @@ def run(images: int, loads: int) -> int:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             with serve(Path(tmp)) as base:
                 ours = measure(browser, f"{base}/ours/index.html", loads, 2 * len(QUERY))
-                reference = measure(browser, f"{base}/reference/index.html", 1, 8)
+                reference = measure(browser, f"{base}/reference/index.html", 1, 2 * len(QUERY))
             browser.close()
     print(f"{images} images, median of {loads} loads and {len(ours.keystroke_ms)} keystrokes:")
     usable_ok = report("time to usable index", ours.usable, reference.usable, USABLE_TARGET_MS)
     keys_ok = report(
         "keystroke re-filter", ours.keystroke, reference.keystroke, KEYSTROKE_TARGET_MS
     )
+    print(
+        f"{'slowest keystroke':<22} {max(ours.keystroke_ms):8.1f} ms   "
+        f"full table {max(reference.keystroke_ms):8.1f} ms"
+    )
     return 0 if usable_ok and keys_ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point for a runner: `main()` runs with defaults and never reads `sys.argv`."""
     parser = argparse.ArgumentParser(
         prog="python -m bench.bench_site", description=__doc__.split("\n")[0]
     )
@@ -218,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         "--images", type=int, default=10_000, help="synthetic images (default 10000)"
     )
     parser.add_argument("--loads", type=int, default=5, help="page loads to take the median of")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv or [])
     return run(args.images, args.loads)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -218,3 +218,18 @@ def test_detected_format_becomes_a_column_facet_and_fact(tmp_path: Path) -> None
     assert facts["Disk format"] == "Raw disk"
     assert facts["Compression"] == "gzip"
     assert facts["Virtual disk size"] == "20.0 GiB (21,474,836,480 bytes)"
+
+
+def test_an_empty_repository_still_gives_a_whole_site(tmp_path: Path) -> None:
+    (tmp_path / "repository" / "xen").mkdir(parents=True)
+    build_site(tmp_path / "repository", tmp_path / "site")
+    index = read_page(tmp_path / "site", "index.html")
+    assert index.find("tbody").find_all("tr") == []
+    assert index.find("p", cls="empty").text() == "The repository holds no images yet."
+    stats = {
+        d.find("dt").text(): d.find("dd").text()
+        for d in index.find("dl", cls="stats").find_all("div")
+    }
+    assert stats["Images"] == "0" and stats["Last verification"] == "never"
+    problems = read_page(tmp_path / "site", "problems/index.html")
+    assert problems.find("p", cls="lead").text().startswith("No problems")

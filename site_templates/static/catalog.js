@@ -471,7 +471,7 @@
     var rest = matching - visible;
     this.more.textContent = "Show " + number(Math.min(this.pageSize, rest)) + " more (" + number(rest) + " not shown)";
     this.clear.hidden = !filtered;
-    this.empty.hidden = matching !== 0;
+    this.empty.hidden = matching !== 0 || total === 0;
     this.table.hidden = matching === 0;
   };
 
