@@ -325,7 +325,7 @@ def test_catalog_json_is_published_beside_the_pages(demo: tuple[Path, Catalog]) 
 def test_static_files_are_published(demo: tuple[Path, Catalog]) -> None:
     site, _ = demo
     names = sorted(p.name for p in (site / "static").iterdir())
-    assert names == ["catalog.js", "favicon.svg", "nojs.css", "style.css"]
+    assert names == ["catalog.js", "copy.js", "favicon.svg", "nojs.css", "style.css"]
     css = (site / "static" / "style.css").read_text(encoding="utf-8")
     assert "prefers-color-scheme: dark" in css and "@media print" in css
     assert re.search(r"@media \(max-width: \d+rem\)", css)

@@ -78,7 +78,8 @@ def test_hostile_strings_never_become_markup(hostile_site: Path) -> None:
         assert not page.find_all("img") and not page.find_all("svg")
         assert not page.find_all("iframe") and not page.find_all("style")
         for script in page.find_all("script"):
-            assert script.get("src").endswith("static/catalog.js") and not script.text()
+            assert script.get("src").endswith(("static/catalog.js", "static/copy.js"))
+            assert not script.text()
         for node in page.iter():
             assert not [a for a in node.attrs if a.startswith("on") or a == "style"], node
             for name in ("href", "src", "action", "formaction"):
