@@ -9,9 +9,10 @@ from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 
 import pytest
-from site_helpers import Node, build_site, html_pages, read_page
+from site_helpers import Node, Spec, build_site, html_pages, make_repository, read_page
 
 from generator.catalog import Catalog
+from generator.cli import main
 from generator.demo import demo_repository
 
 BASE_URL = "https://www.star.bnl.gov/public/vm/"
@@ -329,3 +330,13 @@ def test_static_files_are_published(demo: tuple[Path, Catalog]) -> None:
     css = (site / "static" / "style.css").read_text(encoding="utf-8")
     assert "prefers-color-scheme: dark" in css and "@media print" in css
     assert re.search(r"@media \(max-width: \d+rem\)", css)
+
+
+def test_base_url_flag_reaches_the_sitemap(tmp_path: Path) -> None:
+    repository = make_repository(tmp_path / "repo", [Spec("kvm/sl6.4_x86_64_sl11d_20GB_batch.img")])
+    args = ["build", "--repository", str(repository), "--output", str(tmp_path / "site")]
+    args += ["--state", str(tmp_path / "state"), "--base-url", "https://example.org/vm/"]
+    code = main([*args, "--quiet"])
+    assert code == 0
+    sitemap = (tmp_path / "site" / "sitemap.xml").read_text(encoding="utf-8")
+    assert "<loc>https://example.org/vm/images/kvm/sl6.4_x86_64_sl11d_20GB_batch/</loc>" in sitemap
