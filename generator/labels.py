@@ -132,10 +132,6 @@ def format_label(value: str | None) -> str:
     return FORMAT_NAMES.get(value.lower(), value)
 
 
-def compression_label(value: str | None) -> str:
-    return value or "none"
-
-
 FACET_LABELERS = {
     "vm": vm_label,
     "os": os_label,

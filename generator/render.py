@@ -18,11 +18,9 @@ from markupsafe import Markup, escape
 
 from generator.catalog import Catalog
 from generator.image_view import image_page, shared
-from generator.labels import status_label
 from generator.pages import ContentPage
 from generator.resources import templates_dir
 from generator.sitemap import page_url, sitemap_xml
-from generator.units import human_bytes
 from generator.views import (
     ContentView,
     IndexPage,
@@ -81,9 +79,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["bytes"] = human_bytes
     env.filters["breakable"] = breakable
-    env.globals["status_label"] = status_label
     return env
 
 
