@@ -75,9 +75,9 @@ def deploy(
     pages = load_content(content_dir())
     if previous and previous.generated_at:
         same_time = replace(catalog, generated_at=previous.generated_at)
-        files = render_site(same_time, pages, config.title)
+        files = render_site(same_time, pages, config.title, config.base_url)
         if unchanged(files, config.output):
             return same_time, Published(changed=False)
-    files = render_site(catalog, pages, config.title)
+    files = render_site(catalog, pages, config.title, config.base_url)
     failpoints.reach("rendering")
     return catalog, publish(files, config.output)

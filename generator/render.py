@@ -1,90 +1,72 @@
 """Render the catalog model into site files held in memory: {relative path: bytes}.
 
-Templates hold no logic: every page gets a small dataclass of exactly what it shows.
+Templates hold no logic: every page gets a dataclass (see `views`, `image_view`) of exactly
+what it shows. Small catalogs get the whole inventory table in `index.html`; large ones get a
+preview there, `search-index.json` for the browser script and paginated no-JS listing pages,
+because laying out tens of thousands of table rows takes the browser seconds.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
-from generator.catalog import Catalog, Image
+from generator.catalog import Catalog
+from generator.image_view import image_page, shared
 from generator.pages import ContentPage
-from generator.problems import SEVERITIES, Problem
 from generator.resources import templates_dir
-from generator.units import human_bytes
-from generator.verify import STATUSES
+from generator.sitemap import page_url, sitemap_xml
+from generator.views import (
+    ContentView,
+    IndexPage,
+    Link,
+    ListingPage,
+    Nav,
+    Row,
+    columns,
+    facets,
+    has_format,
+    make_nav,
+    make_row,
+    problems_page,
+    totals,
+)
 
-STATUS_LABELS = {
-    "verified": "Verified",
-    "mismatch": "Checksum mismatch",
-    "missing_checksum": "No checksum",
-    "invalid_checksum": "Invalid checksum",
-    "unreadable": "Unreadable",
-    "changing": "Changing",
-    "unverified": "Not verified",
-}
-
-
-@dataclass(frozen=True)
-class Nav:
-    """What every page's header needs: where the root is and the content pages."""
-
-    root: str
-    title: str
-    pages: list[ContentPage]
+SEARCH_INDEX = "search-index.json"
 
 
 @dataclass(frozen=True)
-class StatusCount:
-    status: str
-    label: str
-    count: int
+class Layout:
+    """How the inventory is split once it is large (tests use small numbers)."""
+
+    table_limit: int = 500  # up to this many images, index.html holds every row
+    preview_rows: int = 100  # above it: rows in index.html, and rows the script adds per step
+    listing_page_size: int = 500  # rows per no-JS listing page (`list/<n>/`)
 
 
-@dataclass(frozen=True)
-class IndexPage:
-    nav: Nav
-    catalog: Catalog
-    statuses: list[StatusCount]
-    vms: list[tuple[str, int]]
-    total_size: str
-    problem_count: int
-
-
-@dataclass(frozen=True)
-class ImagePage:
-    nav: Nav
-    image: Image
-    status_label: str
-    size: str
-    allocated: str
-    max_size: str
-    check_command: str
-
-
-@dataclass(frozen=True)
-class ProblemGroup:
-    severity: str
-    code: str
-    problems: list[Problem]
-
-
-@dataclass(frozen=True)
-class ProblemsPage:
-    nav: Nav
-    groups: list[ProblemGroup]
-    total: int
-
-
-@dataclass(frozen=True)
-class ContentView:
-    nav: Nav
-    page: ContentPage
+SEARCH_FIELDS = (
+    "url",
+    "name",
+    "vm",
+    "os",
+    "arch",
+    "word_size",
+    "star_lib",
+    "max_size",
+    "max_size_bytes",
+    "detail",
+    "size",
+    "size_bytes",
+    "status",
+    "verified_at",
+    "verified",
+    "format",
+)
 
 
 def environment() -> jinja2.Environment:
@@ -97,28 +79,60 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["bytes"] = human_bytes
-    env.globals["status_label"] = lambda status: STATUS_LABELS.get(status, status)
+    env.filters["breakable"] = breakable
     return env
 
 
-def render_site(catalog: Catalog, pages: list[ContentPage], title: str) -> dict[str, bytes]:
+def breakable(name: str) -> Markup:
+    """Escape a file name and let it wrap after each `_` (long names in narrow columns)."""
+    return Markup(str(escape(name)).replace("_", "_<wbr>"))
+
+
+def render_site(
+    catalog: Catalog,
+    pages: list[ContentPage],
+    title: str,
+    base_url: str | None = None,
+    layout: Layout = Layout(),
+) -> dict[str, bytes]:
     """Every file of the site, keyed by its path relative to the site root."""
     env = environment()
-    files: dict[str, bytes] = {"catalog.json": catalog_json(catalog)}
+    rows = [make_row(image) for image in catalog.images]
 
-    def nav(depth: int) -> Nav:
-        return Nav("../" * depth, title, pages)
+    def nav(depth: int, current: str = "") -> Nav:
+        return make_nav(depth, title, pages, current, catalog.generated_at)
 
-    files["index.html"] = _render(env, "index.html", index_page(catalog, nav(0)))
-    files["problems/index.html"] = _render(env, "problems.html", problems_page(catalog, nav(1)))
-    for image in catalog.images:
-        files[f"{image.output_dir}/index.html"] = _render(
-            env, "image.html", image_page(image, nav(3))
-        )
+    listing = (
+        listing_pages(rows, nav, layout.listing_page_size) if len(rows) > layout.table_limit else {}
+    )
+    files = {"catalog.json": catalog_json(catalog)}
+    index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
+    files["index.html"] = _render(env, "index.html", index)
+    if listing:
+        files[SEARCH_INDEX] = search_index(rows)
+    files.update({path: _render(env, "listing.html", page) for path, page in listing.items()})
+    problems = problems_page(catalog, nav(1, "problems"))
+    files["problems/index.html"] = _render(env, "problems.html", problems)
+    files.update(image_files(env, catalog, nav(3), base_url))
     for page in pages:
-        files[f"{page.slug}/index.html"] = _render(env, "page.html", ContentView(nav(1), page))
+        files[f"{page.slug}/index.html"] = _render(
+            env, "page.html", ContentView(nav(1, page.slug), page)
+        )
+    files["sitemap.xml"] = sitemap(catalog, pages, listing, base_url)
     files.update(static_files())
+    return files
+
+
+def image_files(
+    env: jinja2.Environment, catalog: Catalog, nav: Nav, base_url: str | None
+) -> dict[str, bytes]:
+    """One permalink page per image; with a base URL each names its canonical address."""
+    context = shared(catalog, base_url)
+    files = {}
+    for image in catalog.images:
+        canonical = page_url(image.url, base_url) if base_url else None
+        page = image_page(image, context, replace(nav, canonical=canonical))
+        files[f"{image.output_dir}/index.html"] = _render(env, "image.html", page)
     return files
 
 
@@ -133,44 +147,81 @@ def catalog_json(catalog: Catalog) -> bytes:
     ).encode("utf-8")
 
 
+def search_index(rows: list[Row]) -> bytes:
+    """The inventory for the browser script: field names once, then one array per image."""
+    data = {
+        "version": 1,
+        "fields": list(SEARCH_FIELDS),
+        "rows": [[getattr(row, name) for name in SEARCH_FIELDS] for row in rows],
+    }
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
 def static_files() -> dict[str, bytes]:
     static = templates_dir() / "static"
     return {f"static/{p.name}": p.read_bytes() for p in sorted(static.iterdir()) if p.is_file()}
 
 
-def index_page(catalog: Catalog, nav: Nav) -> IndexPage:
-    counts = dict(catalog.count_by("status"))
-    statuses = [StatusCount(s, STATUS_LABELS[s], counts[s]) for s in STATUSES if s in counts]
-    vms = sorted(catalog.count_by("vm"), key=lambda kv: kv[0].lower())
+def index_page(
+    catalog: Catalog,
+    rows: list[Row],
+    nav: Nav,
+    listing: dict[str, ListingPage],
+    preview_rows: int,
+) -> IndexPage:
+    """The whole table for a small catalog; a preview, the data URL and listing links otherwise."""
+    shown = rows if not listing else rows[:preview_rows]
+    links = [Link(path.removesuffix("index.html"), str(p.number)) for path, p in listing.items()]
     return IndexPage(
-        nav, catalog, statuses, vms, human_bytes(catalog.total_bytes), len(catalog.problems)
-    )
-
-
-def image_page(image: Image, nav: Nav) -> ImagePage:
-    target = image.name if not image.multi_file else f"{image.name}/*"
-    command = f"md5sum -c {image.id.split('/', 1)[1]}.checksum  # in the directory holding {target}"
-    return ImagePage(
         nav=nav,
-        image=image,
-        status_label=STATUS_LABELS.get(image.status, image.status),
-        size=human_bytes(image.size_bytes),
-        allocated=human_bytes(image.allocated_bytes),
-        max_size=human_bytes(image.max_size_bytes)
-        if image.max_size_bytes is not None
-        else "unknown",
-        check_command=command,
+        totals=totals(catalog, rows),
+        facets=facets(rows),
+        columns=columns(rows),
+        rows=shown,
+        image_count=len(rows),
+        show_format=has_format(rows),
+        data_url=SEARCH_INDEX if listing else None,
+        page_size=preview_rows,
+        listing=links,
     )
 
 
-def problems_page(catalog: Catalog, nav: Nav) -> ProblemsPage:
-    groups: dict[tuple[str, str], list[Problem]] = {}
-    for problem in catalog.problems:
-        groups.setdefault((problem.severity, problem.code), []).append(problem)
-    order = sorted(groups, key=lambda key: (SEVERITIES.index(key[0]), key[1]))
-    return ProblemsPage(
-        nav, [ProblemGroup(s, c, groups[(s, c)]) for s, c in order], len(catalog.problems)
-    )
+def listing_pages(rows: list[Row], nav: Any, size: int) -> dict[str, ListingPage]:
+    """`list/<n>/index.html`: every image in pages of `size` rows, for readers without JS."""
+    count = max(1, -(-len(rows) // size))
+    cols = columns(rows)
+    pages = {}
+    for number in range(1, count + 1):
+        start = (number - 1) * size
+        chunk = rows[start : start + size]
+        links = [Link(f"../{n}/", str(n), n == number) for n in range(1, count + 1)]
+        pages[f"list/{number}/index.html"] = ListingPage(
+            nav=nav(2),
+            number=number,
+            page_count=count,
+            first=start + 1,
+            last=start + len(chunk),
+            image_count=len(rows),
+            columns=cols,
+            show_format=has_format(rows),
+            rows=chunk,
+            pages=links,
+            previous=f"../{number - 1}/" if number > 1 else None,
+            next=f"../{number + 1}/" if number < count else None,
+        )
+    return pages
+
+
+def sitemap(
+    catalog: Catalog,
+    pages: list[ContentPage],
+    listing: dict[str, ListingPage],
+    base_url: str | None,
+) -> bytes:
+    paths = [""] + [p.url for p in pages] + ["problems/"]
+    paths += [image.url for image in catalog.images]
+    paths += [path.removesuffix("index.html") for path in listing]
+    return sitemap_xml(paths, base_url)
 
 
 def write_files(files: dict[str, bytes], directory: Path) -> None:

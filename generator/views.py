@@ -1,0 +1,329 @@
+"""What each page shows, as dataclasses: templates only lay these out, they compute nothing.
+
+The inventory rows (`Row`) feed three outputs: the server-rendered table, the paginated
+no-JavaScript listing and `search-index.json`, so the three always agree.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from generator.catalog import FACETS, Catalog, Image
+from generator.labels import (
+    date_label,
+    facet_label,
+    problem_title,
+    status_label,
+    time_label,
+    vm_label,
+)
+from generator.pages import ContentPage
+from generator.problems import SEVERITIES, Problem
+from generator.units import human_bytes
+
+FACET_TITLES = {
+    "vm": "VM software",
+    "os": "Operating system",
+    "arch": "Architecture",
+    "word_size": "Word size",
+    "star_lib": "STAR library",
+    "status": "Status",
+    "format": "Disk format",
+}
+SEVERITY_TITLES = {"error": "Errors", "warning": "Warnings"}
+
+
+@dataclass(frozen=True)
+class Link:
+    href: str
+    text: str
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class Nav:
+    """What every page's header and footer need; `root` is the relative way back to the top."""
+
+    root: str
+    title: str
+    links: list[Link]
+    generated_at: str
+    generated: str
+    canonical: str | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One image as the inventory shows it; facet values are strings, "" when unknown."""
+
+    url: str
+    name: str
+    vm: str
+    vm_label: str
+    os: str
+    arch: str
+    word_size: str
+    star_lib: str
+    max_size: str
+    max_size_bytes: int | None
+    detail: str
+    size: str
+    size_bytes: int
+    status: str
+    status_label: str
+    verified_at: str
+    verified: str
+    format: str
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: `key` is the catalog.json field it sorts by (and its `sort=` value)."""
+
+    key: str
+    label: str
+    numeric: bool = False
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Facet:
+    field: str
+    title: str
+    values: list[FacetValue]
+
+
+@dataclass(frozen=True)
+class Count:
+    """A total that links to the inventory filtered on it."""
+
+    key: str
+    label: str
+    count: int
+    href: str
+
+
+@dataclass(frozen=True)
+class Totals:
+    images: int
+    vms: list[Count]
+    statuses: list[Count]
+    total_size: str
+    last_verified: str
+    last_verified_at: str
+    problems: int
+    errors: int
+    warnings: int
+
+
+@dataclass(frozen=True)
+class IndexPage:
+    nav: Nav
+    totals: Totals
+    facets: list[Facet]
+    columns: list[Column]
+    rows: list[Row]
+    image_count: int
+    show_format: bool
+    data_url: str | None
+    page_size: int
+    listing: list[Link]
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    nav: Nav
+    number: int
+    page_count: int
+    first: int
+    last: int
+    image_count: int
+    columns: list[Column]
+    show_format: bool
+    rows: list[Row]
+    pages: list[Link]
+    previous: str | None
+    next: str | None
+
+
+@dataclass(frozen=True)
+class ProblemItem:
+    path: str
+    href: str | None
+    message: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    code: str
+    title: str
+    problems: list[ProblemItem]
+
+
+@dataclass(frozen=True)
+class SeveritySection:
+    severity: str
+    title: str
+    count: int
+    groups: list[ProblemGroup]
+
+
+@dataclass(frozen=True)
+class ProblemsPage:
+    nav: Nav
+    total: int
+    sections: list[SeveritySection]
+
+
+@dataclass(frozen=True)
+class ContentView:
+    nav: Nav
+    page: ContentPage
+
+
+def make_nav(
+    depth: int, title: str, pages: list[ContentPage], current: str, generated_at: str
+) -> Nav:
+    """Header links relative to a page `depth` directories below the root."""
+    root = "../" * depth
+    links = [Link(f"{root}index.html", "Inventory", current == "index")]
+    links += [Link(f"{root}{p.url}", p.title, current == p.slug) for p in pages]
+    links.append(Link(f"{root}problems/", "Problems", current == "problems"))
+    return Nav(root, title, links, generated_at, time_label(generated_at))
+
+
+def filter_href(root: str, **facets: str) -> str:
+    """A link to the inventory filtered on facets, e.g. `index.html?vm=xen`."""
+    return f"{root}index.html?{urlencode(sorted(facets.items()))}"
+
+
+def image_format(image: Image) -> str:
+    """The detected disk format when the catalog carries one (a newer field), else ""."""
+    return str(image.format or "")
+
+
+def make_row(image: Image) -> Row:
+    return Row(
+        url=image.url,
+        name=image.name,
+        vm=image.vm,
+        vm_label=vm_label(image.vm),
+        os=image.os or "",
+        arch=image.arch or "",
+        word_size="" if image.word_size is None else str(image.word_size),
+        star_lib=image.star_lib or "",
+        max_size=image.max_size or "",
+        max_size_bytes=image.max_size_bytes,
+        detail=image.detail or "",
+        size=human_bytes(image.size_bytes),
+        size_bytes=image.size_bytes,
+        status=image.status,
+        status_label=status_label(image.status),
+        verified_at=image.verified_at or "",
+        verified=date_label(image.verified_at),
+        format=image_format(image),
+    )
+
+
+def has_format(rows: list[Row]) -> bool:
+    """True once the catalog carries detected disk formats (a newer Image field)."""
+    return any(row.format for row in rows)
+
+
+def facet_fields(rows: list[Row]) -> list[str]:
+    """The catalog's facets, plus the disk format once images carry it."""
+    return [*FACETS, "format"] if has_format(rows) else list(FACETS)
+
+
+def columns(rows: list[Row]) -> list[Column]:
+    cols = [
+        Column("name", "Image"),
+        Column("vm", "VM"),
+        Column("os", "OS"),
+        Column("arch", "Arch"),
+        Column("word_size", "Bits", numeric=True),
+        Column("star_lib", "Library"),
+        Column("max_size", "Max", numeric=True),
+        Column("detail", "Detail"),
+        Column("size_bytes", "On disk", numeric=True),
+    ]
+    if has_format(rows):
+        cols.append(Column("format", "Format"))
+    return [*cols, Column("status", "Status"), Column("verified_at", "Verified")]
+
+
+def facets(rows: list[Row]) -> list[Facet]:
+    """Facet values with counts, most common first, then by value."""
+    result = []
+    for name in facet_fields(rows):
+        counts = Counter(getattr(row, name) for row in rows)
+        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        values = [FacetValue(v, facet_label(name, v), n) for v, n in ordered]
+        result.append(Facet(name, FACET_TITLES[name], values))
+    return result
+
+
+def totals(catalog: Catalog, rows: list[Row]) -> Totals:
+    facet_by_name = {f.field: f for f in facets(rows)}
+
+    def counts(name: str) -> list[Count]:
+        return [
+            Count(v.value, v.label, v.count, filter_href("", **{name: v.value}))
+            for v in facet_by_name[name].values
+        ]
+
+    verified = max((row.verified_at for row in rows), default="")
+    errors = len(catalog.errors())
+    return Totals(
+        images=len(rows),
+        vms=sorted(counts("vm"), key=lambda c: c.label.lower()),
+        statuses=counts("status"),
+        total_size=human_bytes(catalog.total_bytes),
+        last_verified=time_label(verified),
+        last_verified_at=verified,
+        problems=len(catalog.problems),
+        errors=errors,
+        warnings=len(catalog.problems) - errors,
+    )
+
+
+def problems_page(catalog: Catalog, nav: Nav) -> ProblemsPage:
+    """Problems by severity, then code; a problem of a catalogued image links to its page."""
+    pages: dict[Problem | str, str] = {image.path: image.url for image in catalog.images}
+    pages.update({p: image.url for image in catalog.images for p in image.problems})
+    groups: dict[tuple[str, str], list[Problem]] = {}
+    for problem in catalog.problems:
+        groups.setdefault((problem.severity, problem.code), []).append(problem)
+    sections = []
+    for severity in SEVERITIES:
+        codes = sorted(code for sev, code in groups if sev == severity)
+        section_groups = [
+            ProblemGroup(
+                code,
+                problem_title(code),
+                [_item(p, pages, nav.root) for p in groups[(severity, code)]],
+            )
+            for code in codes
+        ]
+        if section_groups:
+            count = sum(len(g.problems) for g in section_groups)
+            sections.append(
+                SeveritySection(severity, SEVERITY_TITLES[severity], count, section_groups)
+            )
+    return ProblemsPage(nav, len(catalog.problems), sections)
+
+
+def _item(problem: Problem, pages: dict[Problem | str, str], root: str) -> ProblemItem:
+    """The problem, linked to the image page it belongs to (by problem, else by path)."""
+    url = pages.get(problem) or pages.get(problem.path)
+    href = f"{root}{url}" if url else None
+    return ProblemItem(problem.path, href, problem.message, problem.hint)
