@@ -207,8 +207,8 @@ def filter_href(root: str, **facets: str) -> str:
 
 
 def image_format(image: Image) -> str:
-    """The detected disk format when the catalog carries one (a newer field), else ""."""
-    return str(image.format or "")
+    """The detected disk format, or "" when the headers were not read."""
+    return image.format or ""
 
 
 def make_row(image: Image) -> Row:
@@ -235,13 +235,13 @@ def make_row(image: Image) -> Row:
 
 
 def has_format(rows: list[Row]) -> bool:
-    """True once the catalog carries detected disk formats (a newer Image field)."""
+    """True when any image's headers were read (not with an empty or unreadable repository)."""
     return any(row.format for row in rows)
 
 
 def facet_fields(rows: list[Row]) -> list[str]:
-    """The catalog's facets, plus the disk format once images carry it."""
-    return [*FACETS, "format"] if has_format(rows) else list(FACETS)
+    """The catalog's facets; the disk format only when some image has one."""
+    return [f for f in FACETS if f != "format" or has_format(rows)]
 
 
 def columns(rows: list[Row]) -> list[Column]:
