@@ -8,10 +8,12 @@ from pathlib import Path
 
 from generator import __version__
 from generator.build import RunResult, run
-from generator.config import load_config
+from generator.config import byte_size, days, load_config
 from generator.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CatalogError
 from generator.problems import ERROR
+from generator.progress import Progress
 
+EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C
 EXIT_CODES = """exit codes:
   0   all images verified (or checked) and no error problems
   1   an error problem or an integrity failure (mismatch, unreadable, invalid checksum)
@@ -21,7 +23,8 @@ EXIT_CODES = """exit codes:
 EXAMPLES = """examples:
   star-vm-catalog build                      # catalog the bundled demo into ./site
   star-vm-catalog build --repository /star/data08/OSG/APP/vm --output /var/www/vm --quiet
-  star-vm-catalog check --repository /star/data08/OSG/APP/vm"""
+  star-vm-catalog check --repository /star/data08/OSG/APP/vm
+  star-vm-catalog verify --repository /star/data08/OSG/APP/vm --rehash-older-than 30 --rehash-budget 200GB"""
 
 
 def _positive(text: str) -> int:
@@ -32,6 +35,39 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got '{text}'")
     return value
+
+
+def _days(text: str) -> float:
+    try:
+        return days(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of days, got '{text}'") from None
+
+
+def _size(text: str) -> int:
+    try:
+        return byte_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, got '{text}'") from None
+
+
+def hashing_options() -> argparse.ArgumentParser:
+    """Options of the commands that hash (`build`, `verify`)."""
+    hashing = argparse.ArgumentParser(add_help=False)
+    hashing.add_argument(
+        "--rehash-older-than",
+        type=_days,
+        metavar="DAYS",
+        help="read again images whose bytes were last read over DAYS days ago (finds bit rot)",
+    )
+    hashing.add_argument(
+        "--rehash-budget",
+        type=_size,
+        metavar="SIZE",
+        help="read at most SIZE (e.g. 200GB) per run: changed files first, then the images "
+        "read longest ago",
+    )
+    return hashing
 
 
 def parser() -> argparse.ArgumentParser:
@@ -56,9 +92,10 @@ def parser() -> argparse.ArgumentParser:
     )
     main.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = main.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    hashing = hashing_options()
     build = commands.add_parser(
         "build",
-        parents=[common],
+        parents=[common, hashing],
         help="verify and publish the site",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -72,13 +109,13 @@ def parser() -> argparse.ArgumentParser:
         help="do not hash images; statuses become 'unverified'",
     )
     build.add_argument("--base-url", help="absolute URL of the published site, for the sitemap")
-    for name, text in (
-        ("verify", "hash images and report, no site"),
-        ("check", "names and sidecars only"),
+    for name, text, parents in (
+        ("verify", "hash images and report, no site", [common, hashing]),
+        ("check", "names and sidecars only", [common]),
     ):
         commands.add_parser(
             name,
-            parents=[common],
+            parents=parents,
             help=text,
             epilog=EXIT_CODES,
             formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -88,7 +125,17 @@ def parser() -> argparse.ArgumentParser:
 
 def overrides(args: argparse.Namespace) -> dict[str, object]:
     """Only the flags the user gave (None means: keep the file's or the default value)."""
-    names = ("repository", "state", "quiet", "jobs", "output", "verify", "base_url")
+    names = (
+        "repository",
+        "state",
+        "quiet",
+        "jobs",
+        "output",
+        "verify",
+        "base_url",
+        "rehash_older_than",
+        "rehash_budget",
+    )
     return {name: getattr(args, name, None) for name in names}
 
 
@@ -96,13 +143,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         config = load_config(args.config, overrides(args))
-        result = run(config, args.command)
+        result = run(config, args.command, progress=progress_bar(config.quiet))
     except CatalogError as exc:
         if exc.exit_code != 75 or not (args.quiet or False):
             print(f"star-vm-catalog: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        print("\nstar-vm-catalog: interrupted; digests already read are kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
     report(result, config.quiet)
     return EXIT_OK if result.catalog.ok else EXIT_PROBLEMS
+
+
+def progress_bar(quiet: bool) -> Progress | None:
+    """A progress bar only for a person at a terminal: never under --quiet, cron or a pipe."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    return Progress(sys.stderr)
 
 
 def report(result: RunResult, quiet: bool) -> None:

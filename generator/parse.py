@@ -24,14 +24,23 @@ class ParsedImage:
 
 
 def parse_all(
-    scanned: ScanResult, known: KnownValues, reserved: frozenset[str]
+    scanned: ScanResult, known: KnownValues, reserved: frozenset[str], descriptions: bool = True
 ) -> list[ParsedImage]:
-    """Parse every image; a bad name or sidecar is a problem on that image, never an abort."""
-    return [parse_image(scanned.root, entry, known, reserved) for entry in scanned.images]
+    """Parse every image; a bad name or sidecar is a problem on that image, never an abort.
+
+    `descriptions=False` leaves `.txt` sidecars unread (`verify` does not show them).
+    """
+    return [
+        parse_image(scanned.root, entry, known, reserved, descriptions) for entry in scanned.images
+    ]
 
 
 def parse_image(
-    root: Path, entry: ImageEntry, known: KnownValues, reserved: frozenset[str]
+    root: Path,
+    entry: ImageEntry,
+    known: KnownValues,
+    reserved: frozenset[str],
+    descriptions: bool = True,
 ) -> ParsedImage:
     name, problems = parse_name(entry.relpath, entry.name, entry.is_dir, known)
     if entry.vm.lower() not in known.vms:
@@ -46,7 +55,7 @@ def parse_image(
         )
     checksum = read_checksum(root, entry, problems)
     description = Description()
-    if entry.description:
+    if entry.description and descriptions:
         description, found = read_description(
             root / entry.description.relpath, entry.description.relpath, reserved
         )
