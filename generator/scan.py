@@ -7,10 +7,13 @@ Layout: `<root>/<vm>/<image>` where an image is a file, or a directory of member
 from __future__ import annotations
 
 import errno
+import fnmatch
+import functools
 import os
+import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
 
 from generator.names import split_extension
@@ -202,9 +205,11 @@ def _members(
 
 def _entries(result: ScanResult, reldir: str, ignore: tuple[str, ...]) -> list[_Found]:
     """Sorted, checked entries of one directory; anything unusable becomes a problem."""
-    directory = result.root / reldir
+    directory = os.path.join(result.root, reldir)
+    ignored = _ignore_matcher(ignore)
     try:
-        names = sorted(os.listdir(directory))
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
     except OSError as exc:
         result.problems.append(
             Problem(
@@ -217,8 +222,9 @@ def _entries(result: ScanResult, reldir: str, ignore: tuple[str, ...]) -> list[_
         )
         return []
     found = []
-    for name in names:
-        if any(fnmatch(name, pattern) for pattern in ignore):
+    for entry in entries:
+        name = entry.name
+        if ignored(name):
             continue
         relpath = f"{reldir}/{name}" if reldir else name
         if not _is_utf8(name):
@@ -232,16 +238,23 @@ def _entries(result: ScanResult, reldir: str, ignore: tuple[str, ...]) -> list[_
                 )
             )
             continue
-        found.append(_check(result, directory / name, relpath))
+        found.append(_check(result, entry, relpath))
     return found
 
 
-def _check(result: ScanResult, path: Path, relpath: str) -> _Found:
+@functools.cache
+def _ignore_matcher(ignore: tuple[str, ...]) -> Callable[[str], object]:
+    """One compiled pattern for all ignore globs: a regex match per name, not one per glob."""
+    if not ignore:
+        return lambda name: None
+    return re.compile("|".join(fnmatch.translate(p) for p in ignore)).match
+
+
+def _check(result: ScanResult, entry: os.DirEntry[str], relpath: str) -> _Found:
     """Stat one entry, following a symlink only while it stays inside the repository."""
-    name = path.name
+    name, path = entry.name, entry.path
     try:
-        st = os.lstat(path)
-        if stat.S_ISLNK(st.st_mode):
+        if entry.is_symlink():
             target = os.path.realpath(path)
             if os.path.commonpath([target, result.root]) != str(result.root):
                 return _report(
@@ -252,7 +265,8 @@ def _check(result: ScanResult, path: Path, relpath: str) -> _Found:
                     "symbolic link points outside the repository",
                     "copy the file in instead",
                 )
-            if stat.S_ISDIR(os.stat(path).st_mode) and _is_ancestor(target, path.parent):
+            st = os.stat(path)
+            if stat.S_ISDIR(st.st_mode) and _is_ancestor(target, os.path.dirname(path)):
                 return _report(
                     result,
                     name,
@@ -261,7 +275,8 @@ def _check(result: ScanResult, path: Path, relpath: str) -> _Found:
                     "symbolic link points back to a directory that contains it",
                     "remove the link",
                 )
-            st = os.stat(path)
+        else:
+            st = entry.stat(follow_symlinks=False)
     except OSError as exc:
         return _stat_failure(result, name, relpath, exc)
     if stat.S_ISDIR(st.st_mode):
@@ -311,7 +326,7 @@ def _report(
     return _Found(name, relpath, None)
 
 
-def _is_ancestor(target: str, directory: Path) -> bool:
+def _is_ancestor(target: str, directory: str) -> bool:
     real = os.path.realpath(directory)
     return os.path.commonpath([target, real]) == target
 

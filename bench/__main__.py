@@ -1,0 +1,64 @@
+"""Run the benchmarks: `python -m bench [NAME ...] [--repeat N]`; data lives in a temp dir."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.cases import BENCHMARKS, Outcome
+
+DESCRIPTIONS = {
+    "one_gib": "one 1 GiB file, verify --jobs 1 vs md5sum, warm cache, start-up included",
+    "two_gib": "two 1 GiB files, verify --jobs 2 vs md5sum a b (sequential)",
+    "noop_10k": "10,000 images, nothing changed: verify wall time",
+    "noop_100k": "100,000 images, nothing changed: verify vs find -printf '%s %T@'",
+}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmarks of star-vm-catalog; each ratio is measured against its "
+        "reference in the same run, alternating, and summarized by medians.",
+        epilog="benchmarks:\n" + "\n".join(f"  {k:<10} {v}" for k, v in DESCRIPTIONS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each command (default: 5)")
+    args = parser.parse_args(argv)
+    unknown = set(args.names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; see --help")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    outcomes: list[Outcome] = []
+    with tempfile.TemporaryDirectory(prefix="star-vm-bench-") as tmp:
+        work = Path(tmp)
+        os.environ["XDG_STATE_HOME"] = str(work / "xdg-state")
+        os.environ["XDG_CACHE_HOME"] = str(work / "xdg-cache")
+        print(
+            f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, {args.repeat} runs each"
+        )
+        for name in args.names or list(BENCHMARKS):
+            started = time.monotonic()
+            print(f"\n{name}: {DESCRIPTIONS[name]}", flush=True)
+            outcome = BENCHMARKS[name](work, args.repeat)
+            print("\n".join(outcome.lines))
+            print(f"  ({time.monotonic() - started:.0f} s including data set-up)", flush=True)
+            outcomes.append(outcome)
+    print("\nsummary:")
+    for o in outcomes:
+        verdict = "met" if o.met else "MISSED"
+        print(f"  {o.name:<10} {o.figure:7.3f} {o.unit:<9} target <= {o.target:<5} {verdict}")
+    return 0 if all(o.met for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

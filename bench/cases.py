@@ -1,0 +1,117 @@
+"""The four benchmarks of issue 5. Each returns result lines; `Outcome` says if a target held."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.measure import Series, catalog, interleave, summary_field, timed
+from bench.trees import big_image_repository, synthetic_repository
+
+GIB = 1 << 30
+
+
+@dataclass
+class Outcome:
+    name: str
+    figure: float
+    target: float
+    unit: str
+    lines: list[str]
+
+    @property
+    def met(self) -> bool:
+        return self.figure <= self.target
+
+
+def describe(series: Series) -> str:
+    return (
+        f"  {series.label:<28} median {series.median:7.3f} s  "
+        f"(range {series.spread()} s, peak RSS {series.peak_mib:.1f} MiB)"
+    )
+
+
+def hashing(work: Path, repeats: int, files: int) -> Outcome:
+    """`files` x 1 GiB, warm page cache: `verify --jobs N` (fresh state) vs `md5sum` of all."""
+    repo = work / f"big-{files}"
+    paths = big_image_repository(repo, files, GIB)
+    subprocess.run(["md5sum", *map(str, paths)], check=True, stdout=subprocess.DEVNULL)
+    jobs = str(files)
+    series = interleave(
+        repeats,
+        {
+            f"verify --jobs {jobs}": lambda i: catalog(
+                "verify",
+                "--repository",
+                str(repo),
+                "--state",
+                str(work / f"st-{files}-{i}"),
+                "--jobs",
+                jobs,
+            ),
+            "md5sum " + " ".join(p.name[:6] + "…" for p in paths): lambda i: [
+                "md5sum",
+                *map(str, paths),
+            ],
+        },
+    )
+    ours, reference = series.values()
+    assert all(summary_field(s.stderr, "files hashed") == files for s in ours.samples)
+    ratio = ours.median / reference.median
+    name = "one_gib" if files == 1 else "two_gib"
+    target = 1.0 if files == 1 else 0.55
+    lines = [describe(ours), describe(reference), f"  ratio {ratio:.3f} (target <= {target})"]
+    return Outcome(name, ratio, target, "x md5sum", lines)
+
+
+def one_gib(work: Path, repeats: int) -> Outcome:
+    return hashing(work, repeats, 1)
+
+
+def two_gib(work: Path, repeats: int) -> Outcome:
+    return hashing(work, repeats, 2)
+
+
+def unchanged(work: Path, repeats: int, count: int) -> tuple[Series, Series]:
+    """A repository of `count` tiny images, verified once; then runs that find nothing new."""
+    repo, state = work / f"synthetic-{count}", work / f"state-{count}"
+    synthetic_repository(repo, count)
+    command = catalog("verify", "--repository", str(repo), "--state", str(state))
+    for _ in range(5):  # the first run hashes all; entries written <2 s ago are racy once
+        if summary_field(timed(command).stderr, "files hashed") == 0:
+            break
+    series = interleave(
+        repeats,
+        {
+            f"verify ({count:,} images)": lambda i: command,
+            "find -printf '%s %T@\\n'": lambda i: ["find", str(repo), "-printf", "%s %T@\\n"],
+        },
+    )
+    assert all(
+        summary_field(s.stderr, "files hashed") == 0
+        for s in series[f"verify ({count:,} images)"].samples
+    )
+    return tuple(series.values())  # type: ignore[return-value]
+
+
+def noop_10k(work: Path, repeats: int) -> Outcome:
+    ours, find = unchanged(work, repeats, 10_000)
+    lines = [describe(ours), describe(find), f"  verify {ours.median:.3f} s (target <= 0.5 s)"]
+    return Outcome("noop_10k", ours.median, 0.5, "s", lines)
+
+
+def noop_100k(work: Path, repeats: int) -> Outcome:
+    ours, find = unchanged(work, repeats, 100_000)
+    ratio = ours.median / find.median
+    lines = [describe(ours), describe(find), f"  ratio {ratio:.2f} (target <= 3)"]
+    return Outcome("noop_100k", ratio, 3.0, "x find", lines)
+
+
+BENCHMARKS: dict[str, Callable[[Path, int], Outcome]] = {
+    "one_gib": one_gib,
+    "two_gib": two_gib,
+    "noop_10k": noop_10k,
+    "noop_100k": noop_100k,
+}
