@@ -10,7 +10,6 @@ from pathlib import Path
 
 from generator.catalog import CATALOG_FIELDS, Catalog, iso_time, make_catalog, make_image
 from generator.config import Config
-from generator.demo import demo_repository
 from generator.errors import ConfigError, RepositoryError
 from generator.hashing import FileDigest
 from generator.incremental import CachedDigester, RehashPolicy
@@ -59,7 +58,12 @@ def source_clock() -> Callable[[], float]:
 
 def repository_of(config: Config) -> Path:
     """The configured repository, or the bundled demo when none is given."""
-    root = config.repository if config.repository is not None else demo_repository()
+    if config.repository is None:
+        from generator.demo import demo_repository  # only without --repository
+
+        root = demo_repository()
+    else:
+        root = config.repository
     if not root.is_dir():
         raise RepositoryError(
             f"'{root}': repository is not a directory; check --repository or the mount"

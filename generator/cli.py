@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 
@@ -140,6 +141,17 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A run builds one large structure without reference cycles; the cyclic collector would
+    # walk it again and again as it grows (15-20% of a 10,000-image run). Refcounting suffices.
+    gc.disable()
+    try:
+        return command(argv)
+    finally:
+        gc.enable()
+
+
+def command(argv: list[str] | None) -> int:
+    """Parse the options, run the command, report; library errors become exit codes."""
     args = parser().parse_args(argv)
     try:
         config = load_config(args.config, overrides(args))

@@ -8,8 +8,8 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from generator.scan import FileStat
 
@@ -22,9 +22,10 @@ class Interrupted(Exception):
     """The run is stopping; the file being read is given up, nothing is recorded for it."""
 
 
-@dataclass(frozen=True)
-class FileDigest:
+class FileDigest(NamedTuple):
     """The outcome of reading one member file (or of reusing a trusted cached digest).
+
+    A NamedTuple rather than a frozen dataclass: one is made per file per run, cheaply.
 
     `read_at` is when the bytes were last actually read (a reused digest keeps its old time);
     `fingerprint` and `hashed_at` are what the state cache stores to trust the digest next run.

@@ -12,6 +12,8 @@ from generator.names import ImageName, KnownValues, parse_name
 from generator.problems import ERROR, WARNING, Problem
 from generator.scan import ImageEntry, ScanResult
 
+NO_DESCRIPTION = Description()  # frozen: one shared instance for every image without a .txt
+
 
 @dataclass
 class ParsedImage:
@@ -55,7 +57,7 @@ def parse_image(
             )
         )
     checksum = read_checksum(root, entry, problems)
-    description = Description()
+    description = NO_DESCRIPTION
     if entry.description and descriptions:
         description, found = read_description(
             root / entry.description.relpath, entry.description.relpath, reserved
@@ -64,18 +66,19 @@ def parse_image(
     return ParsedImage(entry, name, checksum, description, problems)
 
 
-def read_small(path: str, limit: int) -> bytes:
-    """Up to `limit` bytes of a file that is nearly always tiny, without a `limit`-sized buffer.
+def read_small(path: str, size: int, limit: int) -> bytes:
+    """Up to `limit` bytes of a small file whose `size` the scan saw: usually one read call.
 
     `open().read(limit)` allocates `limit` bytes up front: 1 MiB per sidecar, which made reading
-    10,000 checksums cost more than scanning the whole tree.
+    10,000 checksums cost more than scanning the whole tree. Asking for one byte more than
+    `size` tells, in the same call, whether the file grew since the scan.
     """
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        data = os.read(fd, 65536)
-        while len(data) < limit and (more := os.read(fd, min(65536, limit - len(data)))):
+        data = os.read(fd, min(size + 1, limit))
+        while size < len(data) < limit and (more := os.read(fd, min(1 << 16, limit - len(data)))):
             data += more
-        return data[:limit]
+        return data
     finally:
         os.close(fd)
 
@@ -86,7 +89,8 @@ def read_checksum(root: Path, entry: ImageEntry, problems: list[Problem]) -> Che
         return None
     relpath = entry.checksum.relpath
     try:
-        parsed = parse_checksum(read_small(os.path.join(root, relpath), MAX_CHECKSUM_BYTES + 1))
+        path = os.path.join(root, relpath)
+        parsed = parse_checksum(read_small(path, entry.checksum.size, MAX_CHECKSUM_BYTES + 1))
     except OSError as exc:
         parsed = ChecksumFile(error=f"cannot be read: {exc.strerror}")
     if parsed.error:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -136,6 +135,8 @@ def _read_all(
     jobs: int,
     on_done: Callable[[FileDigest], None] | None,
 ) -> dict[str, FileDigest]:
+    from concurrent.futures import ThreadPoolExecutor, as_completed  # a no-op run needs no pool
+
     results: dict[str, FileDigest] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(members))))
     try:
