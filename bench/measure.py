@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,20 +42,33 @@ class Series:
         return f"{times[0]:.3f}-{times[-1]:.3f}"
 
 
+GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
+
+
 def timed(command: Sequence[str], cwd: Path | None = None) -> Sample:
-    """Run `command` to completion; `wait4` gives this child's own peak RSS."""
+    """Run `command` to completion and time it, start-up included.
+
+    Peak RSS comes from GNU time when installed: a child started straight from this process
+    inherits this process's peak in `ru_maxrss` (the kernel keeps the larger of the two at
+    exec), so `wait4` alone would report at least the benchmark runner's own size.
+    """
+    prefix = [GNU_TIME, "-f", "%M"] if GNU_TIME else []
     started = time.perf_counter()
     child = subprocess.Popen(
-        list(command), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        [*prefix, *command], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     assert child.stderr is not None
     stderr = child.stderr.read()
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode not in (0, 1):
-        raise RuntimeError(f"{' '.join(command)} failed ({child.returncode}): {stderr}")
-    return Sample(seconds, usage.ru_maxrss, stderr)
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise RuntimeError(f"{' '.join(command)} failed ({code}): {stderr}")
+    peak = usage.ru_maxrss
+    if GNU_TIME:
+        stderr, _, last = stderr.rstrip("\n").rpartition("\n")
+        peak = int(last)
+    return Sample(seconds, peak, stderr)
 
 
 def interleave(

@@ -16,10 +16,17 @@ from generator.incremental import CachedDigester, RehashPolicy
 from generator.lock import hold_lock
 from generator.names import KnownValues
 from generator.parse import ParsedImage, parse_all
-from generator.problems import Problem
 from generator.progress import Progress
 from generator.scan import scan
-from generator.state import open_state
+from generator.snapshot import (
+    Summary,
+    load_report,
+    report_key,
+    save_report,
+    scrub_due,
+    tree_signature,
+)
+from generator.state import State, open_state
 from generator.verify import Digester, digest_all, evaluate
 
 
@@ -42,9 +49,12 @@ class RunStats:
 
 @dataclass
 class RunResult:
-    catalog: Catalog
+    """What a run made: the catalog (None when `verify` reused its last report) and figures."""
+
+    catalog: Catalog | None
     stats: RunStats
     repository: Path
+    summary: Summary
     output: Path | None = None
 
 
@@ -83,39 +93,54 @@ def run(
     clock: Callable[[], float] | None = None,
     digester: Digester | None = None,
     progress: Progress | None = None,
+    reports: bool = False,
 ) -> RunResult:
-    """Run `check`, `verify` or `build` under the state lock (and the output lock for build)."""
+    """Run `check`, `verify` or `build` under the state lock (and the output lock for build).
+
+    `reports=True` (the CLI) lets `verify` answer from its last report when the tree has not
+    changed (`generator.snapshot`); library callers get a full catalog unless they ask.
+    """
     clock = clock or source_clock()
     repository = repository_of(config)
     state_dir = config.state_dir(repository)
     if command == "build":
         refuse_state_in_site(state_dir, config.output)
     with hold_lock(state_dir / "lock", "state directory"):
-        hashing = Hashing(state_dir, clock, digester, progress) if config.verify else None
-        catalog, stats = make(config, repository, command, clock, hashing)
-        if command != "build":
-            return RunResult(catalog, stats, repository)
-        publish_site(catalog, config)
-    return RunResult(catalog, stats, repository, config.output)
+        if command == "check" or not config.verify:
+            result = stages(config, repository, command, clock, None)
+        else:
+            state = open_state(state_dir, clock)
+            try:
+                hashing = Hashing(state, clock, digester, progress)
+                quick = reports and command == "verify" and digester is None
+                verify_run = verify_tree if quick else stages
+                result = verify_run(config, repository, command, clock, hashing)
+            finally:
+                state.close()
+        if command == "build":
+            assert result.catalog is not None
+            publish_site(result.catalog, config)
+            result.output = config.output
+    return result
 
 
 @dataclass(frozen=True)
 class Hashing:
-    """How this run gets digests: from the state in `state_dir`, unless a digester is given."""
+    """How this run gets digests: from the state, unless a digester is given."""
 
-    state_dir: Path
+    state: State
     clock: Callable[[], float]
     digester: Digester | None = None
     progress: Progress | None = None
 
 
-def make(
+def stages(
     config: Config,
     repository: Path,
     command: str,
     clock: Callable[[], float],
     hashing: Hashing | None,
-) -> tuple[Catalog, RunStats]:
+) -> RunResult:
     """Scan, parse and verify into a catalog (no files written).
 
     `check` never hashes; `verify` skips descriptions (they matter to the site, not to bytes).
@@ -127,29 +152,69 @@ def make(
     stats = RunStats()
     digests, problems = None, list(scanned.problems)
     if command != "check" and hashing is not None:
-        digests, state_problems = verify_images(config, parsed, scanned.root, hashing, stats)
-        problems += state_problems
+        digests = verify_images(config, parsed, scanned.root, hashing, stats)
+        problems += hashing.state.problems
     images = [make_image(p, evaluate(p.entry, p.checksum, digests)) for p in parsed]
-    return make_catalog(str(repository), iso_time(clock()) or "", images, problems), stats
+    catalog = make_catalog(str(repository), iso_time(clock()) or "", images, problems)
+    return RunResult(catalog, stats, repository, summarize(catalog, stats))
+
+
+def summarize(catalog: Catalog, stats: RunStats) -> Summary:
+    files = stats.files_hashed + stats.digests_reused
+    return Summary(len(catalog.images), files, len(catalog.integrity_failures()), catalog.problems)
+
+
+def verify_tree(
+    config: Config,
+    repository: Path,
+    command: str,
+    clock: Callable[[], float],
+    hashing: Hashing,
+) -> RunResult:
+    """`verify`: the last report if the tree is as it was then, else a full run, then kept."""
+    signature = tree_signature(repository, config.ignore, clock)
+    key = report_key(signature, verdict_settings(config)) if signature else None
+    now, state = clock(), hashing.state
+    if key and not scrub_due(state, rehash_policy(config), now):
+        summary = load_report(state, key)
+        if summary is not None:
+            state.touch_images(now)
+            return RunResult(None, RunStats(digests_reused=summary.files), repository, summary)
+    result = stages(config, repository, command, clock, hashing)
+    if key and signature and signature.settled and lasting(result, state):
+        save_report(state, key, result.summary, now)
+    return result
+
+
+def verdict_settings(config: Config) -> tuple:
+    """Every setting a `verify` report depends on (with the tree and the program)."""
+    return (known_values(config), config.ignore, "verify", "no descriptions")
+
+
+def lasting(result: RunResult, state: State) -> bool:
+    """A report worth keeping: nothing changing or unreadable, no trouble with the state."""
+    assert result.catalog is not None
+    passing = {"changing", "unreadable"}
+    return not state.problems and not any(i.status in passing for i in result.catalog.images)
+
+
+def rehash_policy(config: Config) -> RehashPolicy:
+    return RehashPolicy(config.rehash_older_than, config.rehash_budget)
 
 
 def verify_images(
     config: Config, parsed: list[ParsedImage], root: Path, hashing: Hashing, stats: RunStats
-) -> tuple[dict[str, FileDigest], list[Problem]]:
+) -> dict[str, FileDigest]:
     """Reuse what the state can vouch for, scrub by the rehash policy, read the rest."""
     if hashing.digester is not None:
-        return hash_all(parsed, root, hashing.digester, config.jobs, stats, hashing.progress), []
-    state = open_state(hashing.state_dir, hashing.clock)
-    try:
-        on_bytes = hashing.progress.advance if hashing.progress else None
-        digester = CachedDigester(state, hashing.clock, on_bytes)
-        policy = RehashPolicy(config.rehash_older_than, config.rehash_budget)
-        stats.rehash_bytes = digester.plan_rehash((p.entry.members for p in parsed), policy)
-        digests = hash_all(parsed, root, digester, config.jobs, stats, hashing.progress)
-        state.see_images([p.entry.id for p in parsed], hashing.clock())
-    finally:
-        state.close()
-    return digests, state.problems
+        return hash_all(parsed, root, hashing.digester, config.jobs, stats, hashing.progress)
+    on_bytes = hashing.progress.advance if hashing.progress else None
+    digester = CachedDigester(hashing.state, hashing.clock, on_bytes)
+    members = (p.entry.members for p in parsed)
+    stats.rehash_bytes = digester.plan_rehash(members, rehash_policy(config))
+    digests = hash_all(parsed, root, digester, config.jobs, stats, hashing.progress)
+    hashing.state.see_images([p.entry.id for p in parsed], hashing.clock())
+    return digests
 
 
 def hash_all(

@@ -155,7 +155,7 @@ def command(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     try:
         config = load_config(args.config, overrides(args))
-        result = run(config, args.command, progress=progress_bar(config.quiet))
+        result = run(config, args.command, progress=progress_bar(config.quiet), reports=True)
     except CatalogError as exc:
         if exc.exit_code != 75 or not (args.quiet or False):
             print(f"star-vm-catalog: {exc}", file=sys.stderr)
@@ -164,7 +164,7 @@ def command(argv: list[str] | None) -> int:
         print("\nstar-vm-catalog: interrupted; digests already read are kept", file=sys.stderr)
         return EXIT_INTERRUPTED
     report(result, config.quiet)
-    return EXIT_OK if result.catalog.ok else EXIT_PROBLEMS
+    return EXIT_OK if result.summary.ok else EXIT_PROBLEMS
 
 
 def progress_bar(quiet: bool) -> Progress | None:
@@ -176,17 +176,16 @@ def progress_bar(quiet: bool) -> Progress | None:
 
 def report(result: RunResult, quiet: bool) -> None:
     """Problems on stderr (errors always, warnings unless quiet), then one summary line."""
-    for problem in result.catalog.problems:
+    summary, stats = result.summary, result.stats
+    for problem in summary.problems:
         if problem.severity == ERROR or not quiet:
             print(problem.line(), file=sys.stderr)
     if quiet:
         return
-    catalog, stats = result.catalog, result.stats
-    failures = len(catalog.integrity_failures())
     print(
-        f"{len(catalog.images)} images, {stats.files_hashed} files hashed ({stats.bytes_read} bytes read), "
-        f"{stats.digests_reused} digests reused, {len(catalog.problems)} problems, "
-        f"{failures} integrity failures",
+        f"{summary.images} images, {stats.files_hashed} files hashed ({stats.bytes_read} bytes read), "
+        f"{stats.digests_reused} digests reused, {len(summary.problems)} problems, "
+        f"{summary.failures} integrity failures",
         file=sys.stderr,
     )
     if result.output is not None:

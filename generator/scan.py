@@ -211,7 +211,7 @@ def _members(
 def _entries(result: ScanResult, reldir: str, ignore: tuple[str, ...]) -> list[_Found]:
     """Sorted, checked entries of one directory; anything unusable becomes a problem."""
     directory = os.path.join(result.root, reldir)
-    ignored = _ignore_matcher(ignore)
+    ignored = ignore_matcher(ignore)
     try:
         with os.scandir(directory) as listing:
             entries = sorted(listing, key=lambda e: e.name)
@@ -248,7 +248,7 @@ def _entries(result: ScanResult, reldir: str, ignore: tuple[str, ...]) -> list[_
 
 
 @functools.cache
-def _ignore_matcher(ignore: tuple[str, ...]) -> Callable[[str], object]:
+def ignore_matcher(ignore: tuple[str, ...]) -> Callable[[str], object]:
     """One compiled pattern for all ignore globs: a regex match per name, not one per glob."""
     if not ignore:
         return lambda name: None

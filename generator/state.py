@@ -14,9 +14,12 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from generator.hashing import FileDigest
 from generator.problems import WARNING, Problem
+
+if TYPE_CHECKING:
+    from generator.hashing import FileDigest
 
 STATE_FILE = "state.sqlite"
 
@@ -46,6 +49,14 @@ MIGRATIONS: tuple[str, ...] = (
         description_sha256 TEXT         -- to notice edited descriptions
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE snapshots (
+        command TEXT PRIMARY KEY,   -- the command whose report this is ('verify')
+        key     TEXT NOT NULL,      -- the tree's stat digest + settings + program
+        made_at REAL NOT NULL,
+        report  TEXT NOT NULL       -- JSON: the figures and problems it reported
+    ) WITHOUT ROWID;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LAST_SEEN_RESOLUTION = 3600.0  # seconds
@@ -62,26 +73,50 @@ class NewerSchema(Exception):
 
 
 class State:
-    """An open state database; writes are serialized so hashing threads can record results."""
+    """The state database of one repository.
 
-    def __init__(self, connection: sqlite3.Connection, path: Path | None) -> None:
-        self.connection = connection
+    File rows are read in one query on first use (the report shortcut never needs them). Any
+    database error while opening or reading is handled here, once: a broken file is moved aside
+    and replaced, anything else (busy, full, a newer schema) leaves it alone and this run goes
+    on with an empty in-memory state. Writes are serialized so hashing threads can record.
+    """
+
+    def __init__(self, path: Path, clock: Callable[[], float]) -> None:
         self.path = path
+        self.clock = clock
         self.problems: list[Problem] = []
-        self.files: dict[str, CachedFile] = {}
+        self.connection = _memory_connection()
+        self._files: dict[str, CachedFile] | None = None
         self._lock = threading.Lock()
         self._broken = False
+        self._reports_voided = False
 
-    def load(self) -> State:
-        """Read every file row at once: one query beats one per file by far."""
-        rows = self.connection.execute(
-            "SELECT relpath, size, mtime_ns, ctime_ns, inode, md5, hashed_at, read_at FROM files"
-        )
-        self.files = {row[0]: row[1:] for row in rows}
+    def open(self) -> State:
+        try:
+            self.connection = _connect(self.path)
+        except NewerSchema as exc:
+            self._set_aside("state_not_used", str(exc), NEWER_HINT)
+        except sqlite3.Error as exc:
+            self._recover(exc)
         return self
 
+    @property
+    def files(self) -> dict[str, CachedFile]:
+        """Every file row, read at once: one query beats one per file by far."""
+        if self._files is None:
+            sql = "SELECT relpath, size, mtime_ns, ctime_ns, inode, md5, hashed_at, read_at FROM files"
+            rows = self._read(lambda: self.connection.execute(sql).fetchall()) or []
+            self._files = {row[0]: row[1:] for row in rows}
+        return self._files
+
     def record(self, digest: FileDigest) -> None:
-        """Store a fresh digest at once (committed); forget a file that changed while read."""
+        """Store a fresh digest at once (committed); forget a file that changed while read.
+
+        Any new digest (a scrub may find bit rot under an unchanged stat) voids stored reports.
+        """
+        if not self._reports_voided:
+            self._reports_voided = True
+            self._write("DELETE FROM snapshots", ())
         if digest.md5 is not None and digest.fingerprint and digest.hashed_at is not None:
             values = (digest.relpath, *digest.fingerprint, digest.md5)
             self._write(
@@ -105,8 +140,66 @@ class State:
             (now, _json_list(ids), LAST_SEEN_RESOLUTION),
         )
 
+    def touch_images(self, now: float) -> None:
+        """Every image of an unchanged tree was seen again: move last_seen (to the hour)."""
+        self._write(
+            "UPDATE images SET last_seen = ?1 WHERE last_seen <= ?1 - ?2 AND removed_at IS NULL",
+            (now, LAST_SEEN_RESOLUTION),
+        )
+
+    def oldest_read(self) -> float | None:
+        """When the least recently read file was read (for the rehash policy)."""
+        sql = "SELECT min(read_at) FROM files"
+        return self._read(lambda: self.connection.execute(sql).fetchone()[0])
+
+    def snapshot(self, command: str, key: str) -> str | None:
+        """The stored report of `command` for exactly this key, if any."""
+        sql = "SELECT report FROM snapshots WHERE command = ? AND key = ?"
+        row = self._read(lambda: self.connection.execute(sql, (command, key)).fetchone())
+        return row[0] if row else None
+
+    def save_snapshot(self, command: str, key: str, report: str, now: float) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)", (command, key, now, report)
+        )
+
     def close(self) -> None:
         self.connection.close()
+
+    def _read(self, query: Callable[[], Any]) -> Any:
+        """Run a query; a failing database is recovered and the answer is 'nothing stored'."""
+        try:
+            return query()
+        except sqlite3.Error as exc:
+            self._recover(exc)
+            return None
+
+    def _recover(self, exc: sqlite3.Error) -> None:
+        """Move a broken database aside and start a new one; leave any other kind alone."""
+        self.connection.close()
+        if getattr(exc, "sqlite_errorname", "SQLITE_ERROR") not in REBUILD_ON:
+            self._set_aside("state_not_used", f"cannot open: {exc}", BUSY_HINT)
+            return
+        try:
+            moved = _move_aside(self.path, self.clock)
+            self.connection = _connect(self.path)
+        except (OSError, sqlite3.Error, NewerSchema) as again:
+            self._set_aside("state_not_used", f"cannot rebuild: {again}", BUSY_HINT)
+            return
+        self.problems.append(
+            _problem(
+                self.path,
+                "state_rebuilt",
+                f"state database cannot be read ({exc}); moved aside to '{moved.name}' and rebuilt",
+                "nothing to do: this run reads every image again; delete the old copy when "
+                "unneeded",
+            )
+        )
+
+    def _set_aside(self, code: str, message: str, hint: str) -> None:
+        """Work without the real database for this run (it is left untouched)."""
+        self.connection = _memory_connection()
+        self.problems.append(_problem(self.path, code, message, hint))
 
     def _write(self, sql: str, parameters: tuple) -> None:
         """One statement, one transaction; a failing database stops being written, not the run."""
@@ -118,10 +211,9 @@ class State:
             except sqlite3.Error as exc:
                 self._broken = True
                 self.problems.append(
-                    Problem(
-                        str(self.path or STATE_FILE),
+                    _problem(
+                        self.path,
                         "state_not_saved",
-                        WARNING,
                         f"cannot write the state database: {exc}",
                         "check free space and the state directory; the next run reads again "
                         "what this one could not record",
@@ -131,32 +223,10 @@ class State:
 
 def open_state(directory: Path, clock: Callable[[], float]) -> State:
     """Open (creating or migrating) the state in `directory`; never raises for a bad database."""
-    path = directory / STATE_FILE
-    try:
-        return _open(path)
-    except NewerSchema as exc:
-        return _memory(_problem(path, "state_not_used", str(exc), NEWER_HINT))
-    except sqlite3.Error as exc:
-        if getattr(exc, "sqlite_errorname", "SQLITE_ERROR") not in REBUILD_ON:
-            return _memory(_problem(path, "state_not_used", f"cannot open: {exc}", BUSY_HINT))
-        reason = str(exc)
-    try:
-        moved = _move_aside(path, clock)
-        state = _open(path)
-    except (OSError, sqlite3.Error, NewerSchema) as exc:
-        return _memory(_problem(path, "state_not_used", f"cannot rebuild: {exc}", BUSY_HINT))
-    state.problems.append(
-        _problem(
-            path,
-            "state_rebuilt",
-            f"state database cannot be read ({reason}); moved aside to '{moved.name}' and rebuilt",
-            "nothing to do: this run reads every image again; delete the old copy when unneeded",
-        )
-    )
-    return state
+    return State(directory / STATE_FILE, clock).open()
 
 
-def _open(path: Path) -> State:
+def _connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
@@ -165,10 +235,16 @@ def _open(path: Path) -> State:
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")  # WAL: durable against kill -9
         migrate(connection)
-        return State(connection, path).load()
+        return connection
     except BaseException:
         connection.close()
         raise
+
+
+def _memory_connection() -> sqlite3.Connection:
+    connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    migrate(connection)
+    return connection
 
 
 def migrate(connection: sqlite3.Connection) -> None:
@@ -199,15 +275,6 @@ def _move_aside(path: Path, clock: Callable[[], float]) -> Path:
             side.rename(target.with_name(target.name + suffix))
     path.rename(target)
     return target
-
-
-def _memory(problem: Problem) -> State:
-    """A throwaway state for this run only, when the real one must not be touched."""
-    connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-    migrate(connection)
-    state = State(connection, None)
-    state.problems.append(problem)
-    return state
 
 
 def _problem(path: Path, code: str, message: str, hint: str) -> Problem:
