@@ -15,9 +15,10 @@ from pathlib import Path
 
 @dataclass
 class Sample:
-    """One child run: wall seconds (start-up included), peak RSS in KiB, its stderr."""
+    """One child run: wall and CPU seconds (start-up included), peak RSS in KiB, its stderr."""
 
     seconds: float
+    cpu: float
     peak_kib: int
     stderr: str
 
@@ -32,6 +33,16 @@ class Series:
     @property
     def median(self) -> float:
         return statistics.median(s.seconds for s in self.samples)
+
+    @property
+    def best(self) -> float:
+        """The least disturbed run: other people's work on the cores only ever adds time."""
+        return min(s.seconds for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        """Median CPU time (user + system): the work done, whatever else ran meanwhile."""
+        return statistics.median(s.cpu for s in self.samples)
 
     @property
     def peak_mib(self) -> float:
@@ -68,7 +79,7 @@ def timed(command: Sequence[str], cwd: Path | None = None) -> Sample:
     if GNU_TIME:
         stderr, _, last = stderr.rstrip("\n").rpartition("\n")
         peak = int(last)
-    return Sample(seconds, peak, stderr)
+    return Sample(seconds, usage.ru_utime + usage.ru_stime, peak, stderr)
 
 
 def interleave(
