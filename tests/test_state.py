@@ -161,3 +161,30 @@ def test_killed_run_resumes_without_redoing_finished_files(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     assert "1 files hashed (1073741824 bytes read), 8 digests reused" in done.stderr
+
+
+def bytes_read_by(pid: int) -> int:
+    """The kernel's count of bytes a process has read (`rchar` in /proc/<pid>/io)."""
+    with open(f"/proc/{pid}/io") as io:
+        return next(int(line.split()[1]) for line in io if line.startswith("rchar"))
+
+
+def test_interrupt_stops_reading_at_once(tmp_path: Path) -> None:
+    big = tmp_path / "repo/kvm/sl7_x86_64_sl20a_8GB_big.img"
+    big.parent.mkdir(parents=True)
+    with big.open("wb") as handle:
+        handle.truncate(16 << 30)  # sparse; reading it all would take half a minute
+    state = tmp_path / "state"
+    args = ["verify", "--repository", str(tmp_path / "repo"), "--state", str(state), "--jobs", "1"]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "generator", *args], stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while bytes_read_by(child.pid) < 64 * MIB:
+        assert time.monotonic() < deadline and child.poll() is None
+        time.sleep(0.01)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=10)  # the reading thread stops within one chunk
+    assert child.returncode == 130
+    assert "interrupted; digests already read are kept" in stderr
+    assert rows_in(state / STATE_FILE) == 0
