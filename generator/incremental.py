@@ -75,8 +75,8 @@ class CachedDigester:
             return None
         return FileDigest(member.relpath, md5=row[4], read_at=row[6], reused=True)
 
-    def digest(self, root: Path, member: FileStat) -> FileDigest:
-        result = hash_file(root, member, self.clock, self.on_bytes, self.stop)
+    def digest(self, root: Path, member: FileStat, spare_core: bool = False) -> FileDigest:
+        result = hash_file(root, member, self.clock, self.on_bytes, self.stop, spare_core)
         self.state.record(result)
         return result
 

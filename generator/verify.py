@@ -6,6 +6,7 @@ state cache, `generator.incremental`) or reads the bytes. Status rules live here
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -42,12 +43,13 @@ class Digester(Protocol):
     """Where digests come from: plain hashing here, the state cache for incremental runs.
 
     `reuse` answers from memory (None: the bytes must be read); `digest` reads them, on a worker
-    thread; `cancel` asks files being read to stop so an interrupted run ends at once.
+    thread (with a helper thread for the copy when `spare_core`); `cancel` asks files being read
+    to stop so an interrupted run ends at once.
     """
 
     def reuse(self, member: FileStat) -> FileDigest | None: ...
 
-    def digest(self, root: Path, member: FileStat) -> FileDigest: ...
+    def digest(self, root: Path, member: FileStat, spare_core: bool = False) -> FileDigest: ...
 
     def cancel(self) -> None: ...
 
@@ -67,8 +69,8 @@ class PlainDigester:
     def reuse(self, member: FileStat) -> FileDigest | None:
         return None
 
-    def digest(self, root: Path, member: FileStat) -> FileDigest:
-        return hash_file(root, member, self.clock, self.on_bytes, self.stop)
+    def digest(self, root: Path, member: FileStat, spare_core: bool = False) -> FileDigest:
+        return hash_file(root, member, self.clock, self.on_bytes, self.stop, spare_core)
 
     def cancel(self) -> None:
         self.stop.set()
@@ -138,9 +140,11 @@ def _read_all(
     from concurrent.futures import ThreadPoolExecutor, as_completed  # a no-op run needs no pool
 
     results: dict[str, FileDigest] = {}
-    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(members))))
+    workers = max(1, min(jobs, len(members)))
+    spare_core = workers < (os.cpu_count() or 1)
+    pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        futures = [pool.submit(digester.digest, root, m) for m in members]
+        futures = [pool.submit(digester.digest, root, m, spare_core) for m in members]
         for future in as_completed(futures):
             result = future.result()
             results[result.relpath] = result
