@@ -188,7 +188,7 @@ def verify_tree(
 
 def verdict_settings(config: Config) -> tuple:
     """Every setting a `verify` report depends on (with the tree and the program)."""
-    return (known_values(config), config.ignore, "verify", "no descriptions")
+    return (str(config.repository), known_values(config), config.ignore, "no descriptions")
 
 
 def lasting(result: RunResult, state: State) -> bool:
