@@ -22,16 +22,20 @@ EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (th
 
 
 class Clock:
-    """A clock the test moves by hand; starts well after the files were written (not racy)."""
+    """A clock the test moves by hand; starts on a whole second a minute after now, so well
+    after the files were written (not racy) whatever the date the tests run on."""
 
     def __init__(self, now: float | None = None) -> None:
-        self.now = time.time() + 60 if now is None else now
+        self.now = float(int(time.time()) + 60) if now is None else now
 
     def __call__(self) -> float:
         return self.now
 
     def advance(self, days: float) -> None:
         self.now += days * 86400
+
+    def iso(self, form: str = "%Y-%m-%dT%H:%M:%SZ") -> str:
+        return time.strftime(form, time.gmtime(self.now))
 
 
 def add_image(root: Path, relpath: str, data: bytes) -> Path:

@@ -42,10 +42,11 @@ def test_migrate_from_every_older_version(tmp_path: Path) -> None:
 
 def test_images_table_keeps_first_seen(tmp_path: Path) -> None:
     add_image(tmp_path / "repo", IMAGE, b"x" * 1000)
-    config, clock = config_for(tmp_path), Clock(1_800_000_000.0)
+    config, clock = config_for(tmp_path), Clock()
+    start = clock.now
     seen = []
     for days in (0, 0.01, 2):  # last_seen moves to the hour: a quiet run writes nothing
-        clock.now = 1_800_000_000.0 + days * 86400
+        clock.now = start + days * 86400
         verify(config, clock)
         with sqlite3.connect(tmp_path / "state" / STATE_FILE) as db:
             seen += db.execute(
@@ -54,9 +55,9 @@ def test_images_table_keeps_first_seen(tmp_path: Path) -> None:
         db.close()
     image = "xen/sl7.3_x86_64_sl20a_8GB_base"
     assert seen == [
-        (image, 1_800_000_000.0, 1_800_000_000.0, None),
-        (image, 1_800_000_000.0, 1_800_000_000.0, None),
-        (image, 1_800_000_000.0, 1_800_172_800.0, None),
+        (image, start, start, None),
+        (image, start, start, None),
+        (image, start, start + 2 * 86400, None),
     ]
 
 
@@ -73,7 +74,7 @@ def test_corrupt_state_is_moved_aside_and_rebuilt(tmp_path: Path, damage: str) -
     repo = tmp_path / "repo"
     for n in range(40):
         add_image(repo, f"xen/sl7_x86_64_sl20a_8GB_n{n:03d}.img", os.urandom(2000))
-    config, clock = config_for(tmp_path), Clock(1_800_000_000.0)
+    config, clock = config_for(tmp_path), Clock()
     verify(config, clock)
     path = tmp_path / "state" / STATE_FILE
     if damage == "garbage":
@@ -84,7 +85,7 @@ def test_corrupt_state_is_moved_aside_and_rebuilt(tmp_path: Path, damage: str) -
     codes = [p.code for p in result.catalog.problems]
     assert codes == ["state_rebuilt"] and set(statuses.values()) == {"verified"}
     assert result.stats.files_hashed == 40
-    assert (tmp_path / "state" / f"{STATE_FILE}.corrupt-20270115T080000Z").exists()
+    assert (tmp_path / "state" / f"{STATE_FILE}.corrupt-{clock.iso('%Y%m%dT%H%M%SZ')}").exists()
     again, _ = verify(config, clock)
     assert again.stats.digests_reused == 40 and again.catalog.problems == []
 
