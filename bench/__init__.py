@@ -1,1 +1,1 @@
-"""Benchmarks (`make bench` = `python -m bench`): speed targets are checked here, never in tests."""
+"""Benchmarks: `python -m bench` (all) or `python -m bench NAME...`; ratios measured in one run."""

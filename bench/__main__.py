@@ -1,22 +1,65 @@
-"""Run every benchmark module (`bench/bench_*.py`, each with a `main() -> int`) in turn."""
+"""Run the benchmarks: `python -m bench [NAME ...] [--repeat N]`; data lives in a temp dir."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import argparse
+import os
 import sys
+import tempfile
+import time
+from pathlib import Path
 
-import bench
+from bench.cases import BENCHMARKS, Outcome
+
+DESCRIPTIONS = {
+    "one_gib": "one 1 GiB file, verify --jobs 1 vs md5sum, warm cache, start-up included",
+    "two_gib": "two 1 GiB files, verify --jobs 2 vs md5sum a b (sequential)",
+    "noop_10k": "10,000 images, nothing changed: verify wall time",
+    "noop_100k": "100,000 images, nothing changed: verify vs find -printf '%s %T@'",
+    "one_change_10k": "10,000 images, one touched per run: the full pipeline (no target)",
+}
 
 
-def main() -> int:
-    """Run each benchmark; the exit status is non-zero when any of them missed its target."""
-    status = 0
-    for module in sorted(m.name for m in pkgutil.iter_modules(bench.__path__)):
-        if module.startswith("bench_"):
-            print(f"== {module}", flush=True)
-            status |= importlib.import_module(f"bench.{module}").main()
-    return status
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmarks of star-vm-catalog; each ratio is measured against its "
+        "reference in the same run, alternating, and summarized by medians.",
+        epilog="benchmarks:\n" + "\n".join(f"  {k:<10} {v}" for k, v in DESCRIPTIONS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each command (default: 5)")
+    args = parser.parse_args(argv)
+    unknown = set(args.names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; see --help")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    outcomes: list[Outcome] = []
+    with tempfile.TemporaryDirectory(prefix="star-vm-bench-") as tmp:
+        work = Path(tmp)
+        os.environ["XDG_STATE_HOME"] = str(work / "xdg-state")
+        os.environ["XDG_CACHE_HOME"] = str(work / "xdg-cache")
+        print(
+            f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, {args.repeat} runs each"
+        )
+        for name in args.names or list(BENCHMARKS):
+            started = time.monotonic()
+            print(f"\n{name}: {DESCRIPTIONS[name]}", flush=True)
+            outcome = BENCHMARKS[name](work, args.repeat)
+            print("\n".join(outcome.lines))
+            print(f"  ({time.monotonic() - started:.0f} s including data set-up)", flush=True)
+            outcomes.append(outcome)
+    print("\nsummary:")
+    for o in outcomes:
+        verdict = "met" if o.met else "MISSED"
+        target = f"target <= {o.target:<5} {verdict}" if o.target is not None else "(for scale)"
+        print(f"  {o.name:<14} {o.figure:7.3f} {o.unit:<9} {target}")
+    return 0 if all(o.met for o in outcomes) else 1
 
 
 if __name__ == "__main__":

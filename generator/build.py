@@ -8,21 +8,34 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator.catalog import CATALOG_FIELDS, Catalog, iso_time, make_catalog, make_image
 from generator.config import Config
-from generator.demo import demo_repository
-from generator.deploy import PublishedCatalog, deploy, published_catalog
-from generator.errors import RepositoryError
+from generator.errors import ConfigError, RepositoryError
 from generator.hashing import FileDigest
+from generator.incremental import CachedDigester, RehashPolicy
 from generator.inspect import FormatRules
 from generator.lock import hold_lock
 from generator.names import KnownValues
 from generator.parse import ParsedImage, ParseRules, parse_all
 from generator.problems import Problem
-from generator.publish import Published, output_lock_path
+from generator.progress import Progress
 from generator.scan import scan
-from generator.verify import Digester, PlainDigester, digest_all, evaluate
+from generator.snapshot import (
+    Summary,
+    load_report,
+    report_key,
+    save_report,
+    scrub_due,
+    tree_signature,
+)
+from generator.state import State, open_state
+from generator.verify import Digester, digest_all, evaluate
+
+if TYPE_CHECKING:  # imported for real only by `build`, so `check` and `verify` start fast
+    from generator.deploy import PublishedCatalog
+    from generator.publish import Published
 
 
 @dataclass
@@ -32,13 +45,24 @@ class RunStats:
     files_hashed: int = 0
     bytes_read: int = 0
     digests_reused: int = 0
+    rehash_bytes: int = 0
+
+    def add(self, result: FileDigest) -> None:
+        if result.reused:
+            self.digests_reused += 1
+        elif result.md5 or (result.changing and not result.vanished):
+            self.files_hashed += 1
+            self.bytes_read += result.bytes_read
 
 
 @dataclass
 class RunResult:
-    catalog: Catalog
+    """What a run made: the catalog (None when `verify` reused its last report) and figures."""
+
+    catalog: Catalog | None
     stats: RunStats
     repository: Path
+    summary: Summary
     output: Path | None = None
     published: Published | None = None
     previous: PublishedCatalog | None = None
@@ -46,7 +70,11 @@ class RunResult:
     def new_errors(self) -> list[Problem]:
         """Error problems the published site did not already show: what cron mail is for."""
         known = self.previous.problems if self.previous else frozenset()
-        return [p for p in self.catalog.errors() if (p.path, p.code) not in known]
+        return [
+            p
+            for p in self.summary.problems
+            if p.severity == "error" and (p.path, p.code) not in known
+        ]
 
 
 def source_clock() -> Callable[[], float]:
@@ -59,7 +87,12 @@ def source_clock() -> Callable[[], float]:
 
 def repository_of(config: Config) -> Path:
     """The configured repository, or the bundled demo when none is given."""
-    root = config.repository if config.repository is not None else demo_repository()
+    if config.repository is None:
+        from generator.demo import demo_repository  # only without --repository
+
+        root = demo_repository()
+    else:
+        root = config.repository
     if not root.is_dir():
         raise RepositoryError(
             f"'{root}': repository is not a directory; check --repository or the mount"
@@ -67,13 +100,18 @@ def repository_of(config: Config) -> Path:
     return root
 
 
-def parse_rules(config: Config) -> ParseRules:
-    """The configurable knowledge the parse stage checks names and formats against."""
-    known = KnownValues(
+def known_values(config: Config) -> KnownValues:
+    return KnownValues(
         config.known_vms, config.known_os, config.known_arch, config.known_word_sizes
     )
+
+
+def parse_rules(config: Config, command: str) -> ParseRules:
+    """What the parse stage checks against; `verify` reads neither headers nor descriptions."""
+    formats = FormatRules(config.vm_formats, config.extension_formats)
+    full = command != "verify"
     return ParseRules(
-        known, CATALOG_FIELDS, FormatRules(config.vm_formats, config.extension_formats)
+        known_values(config), CATALOG_FIELDS, formats, headers=full, descriptions=full
     )
 
 
@@ -82,51 +120,166 @@ def run(
     command: str,
     clock: Callable[[], float] | None = None,
     digester: Digester | None = None,
+    progress: Progress | None = None,
+    reports: bool = False,
+    publish: bool = True,
 ) -> RunResult:
-    """Run `check`, `verify` or `build` under the state lock (and the output lock for build)."""
+    """Run `check`, `verify` or `build` under the state lock (and the output lock for build).
+
+    `reports=True` (the CLI) lets `verify` answer from its last report when the tree has not
+    changed (`generator.snapshot`); library callers get a full catalog unless they ask.
+    `publish=False` makes `build` stop at the catalog (for callers that render it themselves).
+    """
     clock = clock or source_clock()
     repository = repository_of(config)
+    state_dir = config.state_dir(repository)
+    if command == "build":
+        refuse_state_in_site(state_dir, config.output)
     with ExitStack() as locks:
-        locks.enter_context(hold_lock(config.state_dir(repository) / "lock", "state directory"))
+        locks.enter_context(hold_lock(state_dir / "lock", "state directory"))
         if command == "build":
+            from generator.publish import output_lock_path
+
             locks.enter_context(hold_lock(output_lock_path(config.output), "output directory"))
-        catalog, stats = make(config, repository, command != "check", clock, digester)
-        if command != "build":
-            return RunResult(catalog, stats, repository)
-        previous = published_catalog(config.output)
-        catalog, published = deploy(catalog, config, previous)
-    return RunResult(catalog, stats, repository, config.output, published, previous)
+        if command == "check" or not config.verify:
+            result = stages(config, repository, command, clock, None)
+        else:
+            state = open_state(state_dir, clock)
+            try:
+                hashing = Hashing(state, clock, digester, progress)
+                quick = reports and command == "verify" and digester is None
+                verify_run = verify_tree if quick else stages
+                result = verify_run(config, repository, command, clock, hashing)
+            finally:
+                state.close()
+        if command == "build" and publish:
+            publish_site(result, config)
+    return result
 
 
-def make(
+@dataclass(frozen=True)
+class Hashing:
+    """How this run gets digests: from the state, unless a digester is given."""
+
+    state: State
+    clock: Callable[[], float]
+    digester: Digester | None = None
+    progress: Progress | None = None
+
+
+def stages(
     config: Config,
     repository: Path,
-    hash_images: bool,
+    command: str,
     clock: Callable[[], float],
-    digester: Digester | None,
-) -> tuple[Catalog, RunStats]:
-    """Scan, parse and verify into a catalog (no files written)."""
+    hashing: Hashing | None,
+) -> RunResult:
+    """Scan, parse and verify into a catalog (no files written).
+
+    `check` never hashes; `verify` skips descriptions (they matter to the site, not to bytes).
+    """
     scanned = scan(repository, config.ignore)
-    parsed = parse_all(scanned, parse_rules(config))
+    parsed = parse_all(scanned, parse_rules(config, command))
     stats = RunStats()
-    digests = None
-    if hash_images and config.verify:
-        digests = hash_all(
-            parsed, scanned.root, digester or PlainDigester(clock), config.jobs, stats
-        )
+    digests, problems = None, list(scanned.problems)
+    if command != "check" and hashing is not None:
+        digests = verify_images(config, parsed, scanned.root, hashing, stats)
+        problems += hashing.state.problems
     images = [make_image(p, evaluate(p.entry, p.checksum, digests)) for p in parsed]
-    return make_catalog(str(repository), iso_time(clock()) or "", images, scanned.problems), stats
+    catalog = make_catalog(str(repository), iso_time(clock()) or "", images, problems)
+    return RunResult(catalog, stats, repository, summarize(catalog, stats))
+
+
+def summarize(catalog: Catalog, stats: RunStats) -> Summary:
+    files = stats.files_hashed + stats.digests_reused
+    return Summary(len(catalog.images), files, len(catalog.integrity_failures()), catalog.problems)
+
+
+def verify_tree(
+    config: Config,
+    repository: Path,
+    command: str,
+    clock: Callable[[], float],
+    hashing: Hashing,
+) -> RunResult:
+    """`verify`: the last report if the tree is as it was then, else a full run, then kept."""
+    signature = tree_signature(repository, config.ignore, clock)
+    key = report_key(signature, verdict_settings(config)) if signature else None
+    now, state = clock(), hashing.state
+    if key and not scrub_due(state, rehash_policy(config), now):
+        summary = load_report(state, key)
+        if summary is not None:
+            state.touch_images(now)
+            return RunResult(None, RunStats(digests_reused=summary.files), repository, summary)
+    result = stages(config, repository, command, clock, hashing)
+    if key and signature and signature.settled and lasting(result, state):
+        save_report(state, key, result.summary, now)
+    return result
+
+
+def verdict_settings(config: Config) -> tuple:
+    """Every setting a `verify` report depends on (with the tree and the program)."""
+    return (str(config.repository), known_values(config), config.ignore, "no descriptions")
+
+
+def lasting(result: RunResult, state: State) -> bool:
+    """A report worth keeping: nothing changing or unreadable, no trouble with the state."""
+    assert result.catalog is not None
+    passing = {"changing", "unreadable"}
+    return not state.problems and not any(i.status in passing for i in result.catalog.images)
+
+
+def rehash_policy(config: Config) -> RehashPolicy:
+    return RehashPolicy(config.rehash_older_than, config.rehash_budget)
+
+
+def verify_images(
+    config: Config, parsed: list[ParsedImage], root: Path, hashing: Hashing, stats: RunStats
+) -> dict[str, FileDigest]:
+    """Reuse what the state can vouch for, scrub by the rehash policy, read the rest."""
+    if hashing.digester is not None:
+        return hash_all(parsed, root, hashing.digester, config.jobs, stats, hashing.progress)
+    on_bytes = hashing.progress.advance if hashing.progress else None
+    digester = CachedDigester(hashing.state, hashing.clock, on_bytes)
+    members = (p.entry.members for p in parsed)
+    stats.rehash_bytes = digester.plan_rehash(members, rehash_policy(config))
+    digests = hash_all(parsed, root, digester, config.jobs, stats, hashing.progress)
+    hashing.state.see_images([p.entry.id for p in parsed], hashing.clock())
+    return digests
 
 
 def hash_all(
-    parsed: list[ParsedImage], root: Path, digester: Digester, jobs: int, stats: RunStats
+    parsed: list[ParsedImage],
+    root: Path,
+    digester: Digester,
+    jobs: int,
+    stats: RunStats,
+    progress: Progress | None = None,
 ) -> dict[str, FileDigest]:
-    def count(result: FileDigest) -> None:
-        if result.reused:
-            stats.digests_reused += 1
-        elif result.md5 or result.changing:
-            stats.files_hashed += 1
-            stats.bytes_read += result.bytes_read
-
     members = [m for p in parsed for m in p.entry.members]
-    return digest_all(root, members, digester, jobs, on_done=count)
+    try:
+        on_start = progress.start if progress else None
+        return digest_all(root, members, digester, jobs, on_done=stats.add, on_start=on_start)
+    finally:
+        if progress:
+            progress.finish()
+
+
+def publish_site(result: RunResult, config: Config) -> None:
+    """Render and swap in the site, unless the repository vanished or nothing changed."""
+    from generator.deploy import deploy, published_catalog
+
+    assert result.catalog is not None
+    result.previous = published_catalog(config.output)
+    result.catalog, result.published = deploy(result.catalog, config, result.previous)
+    result.output = config.output
+
+
+def refuse_state_in_site(state_dir: Path, output: Path) -> None:
+    """The state must never be published (or wiped when the site is swapped in)."""
+    state, site = state_dir.resolve(), output.resolve()
+    if state == site or site in state.parents:
+        raise ConfigError(
+            f"'{state_dir}': the state directory is inside the output '{output}'; "
+            "give --state a directory outside the published site"
+        )

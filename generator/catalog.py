@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,7 +53,13 @@ def iso_time(timestamp: float | None) -> str | None:
     """UTC ISO-8601 with seconds, the one time format of every output."""
     if timestamp is None:
         return None
-    return dt.datetime.fromtimestamp(int(timestamp), dt.UTC).isoformat().replace("+00:00", "Z")
+    return _iso_second(int(timestamp))
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_second(second: int) -> str:
+    """Cached: images read in the same second (most of a run) share one string."""
+    return dt.datetime.fromtimestamp(second, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass

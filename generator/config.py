@@ -10,10 +10,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from generator.errors import ConfigError
 from generator.formats import DEFAULT_EXTENSION_FORMATS, DEFAULT_VM_FORMATS
+from generator.names import parse_max_size
 
 DEFAULT_VMS = ("xen", "kvm", "virtualbox", "vmware", "qemu", "hyperv")
 DEFAULT_OS_FAMILIES = (
@@ -68,6 +67,8 @@ class Config:
     extension_formats: Mapping[str, frozenset[str]] = field(
         default_factory=lambda: DEFAULT_EXTENSION_FORMATS
     )
+    rehash_older_than: float | None = None
+    rehash_budget: int | None = None
 
     def state_dir(self, repository: Path) -> Path:
         """The state directory: --state, else one per repository under XDG_STATE_HOME."""
@@ -89,6 +90,21 @@ def _positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError("expected a whole number of at least 1")
     return value
+
+
+def days(value: Any) -> float:
+    """A number of days, 0 or more (`--rehash-older-than`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError("expected a number of days, 0 or more")
+    return float(value)
+
+
+def byte_size(value: Any) -> int:
+    """A size with a unit, binary like image names: `200GB`, `1.5TB` (`--rehash-budget`)."""
+    size = parse_max_size(value) if isinstance(value, str) else None
+    if size is None:
+        raise ValueError("expected a size with a unit, such as 500MB, 200GB or 2TB")
+    return size
 
 
 def _bool(value: Any) -> bool:
@@ -148,12 +164,16 @@ KEYS = {
     "ignore": ("ignore", _patterns),
     "vm-formats": ("vm_formats", _format_table),
     "extension-formats": ("extension_formats", _format_table),
+    "rehash-older-than": ("rehash_older_than", days),
+    "rehash-budget": ("rehash_budget", byte_size),
 }
 FIELD_NAMES = {f.name for f in fields(Config)}
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse a YAML config file into field values, naming every bad key in one error."""
+    import yaml  # only when a file is given: plain runs start faster without it
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

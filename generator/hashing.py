@@ -2,36 +2,66 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple
 
 from generator.scan import FileStat
 
 CHUNK = 64 * 1024
+HELPER_CHUNK = 1 << 20  # what a helper thread copies at a time
+HELPER_MIN_SIZE = 8 << 20  # below this, starting a thread costs more than it saves
+
+Fingerprint = tuple[int, int, int, int]
 
 
-@dataclass(frozen=True)
-class FileDigest:
-    """The outcome of reading one member file (or of reusing a trusted cached digest)."""
+class Interrupted(Exception):
+    """The run is stopping; the file being read is given up, nothing is recorded for it."""
+
+
+class FileDigest(NamedTuple):
+    """The outcome of reading one member file (or of reusing a trusted cached digest).
+
+    A NamedTuple rather than a frozen dataclass: one is made per file per run, cheaply.
+
+    `read_at` is when the bytes were last actually read (a reused digest keeps its old time);
+    `fingerprint` and `hashed_at` are what the state cache stores to trust the digest next run.
+    """
 
     relpath: str
     md5: str | None = None
     error: str | None = None
     changing: bool = False
+    vanished: bool = False
     read_at: float | None = None
     reused: bool = False
     bytes_read: int = 0
+    fingerprint: Fingerprint | None = None
+    hashed_at: float | None = None
 
 
-def md5_of(fd: int) -> tuple[str, int]:
-    """MD5 through a small reused buffer that stays in L2 cache; returns (digest, bytes read).
+def md5_of(
+    fd: int,
+    on_bytes: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+    helper: bool = False,
+) -> tuple[str, int]:
+    """MD5 of everything `fd` reads; returns (digest, bytes read).
 
-    Not mmap: a file truncated while mapped (`cp` over an image) kills the process with SIGBUS.
+    Not mmap: a file truncated while mapped (`cp` over an image) or a bad sector kills the
+    process with SIGBUS, where `read` returns an error. Alone, a 64 KiB buffer that stays in L2
+    cache; with `helper` (a core is spare), a second thread copies the next megabyte out of the
+    page cache meanwhile, so hashing runs at the speed of MD5 itself (measured: 1.62 s per GiB
+    against 1.75 s; the copy is the difference).
     """
+    if helper:
+        return _md5_with_helper(fd, on_bytes, stop)
     digest = hashlib.md5(usedforsecurity=False)
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
@@ -40,16 +70,86 @@ def md5_of(fd: int) -> tuple[str, int]:
         while count := handle.readinto(buffer):
             digest.update(view[:count])
             total += count
+            if on_bytes:
+                on_bytes(count)
+            if stop and stop.is_set():
+                raise Interrupted
     return digest.hexdigest(), total
 
 
-def fingerprint(st: os.stat_result) -> tuple[int, int, int, int]:
+def _md5_with_helper(
+    fd: int, on_bytes: Callable[[int], None] | None, stop: threading.Event | None
+) -> tuple[str, int]:
+    """Hash buffers that a helper thread fills; three buffers circulate between the two."""
+    digest = hashlib.md5(usedforsecurity=False)
+    free: queue.SimpleQueue = queue.SimpleQueue()
+    full: queue.SimpleQueue = queue.SimpleQueue()
+    for _ in range(3):
+        free.put(bytearray(HELPER_CHUNK))
+    with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
+        helper = threading.Thread(target=_fill, args=(handle, free, full), daemon=True)
+        helper.start()
+        try:
+            total = _drain(digest, free, full, on_bytes, stop)
+        finally:
+            free.put(None)  # wakes the helper if it waits for a buffer
+            helper.join()
+    return digest.hexdigest(), total
+
+
+def _fill(handle: BinaryIO, free: queue.SimpleQueue, full: queue.SimpleQueue) -> None:
+    """The helper: fill each free buffer and pass it on; (error, 0) or (buffer, 0) ends it."""
+    try:
+        while (buffer := free.get()) is not None:
+            count = handle.readinto(buffer)
+            full.put((buffer, count))
+            if not count:
+                return
+    except OSError as exc:
+        full.put((exc, 0))
+
+
+def _drain(
+    digest: Any,
+    free: queue.SimpleQueue,
+    full: queue.SimpleQueue,
+    on_bytes: Callable[[int], None] | None,
+    stop: threading.Event | None,
+) -> int:
+    total = 0
+    while True:
+        buffer, count = full.get()
+        if isinstance(buffer, OSError):
+            raise buffer
+        if not count:
+            return total
+        digest.update(memoryview(buffer)[:count])
+        total += count
+        free.put(buffer)
+        if on_bytes:
+            on_bytes(count)
+        if stop and stop.is_set():
+            raise Interrupted
+
+
+def fingerprint(st: os.stat_result) -> Fingerprint:
     """What must stay equal for cached bytes to be trusted: size, mtime, ctime, inode."""
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-def hash_file(root: Path, member: FileStat, clock: Callable[[], float] = time.time) -> FileDigest:
-    """Hash one file; `changing` when its stat differs before and after the read."""
+def hash_file(
+    root: Path,
+    member: FileStat,
+    clock: Callable[[], float] = time.time,
+    on_bytes: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+    spare_core: bool = False,
+) -> FileDigest:
+    """Hash one file; `changing` when its stat differs before and after the read.
+
+    A file gone by the time it is read (deleted or renamed away mid-run) is `vanished`, which
+    counts as changing: the next run looks again.
+    """
     path = root / member.relpath
     started = clock()
     try:
@@ -57,16 +157,17 @@ def hash_file(root: Path, member: FileStat, clock: Callable[[], float] = time.ti
     except PermissionError:
         fd = None  # O_NOATIME needs ownership; retry plainly below
     except OSError as exc:
-        return FileDigest(member.relpath, error=exc.strerror or str(exc))
+        return _failure(member.relpath, exc)
     try:
         if fd is None:
             fd = os.open(path, os.O_RDONLY)
         before = os.fstat(fd)
-        md5, count = md5_of(fd)
+        helper = spare_core and member.size >= HELPER_MIN_SIZE
+        md5, count = md5_of(fd, on_bytes, stop, helper)
         after = os.fstat(fd)
         moved = os.stat(path)
     except (OSError, ValueError) as exc:
-        return FileDigest(member.relpath, error=getattr(exc, "strerror", None) or str(exc))
+        return _failure(member.relpath, exc)
     finally:
         if fd is not None:
             os.close(fd)
@@ -74,4 +175,17 @@ def hash_file(root: Path, member: FileStat, clock: Callable[[], float] = time.ti
     changed = changed or fingerprint(after) != fingerprint(moved)
     if changed:
         return FileDigest(member.relpath, changing=True, read_at=started, bytes_read=count)
-    return FileDigest(member.relpath, md5=md5, read_at=started, bytes_read=count)
+    return FileDigest(
+        member.relpath,
+        md5=md5,
+        read_at=started,
+        bytes_read=count,
+        fingerprint=fingerprint(after),
+        hashed_at=clock(),
+    )
+
+
+def _failure(relpath: str, exc: OSError | ValueError) -> FileDigest:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOENT:
+        return FileDigest(relpath, changing=True, vanished=True)
+    return FileDigest(relpath, error=getattr(exc, "strerror", None) or str(exc))

@@ -5,10 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import markdown
-import nh3
-import yaml
-
 FRONT_MATTER_RE = re.compile(
     r"\A---[ \t]*\r?\n(?P<yaml>.*?)(?:\r?\n)?^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M
 )
@@ -64,6 +60,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     match = FRONT_MATTER_RE.match(text)
     if not match:
         return {}, text
+    import yaml  # here, not at the top: `verify` never needs it and starts faster without it
+
     try:
         data = yaml.safe_load(match["yaml"])
     except yaml.YAMLError as exc:
@@ -77,6 +75,9 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 
 def render_markdown(body: str) -> str:
     """Markdown to HTML, then an allow-list sanitizer: no script, handlers or odd URL schemes."""
+    import markdown  # imported on first use, like yaml above
+    import nh3
+
     html = markdown.markdown(
         body, extensions=["tables", "fenced_code", "sane_lists"], output_format="html"
     )

@@ -7,11 +7,15 @@ Layout: `<root>/<vm>/<image>` where an image is a file, or a directory of member
 from __future__ import annotations
 
 import errno
+import fnmatch
+import functools
 import os
+import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
+from typing import NamedTuple
 
 from generator.names import split_extension
 from generator.problems import ERROR, WARNING, Problem
@@ -19,9 +23,12 @@ from generator.problems import ERROR, WARNING, Problem
 SIDECARS = {".checksum": "checksum", ".txt": "description"}
 
 
-@dataclass(frozen=True)
-class FileStat:
-    """The stat fields a run needs: sizes for the catalog, the rest for change detection."""
+class FileStat(NamedTuple):
+    """The stat fields a run needs: sizes for the catalog, the rest for change detection.
+
+    A NamedTuple, not a frozen dataclass: one is built per file on every run, and a frozen
+    dataclass takes four times as long to build (measured: 1.5 µs against 0.4 µs).
+    """
 
     relpath: str
     size: int
@@ -36,9 +43,9 @@ class FileStat:
         return cls(relpath, st.st_size, allocated, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-@dataclass(frozen=True)
-class ImageEntry:
-    """One image as found on disk: its files and sidecars, nothing read yet."""
+class ImageEntry(NamedTuple):
+    """One image as found on disk: its files and sidecars, nothing read yet (a NamedTuple for
+    the same reason as FileStat)."""
 
     vm: str
     name: str
@@ -106,10 +113,10 @@ def _scan_vm(result: ScanResult, vm_dir: _Found, ignore: tuple[str, ...]) -> Non
     images: dict[str, ImageEntry] = {}
     sidecars: dict[str, dict[str, _Found]] = {"checksum": {}, "description": {}}
     for found in _entries(result, vm_dir.relpath, ignore):
-        suffix = os.path.splitext(found.name)[1]
-        if found.kind == "file" and suffix in SIDECARS:
-            sidecars[SIDECARS[suffix]][found.name[: -len(suffix)]] = found
-        elif found.broken and suffix in SIDECARS:
+        sidecar = _sidecar_of(found.name) if found.kind == "file" else None
+        if sidecar:
+            sidecars[sidecar[0]][sidecar[1]] = found
+        elif found.broken and _sidecar_of(found.name):
             result.problems.append(_broken_link(found))
         elif found.kind is not None or found.broken:
             _add_image(result, images, _image_entry(result, vm_dir.name, found, ignore))
@@ -130,22 +137,23 @@ def _scan_vm(result: ScanResult, vm_dir: _Found, ignore: tuple[str, ...]) -> Non
             )
 
 
+def _sidecar_of(name: str) -> tuple[str, str] | None:
+    """(kind, stem) when `name` ends in a sidecar extension (as os.path.splitext sees it)."""
+    for suffix, kind in SIDECARS.items():
+        if name.endswith(suffix) and name[: -len(suffix)].lstrip("."):
+            return kind, name[: -len(suffix)]
+    return None
+
+
 def _with_sidecars(
     entry: ImageEntry, checksum: _Found | None, description: _Found | None
 ) -> ImageEntry:
     def stat_of(found: _Found | None) -> FileStat | None:
         return FileStat.of(found.relpath, found.st) if found and found.st else None
 
-    return ImageEntry(
-        entry.vm,
-        entry.name,
-        entry.stem,
-        entry.is_dir,
-        entry.members,
-        stat_of(checksum),
-        stat_of(description),
-        entry.unreadable,
-    )
+    if checksum is None and description is None:
+        return entry
+    return entry._replace(checksum=stat_of(checksum), description=stat_of(description))
 
 
 def _add_image(result: ScanResult, images: dict[str, ImageEntry], entry: ImageEntry) -> None:
@@ -208,9 +216,11 @@ def _members(
 
 def _entries(result: ScanResult, reldir: str, ignore: tuple[str, ...]) -> list[_Found]:
     """Sorted, checked entries of one directory; anything unusable becomes a problem."""
-    directory = result.root / reldir
+    directory = os.path.join(result.root, reldir)
+    ignored = ignore_matcher(ignore)
     try:
-        names = sorted(os.listdir(directory))
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
     except OSError as exc:
         result.problems.append(
             Problem(
@@ -223,8 +233,9 @@ def _entries(result: ScanResult, reldir: str, ignore: tuple[str, ...]) -> list[_
         )
         return []
     found = []
-    for name in names:
-        if any(fnmatch(name, pattern) for pattern in ignore):
+    for entry in entries:
+        name = entry.name
+        if ignored(name):
             continue
         relpath = f"{reldir}/{name}" if reldir else name
         if not _is_utf8(name):
@@ -238,16 +249,23 @@ def _entries(result: ScanResult, reldir: str, ignore: tuple[str, ...]) -> list[_
                 )
             )
             continue
-        found.append(_check(result, directory / name, relpath))
+        found.append(_check(result, entry, relpath))
     return found
 
 
-def _check(result: ScanResult, path: Path, relpath: str) -> _Found:
+@functools.cache
+def ignore_matcher(ignore: tuple[str, ...]) -> Callable[[str], object]:
+    """One compiled pattern for all ignore globs: a regex match per name, not one per glob."""
+    if not ignore:
+        return lambda name: None
+    return re.compile("|".join(fnmatch.translate(p) for p in ignore)).match
+
+
+def _check(result: ScanResult, entry: os.DirEntry[str], relpath: str) -> _Found:
     """Stat one entry, following a symlink only while it stays inside the repository."""
-    name = path.name
+    name, path = entry.name, entry.path
     try:
-        st = os.lstat(path)
-        if stat.S_ISLNK(st.st_mode):
+        if entry.is_symlink():
             target = os.path.realpath(path)
             if os.path.commonpath([target, result.root]) != str(result.root):
                 return _report(
@@ -258,7 +276,8 @@ def _check(result: ScanResult, path: Path, relpath: str) -> _Found:
                     "symbolic link points outside the repository",
                     "copy the file in instead",
                 )
-            if stat.S_ISDIR(os.stat(path).st_mode) and _is_ancestor(target, path.parent):
+            st = os.stat(path)
+            if stat.S_ISDIR(st.st_mode) and _is_ancestor(target, os.path.dirname(path)):
                 return _report(
                     result,
                     name,
@@ -267,7 +286,8 @@ def _check(result: ScanResult, path: Path, relpath: str) -> _Found:
                     "symbolic link points back to a directory that contains it",
                     "remove the link",
                 )
-            st = os.stat(path)
+        else:
+            st = entry.stat(follow_symlinks=False)
     except OSError as exc:
         return _stat_failure(result, name, relpath, exc)
     if stat.S_ISDIR(st.st_mode):
@@ -315,12 +335,14 @@ def _report(
     return _Found(name, relpath, None)
 
 
-def _is_ancestor(target: str, directory: Path) -> bool:
+def _is_ancestor(target: str, directory: str) -> bool:
     real = os.path.realpath(directory)
     return os.path.commonpath([target, real]) == target
 
 
 def _is_utf8(name: str) -> bool:
+    if name.isascii():
+        return True
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:

@@ -1,14 +1,15 @@
 """Compare what the images hold with what their `.checksum` sidecars promise.
 
-The digest source is a seam: `Digester.digest(member)` either reads the bytes or (with the
-incremental state cache) reuses a digest it can trust. Status rules live here, once.
+The digest source is a seam: a `Digester` either reuses a digest it can trust (the incremental
+state cache, `generator.incremental`) or reads the bytes. Status rules live here, once.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -39,19 +40,40 @@ INTEGRITY_FAILURES = frozenset({MISMATCH, UNREADABLE, INVALID_CHECKSUM})
 
 
 class Digester(Protocol):
-    """Where digests come from: plain hashing here, the state cache for incremental runs."""
+    """Where digests come from: plain hashing here, the state cache for incremental runs.
 
-    def digest(self, root: Path, member: FileStat) -> FileDigest: ...
+    `reuse` answers from memory (None: the bytes must be read); `digest` reads them, on a worker
+    thread (with a helper thread for the copy when `spare_core`); `cancel` asks files being read
+    to stop so an interrupted run ends at once.
+    """
+
+    def reuse(self, member: FileStat) -> FileDigest | None: ...
+
+    def digest(self, root: Path, member: FileStat, spare_core: bool = False) -> FileDigest: ...
+
+    def cancel(self) -> None: ...
 
 
 class PlainDigester:
     """Reads every byte of every member, every run."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.time,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
         self.clock = clock
+        self.on_bytes = on_bytes
+        self.stop = threading.Event()
 
-    def digest(self, root: Path, member: FileStat) -> FileDigest:
-        return hash_file(root, member, self.clock)
+    def reuse(self, member: FileStat) -> FileDigest | None:
+        return None
+
+    def digest(self, root: Path, member: FileStat, spare_core: bool = False) -> FileDigest:
+        return hash_file(root, member, self.clock, self.on_bytes, self.stop, spare_core)
+
+    def cancel(self) -> None:
+        self.stop.set()
 
 
 @dataclass(frozen=True)
@@ -83,15 +105,56 @@ def digest_all(
     digester: Digester,
     jobs: int,
     on_done: Callable[[FileDigest], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> dict[str, FileDigest]:
-    """Digest every member on `jobs` threads, largest first so the run ends evenly."""
-    ordered = sorted(members, key=lambda m: (-m.size, m.relpath))
+    """Reuse what can be trusted, then read the rest on `jobs` threads, largest first.
+
+    Largest first so the run ends evenly. `on_start` learns how many bytes will be read;
+    `on_done` gets each result as its file finishes, not in submission order.
+    """
     results: dict[str, FileDigest] = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for result in pool.map(lambda m: digester.digest(root, m), ordered):
+    pending = []
+    for member in members:
+        reused = digester.reuse(member)
+        if reused is None:
+            pending.append(member)
+            continue
+        results[member.relpath] = reused
+        if on_done:
+            on_done(reused)
+    pending.sort(key=lambda m: (-m.size, m.relpath))
+    if pending and on_start:
+        on_start(sum(m.size for m in pending))
+    if pending:
+        results.update(_read_all(root, pending, digester, jobs, on_done))
+    return results
+
+
+def _read_all(
+    root: Path,
+    members: list[FileStat],
+    digester: Digester,
+    jobs: int,
+    on_done: Callable[[FileDigest], None] | None,
+) -> dict[str, FileDigest]:
+    from concurrent.futures import ThreadPoolExecutor, as_completed  # a no-op run needs no pool
+
+    results: dict[str, FileDigest] = {}
+    workers = max(1, min(jobs, len(members)))
+    spare_core = workers < (os.cpu_count() or 1)
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = [pool.submit(digester.digest, root, m, spare_core) for m in members]
+        for future in as_completed(futures):
+            result = future.result()
             results[result.relpath] = result
             if on_done:
                 on_done(result)
+    except BaseException:
+        digester.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     return results
 
 
@@ -232,7 +295,7 @@ def _status_problem(entry: ImageEntry, path: str, m: MemberResult) -> Problem | 
             path,
             "changing",
             WARNING,
-            "file changed while it was being read",
+            "file changed or disappeared while it was being read",
             "wait until the copy finishes; the next run checks it again",
         )
     if m.status == MISSING_CHECKSUM and entry.checksum is None:

@@ -17,7 +17,7 @@ from site_helpers import (
     read_page,
 )
 
-from generator.build import make
+from generator.build import run
 from generator.config import Config
 from generator.demo import demo_repository
 from generator.pages import load_content
@@ -188,7 +188,8 @@ def render_with_formats(tmp_path: Path) -> dict[str, Node]:
         ],
     )
     config = Config(repository=repository, state=tmp_path / "state", jobs=1)
-    catalog, _ = make(config, repository, True, lambda: FIXED_TIME, None)
+    catalog = run(config, "build", clock=lambda: FIXED_TIME, publish=False).catalog
+    assert catalog is not None
     for image, fmt, compression in zip(
         catalog.images, ("qcow2", "raw"), (None, "gzip"), strict=True
     ):

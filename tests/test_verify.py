@@ -149,9 +149,9 @@ def test_file_changing_while_read_is_reported_changing(tmp_path: Path) -> None:
     assert result.changing and result.md5 is None
 
 
-def test_vanished_file_is_unreadable_not_a_crash(tmp_path: Path) -> None:
+def test_vanished_file_is_reported_not_a_crash(tmp_path: Path) -> None:
     path = write_tree(tmp_path, {"gone.img": b"x"}) / "gone.img"
     member = FileStat.of("gone.img", path.stat())
     path.unlink()
     result = hash_file(tmp_path, member)
-    assert result.error and result.md5 is None
+    assert result.vanished and result.changing and result.md5 is None

@@ -1,0 +1,145 @@
+"""The four benchmarks of issue 5. Each returns result lines; `Outcome` says if a target held."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.measure import Series, catalog, interleave, summary_field, timed
+from bench.trees import big_image_repository, synthetic_repository
+
+GIB = 1 << 30
+
+
+@dataclass
+class Outcome:
+    name: str
+    figure: float
+    target: float | None  # None: a figure for scale, no target
+    unit: str
+    lines: list[str]
+
+    @property
+    def met(self) -> bool:
+        return self.target is None or self.figure <= self.target
+
+
+def describe(series: Series) -> str:
+    return (
+        f"  {series.label:<28} wall median {series.median:6.3f} s, best {series.best:6.3f} s; "
+        f"CPU {series.cpu:6.3f} s; peak RSS {series.peak_mib:5.1f} MiB"
+    )
+
+
+def ratios(ours: Series, reference: Series, target: float) -> str:
+    return (
+        f"  ratio {ours.median / reference.median:.3f} of wall medians (target <= {target}); "
+        f"{ours.best / reference.best:.3f} of best runs; {ours.cpu / reference.cpu:.3f} of CPU"
+    )
+
+
+def hashing(work: Path, repeats: int, files: int) -> Outcome:
+    """`files` x 1 GiB, warm page cache: `verify --jobs N` (fresh state) vs `md5sum` of all."""
+    repo = work / f"big-{files}"
+    paths = big_image_repository(repo, files, GIB)
+    subprocess.run(["md5sum", *map(str, paths)], check=True, stdout=subprocess.DEVNULL)
+    jobs = str(files)
+    series = interleave(
+        repeats,
+        {
+            f"verify --jobs {jobs}": lambda i: catalog(
+                "verify",
+                "--repository",
+                str(repo),
+                "--state",
+                str(work / f"st-{files}-{i}"),
+                "--jobs",
+                jobs,
+            ),
+            "md5sum " + " ".join(p.name[:6] + "…" for p in paths): lambda i: [
+                "md5sum",
+                *map(str, paths),
+            ],
+        },
+    )
+    ours, reference = series.values()
+    assert all(summary_field(s.stderr, "files hashed") == files for s in ours.samples)
+    ratio = ours.median / reference.median
+    name = "one_gib" if files == 1 else "two_gib"
+    target = 1.0 if files == 1 else 0.55
+    lines = [describe(ours), describe(reference), ratios(ours, reference, target)]
+    return Outcome(name, ratio, target, "x md5sum", lines)
+
+
+def one_gib(work: Path, repeats: int) -> Outcome:
+    return hashing(work, repeats, 1)
+
+
+def two_gib(work: Path, repeats: int) -> Outcome:
+    return hashing(work, repeats, 2)
+
+
+def prepared(work: Path, count: int) -> tuple[Path, list[str]]:
+    """A repository of `count` tiny images, verified until a run finds nothing to read."""
+    repo, state = work / f"synthetic-{count}", work / f"state-{count}"
+    command = catalog("verify", "--repository", str(repo), "--state", str(state))
+    if not repo.exists():
+        synthetic_repository(repo, count)
+    for _ in range(5):  # the first run hashes all; entries written <2 s ago are racy once
+        if summary_field(timed(command).stderr, "files hashed") == 0:
+            break
+    return repo, command
+
+
+def unchanged(work: Path, repeats: int, count: int) -> tuple[Series, Series]:
+    """Runs that find nothing new, against a bare `find` walk of the same tree."""
+    repo, command = prepared(work, count)
+    series = interleave(
+        repeats,
+        {
+            f"verify ({count:,} images)": lambda i: command,
+            "find -printf '%s %T@\\n'": lambda i: ["find", str(repo), "-printf", "%s %T@\\n"],
+        },
+    )
+    assert all(
+        summary_field(s.stderr, "files hashed") == 0
+        for s in series[f"verify ({count:,} images)"].samples
+    )
+    return tuple(series.values())  # type: ignore[return-value]
+
+
+def noop_10k(work: Path, repeats: int) -> Outcome:
+    ours, find = unchanged(work, repeats, 10_000)
+    lines = [describe(ours), describe(find), f"  verify {ours.median:.3f} s (target <= 0.5 s)"]
+    return Outcome("noop_10k", ours.median, 0.5, "s", lines)
+
+
+def noop_100k(work: Path, repeats: int) -> Outcome:
+    ours, find = unchanged(work, repeats, 100_000)
+    ratio = ours.median / find.median
+    lines = [describe(ours), describe(find), ratios(ours, find, 3.0)]
+    return Outcome("noop_100k", ratio, 3.0, "x find", lines)
+
+
+def one_change_10k(work: Path, repeats: int) -> Outcome:
+    """For scale: one touched image means the full pipeline (scan, parse, evaluate) runs."""
+    repo, command = prepared(work, 10_000)
+    series = Series("verify, one image touched")
+    for n in range(repeats):
+        os.utime(repo / "xen" / f"sl7.{(4 * n) % 10}_x86_64_sl20a_8GB_n{4 * n:06d}.img")
+        series.samples.append(timed(command))
+    # images touched in the rounds of the last 2 s are racy, so read again: 1 file or a few
+    assert all(1 <= summary_field(s.stderr, "files hashed") <= 3 for s in series.samples)
+    return Outcome("one_change_10k", series.median, None, "s", [describe(series)])
+
+
+BENCHMARKS: dict[str, Callable[[Path, int], Outcome]] = {
+    "one_gib": one_gib,
+    "two_gib": two_gib,
+    "noop_10k": noop_10k,
+    "noop_100k": noop_100k,
+    "one_change_10k": one_change_10k,
+}

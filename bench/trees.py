@@ -1,0 +1,46 @@
+"""Benchmark data, made under a temporary directory: big random files, synthetic repositories."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+VMS = ("xen", "kvm", "virtualbox", "vmware")
+CHUNK = 1 << 20
+
+
+def random_file(path: Path, size: int) -> str:
+    """Write `size` random bytes; return their MD5 (computed while writing)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        for _ in range(size // CHUNK):
+            block = os.urandom(CHUNK)
+            digest.update(block)
+            handle.write(block)
+    return digest.hexdigest()
+
+
+def big_image_repository(root: Path, count: int, size: int) -> list[Path]:
+    """`count` single-file images of `size` random bytes, with their checksums."""
+    paths = []
+    for n in range(count):
+        path = root / "kvm" / f"sl7.{n}_x86_64_sl20a_8GB_bench.img"
+        md5 = random_file(path, size)
+        (path.parent / f"{path.stem}.checksum").write_text(f"{md5}  {path.name}\n")
+        paths.append(path)
+    return paths
+
+
+def synthetic_repository(root: Path, count: int) -> None:
+    """`count` tiny images spread over four VM directories, each with a correct `.checksum`."""
+    for vm in VMS:
+        (root / vm).mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        stem = f"sl7.{n % 10}_x86_64_sl20a_8GB_n{n:06d}"
+        data = f"image {n}\n".encode()
+        directory = root / VMS[n % len(VMS)]
+        (directory / f"{stem}.img").write_bytes(data)
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        (directory / f"{stem}.checksum").write_text(f"{md5}  {stem}.img\n")

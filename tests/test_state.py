@@ -1,0 +1,191 @@
+"""The state database: schema versions, survival of kill -9, and recovery from corruption."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from incremental_helpers import Clock, add_image, config_for, verify
+
+from generator.state import MIGRATIONS, SCHEMA_VERSION, STATE_FILE, migrate, open_state
+
+IMAGE = "xen/sl7.3_x86_64_sl20a_8GB_base.img"
+MIB = 1 << 20
+
+
+def test_new_state_has_the_current_schema(tmp_path: Path) -> None:
+    state = open_state(tmp_path, Clock())
+    tables = {r[0] for r in state.connection.execute("SELECT name FROM sqlite_master")}
+    mode = state.connection.execute("PRAGMA journal_mode").fetchone()[0]
+    version = state.connection.execute("PRAGMA user_version").fetchone()[0]
+    state.close()
+    assert {"files", "images"} <= tables and mode == "wal"
+    assert version == SCHEMA_VERSION == len(MIGRATIONS) and state.problems == []
+
+
+def test_migrate_from_every_older_version(tmp_path: Path) -> None:
+    for start in range(SCHEMA_VERSION):
+        db = sqlite3.connect(tmp_path / f"v{start}.sqlite", isolation_level=None)
+        for number in range(start):
+            db.executescript(MIGRATIONS[number])
+        db.execute(f"PRAGMA user_version = {start}")
+        migrate(db)
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        db.close()
+
+
+def test_images_table_keeps_first_seen(tmp_path: Path) -> None:
+    add_image(tmp_path / "repo", IMAGE, b"x" * 1000)
+    config, clock = config_for(tmp_path), Clock()
+    start = clock.now
+    seen = []
+    for days in (0, 0.01, 2):  # last_seen moves to the hour: a quiet run writes nothing
+        clock.now = start + days * 86400
+        verify(config, clock)
+        with sqlite3.connect(tmp_path / "state" / STATE_FILE) as db:
+            seen += db.execute(
+                "SELECT id, first_seen, last_seen, removed_at FROM images"
+            ).fetchall()
+        db.close()
+    image = "xen/sl7.3_x86_64_sl20a_8GB_base"
+    assert seen == [
+        (image, start, start, None),
+        (image, start, start, None),
+        (image, start, start + 2 * 86400, None),
+    ]
+
+
+def corrupt_pages(path: Path) -> None:
+    """Overwrite everything after the first page (schema survives, table pages do not)."""
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        handle.seek(4096)
+        handle.write(b"\xa5" * (size - 4096))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "pages"])
+def test_corrupt_state_is_moved_aside_and_rebuilt(tmp_path: Path, damage: str) -> None:
+    repo = tmp_path / "repo"
+    for n in range(40):
+        add_image(repo, f"xen/sl7_x86_64_sl20a_8GB_n{n:03d}.img", os.urandom(2000))
+    config, clock = config_for(tmp_path), Clock()
+    verify(config, clock)
+    path = tmp_path / "state" / STATE_FILE
+    if damage == "garbage":
+        path.write_bytes(b"this is not a database, it is a shopping list\n" * 100)
+    else:
+        corrupt_pages(path)
+    result, statuses = verify(config, clock)
+    codes = [p.code for p in result.catalog.problems]
+    assert codes == ["state_rebuilt"] and set(statuses.values()) == {"verified"}
+    assert result.stats.files_hashed == 40
+    assert (tmp_path / "state" / f"{STATE_FILE}.corrupt-{clock.iso('%Y%m%dT%H%M%SZ')}").exists()
+    again, _ = verify(config, clock)
+    assert again.stats.digests_reused == 40 and again.catalog.problems == []
+
+
+def test_state_from_a_newer_version_is_left_alone(tmp_path: Path) -> None:
+    add_image(tmp_path / "repo", IMAGE, b"x" * 1000)
+    path = tmp_path / "state" / STATE_FILE
+    path.parent.mkdir()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    db.close()
+    before = path.read_bytes()
+    result, statuses = verify(config_for(tmp_path), Clock())
+    assert [p.code for p in result.catalog.problems] == ["state_not_used"]
+    assert statuses == {"xen/sl7.3_x86_64_sl20a_8GB_base": "verified"}
+    assert path.read_bytes() == before
+
+
+def test_corrupt_state_warns_on_the_command_line(tmp_path: Path) -> None:
+    add_image(tmp_path / "repo", IMAGE, b"x" * 1000)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / STATE_FILE).write_bytes(b"\0" * 5000)
+    args = ["verify", "--repository", str(tmp_path / "repo"), "--state", str(tmp_path / "state")]
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", *args], capture_output=True, text=True
+    )
+    assert done.returncode == 0
+    assert "warning: state database cannot be read" in done.stderr
+    assert "1 files hashed" in done.stderr
+
+
+def rows_in(path: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            count = db.execute("SELECT count(*) FROM files").fetchone()[0]
+        db.close()
+        return count
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_redoing_finished_files(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    for n in range(8):
+        add_image(repo, f"xen/sl7_x86_64_sl20a_8GB_small{n}.img", os.urandom(MIB))
+    big = repo / "kvm/sl7_x86_64_sl20a_8GB_big.img"
+    big.parent.mkdir()
+    with big.open("wb") as handle:
+        handle.truncate(1 << 30)  # sparse: costs no disk, still ~2 s of MD5 on one core
+    (big.parent / "sl7_x86_64_sl20a_8GB_big.checksum").write_text(
+        f"cd573cfaace07e7949bc0c46028904ff  {big.name}\n"
+    )
+    state = tmp_path / "state"
+    args = ["verify", "--repository", str(repo), "--state", str(state), "--jobs", "2"]
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(int(time.time()) + 60)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "generator", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while rows_in(state / STATE_FILE) < 8 and child.poll() is None:
+        assert time.monotonic() < deadline, "the small files were never recorded"
+        time.sleep(0.01)
+    assert child.poll() is None, "the run finished before it could be killed"
+    child.send_signal(signal.SIGKILL)
+    child.communicate()
+    assert child.returncode == -signal.SIGKILL
+    assert rows_in(state / STATE_FILE) == 8
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", *args], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 files hashed (1073741824 bytes read), 8 digests reused" in done.stderr
+
+
+def bytes_read_by(pid: int) -> int:
+    """The kernel's count of bytes a process has read (`rchar` in /proc/<pid>/io)."""
+    with open(f"/proc/{pid}/io") as io:
+        return next(int(line.split()[1]) for line in io if line.startswith("rchar"))
+
+
+def test_interrupt_stops_reading_at_once(tmp_path: Path) -> None:
+    big = tmp_path / "repo/kvm/sl7_x86_64_sl20a_8GB_big.img"
+    big.parent.mkdir(parents=True)
+    with big.open("wb") as handle:
+        handle.truncate(16 << 30)  # sparse; reading it all would take half a minute
+    state = tmp_path / "state"
+    args = ["verify", "--repository", str(tmp_path / "repo"), "--state", str(state), "--jobs", "1"]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "generator", *args], stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while bytes_read_by(child.pid) < 64 * MIB:
+        assert time.monotonic() < deadline and child.poll() is None
+        time.sleep(0.01)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=10)  # the reading thread stops within one chunk
+    assert child.returncode == 130
+    assert "interrupted; digests already read are kept" in stderr
+    assert rows_in(state / STATE_FILE) == 0
