@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generator import failpoints
 from generator.catalog import CATALOG_FIELDS, Catalog, iso_time, make_catalog, make_image
 from generator.config import Config
 from generator.errors import ConfigError, RepositoryError
@@ -48,6 +49,7 @@ class RunStats:
     rehash_bytes: int = 0
 
     def add(self, result: FileDigest) -> None:
+        failpoints.reach("hashing")  # after the first digest is recorded: a crash mid-run
         if result.reused:
             self.digests_reused += 1
         elif result.md5 or (result.changing and not result.vanished):
@@ -135,25 +137,27 @@ def run(
     state_dir = config.state_dir(repository)
     if command == "build":
         refuse_state_in_site(state_dir, config.output)
-    with ExitStack() as locks:
-        locks.enter_context(hold_lock(state_dir / "lock", "state directory"))
+    with ExitStack() as stack:
+        stack.enter_context(hold_lock(state_dir / "lock", "state directory"))
         if command == "build":
             from generator.publish import output_lock_path
 
-            locks.enter_context(hold_lock(output_lock_path(config.output), "output directory"))
-        if command == "check" or not config.verify:
+            stack.enter_context(hold_lock(output_lock_path(config.output), "output directory"))
+        hashes = command != "check" and config.verify
+        state = open_state(state_dir, clock) if hashes or command == "build" else None
+        if state is not None:
+            stack.callback(state.close)
+        if not hashes:
             result = stages(config, repository, command, clock, None)
         else:
-            state = open_state(state_dir, clock)
-            try:
-                hashing = Hashing(state, clock, digester, progress)
-                quick = reports and command == "verify" and digester is None
-                verify_run = verify_tree if quick else stages
-                result = verify_run(config, repository, command, clock, hashing)
-            finally:
-                state.close()
+            assert state is not None
+            hashing = Hashing(state, clock, digester, progress)
+            quick = reports and command == "verify" and digester is None
+            verify_run = verify_tree if quick else stages
+            result = verify_run(config, repository, command, clock, hashing)
         if command == "build" and publish:
-            publish_site(result, config)
+            assert state is not None
+            publish_site(result, config, state, clock())
     return result
 
 
@@ -265,13 +269,19 @@ def hash_all(
             progress.finish()
 
 
-def publish_site(result: RunResult, config: Config) -> None:
-    """Render and swap in the site, unless the repository vanished or nothing changed."""
-    from generator.deploy import deploy, published_catalog
+def publish_site(result: RunResult, config: Config, state: State, now: float) -> None:
+    """Guard against a vanished repository, record history, then render and swap in the site."""
+    from generator.deploy import check_not_vanished, deploy, published_catalog
+    from generator.history import update_history, with_history
 
     assert result.catalog is not None
     result.previous = published_catalog(config.output)
-    result.catalog, result.published = deploy(result.catalog, config, result.previous)
+    published_ids = result.previous.image_ids if result.previous else frozenset()
+    check_not_vanished(
+        result.catalog, published_ids | state.live_image_ids(), config.accept_removals
+    )
+    catalog = with_history(result.catalog, update_history(state.connection, result.catalog, now))
+    result.catalog, result.published = deploy(catalog, config, result.previous)
     result.output = config.output
 
 

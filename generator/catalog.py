@@ -45,6 +45,8 @@ CATALOG_FIELDS = frozenset(
         "format",
         "virtual_size_bytes",
         "compression",
+        "first_seen",
+        "last_changed",
     }
 )
 
@@ -57,6 +59,12 @@ def iso_time(timestamp: float | None) -> str | None:
 
 
 @functools.lru_cache(maxsize=4096)
+def image_url(image_id: str) -> str:
+    """Permalink relative to the site root: `images/<vm>/<stem>/`, percent-encoded."""
+    vm, _, stem = image_id.partition("/")
+    return f"images/{quote(vm, safe='')}/{quote(stem, safe='')}/"
+
+
 def _iso_second(second: int) -> str:
     """Cached: images read in the same second (most of a run) share one string."""
     return dt.datetime.fromtimestamp(second, dt.UTC).isoformat().replace("+00:00", "Z")
@@ -95,11 +103,12 @@ class Image:
     description_html: str = ""
     description_text: str = ""
     problems: list[Problem] = field(default_factory=list)
+    first_seen: str | None = None
+    last_changed: str | None = None
 
     @property
     def url(self) -> str:
-        """Permalink relative to the site root: `images/<vm>/<stem>/`, percent-encoded."""
-        return f"images/{quote(self.vm, safe='')}/{quote(self.id.split('/', 1)[1], safe='')}/"
+        return image_url(self.id)
 
     @property
     def output_dir(self) -> str:
@@ -134,6 +143,8 @@ class Image:
             "virtual_size_bytes": self.virtual_size_bytes,
             "compression": self.compression,
             "description": self.description_text,
+            "first_seen": self.first_seen,
+            "last_changed": self.last_changed,
         }
         if self.multi_file:
             data["members"] = [
@@ -179,6 +190,37 @@ def make_image(parsed: ParsedImage, verification: Verification) -> Image:
     )
 
 
+@dataclass(frozen=True)
+class Event:
+    """One piece of news about one image; (image_id, kind, at) is its stable identity."""
+
+    image_id: str
+    kind: str
+    at: float
+    title: str
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """An image that left the repository; its permalink keeps a page saying so."""
+
+    id: str
+    removed_at: float
+    record: dict[str, Any]
+
+    @property
+    def url(self) -> str:
+        return image_url(self.id)
+
+    @property
+    def output_dir(self) -> str:
+        return f"images/{self.id}"
+
+    @property
+    def name(self) -> str:
+        return str(self.record.get("name") or self.id.partition("/")[2])
+
+
 @dataclass
 class Catalog:
     """All images and all problems of one run, sorted, plus when and where it was made."""
@@ -187,6 +229,8 @@ class Catalog:
     generated_at: str
     images: list[Image]
     problems: list[Problem]
+    removed: list[Tombstone] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
     def get(self, image_id: str) -> Image | None:
         return next((image for image in self.images if image.id == image_id), None)
@@ -218,6 +262,10 @@ class Catalog:
             "repository": self.repository,
             "images": [image.to_json() for image in self.images],
             "problems": [vars(p).copy() for p in self.problems],
+            "removed": [
+                {"id": t.id, "name": t.name, "removed_at": iso_time(t.removed_at), "url": t.url}
+                for t in self.removed
+            ],
         }
 
 

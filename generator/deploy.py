@@ -42,26 +42,19 @@ def published_catalog(output: Path) -> PublishedCatalog | None:
         return None  # unreadable: behave as on a first run
 
 
-def check_not_vanished(
-    catalog: Catalog, previous: PublishedCatalog | None, accept_removals: bool
-) -> None:
-    """Raise instead of publishing when most images disappeared at once."""
-    if previous is None or accept_removals or len(previous.image_ids) < VANISH_MINIMUM:
-        if not catalog.images and previous and previous.image_ids and not accept_removals:
-            raise _vanished(catalog, previous)
+def check_not_vanished(catalog: Catalog, known: frozenset[str], accept_removals: bool) -> None:
+    """Raise instead of publishing when most known images disappeared at once."""
+    if accept_removals or not known:
         return
-    kept = len(previous.image_ids & {image.id for image in catalog.images})
-    if kept < len(previous.image_ids) * (1 - VANISH_SHARE):
-        raise _vanished(catalog, previous)
-
-
-def _vanished(catalog: Catalog, previous: PublishedCatalog) -> RepositoryError:
-    kept = len(previous.image_ids & {image.id for image in catalog.images})
-    return RepositoryError(
-        f"'{catalog.repository}': only {kept} of the {len(previous.image_ids)} published images are still "
-        "there; keeping the published site (is the volume mounted?). If they were removed on purpose, "
-        "run again with --accept-removals"
-    )
+    kept = len(known & {image.id for image in catalog.images})
+    if not catalog.images or (
+        len(known) >= VANISH_MINIMUM and kept < len(known) * (1 - VANISH_SHARE)
+    ):
+        raise RepositoryError(
+            f"'{catalog.repository}': only {kept} of the {len(known)} published images are still "
+            "there; keeping the published site (is the volume mounted?). If they were removed on "
+            "purpose, run again with --accept-removals"
+        )
 
 
 def deploy(
@@ -71,7 +64,6 @@ def deploy(
 
     `generated_at` stays the time of the last real change, so caches and feeds stay quiet.
     """
-    check_not_vanished(catalog, previous, config.accept_removals)
     pages = load_content(content_dir())
     if previous and previous.generated_at:
         same_time = replace(catalog, generated_at=previous.generated_at)

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
-from urllib.parse import quote
 
-from generator.catalog import iso_time
-from generator.history import Event
+from generator.catalog import Event, image_url, iso_time
 
 ATOM = "http://www.w3.org/2005/Atom"
 NAMESPACE = uuid.UUID("5f0f6c1e-3a43-4d59-9d0e-2b6f6e5c7a10")  # this project's uuid5 namespace
@@ -19,11 +17,6 @@ NAMESPACE = uuid.UUID("5f0f6c1e-3a43-4d59-9d0e-2b6f6e5c7a10")  # this project's 
 
 def entry_id(event: Event) -> str:
     return f"urn:uuid:{uuid.uuid5(NAMESPACE, f'{event.image_id}|{event.kind}|{int(event.at)}')}"
-
-
-def image_link(image_id: str) -> str:
-    vm, _, stem = image_id.partition("/")
-    return f"images/{quote(vm, safe='')}/{quote(stem, safe='')}/"
 
 
 def render_feed(
@@ -53,7 +46,7 @@ def render_feed(
             f"{{{ATOM}}}link",
             rel="alternate",
             type="text/html",
-            href=image_link(event.image_id),
+            href=image_url(event.image_id),
         )
         _text(entry, "summary", _summary(event))
     ET.indent(feed)

@@ -1,8 +1,8 @@
-"""Image history across runs: first seen, last changed, removed (tombstones) and news events.
+"""Image history across builds: first seen, last changed, removed (tombstones) and news events.
 
-Kept in the state database (tables created by `generator.state` migrations). History is
-written only by `build`, after the vanished-repository guard passed, so an unmounted volume
-never turns into a flood of removals.
+Lives in the state database (`images` and `events` tables). Only `build` writes it, after the
+vanished-repository guard passed, so an unmounted volume never becomes a flood of removals.
+A state without history (new or rebuilt) records what it finds and announces nothing.
 """
 
 from __future__ import annotations
@@ -10,37 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
-from generator.catalog import Catalog, Image
+from generator.catalog import Catalog, Event, Image, Tombstone, iso_time
 
 ADDED, CHANGED, REMOVED = "added", "changed", "removed"
-FEED_EVENTS = 50  # how many events the feed and the index keep showing
-
-
-@dataclass(frozen=True)
-class Event:
-    """One piece of news about one image; (image_id, kind, at) is its stable identity."""
-
-    image_id: str
-    kind: str
-    at: float
-    title: str
-
-
-@dataclass(frozen=True)
-class Tombstone:
-    """An image that left the repository; its permalink keeps a page saying so."""
-
-    id: str
-    removed_at: float
-    record: dict[str, Any]
+FEED_EVENTS = 50  # events kept on show in the feed and on the index
 
 
 @dataclass
 class History:
-    """What the catalog shows of the past: per-image dates, tombstones, recent events."""
+    """What the site shows of the past: per-image dates, tombstones, recent events."""
 
     first_seen: dict[str, float] = field(default_factory=dict)
     last_changed: dict[str, float] = field(default_factory=dict)
@@ -49,7 +29,7 @@ class History:
 
 
 def fingerprint(image: Image) -> tuple[str | None, str]:
-    """(expected checksum, description digest): what makes a change newsworthy."""
+    """(checksum digest, description digest): the changes worth a feed entry."""
     if image.multi_file:
         listing = "\n".join(f"{m.name} {m.expected_md5}" for m in image.members)
         expected = hashlib.sha256(listing.encode()).hexdigest() if image.members else None
@@ -60,70 +40,89 @@ def fingerprint(image: Image) -> tuple[str | None, str]:
 
 
 def update_history(connection: sqlite3.Connection, catalog: Catalog, now: float) -> History:
-    """Record this run's images, derive events, and return the history to publish."""
-    rows = {row[0]: row[1:] for row in connection.execute(
-        "SELECT id, expected_md5, description_sha256, removed_at FROM images"
-    )}  # fmt: skip
-    baseline = not rows  # a new or rebuilt state: remember, but announce nothing
+    """Record this build's images, store the events it finds, return the history to show."""
+    query = "SELECT id, expected_md5, description_sha256, removed_at, record FROM images"
+    rows = {row[0]: row[1:] for row in connection.execute(query)}
+    announce = any(row[3] is not None for row in rows.values())  # history has run before
     events: list[Event] = []
     with connection:
         for image in catalog.images:
-            events += _record_image(connection, image, rows.get(image.id), now, baseline)
-        current = {image.id for image in catalog.images}
-        for image_id, (_, _, removed_at) in rows.items():
-            if image_id not in current and removed_at is None:
+            event = _record(connection, image, rows.get(image.id), now)
+            if event and announce:
+                events.append(event)
+        present = {image.id for image in catalog.images}
+        for image_id, (_, _, removed_at, record) in rows.items():
+            if image_id not in present and removed_at is None:
                 connection.execute("UPDATE images SET removed_at = ? WHERE id = ?", (now, image_id))
-                events.append(
-                    Event(image_id, REMOVED, now, f"{image_id} removed from the repository")
-                )
+                if record is not None:
+                    events.append(Event(image_id, REMOVED, now, f"Removed: {image_id}"))
         connection.executemany(
-            "INSERT OR IGNORE INTO events (image_id, kind, at, title) VALUES (?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)",
             [(e.image_id, e.kind, e.at, e.title) for e in events],
         )
     return read_history(connection)
 
 
-def _record_image(
-    connection: sqlite3.Connection, image: Image, row: tuple | None, now: float, baseline: bool
-) -> list[Event]:
+def _record(
+    connection: sqlite3.Connection, image: Image, row: tuple | None, now: float
+) -> Event | None:
+    """Write what changed about one image (nothing, on an ordinary run) and name the news."""
     expected, description = fingerprint(image)
+    if (
+        row is not None
+        and row[3] is not None
+        and row[2] is None
+        and (row[0], row[1]) == (expected, description)
+    ):
+        return None  # known, present, unchanged: no write at all
     record = json.dumps(image.to_json(), sort_keys=True)
-    if row is None or row[2] is not None:  # new, or back after removal
+    if row is None or row[3] is None or row[2] is not None:
         connection.execute(
-            "INSERT INTO images (id, first_seen, last_seen, last_changed, removed_at, expected_md5, "
-            "description_sha256, record) VALUES (?1, ?2, ?2, ?2, NULL, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE "
-            "SET last_seen = ?2, last_changed = ?2, removed_at = NULL, expected_md5 = ?3, "
-            "description_sha256 = ?4, record = ?5",
+            "INSERT INTO images (id, first_seen, last_seen, last_changed, expected_md5, description_sha256, record) "
+            "VALUES (?1, ?2, ?2, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET last_seen = ?2, "
+            "last_changed = ?2, removed_at = NULL, expected_md5 = ?3, description_sha256 = ?4, record = ?5",
             (image.id, now, expected, description, record),
         )
-        return [] if baseline else [Event(image.id, ADDED, now, f"{image.id} added")]
-    what = [
-        name
-        for name, old, new in (("checksum", row[0], expected), ("description", row[1], description))
+        return Event(image.id, ADDED, now, f"Added: {image.id}")
+    what = " and ".join(
+        n
+        for n, old, new in (("checksum", row[0], expected), ("description", row[1], description))
         if old != new
-    ]
-    changed = ", ".join(what)
+    )
     connection.execute(
-        "UPDATE images SET last_seen = ?2, expected_md5 = ?3, description_sha256 = ?4, record = ?5"
-        + (", last_changed = ?2" if what else "")
-        + " WHERE id = ?1",
+        "UPDATE images SET last_seen = ?2, last_changed = ?2, expected_md5 = ?3, description_sha256 = ?4, "
+        "record = ?5 WHERE id = ?1",
         (image.id, now, expected, description, record),
     )
-    return [Event(image.id, CHANGED, now, f"{image.id}: new {changed}")] if what else []
+    return Event(image.id, CHANGED, now, f"New {what}: {image.id}")
 
 
 def read_history(connection: sqlite3.Connection, limit: int = FEED_EVENTS) -> History:
     """Everything the site shows of the past, in a stable order."""
     history = History()
-    for image_id, first_seen, last_changed, removed_at, record in connection.execute(
-        "SELECT id, first_seen, last_changed, removed_at, record FROM images ORDER BY id"
-    ):
+    query = "SELECT id, first_seen, last_changed, removed_at, record FROM images WHERE record IS NOT NULL ORDER BY id"
+    for image_id, first_seen, last_changed, removed_at, record in connection.execute(query):
         history.first_seen[image_id] = first_seen
         if last_changed is not None:
             history.last_changed[image_id] = last_changed
         if removed_at is not None:
-            history.removed.append(Tombstone(image_id, removed_at, json.loads(record or "{}")))
-    history.events = [Event(*row) for row in connection.execute(
-        "SELECT image_id, kind, at, title FROM events ORDER BY at DESC, image_id, kind LIMIT ?", (limit,)
-    )]  # fmt: skip
+            history.removed.append(Tombstone(image_id, removed_at, json.loads(record)))
+    rows = connection.execute(
+        "SELECT image_id, kind, at, title FROM events ORDER BY at DESC, image_id, kind LIMIT ?",
+        (limit,),
+    )
+    history.events = [Event(*row) for row in rows]
     return history
+
+
+def with_history(catalog: Catalog, history: History) -> Catalog:
+    """The catalog as published: each image's dates, the tombstones and the recent events."""
+    images = [
+        replace(
+            image,
+            first_seen=iso_time(history.first_seen.get(image.id)),
+            last_changed=iso_time(history.last_changed.get(image.id)),
+        )
+        for image in catalog.images
+    ]
+    return replace(catalog, images=images, removed=history.removed, events=history.events)

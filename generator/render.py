@@ -17,6 +17,8 @@ import jinja2
 from markupsafe import Markup, escape
 
 from generator.catalog import Catalog
+from generator.feed import render_feed
+from generator.history_view import news_items, recently_removed, removed_page
 from generator.image_view import image_page, shared
 from generator.pages import ContentPage
 from generator.resources import templates_dir
@@ -107,6 +109,7 @@ def render_site(
     )
     files = {"catalog.json": catalog_json(catalog)}
     index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
+    index = replace(index, news=news_items(catalog.events), removed=recently_removed(catalog))
     files["index.html"] = _render(env, "index.html", index)
     if listing:
         files[SEARCH_INDEX] = search_index(rows)
@@ -114,6 +117,12 @@ def render_site(
     problems = problems_page(catalog, nav(1, "problems"))
     files["problems/index.html"] = _render(env, "problems.html", problems)
     files.update(image_files(env, catalog, nav(3), base_url))
+    for tombstone in catalog.removed:
+        page = removed_page(tombstone, nav(3))
+        files[f"{tombstone.output_dir}/index.html"] = _render(env, "removed.html", page)
+    files["feed.xml"] = render_feed(
+        catalog.events, title, catalog.generated_at, base_url, catalog.repository
+    )
     for page in pages:
         files[f"{page.slug}/index.html"] = _render(
             env, "page.html", ContentView(nav(1, page.slug), page)
@@ -220,6 +229,7 @@ def sitemap(
 ) -> bytes:
     paths = [""] + [p.url for p in pages] + ["problems/"]
     paths += [image.url for image in catalog.images]
+    paths += [tombstone.url for tombstone in catalog.removed]
     paths += [path.removesuffix("index.html") for path in listing]
     return sitemap_xml(paths, base_url)
 

@@ -57,6 +57,17 @@ MIGRATIONS: tuple[str, ...] = (
         report  TEXT NOT NULL       -- JSON: the figures and problems it reported
     ) WITHOUT ROWID;
     """,
+    """
+    ALTER TABLE images ADD COLUMN record TEXT;  -- catalog.json entry as last published (tombstones)
+    CREATE TABLE events (
+        image_id TEXT NOT NULL,
+        kind     TEXT NOT NULL,     -- added, changed, removed
+        at       REAL NOT NULL,
+        title    TEXT NOT NULL,
+        PRIMARY KEY (image_id, kind, at)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_by_time ON events (at);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LAST_SEEN_RESOLUTION = 3600.0  # seconds
@@ -146,6 +157,12 @@ class State:
             "UPDATE images SET last_seen = ?1 WHERE last_seen <= ?1 - ?2 AND removed_at IS NULL",
             (now, LAST_SEEN_RESOLUTION),
         )
+
+    def live_image_ids(self) -> frozenset[str]:
+        """Images the history knows as present (published at least once and not removed)."""
+        sql = "SELECT id FROM images WHERE record IS NOT NULL AND removed_at IS NULL"
+        rows = self._read(lambda: self.connection.execute(sql).fetchall()) or []
+        return frozenset(row[0] for row in rows)
 
     def oldest_read(self) -> float | None:
         """When the least recently read file was read (for the rehash policy)."""

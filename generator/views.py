@@ -7,7 +7,8 @@ no-JavaScript listing and `search-index.json`, so the three always agree.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from generator.catalog import FACETS, Catalog, Image
@@ -22,6 +23,9 @@ from generator.labels import (
 from generator.pages import ContentPage
 from generator.problems import SEVERITIES, Problem
 from generator.units import human_bytes
+
+if TYPE_CHECKING:
+    from generator.history_view import NewsItem
 
 FACET_TITLES = {
     "vm": "VM software",
@@ -136,6 +140,8 @@ class IndexPage:
     data_url: str | None
     page_size: int
     listing: list[Link]
+    news: list[NewsItem] = field(default_factory=list)
+    removed: list[NewsItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ def build(repo: Path, tmp_path: Path, *extra: str, env: dict[str, str] | None = 
                    "--state", str(tmp_path / "state"), *extra, env=env)  # fmt: skip
 
 
-@pytest.mark.parametrize("point", ["rendering", "publishing"])
+@pytest.mark.parametrize("point", ["hashing", "rendering", "publishing"])
 def test_killed_build_leaves_the_previous_site_and_the_next_run_completes(
     repo: Path, tmp_path: Path, point: str
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -95,11 +96,16 @@ def test_verify_starts_without_site_libraries(tmp_path: Path, repo: Path) -> Non
 
 def test_check_and_no_verify_never_hash(tmp_path: Path, repo: Path) -> None:
     checked = cli("check", *common(tmp_path, repo))
+    assert checked.returncode == 0, checked.stderr
+    assert not (tmp_path / "state" / STATE_FILE).exists()
     built = cli("build", *common(tmp_path, repo), "--no-verify", "--output", str(tmp_path / "s"))
     for done in (checked, built):
         assert done.returncode == 0, done.stderr
         assert "0 files hashed (0 bytes read), 0 digests reused" in done.stderr
-    assert not (tmp_path / "state" / STATE_FILE).exists()
+    # build keeps the image history in the state, but no digest was read into it
+    with sqlite3.connect(tmp_path / "state" / STATE_FILE) as db:
+        assert db.execute("SELECT count(*) FROM files").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM images").fetchone()[0] > 0
 
 
 def test_build_reuses_what_verify_read(tmp_path: Path, repo: Path) -> None:
