@@ -17,6 +17,8 @@ DESCRIPTIONS = {
     "noop_10k": "10,000 images, nothing changed: verify wall time",
     "noop_100k": "100,000 images, nothing changed: verify vs find -printf '%s %T@'",
     "one_change_10k": "10,000 images, one touched per run: the full pipeline (no target)",
+    "publish_10k": "10,000-image site, one page changed: publish vs writing every file",
+    "site_10k": "10,000-image index in Chromium: time to usable, keystroke re-filter",
 }
 
 

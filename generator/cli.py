@@ -240,9 +240,7 @@ def summary_line(result: RunResult) -> str:
         return text
     if not published.changed:
         return f"{text}; site unchanged"
-    return (
-        f"{text}; site published ({published.written} files written, {published.linked} unchanged)"
-    )
+    return f"{text}; site published ({published.written} files written, {published.kept} unchanged)"
 
 
 if __name__ == "__main__":  # pragma: no cover

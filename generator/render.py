@@ -102,7 +102,10 @@ def render_site(
     rows = [make_row(image) for image in catalog.images]
 
     def nav(depth: int, current: str = "") -> Nav:
-        return make_nav(depth, title, pages, current, catalog.generated_at)
+        # Only the index shows when the catalog was made: a page that does not change keeps
+        # its bytes, so publishing can reuse it instead of rewriting every page on every change.
+        generated_at = catalog.generated_at if current == "index" else ""
+        return make_nav(depth, title, pages, current, generated_at)
 
     listing = (
         listing_pages(rows, nav, layout.listing_page_size) if len(rows) > layout.table_limit else {}

@@ -18,15 +18,27 @@ def mtimes(site: Path) -> dict[str, int]:
     return {str(p.relative_to(site)): p.stat().st_mtime_ns for p in site.rglob("*") if p.is_file()}
 
 
-def test_output_is_a_symlink_swapped_in_one_rename(tmp_path: Path) -> None:
+def test_output_is_a_symlink_swapped_between_two_copies(tmp_path: Path) -> None:
     output = tmp_path / "site"
     first = publish(SITE_A, output)
     assert output.is_symlink() and first.changed and first.written == 3
     assert (output / "index.html").read_bytes() == b"<p>a</p>"
     second = publish({**SITE_A, "index.html": b"<p>b</p>"}, output)
-    assert (second.written, second.linked) == (1, 2)
-    assert (output / "index.html").read_bytes() == b"<p>b</p>"
-    assert os.stat(output / "catalog.json").st_ino == os.stat(first.build / "catalog.json").st_ino
+    assert second.build != first.build and (output / "index.html").read_bytes() == b"<p>b</p>"
+    assert (first.build / "index.html").read_bytes() == b"<p>a</p>"  # the old copy is intact
+    third = publish({**SITE_A, "index.html": b"<p>c</p>"}, output)
+    assert third.build == first.build and (third.written, third.kept) == (1, 2)
+    assert (output / "index.html").read_bytes() == b"<p>c</p>"
+
+
+def test_files_gone_from_the_site_are_removed_with_their_directories(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    publish(SITE_A, output)
+    publish(SITE_A | {"index.html": b"b"}, output)
+    smaller = {"index.html": b"c", "catalog.json": b"{}"}
+    publish(smaller, output)
+    assert sorted(mtimes(output)) == ["catalog.json", "index.html"]
+    assert not (output / "images").exists()
 
 
 def test_same_bytes_publish_nothing(tmp_path: Path) -> None:
@@ -37,15 +49,29 @@ def test_same_bytes_publish_nothing(tmp_path: Path) -> None:
     assert mtimes(output) == before and os.readlink(output) == target
 
 
-def test_old_builds_are_cleaned_and_manifests_stay_outside_the_site(tmp_path: Path) -> None:
+def test_strays_are_cleaned_and_manifests_stay_outside_the_site(tmp_path: Path) -> None:
     output = tmp_path / "site"
-    for n in range(5):
+    for n in range(3):
         publish({**SITE_A, "index.html": f"{n}".encode()}, output)
-    (builds_dir(output) / "half-written-by-a-killed-run").mkdir()
+    (builds_dir(output) / "20240101T000000-stray").mkdir()
     publish({**SITE_A, "index.html": b"last"}, output)
-    builds = [p for p in builds_dir(output).iterdir() if p.is_dir()]
-    assert len(builds) == 2 and current_build(output) in builds
-    assert not list(output.rglob("*manifest*"))
+    copies = sorted(p.name for p in builds_dir(output).iterdir() if p.is_dir())
+    assert copies == ["a", "b"] and current_build(output).name in copies
+    assert not list(output.rglob("*manifest*")) and not list(output.rglob("*.tmp"))
+
+
+def test_a_copy_left_half_written_is_rewritten_whole(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    publish(SITE_A, output)
+    publish(SITE_A | {"index.html": b"b"}, output)
+    inactive = next(
+        p for p in builds_dir(output).iterdir() if p.is_dir() and p != current_build(output)
+    )
+    (inactive / "index.html").write_bytes(b"garbage from a killed run")
+    (inactive.parent / f"{inactive.name}.manifest.json").unlink()  # as a killed run leaves it
+    result = publish(SITE_A | {"index.html": b"c"}, output)
+    assert result.written == 3 and (output / "index.html").read_bytes() == b"c"
+    assert (output / "catalog.json").read_bytes() == b"{}"
 
 
 def test_a_plain_directory_from_an_older_layout_is_migrated(tmp_path: Path) -> None:
