@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Exit code 1 means "problems found": the demo repository has some on purpose.
 site: $(STAMP)
-	$(BIN)/star-vm-catalog build --output $(OUTPUT)
+	$(BIN)/star-vm-catalog build --output $(OUTPUT) || [ $$? -eq 1 ]
+	@echo "Open $(OUTPUT)/index.html, or run 'make serve' and visit http://localhost:$(PORT)/"
 
 serve: site
 	$(BIN)/python -m http.server --directory $(OUTPUT) $(PORT)
