@@ -51,7 +51,7 @@ def news_items(events: list[Event], root: str = "") -> list[NewsItem]:
             NewsItem(
                 event.kind,
                 label,
-                event.title,
+                event.title.removeprefix(f"{label}: "),  # the label says it already
                 f"{root}{image_url(event.image_id)}",
                 at,
                 time_label(at),
