@@ -14,9 +14,9 @@ from generator import failpoints
 from generator.catalog import CATALOG_FIELDS, Catalog, iso_time, make_catalog, make_image
 from generator.config import Config
 from generator.errors import ConfigError, RepositoryError
+from generator.format_rules import FormatRules
 from generator.hashing import FileDigest
 from generator.incremental import CachedDigester, RehashPolicy
-from generator.inspect import FormatRules
 from generator.lock import hold_lock
 from generator.names import KnownValues
 from generator.parse import ParsedImage, ParseRules, parse_all

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from generator.errors import ConfigError
-from generator.formats import DEFAULT_EXTENSION_FORMATS, DEFAULT_VM_FORMATS
+from generator.format_rules import DEFAULT_EXTENSION_FORMATS, DEFAULT_VM_FORMATS
 from generator.names import parse_max_size
 
 DEFAULT_VMS = ("xen", "kvm", "virtualbox", "vmware", "qemu", "hyperv")

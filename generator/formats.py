@@ -18,9 +18,9 @@ import zlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
+from .format_rules import COMPRESSION_SUFFIXES, DEFAULT_EXTENSION_FORMATS, DEFAULT_VM_FORMATS
 from .units import human_bytes
 
 MAX_READ_BYTES = 16 * 1024  # hard cap on bytes read per file; the worst real path reads ~10 KiB
@@ -54,28 +54,6 @@ _MAGICS: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\x1f\x8b\x08", "gzip"),
     (0, b"\xfd7zXZ\x00", "xz"),
     (0, b"\x28\xb5\x2f\xfd", "zstd"),
-)
-COMPRESSION_SUFFIXES: Mapping[str, str] = MappingProxyType(
-    {"gz": "gzip", "xz": "xz", "bz2": "bzip2", "zst": "zstd"}
-)
-
-# Which formats each hypervisor directory may hold; ISO boot media works under all of them.
-DEFAULT_VM_FORMATS: Mapping[str, frozenset[str]] = MappingProxyType(
-    {
-        "xen": frozenset({"raw", "qcow2", "vhd", "iso9660"}),
-        "kvm": frozenset({"raw", "qcow2", "qcow", "iso9660"}),
-        "virtualbox": frozenset({"vdi", "vmdk", "vhd", "iso9660"}),
-        "vmware": frozenset({"vmdk", "iso9660"}),
-        "hyperv": frozenset({"vhd", "vhdx", "iso9660"}),
-    }
-)
-DEFAULT_EXTENSION_FORMATS: Mapping[str, frozenset[str]] = MappingProxyType(
-    {
-        # `.img` is the generic disk-image extension (the spec's own VirtualBox example uses it)
-        "img": frozenset({"raw", "qcow2", "qcow", "vdi", "vmdk", "vhd"}),
-        "iso": frozenset({"iso9660"}),
-        **{ext: frozenset({ext}) for ext in ("raw", "qcow", "qcow2", "vdi", "vmdk", "vhd", "vhdx")},
-    }
 )
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator.format_rules import FormatRules, ImageFormat
 from generator.formats import DiskFormat, FormatIssue, check_consistency, detect_format
 from generator.names import ImageName
 from generator.problems import Problem
@@ -23,24 +22,6 @@ HINTS = {
 }
 # Verification reports unreadable files with their status; saying it twice helps nobody.
 LEFT_TO_VERIFY = frozenset({"unreadable"})
-
-
-@dataclass(frozen=True)
-class FormatRules:
-    """Which formats each VM directory and each extension may hold (configurable)."""
-
-    vm_formats: Mapping[str, Collection[str]]
-    extension_formats: Mapping[str, Collection[str]]
-
-
-@dataclass(frozen=True)
-class ImageFormat:
-    """The image's format as the catalog shows it, plus each member's for directory images."""
-
-    format: str | None = None
-    virtual_size_bytes: int | None = None
-    compression: str | None = None
-    members: dict[str, str] = field(default_factory=dict)
 
 
 def inspect_image(

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from generator.formats import COMPRESSION_SUFFIXES
+from generator.format_rules import COMPRESSION_SUFFIXES
 from generator.problems import ERROR, WARNING, Problem
 
 SIZE_UNITS = {"K": 10, "M": 20, "G": 30, "T": 40, "P": 50}

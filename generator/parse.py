@@ -8,7 +8,7 @@ from pathlib import Path
 
 from generator.checksum import MAX_CHECKSUM_BYTES, ChecksumFile, parse_checksum
 from generator.description import Description, read_description
-from generator.inspect import FormatRules, ImageFormat, inspect_image
+from generator.format_rules import FormatRules, ImageFormat
 from generator.names import ImageName, KnownValues, parse_name
 from generator.problems import ERROR, WARNING, Problem
 from generator.scan import ImageEntry, ScanResult
@@ -63,6 +63,8 @@ def parse_image(root: Path, entry: ImageEntry, rules: ParseRules) -> ParsedImage
         )
     image_format = NO_FORMAT
     if rules.headers:
+        from generator.inspect import inspect_image  # header readers: not for `verify`
+
         image_format, found = inspect_image(root, entry, name, rules.formats)
         problems += found
     checksum = read_checksum(root, entry, problems)
