@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.catalog import Catalog, Event, Tombstone, image_url, iso_time
+from generator.image_view import Fact
 from generator.labels import os_label, time_label, vm_label
 from generator.views import Link, Nav, filter_href
 
@@ -22,12 +23,6 @@ class NewsItem:
     href: str
     at: str
     when: str
-
-
-@dataclass(frozen=True)
-class Fact:
-    label: str
-    value: str
 
 
 @dataclass(frozen=True)
