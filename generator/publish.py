@@ -83,12 +83,6 @@ def digests(files: dict[str, bytes]) -> dict[str, str]:
     return {path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())}
 
 
-def unchanged(files: dict[str, bytes], output: Path) -> bool:
-    """True when the published copy holds exactly these files with these bytes."""
-    build = current_build(output)
-    return build is not None and _manifest(build) == digests(files)
-
-
 def publish(files: dict[str, bytes], output: Path, key: str = "") -> Published:
     """Bring the unpublished copy up to date, then swap it in with one rename."""
     output = output.absolute()

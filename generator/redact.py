@@ -35,11 +35,11 @@ def redact_text(text: str) -> tuple[str, list[Redaction]]:
         ("password", PASSWORD_RE, True),
         ("private key", PRIVATE_KEY_RE, False),  # last: it joins lines, which would shift numbers
     ):
-        text = pattern.sub(_replacer(kind, text, found, keep_prefix), text)
+        text = pattern.sub(_replacer(kind, found, keep_prefix), text)
     return text, sorted(found, key=lambda r: r.line)
 
 
-def _replacer(kind: str, original: str, found: list[Redaction], keep_prefix: bool):
+def _replacer(kind: str, found: list[Redaction], keep_prefix: bool):
     def replace(match: re.Match[str]) -> str:
         found.append(Redaction(kind, match.string.count("\n", 0, match.start()) + 1))
         if keep_prefix:

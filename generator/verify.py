@@ -7,15 +7,13 @@ state cache, `generator.incremental`) or reads the bytes. Status rules live here
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from generator.checksum import ChecksumFile, base_name, member_key
-from generator.hashing import FileDigest, hash_file
+from generator.hashing import FileDigest
 from generator.problems import ERROR, WARNING, Problem
 from generator.scan import FileStat, ImageEntry
 
@@ -52,28 +50,6 @@ class Digester(Protocol):
     def digest(self, root: Path, member: FileStat, spare_core: bool = False) -> FileDigest: ...
 
     def cancel(self) -> None: ...
-
-
-class PlainDigester:
-    """Reads every byte of every member, every run."""
-
-    def __init__(
-        self,
-        clock: Callable[[], float] = time.time,
-        on_bytes: Callable[[int], None] | None = None,
-    ) -> None:
-        self.clock = clock
-        self.on_bytes = on_bytes
-        self.stop = threading.Event()
-
-    def reuse(self, member: FileStat) -> FileDigest | None:
-        return None
-
-    def digest(self, root: Path, member: FileStat, spare_core: bool = False) -> FileDigest:
-        return hash_file(root, member, self.clock, self.on_bytes, self.stop, spare_core)
-
-    def cancel(self) -> None:
-        self.stop.set()
 
 
 @dataclass(frozen=True)
