@@ -32,6 +32,7 @@ from generator.snapshot import (
     tree_signature,
 )
 from generator.state import State, open_state
+from generator.trust import trust_rules
 from generator.verify import Digester, digest_all, evaluate
 
 if TYPE_CHECKING:  # imported for real only by `build`, so `check` and `verify` start fast
@@ -182,7 +183,7 @@ def stages(
 
     `check` never hashes; `verify` skips descriptions (they matter to the site, not to bytes).
     """
-    scanned = scan(repository, config.ignore)
+    scanned = scan(repository, config.ignore, trust_rules(config.trusted_groups, config.owners))
     parsed = parse_all(scanned, parse_rules(config, command))
     stats = RunStats()
     digests, problems = None, list(scanned.problems)
@@ -223,7 +224,8 @@ def verify_tree(
 
 def verdict_settings(config: Config) -> tuple:
     """Every setting a `verify` report depends on (with the tree and the program)."""
-    return (str(config.repository), known_values(config), config.ignore, "no descriptions")
+    trust = (config.trusted_groups, config.owners)
+    return (str(config.repository), known_values(config), config.ignore, "no descriptions", trust)
 
 
 def lasting(result: RunResult, state: State) -> bool:

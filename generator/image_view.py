@@ -28,6 +28,7 @@ from generator.labels import (
 )
 from generator.names import parse_max_size
 from generator.problems import Problem
+from generator.trust import TRUST_CODES
 from generator.units import human_bytes
 from generator.views import Link, Nav, filter_href, image_format
 
@@ -109,6 +110,7 @@ class ImagePage:
     fields: list[Fact]
     related: list[Link]
     problems: list[Problem]
+    others_can_write: bool = False
 
 
 def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
@@ -139,6 +141,7 @@ def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
         fields=[Fact(field_label(k), field_value(v)) for k, v in image.fields.items()],
         related=related(image, context.counts, nav.root),
         problems=image.problems,
+        others_can_write=any(p.code in TRUST_CODES for p in image.problems),
     )
 
 
