@@ -69,6 +69,8 @@ class Config:
     )
     rehash_older_than: float | None = None
     rehash_budget: int | None = None
+    private_output: Path | None = None
+    private_base_url: str | None = None
     trusted_groups: tuple[str, ...] | None = None
     owners: tuple[str, ...] | None = None
 
@@ -182,6 +184,8 @@ KEYS = {
     "extension-formats": ("extension_formats", _format_table),
     "rehash-older-than": ("rehash_older_than", days),
     "rehash-budget": ("rehash_budget", byte_size),
+    "private-output": ("private_output", _path),
+    "private-base-url": ("private_base_url", _text),
     "trusted-groups": ("trusted_groups", _names),
     "owners": ("owners", _owner_names),
 }
