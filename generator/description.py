@@ -88,7 +88,8 @@ def read_description(
     fields = _clean_fields(raw_fields, relpath, reserved, problems)
     redacted = any(p.code == "secret_redacted" for p in problems)
     html = render_markdown(body)
-    return Description(fields, html, body.strip(), original if redacted else ""), problems
+    private_text = original if redacted else ""
+    return Description(fields, html, body.strip(), private_text=private_text), problems
 
 
 def unredacted(text: str, reserved: frozenset[str]) -> Description:
