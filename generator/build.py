@@ -32,6 +32,7 @@ from generator.snapshot import (
     tree_signature,
 )
 from generator.state import State, open_state
+from generator.trust import trust_rules
 from generator.verify import Digester, digest_all, evaluate
 
 if TYPE_CHECKING:  # imported for real only by `build`, so `check` and `verify` start fast
@@ -68,6 +69,7 @@ class RunResult:
     output: Path | None = None
     published: Published | None = None
     previous: PublishedCatalog | None = None
+    private: Published | None = None  # the members-only copy (`--private-output`)
 
     def new_errors(self) -> list[Problem]:
         """Error problems the published site did not already show: what cron mail is for."""
@@ -137,12 +139,15 @@ def run(
     state_dir = config.state_dir(repository)
     if command == "build":
         refuse_state_in_site(state_dir, config.output)
+        refuse_overlaps(private_outputs(config), public_areas(config, repository, state_dir))
     with ExitStack() as stack:
         stack.enter_context(hold_lock(state_dir / "lock", "state directory"))
         if command == "build":
             from generator.publish import output_lock_path
 
             stack.enter_context(hold_lock(output_lock_path(config.output), "output directory"))
+            for _, private in private_outputs(config):
+                stack.enter_context(hold_lock(output_lock_path(private), "private output"))
         hashes = command != "check" and config.verify
         state = open_state(state_dir, clock) if hashes or command == "build" else None
         if state is not None:
@@ -182,7 +187,7 @@ def stages(
 
     `check` never hashes; `verify` skips descriptions (they matter to the site, not to bytes).
     """
-    scanned = scan(repository, config.ignore)
+    scanned = scan(repository, config.ignore, trust_rules(config.trusted_groups, config.owners))
     parsed = parse_all(scanned, parse_rules(config, command))
     stats = RunStats()
     digests, problems = None, list(scanned.problems)
@@ -223,7 +228,8 @@ def verify_tree(
 
 def verdict_settings(config: Config) -> tuple:
     """Every setting a `verify` report depends on (with the tree and the program)."""
-    return (str(config.repository), known_values(config), config.ignore, "no descriptions")
+    trust = (config.trusted_groups, config.owners)
+    return (str(config.repository), known_values(config), config.ignore, "no descriptions", trust)
 
 
 def lasting(result: RunResult, state: State) -> bool:
@@ -283,6 +289,10 @@ def publish_site(result: RunResult, config: Config, state: State, now: float) ->
     catalog = with_history(result.catalog, update_history(state.connection, result.catalog, now))
     result.catalog, result.published = deploy(catalog, config, result.previous)
     result.output = config.output
+    if config.private_output is not None:
+        from generator.deploy import deploy_private
+
+        result.private = deploy_private(result.catalog, config, config.private_output)
 
 
 def refuse_state_in_site(state_dir: Path, output: Path) -> None:
@@ -293,3 +303,44 @@ def refuse_state_in_site(state_dir: Path, output: Path) -> None:
             f"'{state_dir}': the state directory is inside the output '{output}'; "
             "give --state a directory outside the published site"
         )
+
+
+def private_outputs(config: Config) -> list[tuple[str, Path]]:
+    """Every output besides the public one, named by its option (a list: more may come)."""
+    if config.private_output is None:
+        return []
+    return [("--private-output", config.private_output)]
+
+
+def public_areas(config: Config, repository: Path, state_dir: Path) -> list[tuple[str, Path]]:
+    """What no other output may hold or sit inside: the public output, repository and state."""
+    return [("--output", config.output), ("--repository", repository), ("--state", state_dir)]
+
+
+def refuse_overlaps(outputs: list[tuple[str, Path]], others: list[tuple[str, Path]]) -> None:
+    """Each extra output must be apart from the others and from `others` (exit 2 otherwise).
+
+    Publishing an output replaces it and cleans its `.NAME.builds` directory, so an output
+    inside another one would be wiped or published by it; inside the repository it would be
+    catalogued, and holding the state it would publish the state.
+    """
+    for index, (option, path) in enumerate(outputs):
+        for other_option, other in [*outputs[:index], *others]:
+            if any(_overlap(a, b) for a in _areas(path) for b in _areas(other)):
+                raise ConfigError(
+                    f"'{path}': {option} overlaps {other_option} '{other}'; "
+                    f"give {option} a directory of its own, outside the other"
+                )
+
+
+def _areas(path: Path) -> set[Path]:
+    """The path as named and as resolved, and the `.NAME.builds` copies beside it."""
+    from generator.publish import builds_dir
+
+    named = Path(os.path.abspath(path))
+    named = named.parent.resolve() / named.name  # a final symlink (the published link) kept
+    return {named, path.resolve(), builds_dir(named)}
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    return a == b or a in b.parents or b in a.parents

@@ -105,6 +105,9 @@ class Image:
     problems: list[Problem] = field(default_factory=list)
     first_seen: str | None = None
     last_changed: str | None = None
+    # The description as written, secrets included, when any were removed: only the
+    # members-only copy reads it (never to_json, the public pages or the state).
+    private_text: str = field(default="", repr=False)
 
     @property
     def url(self) -> str:
@@ -186,6 +189,7 @@ def make_image(parsed: ParsedImage, verification: Verification) -> Image:
         fields=parsed.description.fields,
         description_html=parsed.description.html,
         description_text=parsed.description.text,
+        private_text=parsed.description.private_text,
         problems=sorted(set(parsed.problems + verification.problems)),
     )
 

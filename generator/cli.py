@@ -115,6 +115,18 @@ def parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--base-url", help="absolute URL of the published site, for the sitemap")
     build.add_argument(
+        "--private-output",
+        type=Path,
+        metavar="DIR",
+        help="also publish members-only image pages with unredacted descriptions into DIR "
+        "(serve it behind authentication)",
+    )
+    build.add_argument(
+        "--private-base-url",
+        metavar="URL",
+        help="absolute URL of the members-only copy; public pages link to it where a secret was removed",
+    )
+    build.add_argument(
         "--accept-removals",
         action="store_true",
         default=None,
@@ -148,6 +160,8 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
         "rehash_budget",
         "accept_removals",
         "log_file",
+        "private_output",
+        "private_base_url",
     )
     return {name: getattr(args, name, None) for name in names}
 
@@ -240,8 +254,13 @@ def summary_line(result: RunResult) -> str:
     if published is None:
         return text
     if not published.changed:
-        return f"{text}; site unchanged"
-    return f"{text}; site published ({published.written} files written, {published.kept} unchanged)"
+        text = f"{text}; site unchanged"
+    else:
+        text = f"{text}; site published ({published.written} files written, {published.kept} unchanged)"
+    private = result.private
+    if private is not None and private.changed:
+        text += f"; members-only copy published ({private.written} files written)"
+    return text
 
 
 if __name__ == "__main__":  # pragma: no cover

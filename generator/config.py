@@ -69,6 +69,10 @@ class Config:
     )
     rehash_older_than: float | None = None
     rehash_budget: int | None = None
+    private_output: Path | None = None
+    private_base_url: str | None = None
+    trusted_groups: tuple[str, ...] | None = None
+    owners: tuple[str, ...] | None = None
 
     def state_dir(self, repository: Path) -> Path:
         """The state directory: --state, else one per repository under XDG_STATE_HOME."""
@@ -125,6 +129,20 @@ def _words(value: Any) -> tuple[str, ...]:
     return tuple(v.lower() for v in value)
 
 
+def _names(value: Any) -> tuple[str, ...]:
+    """User or group names, kept as written (they are case-sensitive)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("expected a list of user or group names")
+    return tuple(value)
+
+
+def _owner_names(value: Any) -> tuple[str, ...]:
+    names = _names(value)
+    if not names:
+        raise ValueError("expected at least one user name")
+    return names
+
+
 def _patterns(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ValueError("expected a list of glob patterns")
@@ -166,6 +184,10 @@ KEYS = {
     "extension-formats": ("extension_formats", _format_table),
     "rehash-older-than": ("rehash_older_than", days),
     "rehash-budget": ("rehash_budget", byte_size),
+    "private-output": ("private_output", _path),
+    "private-base-url": ("private_base_url", _text),
+    "trusted-groups": ("trusted_groups", _names),
+    "owners": ("owners", _owner_names),
 }
 FIELD_NAMES = {f.name for f in fields(Config)}
 

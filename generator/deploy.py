@@ -11,6 +11,7 @@ from generator import __version__, failpoints
 from generator.catalog import Catalog
 from generator.config import Config
 from generator.errors import RepositoryError
+from generator.image_view import Audience
 from generator.pages import ContentPage, load_content
 from generator.publish import Published, publish, published_bytes, published_key
 from generator.render import catalog_json, render_site
@@ -65,7 +66,8 @@ def site_key(catalog: Catalog, config: Config, pages: list[ContentPage]) -> str:
     (seconds for 10,000 pages).
     """
     digest = hashlib.sha256()
-    for part in (__version__, config.title, config.base_url or "", *(p.html for p in pages)):
+    urls = (config.base_url or "", config.private_base_url or "")
+    for part in (__version__, config.title, *urls, *(p.html for p in pages)):
         digest.update(part.encode() + b"\0")
     for path in sorted(templates_dir().rglob("*")):
         if path.is_file():
@@ -86,6 +88,29 @@ def deploy(
     key = site_key(catalog, config, pages)
     if previous and previous.generated_at and published_key(config.output) == key:
         return replace(catalog, generated_at=previous.generated_at), Published(changed=False)
-    files = render_site(catalog, pages, config.title, config.base_url)
+    files = render_site(catalog, pages, config.title, config.base_url, audience=public(config))
     failpoints.reach("rendering")
     return catalog, publish(files, config.output, key)
+
+
+def public(config: Config) -> Audience:
+    return Audience(private=False, private_base_url=config.private_base_url)
+
+
+def deploy_private(catalog: Catalog, config: Config, output: Path) -> Published:
+    """The members-only copy: the same site with descriptions as written, swapped in the same way.
+
+    Its key adds the unredacted texts to the public key, so an edit to a secret alone
+    republishes this copy and leaves the public site untouched.
+    """
+    pages = load_content(content_dir())
+    digest = hashlib.sha256(b"private\0" + site_key(catalog, config, pages).encode())
+    for image in catalog.images:
+        digest.update(image.private_text.encode() + b"\0")
+    digest.update(catalog.generated_at.encode())
+    key = digest.hexdigest()
+    if published_key(output) == key:
+        return Published(changed=False)
+    audience = Audience(private=True)
+    files = render_site(catalog, pages, config.title, config.private_base_url, audience=audience)
+    return publish(files, output, key)

@@ -18,11 +18,16 @@ KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_ -]{0,63}")
 
 @dataclass(frozen=True)
 class Description:
-    """What the catalog shows of a description; every string is already redacted."""
+    """What the catalog shows of a description; every string is already redacted.
+
+    `private_text` is the only exception: the text as read, for the members-only copy alone
+    (`unredacted`); it is never rendered into the public site nor stored.
+    """
 
     fields: dict[str, Any] = field(default_factory=dict)
     html: str = ""
     text: str = ""
+    private_text: str = field(default="", repr=False)
 
 
 def read_description(
@@ -55,7 +60,7 @@ def read_description(
                 "keep the description short and link to longer documents",
             )
         )
-    text = _decode(data, relpath, problems)
+    text = original = _decode(data, relpath, problems)
     text, redactions = redact_text(text)
     for redaction in redactions:
         problems.append(
@@ -81,7 +86,27 @@ def read_description(
         )
         raw_fields, body = {}, text
     fields = _clean_fields(raw_fields, relpath, reserved, problems)
-    return Description(fields=fields, html=render_markdown(body), text=body.strip()), problems
+    redacted = any(p.code == "secret_redacted" for p in problems)
+    html = render_markdown(body)
+    private_text = original if redacted else ""
+    return Description(fields, html, body.strip(), private_text=private_text), problems
+
+
+def unredacted(text: str, reserved: frozenset[str]) -> Description:
+    """The members-only view of a description: fields and HTML with nothing removed.
+
+    Sanitized like the public one (no scripts); problems were reported by the public read.
+    """
+    try:
+        raw, body = split_front_matter(text)
+    except FrontMatterError:
+        raw, body = {}, text
+    fields = {}
+    for key, value in raw.items():
+        name = key.strip().lower().replace(" ", "_").replace("-", "_")
+        if KEY_RE.fullmatch(key.strip()) and name not in reserved:
+            fields[name] = _json_safe(value)
+    return Description(dict(sorted(fields.items())), render_markdown(body), body.strip())
 
 
 def _decode(data: bytes, relpath: str, problems: list[Problem]) -> str:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from generator.catalog import Catalog, Image
+from generator.catalog import CATALOG_FIELDS, Catalog, Image
+from generator.description import Description, unredacted
 from generator.labels import (
     STATUS_EXPLANATIONS,
     arch_label,
@@ -28,6 +29,7 @@ from generator.labels import (
 )
 from generator.names import parse_max_size
 from generator.problems import Problem
+from generator.trust import TRUST_CODES
 from generator.units import human_bytes
 from generator.views import Link, Nav, filter_href, image_format
 
@@ -72,17 +74,41 @@ class MemberRow:
 
 
 @dataclass(frozen=True)
+class Audience:
+    """Who a render is for: the public site, or the members-only copy (`--private-output`).
+
+    Only the members-only copy shows descriptions unredacted; the public one links to it.
+    """
+
+    private: bool = False
+    private_base_url: str | None = None
+
+
+PUBLIC = Audience()
+ACCESS_NOTE = "access_note"  # front-matter key: how to get what was removed
+
+
+@dataclass(frozen=True)
 class Shared:
     """What every image page needs from the whole catalog, computed once per build."""
 
     repository: str
     counts: dict[str, Counter]
     base_url: str | None
+    audience: Audience = PUBLIC
 
 
-def shared(catalog: Catalog, base_url: str | None) -> Shared:
+def shared(catalog: Catalog, base_url: str | None, audience: Audience = PUBLIC) -> Shared:
     counts = {name: Counter(getattr(i, name) for i in catalog.images) for name, _, _ in RELATED}
-    return Shared(catalog.repository, counts, base_url)
+    return Shared(catalog.repository, counts, base_url, audience)
+
+
+@dataclass(frozen=True)
+class Access:
+    """Where the public page sends people for what was removed: a note and a link."""
+
+    note: str
+    private_href: str | None
 
 
 @dataclass(frozen=True)
@@ -109,10 +135,13 @@ class ImagePage:
     fields: list[Fact]
     related: list[Link]
     problems: list[Problem]
+    access: Access | None = None
+    others_can_write: bool = False
 
 
 def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
     base_url = context.base_url
+    description = _description_for(image, context.audience)
     return ImagePage(
         nav=nav,
         name=image.name,
@@ -135,11 +164,37 @@ def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
             MemberRow(m.name, human_bytes(m.size), m.md5 or "", m.status, status_label(m.status))
             for m in image.members
         ],
-        description_html=image.description_html,
-        fields=[Fact(field_label(k), field_value(v)) for k, v in image.fields.items()],
+        description_html=description.html,
+        fields=[
+            Fact(field_label(k), field_value(v))
+            for k, v in description.fields.items()
+            if k != ACCESS_NOTE
+        ],
         related=related(image, context.counts, nav.root),
         problems=image.problems,
+        access=access(image, context.audience),
+        others_can_write=any(p.code in TRUST_CODES for p in image.problems),
     )
+
+
+def _description_for(image: Image, audience: Audience) -> Description:
+    """The redacted description, or for the members-only copy the text as written."""
+    if audience.private and image.private_text:
+        return unredacted(image.private_text, CATALOG_FIELDS)
+    return Description(image.fields, image.description_html, image.description_text)
+
+
+def access(image: Image, audience: Audience) -> Access | None:
+    """The `access_note` and, on public pages that lost a secret, a link to the private copy."""
+    note = image.fields.get(ACCESS_NOTE)
+    note_text = field_value(note) if note not in (None, "") else ""
+    base = audience.private_base_url
+    href = None
+    if base and not audience.private and (note_text or image.private_text):
+        href = f"{base.rstrip('/')}/{image.url}"
+    if not note_text and href is None:
+        return None
+    return Access(note_text, href)
 
 
 def summary(image: Image) -> str:

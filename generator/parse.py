@@ -12,6 +12,7 @@ from generator.format_rules import FormatRules, ImageFormat
 from generator.names import ImageName, KnownValues, parse_name
 from generator.problems import ERROR, WARNING, Problem
 from generator.scan import ImageEntry, ScanResult
+from generator.trust import TRUST_CODES
 
 NO_DESCRIPTION = Description()  # frozen: one shared instance for every image without a .txt
 NO_FORMAT = ImageFormat()  # headers not read
@@ -45,7 +46,23 @@ class ParseRules:
 
 def parse_all(scanned: ScanResult, rules: ParseRules) -> list[ParsedImage]:
     """Parse every image; a bad name or sidecar is a problem on that image, never an abort."""
-    return [parse_image(scanned.root, entry, rules) for entry in scanned.images]
+    parsed = [parse_image(scanned.root, entry, rules) for entry in scanned.images]
+    trust = [p for p in scanned.problems if p.code in TRUST_CODES]
+    if trust:
+        _attach_trust(parsed, trust)
+    return parsed
+
+
+def _attach_trust(parsed: list[ParsedImage], trust: list[Problem]) -> None:
+    """Show on each image page who else could replace its files (the scan found them)."""
+    by_path: dict[str, list[Problem]] = {}
+    for problem in trust:
+        by_path.setdefault(problem.path, []).append(problem)
+    for image in parsed:
+        entry = image.entry
+        paths = [entry.relpath, *(m.relpath for m in entry.members)]
+        paths += [s.relpath for s in (entry.checksum, entry.description) if s is not None]
+        image.problems += [p for path in dict.fromkeys(paths) for p in by_path.get(path, ())]
 
 
 def parse_image(root: Path, entry: ImageEntry, rules: ParseRules) -> ParsedImage:

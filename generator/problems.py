@@ -63,6 +63,10 @@ CODES: dict[str, str] = {
     "missing_checksum": "no .checksum beside the image",
     "member_missing": "a file the .checksum lists is missing from the image directory",
     "member_not_in_checksum": "a file of the image directory the .checksum does not list",
+    # trust (who could replace an image and its .checksum together)
+    "world_writable": "an image, sidecar or directory every user can write",
+    "untrusted_group_writable": "one a group can write that trusted-groups does not list",
+    "unexpected_owner": "one owned by a user the owners setting does not list",
     # state
     "state_rebuilt": "the state database was unreadable, moved aside and rebuilt",
     "state_not_used": "the state database cannot be used this run (newer schema, busy, no space)",

@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from generator.catalog import Catalog
 from generator.feed import render_feed
 from generator.history_view import news_items, recently_removed, removed_page
-from generator.image_view import image_page, shared
+from generator.image_view import PUBLIC, Audience, image_page, shared
 from generator.pages import ContentPage
 from generator.resources import templates_dir
 from generator.sitemap import page_url, sitemap_xml
@@ -96,8 +96,13 @@ def render_site(
     title: str,
     base_url: str | None = None,
     layout: Layout = Layout(),
+    audience: Audience = PUBLIC,
 ) -> dict[str, bytes]:
-    """Every file of the site, keyed by its path relative to the site root."""
+    """Every file of the site, keyed by its path relative to the site root.
+
+    For the members-only copy (`audience.private`): pages marked noindex, image pages with
+    descriptions as written, and no sitemap.
+    """
     env = environment()
     rows = [make_row(image) for image in catalog.images]
 
@@ -105,7 +110,8 @@ def render_site(
         # Only the index shows when the catalog was made: a page that does not change keeps
         # its bytes, so publishing can reuse it instead of rewriting every page on every change.
         generated_at = catalog.generated_at if current == "index" else ""
-        return make_nav(depth, title, pages, current, generated_at)
+        made = make_nav(depth, title, pages, current, generated_at)
+        return replace(made, private=True) if audience.private else made
 
     listing = (
         listing_pages(rows, nav, layout.listing_page_size) if len(rows) > layout.table_limit else {}
@@ -119,7 +125,7 @@ def render_site(
     files.update({path: _render(env, "listing.html", page) for path, page in listing.items()})
     problems = problems_page(catalog, nav(1, "problems"))
     files["problems/index.html"] = _render(env, "problems.html", problems)
-    files.update(image_files(env, catalog, nav(3), base_url))
+    files.update(image_files(env, catalog, nav(3), base_url, audience))
     for tombstone in catalog.removed:
         page = removed_page(tombstone, nav(3))
         files[f"{tombstone.output_dir}/index.html"] = _render(env, "removed.html", page)
@@ -130,16 +136,21 @@ def render_site(
         files[f"{page.slug}/index.html"] = _render(
             env, "page.html", ContentView(nav(1, page.slug), page)
         )
-    files["sitemap.xml"] = sitemap(catalog, pages, listing, base_url)
+    if not audience.private:
+        files["sitemap.xml"] = sitemap(catalog, pages, listing, base_url)
     files.update(static_files())
     return files
 
 
 def image_files(
-    env: jinja2.Environment, catalog: Catalog, nav: Nav, base_url: str | None
+    env: jinja2.Environment,
+    catalog: Catalog,
+    nav: Nav,
+    base_url: str | None,
+    audience: Audience = PUBLIC,
 ) -> dict[str, bytes]:
     """One permalink page per image; with a base URL each names its canonical address."""
-    context = shared(catalog, base_url)
+    context = shared(catalog, base_url, audience)
     files = {}
     for image in catalog.images:
         canonical = page_url(image.url, base_url) if base_url else None

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from generator.names import split_extension
 from generator.problems import ERROR, WARNING, Problem
+from generator.trust import TrustRules, trust_problems
 
 SIDECARS = {".checksum": "checksum", ".txt": "description"}
 
@@ -73,6 +74,7 @@ class ScanResult:
     vms: list[str] = field(default_factory=list)
     images: list[ImageEntry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    trust: TrustRules = field(default_factory=TrustRules)  # what makes an entry suspect
 
 
 @dataclass
@@ -86,9 +88,12 @@ class _Found:
     broken: str | None = None
 
 
-def scan(root: Path, ignore: tuple[str, ...] = ()) -> ScanResult:
-    """Walk `root` (one directory per VM software) and return images, sidecars and problems."""
-    result = ScanResult(root=root.resolve())
+def scan(root: Path, ignore: tuple[str, ...] = (), trust: TrustRules | None = None) -> ScanResult:
+    """Walk `root` (one directory per VM software) and return images, sidecars and problems.
+
+    Every entry is also checked against `trust` (world-writable entries always are).
+    """
+    result = ScanResult(root=root.resolve(), trust=trust or TrustRules())
     for found in _entries(result, "", ignore):
         if found.kind == "dir":
             result.vms.append(found.name)
@@ -249,7 +254,10 @@ def _entries(result: ScanResult, reldir: str, ignore: tuple[str, ...]) -> list[_
                 )
             )
             continue
-        found.append(_check(result, entry, relpath))
+        checked = _check(result, entry, relpath)
+        if checked.st is not None and result.trust.suspect(checked.st):
+            result.problems += trust_problems(relpath, checked.st, result.trust)
+        found.append(checked)
     return found
 
 

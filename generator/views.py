@@ -56,6 +56,7 @@ class Nav:
     generated_at: str
     generated: str
     canonical: str | None = None
+    private: bool = False  # the members-only copy: noindex, a notice, no sitemap
 
 
 @dataclass(frozen=True)
