@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from generator.check_command import CheckCommand
 from generator.parse import ParsedImage
 from generator.problems import ERROR, Problem
 from generator.verify import INTEGRITY_FAILURES, MemberResult, Verification
@@ -105,6 +106,8 @@ class Image:
     problems: list[Problem] = field(default_factory=list)
     first_seen: str | None = None
     last_changed: str | None = None
+    check: CheckCommand | None = None  # "check your copy" (not in catalog.json)
+    create_command: str = ""  # writes a missing .checksum, run in the VM directory
 
     @property
     def url(self) -> str:
@@ -187,6 +190,8 @@ def make_image(parsed: ParsedImage, verification: Verification) -> Image:
         description_html=parsed.description.html,
         description_text=parsed.description.text,
         problems=sorted(set(parsed.problems + verification.problems)),
+        check=verification.check,
+        create_command=verification.create,
     )
 
 

@@ -61,10 +61,10 @@ def test_multi_file_lines_relative_or_prefixed(tmp_path: Path) -> None:
     [
         (b"", "empty"),
         (b"\n\n", "empty"),
-        (b"not a checksum\n", "line 1 is not md5sum output"),
-        (b"d41d8cd98f00b204e9800998ecf8427  short.img\n", "line 1"),
-        (b"\xff\xfe garbage", "not UTF-8"),
-        (b"d41d8cd98f00b204e9800998ecf8427e  a.img\nrubbish\n", "line 2"),
+        (b"not a checksum\n", "no checksum line"),
+        (b"d41d8cd98f00b204e9800998ecf8427  short.img\n", "no checksum line"),
+        (b"\xff\xfe garbage", "no checksum line"),
+        (b"# SEED=hunter2\nrubbish\n", "no checksum line"),
         (b"x" * (2 << 20), "bytes"),
     ],
 )
@@ -72,3 +72,15 @@ def test_garbage_is_an_error_with_a_reason(data: bytes, fragment: str) -> None:
     parsed = parse_checksum(data)
     assert parsed.error is not None
     assert fragment in parsed.error
+
+
+def test_other_lines_are_skipped_as_md5sum_skips_them() -> None:
+    parsed = parse_checksum(b"# made by hand\nd41d8cd98f00b204e9800998ecf8427e  a.img\nrubbish\n")
+    assert parsed.error is None and parsed.skipped == [1, 3] and not parsed.plain
+    assert [(ln.md5, ln.name) for ln in parsed.lines] == [
+        ("d41d8cd98f00b204e9800998ecf8427e", "a.img")
+    ]
+
+
+def test_error_messages_never_quote_the_file() -> None:
+    assert "hunter2" not in (parse_checksum(b"SEED=hunter2\n").error or "x")
