@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 MAX_CHECKSUM_BYTES = 1 << 20
 HEX = frozenset("0123456789abcdefABCDEF")
 MIN_LINE = 34  # md5sum: 32 hex digits, a blank and at least one character of name
+BOM = "\xef\xbb\xbf"  # UTF-8 byte order mark, one character per byte
 UNESCAPES = {"\\": "\\", "n": "\n", "r": "\r"}
 
 
@@ -62,7 +63,7 @@ def parse_checksum(data: bytes) -> ChecksumFile:
     """Parse md5sum output in every form: text, binary, `--tag`, BSD, `-z`, bare hash, BOM, CRLF."""
     if len(data) > MAX_CHECKSUM_BYTES:
         return ChecksumFile(error=f"is {len(data)} bytes, far more than md5sum output for an image")
-    text = data.decode("utf-8", "surrogateescape")
+    text = data.decode("latin-1")  # one character per byte, as md5sum counts; names: `_name`
     parsed = ChecksumFile(crlf="\r\n" in text)
     bsd: list[bool | None] = [None]  # md5sum's "bsd reversed" state, shared by all lines
     records = text.split("\n")
@@ -91,9 +92,9 @@ def _read_record(parsed: ChecksumFile, number: int, record: str, bsd: list[bool 
     entry = _gnu_entry(head, bsd)
     if entry and "\t" in head[: len(head) - len(entry[1])]:
         _odd(parsed, "separates hash and name with a tab")
-    if entry is None and number == 1 and head.startswith("\ufeff"):
+    if entry is None and number == 1 and head.startswith(BOM):
         entry = _extra_entry(
-            parsed, head[1:], "starts with a byte order mark, which md5sum -c rejects"
+            parsed, head[3:], "starts with a byte order mark, which md5sum -c rejects"
         )
         standard = False
     else:
@@ -104,12 +105,17 @@ def _read_record(parsed: ChecksumFile, number: int, record: str, bsd: list[bool 
     if entry is None:
         parsed.skipped.append(number)
     else:
-        parsed.lines.append(ChecksumLine(entry[0].lower(), entry[1], number, standard))
+        parsed.lines.append(ChecksumLine(entry[0].lower(), _name(entry[1]), number, standard))
     for segment in (s for s in tail.split("\0") if s):
         more = _extra_entry(parsed, segment, "holds several NUL-terminated lines (md5sum -z); "
                             "md5sum -c reads only the first")  # fmt: skip
         if more:
-            parsed.lines.append(ChecksumLine(more[0].lower(), more[1], number, False))
+            parsed.lines.append(ChecksumLine(more[0].lower(), _name(more[1]), number, False))
+
+
+def _name(raw: str | None) -> str | None:
+    """The name as the file system spells it: UTF-8, other bytes kept as surrogates."""
+    return None if raw is None else raw.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
 def _odd(parsed: ChecksumFile, what: str) -> None:

@@ -74,6 +74,8 @@ SINGLE = [
     Form("trailingspace", lambda vm, n: f"{digest(vm, n)}  {n}  \n"),
 ]
 MEMBERS = ("a.vmdk", "b.vmdk")
+UTF8 = "données é.vmdk"
+ESCAPED = "back\\sl$(x).vmdk"  # md5sum escapes the backslash; the shell must not run $(x)
 
 
 def _prefixed(vm: Path, d: str) -> str:
@@ -99,6 +101,8 @@ MULTI: list[tuple[str, Maker | None, Maker | None, str | None]] = [
         None,
         None,
     ),
+    ("utf8", lambda vm, d: md5sum(vm / d, *MEMBERS, UTF8), None, UTF8),
+    ("escaped", lambda vm, d: "\ufeff" + md5sum(vm / d, *MEMBERS, ESCAPED), None, ESCAPED),
 ]
 
 
