@@ -264,7 +264,12 @@ def files_summary(image: Image) -> str:
     noun = "file" if count == 1 else "files"
     statuses = Counter(m.status for m in image.members)
     if set(statuses) == {image.status}:
-        return f"{count} {noun}, all {status_label(image.status).lower()}"
+        label = status_label(image.status).lower()
+        return (
+            f"{count} {noun}, all {label}"
+            if image.status == "verified"
+            else f"{count} {noun}, all: {label}"
+        )
     parts = ", ".join(f"{n} {status_label(s).lower()}" for s, n in sorted(statuses.items()))
     return f"{count} {noun}: {parts}"
 

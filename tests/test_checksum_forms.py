@@ -297,11 +297,19 @@ def test_pages_without_a_checksum_say_how_to_create_one(tmp_path: Path) -> None:
     facts = {
         d.find("dt").text(): d.find("dd").text() for d in multi.find_all("div") if d.find_all("dt")
     }
-    assert facts["Files"] == "2 files, all no checksum"
+    assert facts["Files"] == "2 files, all: no checksum"
+    single = read_page(site, f"images/xen/{STEM}single/index.html")
+    facts = {
+        d.find("dt").text(): d.find("dd").text() for d in single.find_all("div") if d.find_all("dt")
+    }
+    assert facts["Expected MD5"] == "none: there is no .checksum file"
+    assert facts["Computed MD5"] == md5sum(repo / "xen", f"{STEM}single.img").split()[0]
+    hints = {p["path"]: p["hint"] for p in read_catalog(site)["problems"]}
     for stem in ("single", "multi"):
         page = read_page(site, f"images/xen/{STEM}{stem}/index.html")
         assert not page.find_all("code", id="check-command")
         command = page.find("code", id="create-command").raw_text()
+        assert hints[f"xen/{STEM}{stem}.checksum"].endswith(command)
         done = subprocess.run(["bash", "-c", command], cwd=repo / "xen", capture_output=True)
         assert done.returncode == 0, (command, done.stderr)
     run_cli("build", "--repository", str(repo), *state)
