@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import dataclass, field
 
 MAX_CHECKSUM_BYTES = 1 << 20
 HEX = frozenset("0123456789abcdefABCDEF")
 MIN_LINE = 34  # md5sum: 32 hex digits, a blank and at least one character of name
+COMMON = re.compile(r"([0-9a-fA-F]{32}) [ *](.+)", re.DOTALL)
 BOM = "\xef\xbb\xbf"  # UTF-8 byte order mark, one character per byte
 UNESCAPES = {"\\": "\\", "n": "\n", "r": "\r"}
 
@@ -148,6 +150,9 @@ def _gnu_entry(s: str, bsd: list[bool | None]) -> tuple[str, str] | None:
     then ` ` or `*` and the name, or, in BSD `md5 -r` form, the name at once. md5sum refuses
     to mix the last two in one file; `bsd[0]` keeps which one the file started with.
     """
+    if bsd[0] is not True and (common := COMMON.fullmatch(s)):  # `HASH  name`: most lines
+        bsd[0] = False
+        return common[1], common[2]
     i = len(s) - len(s.lstrip(" \t"))
     escaped = s[i : i + 1] == "\\"
     i += escaped
@@ -246,6 +251,10 @@ def match_files(parsed: ChecksumFile, root: str, vm: str, name: str, members: li
     base name or directory-relative name; a bare hash; the only entry of a renamed image.
     """
     single = members == [f"{vm}/{name}"]
+    only = parsed.lines[0] if len(parsed.lines) == 1 else None
+    if single and only and only.standard and only.name == name:  # the usual case, at once
+        parsed.expected[members[0]] = (only.md5,)
+        return
     sidecars = {f"{name}.checksum", f"{name}.txt"}
     named = [
         ln
