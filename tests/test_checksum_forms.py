@@ -8,14 +8,17 @@ says `verified`; where it reports a digest mismatch, the catalog never does.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from generator.checksum import match_files, parse_checksum
 from tests.conftest import md5sum, read_catalog, run_cli, write_tree
 from tests.site_helpers import read_page
 
@@ -320,3 +323,48 @@ def test_pages_without_a_checksum_say_how_to_create_one(tmp_path: Path) -> None:
     }
     assert facts["Files"] == "2 files, all verified"
     assert "Expected MD5" not in facts
+
+
+def random_sidecar(seed: int, vm: Path, good: str) -> bytes:
+    """Up to three lines mixing every form, name spelling, digest and line end, from a seed."""
+    rng = random.Random(seed)
+    names = [
+        "a.img",
+        "./a.img",
+        str(vm / "a.img"),
+        "b.img",
+        " a.img",
+        "a.img ",
+        "*a.img",
+        "../xen/a.img",
+    ]
+    forms = [
+        "{h}  {n}", "{h} *{n}", "{h} {n}", "{h}\t{n}", "  {h}  {n}", "MD5 ({n}) = {h}", "MD5({n})= {h}",
+        "\\{h}  {n}", "\\MD5 ({n}) = {h}", "MD5 ({n}) =\t{h} ", "# {h}  {n}", "{h}", "{h}  ", "junk", "",
+    ]  # fmt: skip
+    lines = [
+        rng.choice(forms).format(h=rng.choice([good, good.upper(), ZERO]), n=rng.choice(names))
+        for _ in range(rng.randrange(1, 4))
+    ]
+    end = rng.choice(["\n", "\r\n", "\0"])
+    text = end.join(lines) + (end if rng.random() < 0.8 else "")
+    return (("\ufeff" if rng.random() < 0.1 else "") + text).encode()
+
+
+def test_random_sidecars_agree_with_md5sum(tmp_path: Path) -> None:
+    """Seeded mixtures of forms: md5sum's verdict on a.img against the catalog's matching."""
+    vm = write_tree(tmp_path / "repo", {"xen/a.img": b"hello\n", "xen/b.img": b"other\n"}) / "xen"
+    good = digest(vm, "a.img")
+    seen = Counter()
+    for seed in range(400):
+        data = random_sidecar(seed, vm, good)
+        (vm / "a.checksum").write_bytes(data)
+        verdict = md5sum_verdicts(vm.parent).get("xen/a.img")
+        parsed = parse_checksum(data)
+        if not parsed.error:
+            match_files(parsed, str(vm.parent), "xen", "a.img", ["xen/a.img"])
+        wants = parsed.expected.get("xen/a.img")
+        verified = bool(wants) and all(want == good for want in wants)
+        seen[verdict] += 1
+        assert verified == (verdict == "OK") or verdict is None, (seed, data, verdict, wants)
+    assert seen["OK"] > 80 and seen["FAILED"] > 50
