@@ -66,7 +66,7 @@ def _direct(entry: ImageEntry, checksum: ChecksumFile) -> CheckCommand | None:
     copy = (entry.name,) if inside else (entry.name, sidecar)
     members = member_names(entry)
     from_folder = {f"{entry.name}/{n}" for n in members} if entry.is_dir else {entry.name}
-    note = "The command reads the .checksum file."
+    note = "The command reads the .checksum file" + (" inside the directory." if inside else ".")
     if names <= from_folder:
         path = f"{entry.name}/{sidecar}" if inside else sidecar
         return CheckCommand(copy, f"md5sum -c -- {q(path)}", note)

@@ -124,7 +124,7 @@ def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
         summary=summary(image),
         status=image.status,
         status_label=status_label(image.status),
-        status_explanation=STATUS_EXPLANATIONS.get(image.status, ""),
+        status_explanation=explanation(image),
         full_path=str(PurePosixPath(context.repository) / image.path),
         permalink=f"{base_url.rstrip('/')}/{image.url}" if base_url else None,
         facts=facts(image),
@@ -239,6 +239,16 @@ def budget(maximum: int | None, fields: dict[str, Any]) -> Budget | None:
     )
 
 
+def explanation(image: Image) -> str:
+    """What the status means; a directory whose .checksum misses a file has one all the same."""
+    if image.status == "missing_checksum" and image.check is not None:
+        return (
+            "The .checksum file does not list every file of this image, so a copy of the "
+            "files it leaves out cannot be checked."
+        )
+    return STATUS_EXPLANATIONS.get(image.status, "")
+
+
 NO_EXPECTED = {
     "missing_checksum": "none: there is no .checksum file",
     "invalid_checksum": "none: the .checksum file is not md5sum output",
@@ -270,7 +280,8 @@ def files_summary(image: Image) -> str:
             if image.status == "verified"
             else f"{count} {noun}, all: {label}"
         )
-    parts = ", ".join(f"{n} {status_label(s).lower()}" for s, n in sorted(statuses.items()))
+    order = sorted(statuses.items(), key=lambda item: (item[0] != "verified", item[0]))
+    parts = ", ".join(f"{n} {status_label(s).lower()}" for s, n in order)
     return f"{count} {noun}: {parts}"
 
 

@@ -368,3 +368,19 @@ def test_random_sidecars_agree_with_md5sum(tmp_path: Path) -> None:
         seen[verdict] += 1
         assert verified == (verdict == "OK") or verdict is None, (seed, data, verdict, wants)
     assert seen["OK"] > 80 and seen["FAILED"] > 50
+
+
+def test_a_member_left_out_of_the_checksum_is_said_so(tmp_path: Path) -> None:
+    d = f"{STEM}partial"
+    repo = write_tree(tmp_path / "repo", {f"xen/{d}/a.vmdk": b"a", f"xen/{d}/b.vmdk": b"b"})
+    (repo / f"xen/{d}.checksum").write_text(md5sum(repo / "xen", f"{d}/a.vmdk"))
+    site = tmp_path / "site"
+    run_cli(
+        "build", "--repository", str(repo), "--output", str(site), "--state", str(tmp_path / "s")
+    )
+    page = read_page(site, f"images/xen/{d}/index.html")
+    integrity = page.find("section", aria_labelledby="integrity").text()
+    assert "2 files: 1 verified, 1 no checksum" in integrity
+    assert "does not list every file" in integrity and "There is no .checksum" not in integrity
+    hint = {p["code"]: p["hint"] for p in read_catalog(site)["problems"]}["member_not_in_checksum"]
+    assert hint.endswith(f"cd -- {d} && md5sum -- a.vmdk b.vmdk > ../{d}.checksum")
