@@ -261,6 +261,11 @@ def match_files(parsed: ChecksumFile, root: str, vm: str, name: str, members: li
         for ln in parsed.lines
         if ln.name is not None and (single or member_key(ln.name, name) not in sidecars)
     ]
+    if not single and not named:
+        parsed.error = (
+            "gives no file names, so it cannot say which files of the directory it is for"
+        )
+        return
     used: set[int] = set()
     for member in members:
         tiers = _tiers(parsed, root, vm, name, member, named, single)

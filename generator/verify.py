@@ -156,6 +156,8 @@ def evaluate(
     status = min((m.status for m in members), key=STATUSES.index, default=UNREADABLE)
     if checksum and checksum.error:
         status = min(status, INVALID_CHECKSUM, key=STATUSES.index)
+    if any(p.code == "member_missing" for p in problems):  # md5sum -c fails on it too
+        status = min(status, MISMATCH, key=STATUSES.index)
     read_times = [
         d.read_at for m in entry.members if digests and (d := digests.get(m.relpath)) and d.read_at
     ]
@@ -280,7 +282,8 @@ def _member_problems(
                 "member_missing",
                 ERROR,
                 "listed in the checksum file but not present in the image directory",
-                "copy the missing file, or regenerate the checksum if it was removed on purpose",
+                "copy the missing file, or, if it was removed on purpose, regenerate the checksum: "
+                f"in the VM directory, run: {create_command(entry)}",
             )
         )
     return list(dict.fromkeys(problems))
@@ -294,8 +297,8 @@ def _status_problem(entry: ImageEntry, path: str, m: MemberResult) -> Problem | 
             "checksum_mismatch",
             ERROR,
             f"MD5 is {m.md5} but the checksum file says {m.expected_md5}",
-            "the image is corrupt or the checksum is stale: recopy the image, or "
-            "regenerate the checksum if the image changed on purpose",
+            "the image is corrupt or the checksum is stale: recopy the image, or, if it changed "
+            f"on purpose, regenerate the checksum: in the VM directory, run: {create_command(entry)}",
         )
     if m.status == UNREADABLE:
         return Problem(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.checksum import member_key, parse_checksum
+from generator.checksum import match_files, member_key, parse_checksum
 from tests.conftest import md5sum, write_tree
 
 IMAGE = "sl5.3_x86_32_sl05c_8GB_ec2.img"
@@ -84,3 +84,13 @@ def test_other_lines_are_skipped_as_md5sum_skips_them() -> None:
 
 def test_error_messages_never_quote_the_file() -> None:
     assert "hunter2" not in (parse_checksum(b"SEED=hunter2\n").error or "x")
+
+
+def test_a_bare_hash_serves_a_single_file_only() -> None:
+    single = parse_checksum(b"D41D8CD98F00B204E9800998ECF8427E\r\n")
+    match_files(single, "/repo", "xen", "a.img", ["xen/a.img"])
+    assert single.expected == {"xen/a.img": ("d41d8cd98f00b204e9800998ecf8427e",)}
+    assert single.oddities and not single.plain
+    directory = parse_checksum(b"d41d8cd98f00b204e9800998ecf8427e\n")
+    match_files(directory, "/repo", "xen", "img_dir", ["xen/img_dir/a.vmdk"])
+    assert directory.error and not directory.expected
