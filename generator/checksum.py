@@ -73,14 +73,10 @@ def parse_checksum(data: bytes) -> ChecksumFile:
         records.pop()
     for number, record in enumerate(records, start=1):
         _read_record(parsed, number, record, bsd)
-    if not parsed.lines:
-        parsed.error = (
-            "is empty (expected the output of md5sum)"
-            if not text.strip()
-            else (
-                "holds no checksum line (expected '<32 hex digits>  <file name>', as md5sum writes)"
-            )
-        )
+    if not parsed.lines and not text.strip():
+        parsed.error = "is empty (expected the output of md5sum)"
+    elif not parsed.lines:
+        parsed.error = "holds no checksum line (expected '<32 hex digits>  <file name>')"
     return parsed
 
 

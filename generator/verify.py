@@ -183,7 +183,7 @@ def _expected(
     expected = dict(checksum.expected)
     if entry.is_dir:
         for listed in checksum.extra:  # a line for a file the directory lacks: member_missing
-            expected.setdefault(f"{entry.relpath}/{member_key(listed, entry.name)}", ())
+            expected.setdefault(f"{entry.relpath}/{shown(member_key(listed, entry.name))}", ())
     return expected, sidecar_problems(entry, checksum)
 
 

@@ -384,3 +384,17 @@ def test_a_member_left_out_of_the_checksum_is_said_so(tmp_path: Path) -> None:
     assert "does not list every file" in integrity and "There is no .checksum" not in integrity
     hint = {p["code"]: p["hint"] for p in read_catalog(site)["problems"]}["member_not_in_checksum"]
     assert hint.endswith(f"cd -- {d} && md5sum -- a.vmdk b.vmdk > ../{d}.checksum")
+
+
+def test_names_that_are_not_utf8_are_reported_printably(tmp_path: Path) -> None:
+    d = f"{STEM}latin"
+    repo = write_tree(tmp_path / "repo", {f"xen/{d}/a.vmdk": b"a", f"xen/{d}.txt": "x"})
+    lines = md5sum(repo / "xen" / d, "a.vmdk").encode() + ZERO.encode() + b"  \xe9t\xe9.vmdk\n"
+    (repo / f"xen/{d}.checksum").write_bytes(lines)
+    site = tmp_path / "site"
+    done = run_cli(
+        "build", "--repository", str(repo), "--output", str(site), "--state", str(tmp_path / "s")
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"xen/{d}/\\xe9t\\xe9.vmdk" in {p["path"] for p in read_catalog(site)["problems"]}
+    assert read_catalog(site)["images"][0]["status"] == "mismatch"
