@@ -104,6 +104,12 @@ MULTI: list[tuple[str, Maker | None, Maker | None, str | None]] = [
         None,
         None,
     ),
+    (
+        "zerodir",
+        lambda vm, d: md5sum(vm, *(f"{d}/{m}" for m in MEMBERS), flags=("-z",)),
+        None,
+        None,
+    ),
     ("utf8", lambda vm, d: md5sum(vm / d, *MEMBERS, UTF8), None, UTF8),
     ("escaped", lambda vm, d: "\ufeff" + md5sum(vm / d, *MEMBERS, ESCAPED), None, ESCAPED),
 ]
