@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from generator.check_command import CheckCommand
 from generator.parse import ParsedImage
 from generator.problems import ERROR, Problem
 from generator.verify import INTEGRITY_FAILURES, MemberResult, Verification
@@ -108,6 +109,8 @@ class Image:
     # The description as written, secrets included, when any were removed: only the
     # members-only copy reads it (never to_json, the public pages or the state).
     private_text: str = field(default="", repr=False)
+    check: CheckCommand | None = None  # "check your copy" (not in catalog.json)
+    create_command: str = ""  # writes a missing .checksum, run in the VM directory
 
     @property
     def url(self) -> str:
@@ -191,6 +194,8 @@ def make_image(parsed: ParsedImage, verification: Verification) -> Image:
         description_text=parsed.description.text,
         private_text=parsed.description.private_text,
         problems=sorted(set(parsed.problems + verification.problems)),
+        check=verification.check,
+        create_command=verification.create,
     )
 
 

@@ -6,13 +6,13 @@ how do I check my copy, how much room is left for my data, and what else is like
 
 from __future__ import annotations
 
-import shlex
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
 from generator.catalog import CATALOG_FIELDS, Catalog, Image
+from generator.check_command import CheckCommand
 from generator.description import Description, unredacted
 from generator.labels import (
     STATUS_EXPLANATIONS,
@@ -128,7 +128,9 @@ class ImagePage:
     sizes: list[Fact]
     budget: Budget | None
     integrity: list[Fact]
-    check_command: str
+    check: CheckCommand | None
+    create_command: str
+    vm_path: str
     multi_file: bool
     members: list[MemberRow]
     description_html: str
@@ -151,14 +153,16 @@ def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
         summary=summary(image),
         status=image.status,
         status_label=status_label(image.status),
-        status_explanation=STATUS_EXPLANATIONS.get(image.status, ""),
+        status_explanation=explanation(image),
         full_path=str(PurePosixPath(context.repository) / image.path),
         permalink=f"{base_url.rstrip('/')}/{image.url}" if base_url else None,
         facts=facts(image),
         sizes=sizes(image),
         budget=budget(image.max_size_bytes, image.fields),
         integrity=integrity(image),
-        check_command=check_command(image),
+        check=image.check,
+        create_command=image.create_command,
+        vm_path=str(PurePosixPath(context.repository) / image.vm),
         multi_file=image.multi_file,
         members=[
             MemberRow(m.name, human_bytes(m.size), m.md5 or "", m.status, status_label(m.status))
@@ -290,18 +294,50 @@ def budget(maximum: int | None, fields: dict[str, Any]) -> Budget | None:
     )
 
 
+def explanation(image: Image) -> str:
+    """What the status means; a directory whose .checksum misses a file has one all the same."""
+    if image.status == "missing_checksum" and image.check is not None:
+        return (
+            "The .checksum file does not list every file of this image, so a copy of the "
+            "files it leaves out cannot be checked."
+        )
+    return STATUS_EXPLANATIONS.get(image.status, "")
+
+
+NO_EXPECTED = {
+    "missing_checksum": "none: there is no .checksum file",
+    "invalid_checksum": "none: the .checksum file is not md5sum output",
+}
+
+
 def integrity(image: Image) -> list[Fact]:
+    """Digests of a single file; for a directory, how many of its files are verified."""
+    checked = Fact("Checked", time_label(image.verified_at))
+    if image.multi_file:
+        return [Fact("Files", files_summary(image)), checked]
+    reason = NO_EXPECTED.get(image.status, "none (no usable .checksum)")
     return [
-        Fact("Expected MD5", image.expected_md5 or "none (no usable .checksum)", code=True),
-        Fact("Computed MD5", image.md5 or "not computed", code=True),
-        Fact("Checked", time_label(image.verified_at)),
+        Fact("Expected MD5", image.expected_md5 or reason, code=bool(image.expected_md5)),
+        Fact("Computed MD5", image.md5 or "not computed", code=bool(image.md5)),
+        checked,
     ]
 
 
-def check_command(image: Image) -> str:
-    """`md5sum -c <stem>.checksum`, quoted for the shell: names come from the repository."""
-    stem = image.id.split("/", 1)[1]
-    return f"md5sum -c {shlex.quote(stem + '.checksum')}"
+def files_summary(image: Image) -> str:
+    """`3 files, all verified` or `3 files: 2 verified, 1 no checksum`."""
+    count = len(image.members)
+    noun = "file" if count == 1 else "files"
+    statuses = Counter(m.status for m in image.members)
+    if set(statuses) == {image.status}:
+        label = status_label(image.status).lower()
+        return (
+            f"{count} {noun}, all {label}"
+            if image.status == "verified"
+            else f"{count} {noun}, all: {label}"
+        )
+    order = sorted(statuses.items(), key=lambda item: (item[0] != "verified", item[0]))
+    parts = ", ".join(f"{n} {status_label(s).lower()}" for s, n in order)
+    return f"{count} {noun}: {parts}"
 
 
 def related(image: Image, counts: dict[str, Counter], root: str) -> list[Link]:

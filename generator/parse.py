@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.checksum import MAX_CHECKSUM_BYTES, ChecksumFile, parse_checksum
+from generator.check_command import create_command
+from generator.checksum import MAX_CHECKSUM_BYTES, ChecksumFile, match_files, parse_checksum
 from generator.description import Description, read_description
 from generator.format_rules import FormatRules, ImageFormat
 from generator.names import ImageName, KnownValues, parse_name
@@ -120,6 +121,9 @@ def read_checksum(root: Path, entry: ImageEntry, problems: list[Problem]) -> Che
         parsed = parse_checksum(read_small(path, entry.checksum.size, MAX_CHECKSUM_BYTES + 1))
     except OSError as exc:
         parsed = ChecksumFile(error=f"cannot be read: {exc.strerror}")
+    if not parsed.error:
+        members = [m.relpath for m in entry.members]
+        match_files(parsed, str(root), entry.vm, entry.name, members)
     if parsed.error:
         problems.append(
             Problem(
@@ -127,7 +131,7 @@ def read_checksum(root: Path, entry: ImageEntry, problems: list[Problem]) -> Che
                 "invalid_checksum",
                 ERROR,
                 f"checksum file {parsed.error}",
-                f"regenerate it: md5sum {entry.name} > {entry.stem}.checksum",
+                f"regenerate it: in the VM directory, run: {create_command(entry)}",
             )
         )
     return parsed

@@ -41,6 +41,10 @@ CODES: dict[str, str] = {
     # sidecars
     "invalid_checksum": "a .checksum that is not md5sum output",
     "checksum_name_mismatch": "a .checksum naming another file than its image",
+    "checksum_absolute_path": "a .checksum naming its image by an absolute path",
+    "checksum_extra_entries": "a .checksum also listing files that are not part of its image",
+    "checksum_unusual_form": "a .checksum md5sum -c reads differently or not at all (BOM, bare hash, -z, tabs, other lines)",
+    "duplicate_sidecar": "a sidecar both beside a directory image and inside it (the one beside is used)",
     "invalid_front_matter": "front matter that is not a YAML mapping",
     "invalid_front_matter_key": "a front matter key that is not a simple name or is a catalog field",
     "description_not_utf8": "a description that is not UTF-8 (read as Latin-1)",

@@ -128,7 +128,7 @@ def _scan_vm(result: ScanResult, vm_dir: _Found, ignore: tuple[str, ...]) -> Non
     for stem, entry in images.items():
         checksum = sidecars["checksum"].pop(stem, None)
         description = sidecars["description"].pop(stem, None)
-        result.images.append(_with_sidecars(entry, checksum, description))
+        result.images.append(_with_sidecars(result, entry, checksum, description))
     for kind, leftovers in sidecars.items():
         for found in leftovers.values():
             result.problems.append(
@@ -151,14 +151,32 @@ def _sidecar_of(name: str) -> tuple[str, str] | None:
 
 
 def _with_sidecars(
-    entry: ImageEntry, checksum: _Found | None, description: _Found | None
+    result: ScanResult, entry: ImageEntry, checksum: _Found | None, description: _Found | None
 ) -> ImageEntry:
-    def stat_of(found: _Found | None) -> FileStat | None:
-        return FileStat.of(found.relpath, found.st) if found and found.st else None
+    """Attach the sidecars beside the image; they win over those inside a directory image."""
+
+    def stat_of(found: _Found | None, inner: FileStat | None) -> FileStat | None:
+        if found is None or found.st is None:
+            return inner
+        if inner is not None:
+            result.problems.append(
+                Problem(
+                    inner.relpath,
+                    "duplicate_sidecar",
+                    WARNING,
+                    f"the image has this sidecar both inside its directory and beside it "
+                    f"('{found.relpath}'); the one beside it is used",
+                    "remove one of the two",
+                )
+            )
+        return FileStat.of(found.relpath, found.st)
 
     if checksum is None and description is None:
         return entry
-    return entry._replace(checksum=stat_of(checksum), description=stat_of(description))
+    return entry._replace(
+        checksum=stat_of(checksum, entry.checksum),
+        description=stat_of(description, entry.description),
+    )
 
 
 def _add_image(result: ScanResult, images: dict[str, ImageEntry], entry: ImageEntry) -> None:
@@ -179,7 +197,7 @@ def _add_image(result: ScanResult, images: dict[str, ImageEntry], entry: ImageEn
 
 def _image_entry(result: ScanResult, vm: str, found: _Found, ignore: tuple[str, ...]) -> ImageEntry:
     if found.kind == "dir":
-        members = _members(result, found, ignore)
+        members, inner = _inner_sidecars(found.name, _members(result, found, ignore))
         unreadable = None if members else "the image directory holds no files"
         if not members:
             result.problems.append(
@@ -191,10 +209,26 @@ def _image_entry(result: ScanResult, vm: str, found: _Found, ignore: tuple[str, 
                     "copy the image files into it",
                 )
             )
-        return ImageEntry(vm, found.name, found.name, True, members, unreadable=unreadable)
+        return ImageEntry(vm, found.name, found.name, True, members, *inner, unreadable=unreadable)
     stem, _ = split_extension(found.name)
     members = (FileStat.of(found.relpath, found.st),) if found.st else ()
     return ImageEntry(vm, found.name, stem, False, members, unreadable=found.broken)
+
+
+def _inner_sidecars(
+    name: str, files: tuple[FileStat, ...]
+) -> tuple[tuple[FileStat, ...], tuple[FileStat | None, FileStat | None]]:
+    """`<dir>/<dir>.checksum` and `<dir>/<dir>.txt` are the image's sidecars, never members."""
+    own = {f"{name}.checksum": 0, f"{name}.txt": 1}
+    inner: list[FileStat | None] = [None, None]
+    members = []
+    for stat_ in files:
+        slot = own.get(stat_.relpath.rsplit("/", 1)[-1])
+        if slot is None:
+            members.append(stat_)
+        else:
+            inner[slot] = stat_
+    return tuple(members), (inner[0], inner[1])
 
 
 def _members(

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from generator.checksum import ChecksumFile, base_name, member_key
+from generator.check_command import CheckCommand, check_command, create_command
+from generator.checksum import ChecksumFile, member_key
 from generator.hashing import FileDigest
 from generator.problems import ERROR, WARNING, Problem
 from generator.scan import FileStat, ImageEntry
@@ -73,6 +74,8 @@ class Verification:
     verified_at: float | None = None
     members: list[MemberResult] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    check: CheckCommand | None = None  # "check your copy", from the .checksum's lines
+    create: str = ""  # the command that writes a missing .checksum, run in the VM directory
 
 
 def digest_all(
@@ -153,6 +156,8 @@ def evaluate(
     status = min((m.status for m in members), key=STATUSES.index, default=UNREADABLE)
     if checksum and checksum.error:
         status = min(status, INVALID_CHECKSUM, key=STATUSES.index)
+    if any(p.code == "member_missing" for p in problems):  # md5sum -c fails on it too
+        status = min(status, MISMATCH, key=STATUSES.index)
     read_times = [
         d.read_at for m in entry.members if digests and (d := digests.get(m.relpath)) and d.read_at
     ]
@@ -164,45 +169,80 @@ def evaluate(
         verified_at=min(read_times) if read_times and status in (VERIFIED, MISMATCH) else None,
         members=members,
         problems=problems,
+        check=check_command(entry, checksum),
+        create=create_command(entry),
     )
 
 
 def _expected(
     entry: ImageEntry, checksum: ChecksumFile | None
-) -> tuple[dict[str, str], list[Problem]]:
-    """Map member relpath -> expected digest, with warnings for names that do not match."""
+) -> tuple[dict[str, tuple[str, ...]], list[Problem]]:
+    """Member relpath -> expected digests (matched by `checksum.match_files`), with warnings."""
     if checksum is None or checksum.error:
         return {}, []
-    problems: list[Problem] = []
-    if not entry.is_dir:
-        line = next((ln for ln in checksum.lines if base_name(ln.name) == entry.name), None)
-        if line is None:
-            line = checksum.lines[0]
-            problems.append(
-                Problem(
-                    entry.checksum.relpath if entry.checksum else entry.relpath,
-                    "checksum_name_mismatch",
-                    WARNING,
-                    f"checksum names '{line.name}', not the image '{entry.name}'",
-                    "regenerate it with md5sum next to the image",
-                )
-            )
-        return {entry.members[0].relpath: line.md5} if entry.members else {}, problems
-    expected = {
-        f"{entry.relpath}/{member_key(ln.name, entry.name)}": ln.md5 for ln in checksum.lines
-    }
-    return expected, problems
+    expected = dict(checksum.expected)
+    if entry.is_dir:
+        for listed in checksum.extra:  # a line for a file the directory lacks: member_missing
+            expected.setdefault(f"{entry.relpath}/{shown(member_key(listed, entry.name))}", ())
+    return expected, sidecar_problems(entry, checksum)
+
+
+def sidecar_problems(entry: ImageEntry, checksum: ChecksumFile) -> list[Problem]:
+    """Warnings for a sidecar md5sum -c reads differently, or not at all, in a copy."""
+    path = entry.checksum.relpath if entry.checksum else entry.relpath
+    redo = f"in the VM directory, run: {create_command(entry)}"
+    found = []
+    if checksum.renamed is not None:
+        found.append(
+            Problem(path, "checksum_name_mismatch", WARNING,
+                    f"checksum names '{shown(checksum.renamed)}', not the image '{entry.name}'",
+                    f"regenerate it: {redo}")
+        )  # fmt: skip
+    if checksum.absolute:
+        found.append(
+            Problem(path, "checksum_absolute_path", WARNING,
+                    f"checksum names the image by an absolute path ('{shown(checksum.absolute[0])}'):"
+                    " md5sum -c on a copy would read the original at that path, not the copy",
+                    f"write it with relative names: {redo}")
+        )  # fmt: skip
+    if checksum.extra and not entry.is_dir:
+        names = ", ".join(f"'{shown(n)}'" for n in checksum.extra[:3])
+        found.append(
+            Problem(path, "checksum_extra_entries", WARNING,
+                    f"checksum also lists {len(checksum.extra)} other file(s) ({names}): "
+                    "md5sum -c on a copy of the image fails on them",
+                    f"keep only the image's line: {redo}")
+        )  # fmt: skip
+    found += _odd_problems(path, checksum, redo)
+    return found
+
+
+def _odd_problems(path: str, checksum: ChecksumFile, redo: str) -> list[Problem]:
+    odd = list(checksum.oddities)
+    if checksum.skipped:
+        numbers = ", ".join(str(n) for n in checksum.skipped[:5])
+        odd.append(f"has lines that are not checksum lines (line {numbers}), which md5sum -c skips")
+    if not odd:
+        return []
+    message = "checksum file " + "; ".join(odd)
+    return [Problem(path, "checksum_unusual_form", WARNING, message, f"rewrite it: {redo}")]
+
+
+def shown(name: str) -> str:
+    """A listed name made printable: bytes that are not UTF-8 as \\xNN, controls escaped."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
 
 
 def _member(
     entry: ImageEntry,
     member: FileStat,
-    expected: dict[str, str],
+    expected: dict[str, tuple[str, ...]],
     digests: dict[str, FileDigest] | None,
     checksum: ChecksumFile | None,
 ) -> MemberResult:
     name = member.relpath.rsplit("/", 1)[-1]
-    want = expected.get(member.relpath)
+    wants = expected.get(member.relpath)
     digest = digests.get(member.relpath) if digests is not None else None
     md5 = digest.md5 if digest else None
     if digest and digest.error:
@@ -213,17 +253,18 @@ def _member(
         status = MISSING_CHECKSUM
     elif checksum.error:
         status = INVALID_CHECKSUM
-    elif want is None:
+    elif not wants:
         status = MISSING_CHECKSUM
     elif digest is None:
         status = UNVERIFIED
-    else:
-        status = VERIFIED if md5 == want else MISMATCH
+    else:  # several digests for one file: md5sum -c fails on at least one
+        status = VERIFIED if all(want == md5 for want in wants) else MISMATCH
+    want = next((w for w in wants or () if w != md5), wants[0] if wants else None)
     return MemberResult(name, member.size, md5, want, status)
 
 
 def _member_problems(
-    entry: ImageEntry, members: list[MemberResult], expected: dict[str, str]
+    entry: ImageEntry, members: list[MemberResult], expected: dict[str, tuple[str, ...]]
 ) -> list[Problem]:
     """One problem per member that is not fine, plus listed members that are absent."""
     problems = []
@@ -241,7 +282,8 @@ def _member_problems(
                 "member_missing",
                 ERROR,
                 "listed in the checksum file but not present in the image directory",
-                "copy the missing file, or regenerate the checksum if it was removed on purpose",
+                "copy the missing file, or, if it was removed on purpose, regenerate the checksum: "
+                f"in the VM directory, run: {create_command(entry)}",
             )
         )
     return list(dict.fromkeys(problems))
@@ -255,8 +297,8 @@ def _status_problem(entry: ImageEntry, path: str, m: MemberResult) -> Problem | 
             "checksum_mismatch",
             ERROR,
             f"MD5 is {m.md5} but the checksum file says {m.expected_md5}",
-            "the image is corrupt or the checksum is stale: recopy the image, or "
-            "regenerate the checksum if the image changed on purpose",
+            "the image is corrupt or the checksum is stale: recopy the image, or, if it changed "
+            f"on purpose, regenerate the checksum: in the VM directory, run: {create_command(entry)}",
         )
     if m.status == UNREADABLE:
         return Problem(
@@ -280,7 +322,7 @@ def _status_problem(entry: ImageEntry, path: str, m: MemberResult) -> Problem | 
             "missing_checksum",
             WARNING,
             "no checksum file beside the image",
-            f"create it with: md5sum {entry.name} > {entry.stem}.checksum",
+            f"create it: in the VM directory, run: {create_command(entry)}",
         )
     if m.status == MISSING_CHECKSUM:
         return Problem(
@@ -288,6 +330,6 @@ def _status_problem(entry: ImageEntry, path: str, m: MemberResult) -> Problem | 
             "member_not_in_checksum",
             WARNING,
             "file is not listed in the image's checksum file",
-            "regenerate the checksum file to include every member",
+            f"regenerate the checksum file: in the VM directory, run: {create_command(entry)}",
         )
     return None

@@ -99,6 +99,10 @@ class Node:
         """The text a reader sees, whitespace collapsed."""
         return " ".join("".join(self._strings()).split())
 
+    def raw_text(self) -> str:
+        """The text exactly as written, white space kept (a command to run)."""
+        return "".join(self._strings())
+
     def _strings(self) -> Iterator[str]:
         for child in self.children:
             if isinstance(child, str):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.checksum import member_key, parse_checksum
+from generator.checksum import match_files, member_key, parse_checksum
 from tests.conftest import md5sum, write_tree
 
 IMAGE = "sl5.3_x86_32_sl05c_8GB_ec2.img"
@@ -61,10 +61,10 @@ def test_multi_file_lines_relative_or_prefixed(tmp_path: Path) -> None:
     [
         (b"", "empty"),
         (b"\n\n", "empty"),
-        (b"not a checksum\n", "line 1 is not md5sum output"),
-        (b"d41d8cd98f00b204e9800998ecf8427  short.img\n", "line 1"),
-        (b"\xff\xfe garbage", "not UTF-8"),
-        (b"d41d8cd98f00b204e9800998ecf8427e  a.img\nrubbish\n", "line 2"),
+        (b"not a checksum\n", "no checksum line"),
+        (b"d41d8cd98f00b204e9800998ecf8427  short.img\n", "no checksum line"),
+        (b"\xff\xfe garbage", "no checksum line"),
+        (b"# SEED=hunter2\nrubbish\n", "no checksum line"),
         (b"x" * (2 << 20), "bytes"),
     ],
 )
@@ -72,3 +72,25 @@ def test_garbage_is_an_error_with_a_reason(data: bytes, fragment: str) -> None:
     parsed = parse_checksum(data)
     assert parsed.error is not None
     assert fragment in parsed.error
+
+
+def test_other_lines_are_skipped_as_md5sum_skips_them() -> None:
+    parsed = parse_checksum(b"# made by hand\nd41d8cd98f00b204e9800998ecf8427e  a.img\nrubbish\n")
+    assert parsed.error is None and parsed.skipped == [1, 3] and not parsed.plain
+    assert [(ln.md5, ln.name) for ln in parsed.lines] == [
+        ("d41d8cd98f00b204e9800998ecf8427e", "a.img")
+    ]
+
+
+def test_error_messages_never_quote_the_file() -> None:
+    assert "hunter2" not in (parse_checksum(b"SEED=hunter2\n").error or "x")
+
+
+def test_a_bare_hash_serves_a_single_file_only() -> None:
+    single = parse_checksum(b"D41D8CD98F00B204E9800998ECF8427E\r\n")
+    match_files(single, "/repo", "xen", "a.img", ["xen/a.img"])
+    assert single.expected == {"xen/a.img": ("d41d8cd98f00b204e9800998ecf8427e",)}
+    assert single.oddities and not single.plain
+    directory = parse_checksum(b"d41d8cd98f00b204e9800998ecf8427e\n")
+    match_files(directory, "/repo", "xen", "img_dir", ["xen/img_dir/a.vmdk"])
+    assert directory.error and not directory.expected

@@ -118,3 +118,18 @@ def test_scan_reads_no_file_contents(tmp_path: Path) -> None:
         return [len(result.images), len(result.problems), result.images[0].members[0].size]
 
     assert as_unprivileged(walk) == [1, 0, 4096]
+
+
+def test_directory_sidecars_beside_or_inside_the_directory(tmp_path: Path) -> None:
+    d = "centOS5_x86_64_sl10c_40GB_a"
+    write_tree(tmp_path, {
+        f"vmware/{d}/d1.vmdk": b"1", f"vmware/{d}/README.txt": "notes",
+        f"vmware/{d}/{d}.checksum": "", f"vmware/{d}/{d}.txt": "inside",
+        f"vmware/{d}.txt": "beside",
+    })  # fmt: skip
+    result = scan(tmp_path)
+    (image,) = result.images
+    assert [m.relpath for m in image.members] == [f"vmware/{d}/README.txt", f"vmware/{d}/d1.vmdk"]
+    assert image.checksum.relpath == f"vmware/{d}/{d}.checksum"  # only inside: used
+    assert image.description.relpath == f"vmware/{d}.txt"  # both: the one beside wins
+    assert codes(result) == {f"vmware/{d}/{d}.txt": "duplicate_sidecar"}

@@ -165,7 +165,7 @@ def test_image_page_shows_labels_path_sizes_and_checks(demo: tuple[Path, Catalog
     assert page.find("code", id="repo-path").text() == f"{catalog.repository}/{image.path}"
     assert page.find("button", data_copy_target="repo-path").text() == "Copy path"
     assert page.find("code", id="check-command").text() == (
-        "md5sum -c sl5.3_x86_32_sl05c_8GB_ec2.checksum"
+        "md5sum -c -- sl5.3_x86_32_sl05c_8GB_ec2.checksum"
     )
     assert page.find("code", id="permalink").text() == BASE_URL + image.url
 

@@ -108,7 +108,7 @@ def test_hostile_image_page_lives_at_its_encoded_permalink(hostile_site: Path) -
     assert (hostile_site / "images/xen/sl5_x86_32_sl05c_8GB_<img src=x onerror=alert(1)>").is_dir()
     command = read_page(hostile_site, "images/kvm/sl6_x86_64_sl06a_4GB_a&amp;b'c/index.html")
     assert command.find("code", id="check-command").text() == (
-        "md5sum -c 'sl6_x86_64_sl06a_4GB_a&amp;b'\"'\"'c.checksum'"
+        "md5sum -c -- 'sl6_x86_64_sl06a_4GB_a&amp;b'\"'\"'c.checksum'"
     )
 
 
