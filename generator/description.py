@@ -11,6 +11,8 @@ from typing import Any
 from generator.markup import FrontMatterError, render_markdown, split_front_matter
 from generator.problems import WARNING, Problem
 from generator.redact import redact_fields, redact_text
+from generator.safe_open import read_scanned
+from generator.scan import FileStat
 
 MAX_DESCRIPTION_BYTES = 256 * 1024
 KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_ -]{0,63}")
@@ -26,13 +28,19 @@ class Description:
 
 
 def read_description(
-    path: Path, relpath: str, reserved: frozenset[str]
+    path: Path,
+    relpath: str,
+    reserved: frozenset[str],
+    scanned: FileStat | None = None,
+    root: Path | None = None,
 ) -> tuple[Description, list[Problem]]:
-    """Read one sidecar; any defect is a warning and the rest of the text is still used."""
+    """Read one sidecar; any defect is a warning and the rest of the text is still used.
+
+    `scanned` is what the scan saw at `path` (inside `root`): only that file is read.
+    """
     problems: list[Problem] = []
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_DESCRIPTION_BYTES + 1)
+        data = read_scanned(root, path, scanned, MAX_DESCRIPTION_BYTES + 1)
     except OSError as exc:
         problems.append(
             Problem(
