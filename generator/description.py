@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.markup import FrontMatterError, render_markdown, split_front_matter
+from generator.markup import (
+    FrontMatterError,
+    TooSlow,
+    plain_text_html,
+    render_markdown,
+    split_front_matter,
+)
 from generator.problems import WARNING, Problem
 from generator.redact import redact_fields, redact_text
 from generator.safe_open import read_scanned
 from generator.scan import FileStat
 
 MAX_DESCRIPTION_BYTES = 256 * 1024
+MARKDOWN_SECONDS = 1.0  # past this, a description is shown as plain text (the target is 2 s)
 KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_ -]{0,63}")
 
 
@@ -89,7 +97,27 @@ def read_description(
         )
         raw_fields, body = {}, text
     fields = _clean_fields(raw_fields, relpath, reserved, problems)
-    return Description(fields=fields, html=render_markdown(body), text=body.strip()), problems
+    return Description(
+        fields=fields, html=_render(body, relpath, problems), text=body.strip()
+    ), problems
+
+
+def _render(body: str, relpath: str, problems: list[Problem]) -> str:
+    """HTML of the body; Markdown that cannot be rendered in time is shown as plain text."""
+    try:
+        return render_markdown(body, MARKDOWN_SECONDS)
+    except TooSlow:
+        problems.append(
+            Problem(
+                relpath,
+                "description_too_complex",
+                WARNING,
+                f"the Markdown did not render within {MARKDOWN_SECONDS:g} s (deeply nested "
+                "brackets?); it is shown as plain text",
+                "simplify the Markdown: fewer nested brackets or links",
+            )
+        )
+        return plain_text_html(body)
 
 
 def _decode(data: bytes, relpath: str, problems: list[Problem]) -> str:
@@ -143,6 +171,9 @@ def _clean_fields(
 
 
 def _json_safe(value: Any) -> Any:
+    """A value JSON can hold: dates as ISO text, `.nan`/`.inf` as the strings nan, inf, -inf."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     if isinstance(value, dt.date | dt.datetime):
