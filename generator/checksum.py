@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 MAX_CHECKSUM_BYTES = 1 << 20
+MAX_CHECKSUM_LINES = 10_000  # more members than any image directory holds
 
 TEXT_RE = re.compile(r"(?P<escaped>\\?)(?P<md5>[0-9a-fA-F]{32}) (?P<mode>[ *])(?P<name>.+)")
 TAG_RE = re.compile(r"(?P<escaped>\\?)MD5 \((?P<name>.+)\) = (?P<md5>[0-9a-fA-F]{32})")
@@ -35,6 +36,8 @@ def parse_checksum(data: bytes) -> ChecksumFile:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         return ChecksumFile(error=f"is not UTF-8 text (byte {exc.start})")
+    if text.count("\n") > MAX_CHECKSUM_LINES:
+        return ChecksumFile(error=f"has more than {MAX_CHECKSUM_LINES} lines")
     parsed = ChecksumFile()
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip("\r")

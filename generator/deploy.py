@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator import __version__, failpoints
-from generator.catalog import Catalog
+from generator.catalog import Catalog, Tombstone
 from generator.config import Config
 from generator.errors import RepositoryError
 from generator.pages import ContentPage, load_content
@@ -28,6 +29,10 @@ class PublishedCatalog:
     generated_at: str | None
     image_ids: frozenset[str]
     problems: frozenset[tuple[str, str]]
+    # What the live site shows of images, kept so a build whose state lost the history can
+    # still give every published permalink its page (see history.carry_over).
+    records: dict[str, dict] = field(default_factory=dict)
+    removed: tuple[Tombstone, ...] = ()
 
 
 def published_catalog(output: Path) -> PublishedCatalog | None:
@@ -38,9 +43,17 @@ def published_catalog(output: Path) -> PublishedCatalog | None:
         parsed = json.loads(data)
         ids = frozenset(image["id"] for image in parsed["images"])
         problems = frozenset((p["path"], p["code"]) for p in parsed["problems"])
-        return PublishedCatalog(parsed.get("generated_at"), ids, problems)
-    except (ValueError, KeyError, TypeError):
+        records = {image["id"]: image for image in parsed["images"]}
+        removed = tuple(_tombstone(entry) for entry in parsed.get("removed", []))
+        return PublishedCatalog(parsed.get("generated_at"), ids, problems, records, removed)
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None  # unreadable: behave as on a first run
+
+
+def _tombstone(entry: dict) -> Tombstone:
+    """A tombstone as catalog.json lists it: its id, name and removal time are all it keeps."""
+    removed_at = dt.datetime.fromisoformat(entry["removed_at"]).timestamp()
+    return Tombstone(str(entry["id"]), removed_at, {"name": entry.get("name")})
 
 
 def check_not_vanished(catalog: Catalog, known: frozenset[str], accept_removals: bool) -> None:
