@@ -7,7 +7,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -296,20 +296,25 @@ def history_of(result: RunResult, state: State, now: float) -> History:
     from generator.history import History, carry_over, update_history
 
     assert result.catalog is not None
+    late: list[Problem] = []
     try:
         history = update_history(state.connection, result.catalog, now)
     except sqlite3.Error as exc:
         history = History()
-        problem = Problem(
-            state.path.name,
-            "state_not_saved",
-            WARNING,
-            f"cannot record the image history in the state database: {exc}",
-            "check the state directory (space, permissions) or delete the state; removed "
-            "images keep the pages the live site shows meanwhile",
+        late.append(
+            Problem(
+                state.path.name,
+                "state_not_saved",
+                WARNING,
+                f"cannot record the image history in the state database: {exc}",
+                "check the state directory (space, permissions) or delete the state; removed "
+                "images keep the pages the live site shows meanwhile",
+            )
         )
-        result.catalog.problems = sorted({*result.catalog.problems, problem})
-        result.summary.problems = result.catalog.problems
+    late += state.problems  # also those found after the catalog was made (the guard's query)
+    if not set(late) <= set(result.catalog.problems):
+        result.catalog.problems = sorted({*result.catalog.problems, *late})
+        result.summary = replace(result.summary, problems=result.catalog.problems)
     previous = result.previous
     if previous is None:
         return history
