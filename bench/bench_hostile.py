@@ -78,11 +78,11 @@ def measure(work: Path, repeats: int) -> tuple[list[str], float]:
         shown = ", ".join(sorted(codes)) or "no problem"
         lines.append(f"  {label:<30} median {median:6.3f} s, max {max(times):6.3f} s; {shown}")
     lines.append(f"  slowest median {worst:.3f} s (limit {TARGET_S:.1f} s)")
-    lines.append(ordinary_cost(repeats))
+    lines.append(ordinary_cost())
     return lines, worst
 
 
-def ordinary_cost(repeats: int, count: int = 500) -> str:
+def ordinary_cost(count: int = 500) -> str:
     """Per-description render time of an ordinary description, with and without the limit."""
     _, body = ORDINARY.split("---\n", 2)[1:]
     results = {}

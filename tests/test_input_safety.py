@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -29,7 +31,6 @@ from tests.conftest import (
     UNPRIVILEGED_UID,
     add_checksum,
     as_unprivileged,
-    open_to_everyone,
     read_catalog,
     run_cli,
     write_tree,
@@ -316,13 +317,24 @@ def test_damaged_state_still_publishes_and_keeps_tombstones(tmp_path: Path, dama
 
 
 def test_read_only_state_still_publishes_and_keeps_tombstones(tmp_path: Path) -> None:
-    """As an unprivileged user whose state directory and database became read-only."""
-    root = image_tree(tmp_path / "repo", 5)
-    work = tmp_path / "work"
+    """As an unprivileged user whose state directory and database became read-only.
+
+    Outside pytest's temporary root: other pytest sessions on this machine take the search
+    permission off it at start-up, which would lock the unprivileged user out midway.
+    """
+    base = Path(tempfile.mkdtemp(prefix="star-vm-readonly-"))
+    try:
+        base.chmod(0o755)
+        read_only_state_run(tmp_path, base)
+    finally:
+        shutil.rmtree(base)
+
+
+def read_only_state_run(tmp_path: Path, base: Path) -> None:
+    root = image_tree(base / "repo", 5)
+    work = base / "work"
     work.mkdir()
     os.chown(work, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
-    open_to_everyone(work)
-    open_to_everyone(root)
     args = ["build", "--repository", str(root), "--output", str(work / "site"),
             "--state", str(work / "state"), "--quiet"]  # fmt: skip
     # A first run here imports every module the child needs: it cannot read root's Python.
@@ -347,3 +359,20 @@ def test_read_only_state_still_publishes_and_keeps_tombstones(tmp_path: Path) ->
     assert len(catalog["images"]) == 3
     assert {t["id"] for t in catalog["removed"]} == {f"xen/{IMG}_3", f"xen/{IMG}_4"}
     assert {p["code"] for p in catalog["problems"]} & {"state_not_used", "state_not_saved"}
+
+
+def test_longest_possible_names_of_odd_shapes_are_parsed_quickly(tmp_path: Path) -> None:
+    """255 bytes is the most a name can hold; no shape of it may make a regex crawl."""
+    names = [
+        "sl5_x86_64_sl05c_" + "9" * 230 + "GB_a.img",
+        "sl" + "5." * 110 + "_x86_64_sl05c_1GB_a.img",
+        "_" * 251 + ".img",
+        "a." * 127 + "i",
+        "MD5 (" + "x" * 245 + ".img",
+    ]
+    root = write_tree(tmp_path / "repo", {f"xen/{name}": "x" for name in names})
+    started = time.monotonic()
+    done = run_cli("check", "--repository", str(root))
+    assert time.monotonic() - started < 60
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr
+    assert "5 images" in done.stderr.splitlines()[-1]
