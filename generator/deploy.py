@@ -43,17 +43,29 @@ def published_catalog(output: Path) -> PublishedCatalog | None:
         parsed = json.loads(data)
         ids = frozenset(image["id"] for image in parsed["images"])
         problems = frozenset((p["path"], p["code"]) for p in parsed["problems"])
-        records = {image["id"]: image for image in parsed["images"]}
-        removed = tuple(_tombstone(entry) for entry in parsed.get("removed", []))
+        records = {image["id"]: image for image in parsed["images"] if _page_id(image["id"])}
+        removed = tuple(t for entry in parsed.get("removed", []) if (t := _tombstone(entry)))
         return PublishedCatalog(parsed.get("generated_at"), ids, problems, records, removed)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # unreadable: behave as on a first run
 
 
-def _tombstone(entry: dict) -> Tombstone:
-    """A tombstone as catalog.json lists it: its id, name and removal time are all it keeps."""
-    removed_at = dt.datetime.fromisoformat(entry["removed_at"]).timestamp()
-    return Tombstone(str(entry["id"]), removed_at, {"name": entry.get("name")})
+def _tombstone(entry: dict) -> Tombstone | None:
+    """A tombstone as catalog.json lists it (id, name, removal time); None if it is damaged."""
+    try:
+        removed_at = dt.datetime.fromisoformat(entry["removed_at"]).timestamp()
+        image_id = entry["id"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return (
+        Tombstone(image_id, removed_at, {"name": entry.get("name")}) if _page_id(image_id) else None
+    )
+
+
+def _page_id(image_id: object) -> bool:
+    """An id read back from the site names a page `images/<vm>/<stem>/` and nothing else."""
+    parts = image_id.split("/") if isinstance(image_id, str) else []
+    return len(parts) == 2 and all(part not in ("", ".", "..") for part in parts)
 
 
 def check_not_vanished(catalog: Catalog, known: frozenset[str], accept_removals: bool) -> None:

@@ -376,3 +376,18 @@ def test_longest_possible_names_of_odd_shapes_are_parsed_quickly(tmp_path: Path)
     assert time.monotonic() - started < 60
     assert done.returncode in (0, 1) and "Traceback" not in done.stderr
     assert "5 images" in done.stderr.splitlines()[-1]
+
+
+def test_vm_directory_swapped_for_a_link_outside_is_never_read(tmp_path: Path) -> None:
+    """O_NOFOLLOW guards the last component only; the inode check guards the directories."""
+    root = image_tree(tmp_path / "repo")
+    write_tree(root, {f"xen/{IMG}_0.txt": "A fine image.\n"})
+    outside = write_tree(tmp_path / "outside", {f"{IMG}_0.img": SECRET, f"{IMG}_0.txt": SECRET})
+    scanned = scan(root)
+    os.rename(root / "xen", tmp_path / "moved-away")
+    (root / "xen").symlink_to(outside)
+    [parsed] = parse_all(scanned, parse_rules(Config(repository=root), "build"))
+    assert "private-hash" not in parsed.description.text + parsed.description.html
+    assert "unreadable_description" in {p.code for p in parsed.problems}
+    result = hash_file(scanned.root, parsed.entry.members[0])
+    assert result.changing and result.bytes_read == 0
