@@ -161,6 +161,14 @@ def site_10k(work: Path, repeats: int) -> Outcome:
     )
 
 
+def hostile_descriptions(work: Path, repeats: int) -> Outcome:
+    """Issue 9: the worst description up to the size cap reads and renders within 2 s."""
+    from bench.bench_hostile import TARGET_S, measure
+
+    lines, worst = measure(work, repeats)
+    return Outcome("hostile_descriptions", worst, TARGET_S, "s", lines)
+
+
 BENCHMARKS: dict[str, Callable[[Path, int], Outcome]] = {
     "one_gib": one_gib,
     "two_gib": two_gib,
@@ -169,4 +177,5 @@ BENCHMARKS: dict[str, Callable[[Path, int], Outcome]] = {
     "one_change_10k": one_change_10k,
     "publish_10k": publish_10k,
     "site_10k": site_10k,
+    "hostile_descriptions": hostile_descriptions,
 }

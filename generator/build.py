@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from generator.incremental import CachedDigester, RehashPolicy
 from generator.lock import hold_lock
 from generator.names import KnownValues
 from generator.parse import ParsedImage, ParseRules, parse_all
-from generator.problems import Problem
+from generator.problems import WARNING, Problem
 from generator.progress import Progress
 from generator.scan import scan
 from generator.snapshot import (
@@ -37,6 +38,7 @@ from generator.verify import Digester, digest_all, evaluate
 
 if TYPE_CHECKING:  # imported for real only by `build`, so `check` and `verify` start fast
     from generator.deploy import PublishedCatalog
+    from generator.history import History
     from generator.publish import Published
 
 
@@ -278,7 +280,7 @@ def hash_all(
 def publish_site(result: RunResult, config: Config, state: State, now: float) -> None:
     """Guard against a vanished repository, record history, then render and swap in the site."""
     from generator.deploy import check_not_vanished, deploy, published_catalog
-    from generator.history import update_history, with_history
+    from generator.history import with_history
 
     assert result.catalog is not None
     result.previous = published_catalog(config.output)
@@ -286,13 +288,48 @@ def publish_site(result: RunResult, config: Config, state: State, now: float) ->
     check_not_vanished(
         result.catalog, published_ids | state.live_image_ids(), config.accept_removals
     )
-    catalog = with_history(result.catalog, update_history(state.connection, result.catalog, now))
+    catalog = with_history(result.catalog, history_of(result, state, now))
     result.catalog, result.published = deploy(catalog, config, result.previous)
     result.output = config.output
     if config.private_output is not None:
         from generator.deploy import deploy_private
 
         result.private = deploy_private(result.catalog, config, config.private_output)
+
+
+def history_of(result: RunResult, state: State, now: float) -> History:
+    """The history to publish: from the state, and never fewer permalinks than the live site.
+
+    A state that cannot be written (read-only, full, corrupt, half-migrated) must not stop the
+    site: the run publishes with a `state_not_saved` warning and the live site's tombstones.
+    """
+    from generator.history import History, carry_over, update_history
+
+    assert result.catalog is not None
+    late: list[Problem] = []
+    try:
+        history = update_history(state.connection, result.catalog, now)
+    except sqlite3.Error as exc:
+        history = History()
+        late.append(
+            Problem(
+                state.path.name,
+                "state_not_saved",
+                WARNING,
+                f"cannot record the image history in the state database: {exc}",
+                "check the state directory (space, permissions) or delete the state; removed "
+                "images keep the pages the live site shows meanwhile",
+            )
+        )
+    late += state.problems  # also those found after the catalog was made (the guard's query)
+    if not set(late) <= set(result.catalog.problems):
+        result.catalog.problems = sorted({*result.catalog.problems, *late})
+        result.summary = replace(result.summary, problems=result.catalog.problems)
+    previous = result.previous
+    if previous is None:
+        return history
+    present = {image.id for image in result.catalog.images}
+    return carry_over(history, previous.records, previous.removed, present, now)
 
 
 def refuse_state_in_site(state_dir: Path, output: Path) -> None:

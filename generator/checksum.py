@@ -19,6 +19,7 @@ MIN_LINE = 34  # md5sum: 32 hex digits, a blank and at least one character of na
 COMMON = re.compile(r"([0-9a-fA-F]{32}) [ *](.+)", re.DOTALL)
 BOM = "\xef\xbb\xbf"  # UTF-8 byte order mark, one character per byte
 UNESCAPES = {"\\": "\\", "n": "\n", "r": "\r"}
+MAX_CHECKSUM_LINES = 10_000  # more members than any image directory holds
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ def parse_checksum(data: bytes) -> ChecksumFile:
     if len(data) > MAX_CHECKSUM_BYTES:
         return ChecksumFile(error=f"is {len(data)} bytes, far more than md5sum output for an image")
     text = data.decode("latin-1")  # one character per byte, as md5sum counts; names: `_name`
+    if text.count("\n") > MAX_CHECKSUM_LINES:
+        return ChecksumFile(error=f"has more than {MAX_CHECKSUM_LINES} lines")
     parsed = ChecksumFile(crlf="\r\n" in text)
     bsd: list[bool | None] = [None]  # md5sum's "bsd reversed" state, shared by all lines
     records = text.split("\n")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator import __version__, failpoints
-from generator.catalog import Catalog
+from generator.catalog import Catalog, Tombstone
 from generator.config import Config
 from generator.errors import RepositoryError
 from generator.image_view import Audience
@@ -29,6 +30,10 @@ class PublishedCatalog:
     generated_at: str | None
     image_ids: frozenset[str]
     problems: frozenset[tuple[str, str]]
+    # What the live site shows of images, kept so a build whose state lost the history can
+    # still give every published permalink its page (see history.carry_over).
+    records: dict[str, dict] = field(default_factory=dict)
+    removed: tuple[Tombstone, ...] = ()
 
 
 def published_catalog(output: Path) -> PublishedCatalog | None:
@@ -39,9 +44,29 @@ def published_catalog(output: Path) -> PublishedCatalog | None:
         parsed = json.loads(data)
         ids = frozenset(image["id"] for image in parsed["images"])
         problems = frozenset((p["path"], p["code"]) for p in parsed["problems"])
-        return PublishedCatalog(parsed.get("generated_at"), ids, problems)
-    except (ValueError, KeyError, TypeError):
+        records = {image["id"]: image for image in parsed["images"] if _page_id(image["id"])}
+        removed = tuple(t for entry in parsed.get("removed", []) if (t := _tombstone(entry)))
+        return PublishedCatalog(parsed.get("generated_at"), ids, problems, records, removed)
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None  # unreadable: behave as on a first run
+
+
+def _tombstone(entry: dict) -> Tombstone | None:
+    """A tombstone as catalog.json lists it (id, name, removal time); None if it is damaged."""
+    try:
+        removed_at = dt.datetime.fromisoformat(entry["removed_at"]).timestamp()
+        image_id = entry["id"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return (
+        Tombstone(image_id, removed_at, {"name": entry.get("name")}) if _page_id(image_id) else None
+    )
+
+
+def _page_id(image_id: object) -> bool:
+    """An id read back from the site names a page `images/<vm>/<stem>/` and nothing else."""
+    parts = image_id.split("/") if isinstance(image_id, str) else []
+    return len(parts) == 2 and all(part not in ("", ".", "..") for part in parts)
 
 
 def check_not_vanished(catalog: Catalog, known: frozenset[str], accept_removals: bool) -> None:

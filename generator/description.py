@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.markup import FrontMatterError, render_markdown, split_front_matter
+from generator.markup import (
+    FrontMatterError,
+    TooSlow,
+    plain_text_html,
+    render_markdown,
+    split_front_matter,
+)
 from generator.problems import WARNING, Problem
 from generator.redact import redact_fields, redact_text
+from generator.safe_open import read_scanned
+from generator.scan import FileStat
 
 MAX_DESCRIPTION_BYTES = 256 * 1024
+MARKDOWN_SECONDS = 1.0  # past this, a description is shown as plain text (the target is 2 s)
 KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_ -]{0,63}")
 
 
@@ -31,13 +41,19 @@ class Description:
 
 
 def read_description(
-    path: Path, relpath: str, reserved: frozenset[str]
+    path: Path,
+    relpath: str,
+    reserved: frozenset[str],
+    scanned: FileStat | None = None,
+    root: Path | None = None,
 ) -> tuple[Description, list[Problem]]:
-    """Read one sidecar; any defect is a warning and the rest of the text is still used."""
+    """Read one sidecar; any defect is a warning and the rest of the text is still used.
+
+    `scanned` is what the scan saw at `path` (inside `root`): only that file is read.
+    """
     problems: list[Problem] = []
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_DESCRIPTION_BYTES + 1)
+        data = read_scanned(root, path, scanned, MAX_DESCRIPTION_BYTES + 1)
     except OSError as exc:
         problems.append(
             Problem(
@@ -87,7 +103,7 @@ def read_description(
         raw_fields, body = {}, text
     fields = _clean_fields(raw_fields, relpath, reserved, problems)
     redacted = any(p.code == "secret_redacted" for p in problems)
-    html = render_markdown(body)
+    html = _render(body, relpath, problems)
     private_text = original if redacted else ""
     return Description(fields, html, body.strip(), private_text=private_text), problems
 
@@ -106,7 +122,26 @@ def unredacted(text: str, reserved: frozenset[str]) -> Description:
         name = key.strip().lower().replace(" ", "_").replace("-", "_")
         if KEY_RE.fullmatch(key.strip()) and name not in reserved:
             fields[name] = _json_safe(value)
-    return Description(dict(sorted(fields.items())), render_markdown(body), body.strip())
+    html = _render(body, "", [])  # too complex: plain text here too, as on the public page
+    return Description(dict(sorted(fields.items())), html, body.strip())
+
+
+def _render(body: str, relpath: str, problems: list[Problem]) -> str:
+    """HTML of the body; Markdown that cannot be rendered in time is shown as plain text."""
+    try:
+        return render_markdown(body, MARKDOWN_SECONDS)
+    except TooSlow:
+        problems.append(
+            Problem(
+                relpath,
+                "description_too_complex",
+                WARNING,
+                f"the Markdown did not render within {MARKDOWN_SECONDS:g} s (deeply nested "
+                "brackets?); it is shown as plain text",
+                "simplify the Markdown: fewer nested brackets or links",
+            )
+        )
+        return plain_text_html(body)
 
 
 def _decode(data: bytes, relpath: str, problems: list[Problem]) -> str:
@@ -160,6 +195,9 @@ def _clean_fields(
 
 
 def _json_safe(value: Any) -> Any:
+    """A value JSON can hold: dates as ISO text, `.nan`/`.inf` as the strings nan, inf, -inf."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     if isinstance(value, dt.date | dt.datetime):

@@ -6,12 +6,15 @@ the same across runs and even across a rebuilt state database.
 
 from __future__ import annotations
 
+import re
 import uuid
 import xml.etree.ElementTree as ET
 
 from generator.catalog import Event, image_url, iso_time
 
 ATOM = "http://www.w3.org/2005/Atom"
+# Characters XML 1.0 does not allow anywhere (surrogates never reach here: see markup.py).
+NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 NAMESPACE = uuid.UUID("5f0f6c1e-3a43-4d59-9d0e-2b6f6e5c7a10")  # this project's uuid5 namespace
 
 
@@ -62,5 +65,11 @@ def _summary(event: Event) -> str:
 
 def _text(parent: ET.Element, tag: str, text: str | None) -> ET.Element:
     element = ET.SubElement(parent, f"{{{ATOM}}}{tag}")
-    element.text = text
+    element.text = xml_safe(text) if text is not None else None
     return element
+
+
+def xml_safe(text: str) -> str:
+    """Text XML 1.0 can hold: ElementTree writes control characters (legal in file names)
+    raw, which no XML parser accepts, so each is written as a visible `\\xNN` instead."""
+    return NOT_XML_RE.sub(lambda m: f"\\x{ord(m[0]):02x}", text)

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from .format_rules import COMPRESSION_SUFFIXES, DEFAULT_EXTENSION_FORMATS, DEFAULT_VM_FORMATS
+from .safe_open import open_scanned
+from .scan import FileStat
 from .units import human_bytes
 
 MAX_READ_BYTES = 16 * 1024  # hard cap on bytes read per file; the worst real path reads ~10 KiB
@@ -113,14 +115,16 @@ class CountingReader:
         return data
 
 
-def detect_format(path: Path, size: int | None = None) -> DiskFormat:
+def detect_format(
+    path: Path, size: int | None = None, scanned: FileStat | None = None, root: Path | None = None
+) -> DiskFormat:
     """Name a disk image's format and virtual size from its headers; never raises on bad input.
 
     `size` is the file size if the caller already has it. An empty file is "raw" of size 0,
     as qemu says, but carries an `empty_file` error: no catalogued image should be empty.
     """
-    try:  # O_NONBLOCK: opening a FIFO planted among the images must not hang the scan
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:  # never blocks on a FIFO, never follows a link swapped in since the scan
+        fd = open_scanned(root, path, scanned)
     except OSError as exc:
         return _disk("unknown", None, None, _issue("unreadable", f"cannot open: {exc}"))
     reader = CountingReader(fd, 0)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from generator.safe_open import NotAsScanned, open_scanned
 from generator.scan import FileStat
 
 CHUNK = 64 * 1024
@@ -51,8 +52,13 @@ def md5_of(
     on_bytes: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
     helper: bool = False,
+    limit: int | None = None,
 ) -> tuple[str, int]:
-    """MD5 of everything `fd` reads; returns (digest, bytes read).
+    """MD5 of what `fd` reads, stopping past `limit` bytes; returns (digest, bytes read).
+
+    Reading stops once more than `limit` bytes came: the file grew since it was stat'ed, which
+    makes it `changing` anyway, and a file that never ends (one that keeps growing) cannot
+    keep the run.
 
     Not mmap: a file truncated while mapped (`cp` over an image) or a bad sector kills the
     process with SIGBUS, where `read` returns an error. Alone, a 64 KiB buffer that stays in L2
@@ -61,7 +67,7 @@ def md5_of(
     against 1.75 s; the copy is the difference).
     """
     if helper:
-        return _md5_with_helper(fd, on_bytes, stop)
+        return _md5_with_helper(fd, on_bytes, stop, limit)
     digest = hashlib.md5(usedforsecurity=False)
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
@@ -74,11 +80,16 @@ def md5_of(
                 on_bytes(count)
             if stop and stop.is_set():
                 raise Interrupted
+            if limit is not None and total > limit:
+                break
     return digest.hexdigest(), total
 
 
 def _md5_with_helper(
-    fd: int, on_bytes: Callable[[int], None] | None, stop: threading.Event | None
+    fd: int,
+    on_bytes: Callable[[int], None] | None,
+    stop: threading.Event | None,
+    limit: int | None = None,
 ) -> tuple[str, int]:
     """Hash buffers that a helper thread fills; three buffers circulate between the two."""
     digest = hashlib.md5(usedforsecurity=False)
@@ -90,7 +101,7 @@ def _md5_with_helper(
         helper = threading.Thread(target=_fill, args=(handle, free, full), daemon=True)
         helper.start()
         try:
-            total = _drain(digest, free, full, on_bytes, stop)
+            total = _drain(digest, free, full, on_bytes, stop, limit)
         finally:
             free.put(None)  # wakes the helper if it waits for a buffer
             helper.join()
@@ -115,9 +126,10 @@ def _drain(
     full: queue.SimpleQueue,
     on_bytes: Callable[[int], None] | None,
     stop: threading.Event | None,
+    limit: int | None = None,
 ) -> int:
     total = 0
-    while True:
+    while limit is None or total <= limit:
         buffer, count = full.get()
         if isinstance(buffer, OSError):
             raise buffer
@@ -130,6 +142,7 @@ def _drain(
             on_bytes(count)
         if stop and stop.is_set():
             raise Interrupted
+    return total
 
 
 def fingerprint(st: os.stat_result) -> Fingerprint:
@@ -153,24 +166,21 @@ def hash_file(
     path = root / member.relpath
     started = clock()
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOATIME", 0))
-    except PermissionError:
-        fd = None  # O_NOATIME needs ownership; retry plainly below
+        fd = open_scanned(root, path, member, noatime=True)
+    except NotAsScanned:
+        return FileDigest(member.relpath, changing=True, read_at=started)
     except OSError as exc:
         return _failure(member.relpath, exc)
     try:
-        if fd is None:
-            fd = os.open(path, os.O_RDONLY)
         before = os.fstat(fd)
         helper = spare_core and member.size >= HELPER_MIN_SIZE
-        md5, count = md5_of(fd, on_bytes, stop, helper)
+        md5, count = md5_of(fd, on_bytes, stop, helper, limit=max(before.st_size, member.size))
         after = os.fstat(fd)
         moved = os.stat(path)
     except (OSError, ValueError) as exc:
         return _failure(member.relpath, exc)
     finally:
-        if fd is not None:
-            os.close(fd)
+        os.close(fd)
     changed = count != before.st_size or fingerprint(before) != fingerprint(after)
     changed = changed or fingerprint(after) != fingerprint(moved)
     if changed:

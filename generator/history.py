@@ -126,3 +126,27 @@ def with_history(catalog: Catalog, history: History) -> Catalog:
         for image in catalog.images
     ]
     return replace(catalog, images=images, removed=history.removed, events=history.events)
+
+
+def carry_over(
+    history: History, published: dict[str, dict], removed: tuple[Tombstone, ...],
+    present: set[str], now: float,
+) -> History:  # fmt: skip
+    """Keep every permalink of the live site when the state lost (or never had) its history.
+
+    An image the site published that is neither here nor a known tombstone becomes one, with
+    its published record; a tombstone the site published stays one. Nothing the state knows
+    is replaced.
+    """
+    known = present | {t.id for t in history.removed}
+    kept = list(history.removed)
+    for tombstone in removed:
+        if tombstone.id not in known:
+            kept.append(tombstone)
+            known.add(tombstone.id)
+    for image_id, record in published.items():
+        if image_id not in known:
+            kept.append(Tombstone(image_id, now, record))
+    if len(kept) == len(history.removed):
+        return history
+    return replace(history, removed=sorted(kept, key=lambda t: t.id))

@@ -30,7 +30,7 @@ def inspect_image(
     """Detect every member's format; the image's is its main disk's (see `main_disk`)."""
     if entry.unreadable or not entry.members:
         return ImageFormat(), []
-    found = {m.relpath: detect_format(root / m.relpath, m.size) for m in entry.members}
+    found = {m.relpath: detect_format(root / m.relpath, m.size, m, root) for m in entry.members}
     problems = [_problem(path, issue) for path, fmt in found.items() for issue in fmt.issues]
     disk = main_disk(list(found.values()), sum(m.size for m in entry.members))
     consistency = check_consistency(

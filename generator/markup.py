@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+import threading
+from collections.abc import Iterator
+from html import escape as html_escape
 from typing import Any
 
 FRONT_MATTER_RE = re.compile(
@@ -51,21 +56,23 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"align"}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
+# Bounds on front matter: a description is untrusted, and YAML can describe far more than it
+# spells out (aliases), nest deeper than Python recurses, or hold values the catalog cannot show.
+MAX_FRONT_MATTER_CHARS = 16 * 1024
+MAX_DEPTH = 32
+MAX_EXPANDED = 256 * 1024  # scalar characters plus nodes, with every alias expanded
+
+
 class FrontMatterError(ValueError):
-    """Front matter that is not a YAML mapping."""
+    """Front matter that is not a YAML mapping, or one beyond the bounds above."""
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """Return (front matter mapping, body); raises FrontMatterError for bad YAML."""
+    """Return (front matter mapping, body); raises FrontMatterError for bad or hostile YAML."""
     match = FRONT_MATTER_RE.match(text)
     if not match:
         return {}, text
-    import yaml  # here, not at the top: `verify` never needs it and starts faster without it
-
-    try:
-        data = yaml.safe_load(match["yaml"])
-    except yaml.YAMLError as exc:
-        raise FrontMatterError(f"front matter is not valid YAML: {_first_line(str(exc))}") from exc
+    data = load_front_matter(match["yaml"])
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -73,14 +80,72 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     return {str(k): v for k, v in data.items()}, text[match.end() :]
 
 
-def render_markdown(body: str) -> str:
-    """Markdown to HTML, then an allow-list sanitizer: no script, handlers or odd URL schemes."""
+def load_front_matter(source: str) -> Any:
+    """`safe_load` within bounds; every way YAML can fail or blow up becomes FrontMatterError."""
+    import yaml  # here, not at the top: `verify` never needs it and starts faster without it
+
+    from generator.bounded_yaml import BoundedLoader, LimitExceeded, flow_depth
+
+    if len(source) > MAX_FRONT_MATTER_CHARS:
+        raise FrontMatterError(
+            f"front matter is longer than {MAX_FRONT_MATTER_CHARS // 1024} Ki characters"
+        )
+    if flow_depth(source) > MAX_DEPTH:
+        raise FrontMatterError(f"front matter nests deeper than {MAX_DEPTH} levels")
+    loader = BoundedLoader(source, MAX_DEPTH, MAX_EXPANDED)
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise FrontMatterError(f"front matter is not valid YAML: {_first_line(str(exc))}") from exc
+    except LimitExceeded as exc:
+        raise FrontMatterError(f"front matter {exc}") from exc
+    except (ValueError, OverflowError, RecursionError) as exc:  # dates, huge ints
+        raise FrontMatterError(f"front matter holds a value that cannot be read: {exc}") from exc
+    finally:
+        loader.dispose()
+    _refuse_surrogates(data)
+    return data
+
+
+def _refuse_surrogates(value: Any) -> None:
+    """A `\\ud800` escape is a string no UTF-8 file (catalog.json, the pages) can hold."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise FrontMatterError(
+                    "front matter holds a lone surrogate escape (\\ud800-\\udfff), not a character"
+                ) from exc
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+class TooSlow(BaseException):
+    """Rendering passed its time limit (a BaseException, so no `except Exception` inside a
+    library swallows it)."""
+
+
+def render_markdown(body: str, time_limit: float | None = None) -> str:
+    """Markdown to HTML, then an allow-list sanitizer: no script, handlers or odd URL schemes.
+
+    Python-Markdown is quadratic on some inputs (thousands of nested `[`: hours at 256 KiB),
+    so `time_limit` seconds stop it with TooSlow. The limit is a SIGALRM timer, which costs
+    2 µs per call (a worker process would cost milliseconds, 10,000 times per build); it
+    applies in the main thread only, where every build renders its descriptions.
+    """
     import markdown  # imported on first use, like yaml above
     import nh3
 
-    html = markdown.markdown(
-        body, extensions=["tables", "fenced_code", "sane_lists"], output_format="html"
-    )
+    with _deadline(time_limit):
+        html = markdown.markdown(
+            body, extensions=["tables", "fenced_code", "sane_lists"], output_format="html"
+        )
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -88,6 +153,30 @@ def render_markdown(body: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
     )
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Raise TooSlow in this block after `seconds` (main thread only; elsewhere no limit)."""
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise TooSlow
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def plain_text_html(body: str) -> str:
+    """The fallback for Markdown that could not be rendered in time: the text, escaped."""
+    return f"<pre>{html_escape(body)}</pre>"
 
 
 def _first_line(text: str) -> str:

@@ -12,7 +12,8 @@ from generator.description import Description, read_description
 from generator.format_rules import FormatRules, ImageFormat
 from generator.names import ImageName, KnownValues, parse_name
 from generator.problems import ERROR, WARNING, Problem
-from generator.scan import ImageEntry, ScanResult
+from generator.safe_open import read_scanned
+from generator.scan import FileStat, ImageEntry, ScanResult
 from generator.trust import TRUST_CODES
 
 NO_DESCRIPTION = Description()  # frozen: one shared instance for every image without a .txt
@@ -89,26 +90,20 @@ def parse_image(root: Path, entry: ImageEntry, rules: ParseRules) -> ParsedImage
     description = NO_DESCRIPTION
     if entry.description and rules.descriptions:
         relpath = entry.description.relpath
-        description, found = read_description(root / relpath, relpath, rules.reserved)
+        description, found = read_description(
+            root / relpath, relpath, rules.reserved, entry.description, root
+        )
         problems += found
     return ParsedImage(entry, name, checksum, description, image_format, problems)
 
 
-def read_small(path: str, size: int, limit: int) -> bytes:
-    """Up to `limit` bytes of a small file whose `size` the scan saw: usually one read call.
+def read_small(root: Path, scanned: FileStat, limit: int) -> bytes:
+    """Up to `limit` bytes of a sidecar that must still be the file the scan saw.
 
-    `open().read(limit)` allocates `limit` bytes up front: 1 MiB per sidecar, which made reading
-    10,000 checksums cost more than scanning the whole tree. Asking for one byte more than
-    `size` tells, in the same call, whether the file grew since the scan.
+    Reads only what the scan's size promises (plus one byte, to notice growth): a plain
+    `read(limit)` would allocate `limit` bytes up front for every sidecar.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        data = os.read(fd, min(size + 1, limit))
-        while size < len(data) < limit and (more := os.read(fd, min(1 << 16, limit - len(data)))):
-            data += more
-        return data
-    finally:
-        os.close(fd)
+    return read_scanned(root, os.path.join(root, scanned.relpath), scanned, limit)
 
 
 def read_checksum(root: Path, entry: ImageEntry, problems: list[Problem]) -> ChecksumFile | None:
@@ -117,8 +112,7 @@ def read_checksum(root: Path, entry: ImageEntry, problems: list[Problem]) -> Che
         return None
     relpath = entry.checksum.relpath
     try:
-        path = os.path.join(root, relpath)
-        parsed = parse_checksum(read_small(path, entry.checksum.size, MAX_CHECKSUM_BYTES + 1))
+        parsed = parse_checksum(read_small(root, entry.checksum, MAX_CHECKSUM_BYTES + 1))
     except OSError as exc:
         parsed = ChecksumFile(error=f"cannot be read: {exc.strerror}")
     if not parsed.error:

@@ -51,6 +51,7 @@ CODES: dict[str, str] = {
     "description_too_large": "a description over 256 KiB (only the start is shown)",
     "unreadable_description": "a description that cannot be read",
     "secret_redacted": "a password seed, password or private key removed from a description",
+    "description_too_complex": "Markdown that did not render in time (shown as plain text)",
     # headers
     "truncated_header": "an image file shorter than its format's header",
     "corrupt_header": "a header with impossible values",

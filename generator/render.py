@@ -166,7 +166,8 @@ def _render(env: jinja2.Environment, template: str, page: Any) -> bytes:
 def catalog_json(catalog: Catalog) -> bytes:
     """Stable JSON: sorted keys, fixed separators, so unchanged catalogs give equal bytes."""
     return (
-        json.dumps(catalog.to_json(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        json.dumps(catalog.to_json(), indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        + "\n"
     ).encode("utf-8")
 
 
@@ -177,7 +178,8 @@ def search_index(rows: list[Row]) -> bytes:
         "fields": list(SEARCH_FIELDS),
         "rows": [[getattr(row, name) for name in SEARCH_FIELDS] for row in rows],
     }
-    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (text + "\n").encode("utf-8")
 
 
 def static_files() -> dict[str, bytes]:

@@ -37,11 +37,16 @@ class FileStat(NamedTuple):
     mtime_ns: int
     ctime_ns: int
     inode: int
+    # Compared only within one run (a reader checks it opened what the scan saw); never stored,
+    # since an NFS remount changes it. 0: unknown.
+    dev: int = 0
 
     @classmethod
     def of(cls, relpath: str, st: os.stat_result) -> FileStat:
         allocated = getattr(st, "st_blocks", 0) * 512
-        return cls(relpath, st.st_size, allocated, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        return cls(
+            relpath, st.st_size, allocated, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+        )
 
 
 class ImageEntry(NamedTuple):
