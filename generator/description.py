@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from generator.redact import redact_fields, redact_text
 
 MAX_DESCRIPTION_BYTES = 256 * 1024
 KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_ -]{0,63}")
+HTML_COMMENT_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 
 
 @dataclass(frozen=True)
@@ -56,17 +58,6 @@ def read_description(
             )
         )
     text = _decode(data, relpath, problems)
-    text, redactions = redact_text(text)
-    for redaction in redactions:
-        problems.append(
-            Problem(
-                relpath,
-                "secret_redacted",
-                WARNING,
-                f"{redaction.kind} on line {redaction.line} was removed before publishing",
-                "keep secrets out of descriptions; they are published on the web",
-            )
-        )
     try:
         raw_fields, body = split_front_matter(text)
     except FrontMatterError as exc:
@@ -80,14 +71,61 @@ def read_description(
             )
         )
         raw_fields, body = {}, text
+    body = _redact_body(body, text[: len(text) - len(body)].count("\n"), relpath, problems)
     fields = _clean_fields(raw_fields, relpath, reserved, problems)
     return Description(fields=fields, html=render_markdown(body), text=body.strip()), problems
 
 
+def _redact_body(body: str, offset: int, relpath: str, problems: list[Problem]) -> str:
+    """Secrets out, then HTML comments out (they are notes to editors, never published)."""
+    body, redactions = redact_text(body)
+    for redaction in redactions:
+        problems.append(
+            Problem(
+                relpath,
+                "secret_redacted",
+                WARNING,
+                f"{redaction.kind} on line {redaction.line + offset} was removed before publishing",
+                "keep secrets out of descriptions; they are published on the web",
+            )
+        )
+    return HTML_COMMENT_RE.sub("", body)
+
+
+# Byte order marks, longest first (the UTF-32 LE mark begins with the UTF-16 LE one).
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
 def _decode(data: bytes, relpath: str, problems: list[Problem]) -> str:
+    """Text as its bytes say: a BOM or NUL-padded UTF-16 is read as such, never as Latin-1.
+
+    Reading UTF-16 as Latin-1 would publish `S\\0E\\0E\\0D\\0=...`, a secret that no rule sees
+    and that anyone gets back by dropping the NULs.
+    """
+    encoding = _utf16_or_32(data)
+    if encoding is not None and not encoding.startswith("utf-8"):
+        bom = next((b for b, name in BOMS if name == encoding and data.startswith(b)), b"")
+        problems.append(
+            Problem(
+                relpath,
+                "description_not_utf8",
+                WARNING,
+                f"description is {encoding.upper()}; read as such",
+                "save the description as UTF-8",
+            )
+        )
+        return data[len(bom) :].decode(encoding, errors="replace")
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3:
+            return data[: exc.start].decode("utf-8").removeprefix("\ufeff")  # cut at the cap
         problems.append(
             Problem(
                 relpath,
@@ -98,6 +136,22 @@ def _decode(data: bytes, relpath: str, problems: list[Problem]) -> str:
             )
         )
         return data.decode("latin-1")
+
+
+def _utf16_or_32(data: bytes) -> str | None:
+    """The encoding a BOM names, or UTF-16 guessed from NULs in every other byte."""
+    for bom, name in BOMS:
+        if data.startswith(bom):
+            return name
+    pairs = len(data) // 2
+    if pairs >= 2 and b"\0" in data[:4096]:
+        head = data[: 2 * min(pairs, 2048)]
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        if odd >= len(head) // 4 and even * 8 < odd:
+            return "utf-16-le"
+        if even >= len(head) // 4 and odd * 8 < even:
+            return "utf-16-be"
+    return None
 
 
 def _clean_fields(

@@ -78,8 +78,8 @@ def test_secrets_are_redacted_and_reported(tmp_path: Path) -> None:
         assert secret not in rendered
     assert "passwd --stdin" in description.text
     assert [p.message.split(" was")[0] for p in problems] == [
-        "password on line 2", "password seed on line 3", "password seed on line 5",
-        "private key on line 7", "password on line 11",
+        "password seed on line 5", "private key on line 7", "password on line 11",
+        "front matter value of 'root_password'", "front matter value of 'note'",
     ]  # fmt: skip
     assert all(p.code == "secret_redacted" and p.severity == "warning" for p in problems)
 
