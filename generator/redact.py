@@ -122,7 +122,9 @@ RULES: tuple[Rule, ...] = (
 
 # One cheap search before the rules: text without any of these words holds no secret.
 TRIGGER_RE = re.compile(
-    r"seed|pass|secret|key|token|PRIVATE|PuTTY|\$|AKIA|ASIA|A[GIRNBC][A-Z]A|://", re.I
+    r"seed|pass|secret|key|token|usermod|useradd|PRIVATE|PuTTY|\$|://|"
+    r"AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA",
+    re.I,
 )
 ZERO_WIDTH = frozenset("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\ufeff")
 # Cyrillic and Greek letters that look like Latin ones (NFKC leaves them alone).
