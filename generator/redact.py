@@ -13,6 +13,7 @@ import bisect
 import functools
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -51,6 +52,7 @@ class Rule:
     """One secret form: the `secret` group of `pattern` is what is replaced, by `replacement`."""
 
     name: str
+    words: tuple[str, ...]  # lower-case words one of which every match contains
     kind: str  # what the secret_redacted problem calls it
     replaced: str  # for the README table
     source: str
@@ -62,79 +64,92 @@ class Rule:
         """Compiled on first use: all rules take 20 ms, and most runs meet no trigger word."""
         return re.compile(self.source, self.flags)
 
+    @property
+    def whole_text(self) -> bool:
+        """Key blocks may hold blank lines; every other secret sits inside one paragraph."""
+        return self.kind == "private key"
 
-def _rule(name: str, kind: str, replaced: str, pattern: str, flags: int = re.I) -> Rule:
+
+def _rule(
+    name: str, words: tuple[str, ...], kind: str, replaced: str, pattern: str, flags: int = re.I
+) -> Rule:
     replacement = f"({kind} redacted)" if kind in ("private key", "shadow hash") else REDACTED
-    return Rule(name, kind, replaced, pattern, flags | re.M, replacement)
+    return Rule(name, words, kind, replaced, pattern, flags | re.M, replacement)
+
+
+AWS_PREFIXES = ("akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "abia", "acca")
 
 
 # The one table of secret forms. Each has a positive and a near-miss fixture in
 # tests/test_redact.py; the README lists the same rules.
 # fmt: off
 RULES: tuple[Rule, ...] = (
-    _rule("pem-private-key", "private key", "the whole block, BEGIN to END (or to the end)",
+    _rule("pem-private-key", ("private",), "private key", "the whole block, BEGIN to END (or to the end)",
           r"(?P<secret>-{2,}[ \t]*BEGIN[ \t][A-Z0-9 ]*PRIVATE[ \t]KEY(?:[ \t]BLOCK)?[ \t]*-{2,}"
           r"(?:.*?-{2,}[ \t]*END[ \t][A-Z0-9 ]*PRIVATE[ \t]KEY(?:[ \t]BLOCK)?[ \t]*-{2,}|.*\Z))",
           re.S),
-    _rule("putty-private-key", "private key", "the whole key file, header to Private-MAC",
+    _rule("putty-private-key", ("putty-user-key-file",), "private key", "the whole key file, header to Private-MAC",
           r"(?P<secret>PuTTY-User-Key-File-\d+:.*?(?:Private-MAC:[^\n]*|\Z))", re.S),
-    _rule("shadow-hash", "shadow hash", "the whole crypt hash ($1$, $2b$, $5$, $6$, $y$, ...)",
+    _rule("shadow-hash", ("$",), "shadow hash", "the whole crypt hash ($1$, $2b$, $5$, $6$, $y$, ...)",
           r"(?P<secret>(?<![\w$])\$(?:1|2[abxy]?|5|6|7|y|gy|md5|sha1|apr1)\$[./A-Za-z0-9$=,]{8,})",
           0),
-    _rule("seed-assignment", "password seed", "the value (`SEED=x`, `ROOT_SEED = \"x\"`, `MYSEED=`)",
+    _rule("seed-assignment", ("seed",), "password seed", "the value (`SEED=x`, `ROOT_SEED = \"x\"`, `MYSEED=`)",
           rf"{_SEED_KEY}[ \t]*:?=[ \t]*{EQ_VALUE}"),
-    _rule("seed-colon", "password seed", "the value (`seed: x`, `Root seed: x`, JSON `\"SEED\": x`)",
+    _rule("seed-colon", ("seed",), "password seed", "the value (`seed: x`, `Root seed: x`, JSON `\"SEED\": x`)",
           rf"{_SEED_KEY}[ \t]*:(?!=)[ \t]*{COLON_VALUE}"),
-    _rule("seed-setenv", "password seed", "the value (csh `setenv SEED x`)",
+    _rule("seed-setenv", ("setenv",), "password seed", "the value (csh `setenv SEED x`)",
           rf"\bsetenv[ \t]+[a-z0-9_]*seed[ \t]+{EQ_VALUE}"),
-    _rule("password-assignment", "password", "the value (`password: x`, `DB_PASSWD=x`)",
+    _rule("password-assignment", ("pass",), "password", "the value (`password: x`, `DB_PASSWD=x`)",
           rf"{_PASSWORD_KEY}[ \t]*(?::(?!=)[ \t]*{COLON_VALUE}|:?=[ \t]*{EQ_VALUE})"),
-    _rule("password-prose", "password", "the word after \"the (root) password is\"",
+    _rule("password-prose", ("pass", "seed"), "password", "the word after \"the (root) password is\"",
           r"\b(?:pass(?:word|wd|phrase)|seed)(?:[ \t]+(?:for|of)[ \t]+[\w.@-]+)?"
           rf"[ \t]+(?:is|was|will[ \t]+be)[ \t]+(?:set[ \t]+to[ \t]+)?{_NOT_A_VALUE}"
           r"(?P<secret>\"[^\"\n]+\"|'[^'\n]+'|`[^`\n]+`|[^\s`]+?(?=[.,;:!?)]*(?:\s|\Z)))"),
-    _rule("chpasswd", "password", "the password of `user:password` fed to chpasswd",
+    _rule("chpasswd", ("chpasswd",), "password", "the password of `user:password` fed to chpasswd",
           r"\b(?:echo|printf)[ \t]+(?:-[a-z]+[ \t]+)*[\"']?[\w.-]+:(?P<secret>[^\s\"'|:]+)"
           r"(?:\\n)?[\"']?[ \t]*\|[ \t]*(?:sudo[ \t]+)?chpasswd"),
-    _rule("chpasswd-here-string", "password", "the password after `chpasswd <<<`",
+    _rule("chpasswd-here-string", ("chpasswd",), "password", "the password after `chpasswd <<<`",
           r"\bchpasswd\b[^\n]*?<<<[ \t]*[\"']?[\w.-]+:(?P<secret>[^\s\"':]+)"),
-    _rule("passwd-stdin", "password", "the echoed value piped into `passwd --stdin`",
+    _rule("passwd-stdin", ("--stdin",), "password", "the echoed value piped into `passwd --stdin`",
           rf"\b(?:echo|printf)[ \t]+(?:-[a-z]+[ \t]+)*{_SHELL_VALUE}[ \t]*\|[ \t]*"
           r"(?:sudo[ \t]+)?passwd[ \t]+--stdin"),
-    _rule("passwd-stdin-here-string", "password", "the value after `passwd --stdin ... <<<`",
+    _rule("passwd-stdin-here-string", ("--stdin",), "password", "the value after `passwd --stdin ... <<<`",
           rf"\bpasswd[ \t]+--stdin\b[^\n]*?<<<[ \t]*{_SHELL_VALUE}"),
-    _rule("usermod-p", "password", "the value of `usermod -p` / `useradd -p` / `--password`",
+    _rule("usermod-p", ("usermod", "useradd"), "password", "the value of `usermod -p` / `useradd -p` / `--password`",
           rf"\b(?:usermod|useradd)\b[^\n]*?[ \t](?:-p|--password)[ \t=]+{_SHELL_VALUE}", 0),
-    _rule("sshpass-p", "password", "the value of `sshpass -p`",
+    _rule("sshpass-p", ("sshpass",), "password", "the value of `sshpass -p`",
           rf"\bsshpass\b(?:[ \t]+-[a-oq-zA-Z]\S*)*[ \t]+-p[ \t]*{_SHELL_VALUE}", 0),
-    _rule("openssl-passwd", "password", "the plain text given to `openssl passwd`",
+    _rule("openssl-passwd", ("openssl",), "password", "the plain text given to `openssl passwd`",
           r"\bopenssl[ \t]+passwd\b(?:[ \t]+-(?:salt[ \t]+\S+|in[ \t]+\S+|[a-z0-9]+))*"
           r"[ \t]+(?![-<|>])(?P<secret>\"[^\"\n]*\"|'[^'\n]*'|[^\s|;&<>)]+)"),
-    _rule("aws-access-key-id", "cloud key", "the whole key id (`AKIA...`, `ASIA...`)",
+    _rule("aws-access-key-id", AWS_PREFIXES, "cloud key", "the whole key id (`AKIA...`, `ASIA...`)",
           r"(?<![A-Z0-9])(?P<secret>(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)"
           r"[A-Z0-9]{16})(?![A-Z0-9])", 0),
-    _rule("secret-key", "secret key", "the value (`aws_secret_access_key = x`, `secret_key: x`)",
+    _rule("secret-key", ("secret", "api", "token", "accountkey"), "secret key", "the value (`aws_secret_access_key = x`, `secret_key: x`)",
           rf"{_SECRET_KEY}[ \t]*(?::(?!=)[ \t]*{COLON_VALUE}|:?=[ \t]*{EQ_VALUE})"),
-    _rule("url-password", "password", "the password of `scheme://user:password@host`",
+    _rule("url-password", ("://",), "password", "the password of `scheme://user:password@host`",
           r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<secret>[^\s@/]+)@"),
 )
 # fmt: on
 
-# One cheap search before the rules: text without any of these words holds no secret.
-TRIGGER_RE = re.compile(
-    r"seed|pass|secret|key|token|usermod|useradd|PRIVATE|PuTTY|\$|://|"
-    r"AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA",
-    re.I,
+# One cheap search before the rules: a text without any rule's words holds no secret.
+TRIGGER_WORDS = tuple(sorted({w for r in RULES for w in r.words}))
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+PARAGRAPH_END = "\n\n"
+# Zero-width, bidi and control characters (NUL included): dropped before matching.
+INVISIBLE_RE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
 )
-ZERO_WIDTH = frozenset("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\ufeff")
 # Cyrillic and Greek letters that look like Latin ones (NFKC leaves them alone).
 CONFUSABLES = str.maketrans(
     "АВЕКМНОРСТХЅІЈаеорсухѕіјԁΑΒΕΖΗΙΚΜΝΟΡΤΥΧοα",
     "ABEKMHOPCTXSIJaeopcyxsijdABEZHIKMNOPTYXoa",
 )
+CANDIDATE_RE = re.compile(r"[^\t\n\r\x20-\x24\x27-\x7e]")  # where SPECIAL_RE may match
 SPECIAL_RE = re.compile(
     r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?"
-    r"|(?:%[0-9A-Fa-f]{2})+|[^\t\n\r\x20-\x7e]"
+    r"|(?:%[0-9A-Fa-f]{2})+|[^\t\n\r\x20-\x7e]+"
 )
 
 
@@ -155,11 +170,16 @@ class Normalised:
         self.starts: list[int] = []  # normalised position where each piece starts
         self.pieces: list[tuple[int, int, bool]] = []  # (original start, end, copied as is)
         position = done = 0
-        for match in SPECIAL_RE.finditer(original):
-            if match.start() > done:
-                position = self._add(parts, original[done : match.start()], done, position, True)
-            text = _fold(match[0])
-            position = self._add(parts, text, match.start(), position, False, match.end())
+        for match in _specials(original):
+            start, token = match.start(), match[0]
+            if start > done:
+                position = self._add(parts, original[done:start], done, position, True)
+            text = _fold(token)
+            if token[0] in "&%" or text == token:  # an escape, or characters left as they are
+                position = self._add(parts, text, start, position, text == token, match.end())
+            else:  # a run of characters that changed: map each on its own
+                for offset, char in enumerate(token, start):
+                    position = self._add(parts, _fold(char), offset, position, False, offset + 1)
             done = match.end()
         if done < len(original):
             self._add(parts, original[done:], done, position, True)
@@ -187,6 +207,19 @@ class Normalised:
         return finish if after else begin
 
 
+def _specials(text: str) -> Iterator[re.Match[str]]:
+    """SPECIAL_RE's matches, found fast: its alternatives defeat the regex engine's scan for a
+    first character, so candidates come from one character class and are tried one by one."""
+    at = 0
+    while candidate := CANDIDATE_RE.search(text, at):
+        match = SPECIAL_RE.match(text, candidate.start())
+        if match:
+            yield match
+            at = match.end()
+        else:
+            at = candidate.end()
+
+
 def _fold(text: str) -> str:
     """The plain text an entity, URL escape or non-ASCII character stands for."""
     if text.startswith("&"):
@@ -195,28 +228,70 @@ def _fold(text: str) -> str:
         text = html.unescape(text)
     elif text.startswith("%"):
         text = unquote(text)
-    text = unicodedata.normalize("NFKC", text).translate(CONFUSABLES)
-    return "".join(
-        c
-        for c in text
-        if c not in ZERO_WIDTH and (c in "\t\n\r" or unicodedata.category(c) not in ("Cc", "Cf"))
-    )
+    return INVISIBLE_RE.sub("", unicodedata.normalize("NFKC", text).translate(CONFUSABLES))
 
 
 def find_secrets(text: str) -> list[tuple[int, int, str, Rule]]:
     """Original spans (start, end, kind, rule) of every secret, sorted, overlaps merged."""
-    if not TRIGGER_RE.search(text) and text.isascii() and "&" not in text and "%" not in text:
+    if not _triggered(_lower(text)) and not _has_specials(text):
         return []
     normal = Normalised(text)
-    if not TRIGGER_RE.search(normal.text):
+    lower = _lower(normal.text)
+    if not _triggered(lower):
         return []
     spans: list[tuple[int, int, str, Rule]] = []
     for rule in RULES:
-        for match in rule.pattern.finditer(normal.text):
-            start, end = _unquoted(match)
-            if end > start:
-                spans.append((*normal.span(start, end), rule.kind, rule))
+        for begin, end in _regions(rule, lower):
+            for match in rule.pattern.finditer(normal.text, begin, end):
+                start, stop = _unquoted(match)
+                if stop > start:
+                    spans.append((*normal.span(start, stop), rule.kind, rule))
     return _merge(sorted(spans, key=lambda s: (s[0], -s[1])))
+
+
+def _lower(text: str) -> str:
+    """Lower case of the same length (str.lower may lengthen non-ASCII text), so positions agree."""
+    return text.lower() if text.isascii() else text.translate(ASCII_LOWER)
+
+
+def _triggered(lower: str) -> bool:
+    for word in TRIGGER_WORDS:  # noqa: SIM110 (a plain loop: twice as fast as any() here)
+        if word in lower:
+            return True
+    return False
+
+
+def _has_specials(text: str) -> bool:
+    """Anything the normalisation changes: non-ASCII, escapes, control characters."""
+    if not text.isascii() or "%" in text or "&" in text:
+        return True
+    return not text.isprintable() and CANDIDATE_RE.search(text) is not None
+
+
+def _regions(rule: Rule, lower: str) -> list[tuple[int, int]]:
+    """The paragraphs holding one of the rule's words: running each rule over the whole
+    text cost about 1 ms per rule for a page of text; most paragraphs hold no such word."""
+    if rule.whole_text:
+        return [(0, len(lower))] if any(word in lower for word in rule.words) else []
+    regions: list[tuple[int, int]] = []
+    for word in rule.words:
+        at = lower.find(word)
+        while at >= 0:
+            begin = lower.rfind(PARAGRAPH_END, 0, at) + 1
+            end = lower.find(PARAGRAPH_END, at)
+            regions.append((begin, len(lower) if end < 0 else end + 1))
+            at = lower.find(word, regions[-1][1])
+    return _merged_regions(regions)
+
+
+def _merged_regions(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for begin, end in sorted(regions):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return merged
 
 
 def _unquoted(match: re.Match[str]) -> tuple[int, int]:
