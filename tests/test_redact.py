@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from generator.catalog import CATALOG_FIELDS
+from generator.description import MAX_DESCRIPTION_BYTES, read_description
 from generator.problems import WARNING, Problem
 from generator.redact import RULES, Normalised, find_secrets, redact_text
 from generator.render import Layout
@@ -352,3 +354,35 @@ def test_a_checksum_line_quoted_in_a_problem_is_redacted(built: Built) -> None:
     catalog = json.loads((built.site / "catalog.json").read_text())
     [problem] = [p for p in catalog["problems"] if p["code"] == "invalid_checksum"]
     assert "'SEED=(redacted) is not a checksum line'" in problem["message"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
+     ("utf-32-le", b"\xff\xfe\x00\x00"), ("utf-16-le", b""), ("utf-16-be", b"")],
+)  # fmt: skip
+def test_descriptions_are_decoded_as_their_bytes_say(
+    tmp_path: Path, encoding: str, bom: bytes
+) -> None:
+    path = tmp_path / "d.txt"
+    path.write_bytes(bom + "Ünïcode intro.\nROOT_SEED=encQ60\n".encode(encoding))
+    description, problems = read_description(path, "xen/d.txt", CATALOG_FIELDS)
+    assert description.text == "Ünïcode intro.\nROOT_SEED=(redacted)"
+    utf8 = encoding == "utf-8"
+    assert [p.code for p in problems] == ["description_not_utf8"] * (not utf8) + ["secret_redacted"]
+
+
+def test_a_description_cut_inside_a_character_stays_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "d.txt"
+    path.write_bytes(b"SEED=cutQ61 " + "é".encode() * (MAX_DESCRIPTION_BYTES // 2))
+    description, problems = read_description(path, "xen/d.txt", CATALOG_FIELDS)
+    assert description.text.startswith("SEED=(redacted) éé")
+    assert {p.code for p in problems} == {"description_too_large", "secret_redacted"}
+
+
+def test_errors_on_stderr_and_in_the_log_are_redacted(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    missing = tmp_path / "SEED=cliQ62"
+    done = run_cli("check", "--repository", str(missing), "--log-file", str(log))
+    assert done.returncode != 0 and "SEED=(redacted)" in done.stderr
+    assert "cliQ62" not in done.stderr + done.stdout + log.read_text()
