@@ -72,7 +72,8 @@ def read_description(
         )
         raw_fields, body = {}, text
     body = _redact_body(body, text[: len(text) - len(body)].count("\n"), relpath, problems)
-    fields = _clean_fields(raw_fields, relpath, reserved, problems)
+    front = text[: len(text) - len(body)] if raw_fields else ""
+    fields = _clean_fields(raw_fields, relpath, reserved, problems, front)
     return Description(fields=fields, html=render_markdown(body), text=body.strip()), problems
 
 
@@ -155,7 +156,11 @@ def _utf16_or_32(data: bytes) -> str | None:
 
 
 def _clean_fields(
-    raw: dict[str, Any], relpath: str, reserved: frozenset[str], problems: list[Problem]
+    raw: dict[str, Any],
+    relpath: str,
+    reserved: frozenset[str],
+    problems: list[Problem],
+    front: str = "",
 ) -> dict[str, Any]:
     """Keep well-named keys with JSON-safe values; redact keys and values that hold secrets."""
     fields: dict[str, Any] = {}
@@ -176,16 +181,33 @@ def _clean_fields(
         fields[name] = _json_safe(value)
     fields, redacted = redact_fields(fields)
     for key in redacted:
+        line = _key_line(front, key)
+        where = f"front matter value of '{key}'" + (f" on line {line}" if line else "")
         problems.append(
             Problem(
                 relpath,
                 "secret_redacted",
                 WARNING,
-                f"front matter value of '{key}' was removed before publishing",
+                f"{where} was removed before publishing",
                 "keep secrets out of descriptions; they are published on the web",
             )
         )
     return dict(sorted(fields.items()))
+
+
+def _key_line(front: str, where: str) -> int | None:
+    """The line of the front matter holding the last key of `where` (`users[1].password`)."""
+    lines, line = front.splitlines(), 0
+    for key in re.findall(r"[^.\[\]]+", where):
+        if key.isdigit():
+            continue  # a list index
+        name = re.escape(key).replace("_", "[ _-]")
+        pattern = re.compile(rf"(?:^|[\s{{,-])[\"']?{name}[\"']?\s*:", re.I)
+        found = next((n for n in range(line, len(lines)) if pattern.search(lines[n])), None)
+        if found is None:
+            return None
+        line = found
+    return line + 1
 
 
 def _json_safe(value: Any) -> Any:

@@ -319,9 +319,9 @@ def test_front_matter_is_redacted_at_any_depth(built: Built) -> None:
     assert image["note"] == "uses SEED=(redacted)"
     messages = {p["message"] for p in catalog["problems"] if p["path"].endswith("_fm.txt")}
     assert messages == {
-        f"front matter value of '{key}' was removed before publishing"
-        for key in ("credentials", "users[0].password", "users[1].passwd", "note")
-    }
+        f"front matter value of '{key}' on line {line} was removed before publishing"
+        for key, line in (("credentials", 3), ("users[0].password", 6), ("users[1].passwd", 7), ("note", 8))
+    }  # fmt: skip
 
 
 def test_utf16_descriptions_are_decoded_not_read_as_latin1(built: Built) -> None:
