@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -28,16 +29,20 @@ _TOKEN = r"(?:(?!-->)[^\s\"'`<>{}])+"
 EQ_VALUE = rf"(?P<secret2>{_QUOTED}|{_TOKEN})"
 # A value after `:` (YAML, prose): quoted, a YAML block scalar, or the rest of the line.
 COLON_VALUE = (
-    rf"(?P<secret>{_QUOTED}|[|>][-+]?[ \t]*\n(?:[ \t]+[^\n]*(?:\n|\Z))+|(?:(?!-->)[^\n])*[^\s])"
-)
-_SEED_KEY = r"(?<![\w$])[\"']?(?:[a-z0-9_]*seed|root[ \t]+seed|password[ \t]+seed)(?!\w)[\"']?"
+    rf"(?P<secret>{_QUOTED}|(?:[|>][-+]?[ \t]*)?\n(?:[ \t]+[^\n]*(?:\n|\Z))+|"
+    r"(?:(?!-->)[^\n])*[^\s])"
+)  # a YAML block (`|`, `>` or plain indented lines) included
+# Keys may be quoted, backticked or in bold (`**SEED**=x`).
+_OPEN = r"(?<![\w$])[\"'`*]{0,3}"
+_CLOSE = r"(?!\w)[\"'`*]{0,3}"
+_EQUALS = r"(?:=>|:?=)"
+_SEED_KEY = rf"{_OPEN}(?:[a-z0-9_]*seed|root[ \t]+seed|password[ \t]+seed){_CLOSE}"
 _PASSWORD_KEY = (
-    r"(?<![\w$])[\"']?(?:[a-z0-9]*_)?(?:root|my|db|admin|user|login)?pass(?:word|wd|phrase)?"
-    r"(?!\w)[\"']?"
+    rf"{_OPEN}(?:[a-z0-9]*_)?(?:root|my|db|admin|user|login)?pass(?:word|wd|phrase)?{_CLOSE}"
 )
 _SECRET_KEY = (
-    r"(?<![\w$])[\"']?[a-z0-9_]*(?:secret(?:_?access)?(?:_?key)?|api_?key|access_?token|"
-    r"auth_?token|accountkey)(?!\w)[\"']?"
+    rf"{_OPEN}[a-z0-9_]*(?:secret(?:_?access)?(?:_?key)?|api_?key|access_?token|"
+    rf"auth_?token|accountkey){_CLOSE}"
 )
 _NOT_A_VALUE = (
     r"(?!(?:not|never|the|a|an|set|stored|kept|given|available|required|changed|in|on|at|"
@@ -94,17 +99,25 @@ RULES: tuple[Rule, ...] = (
           r"(?P<secret>(?<![\w$])\$(?:1|2[abxy]?|5|6|7|y|gy|md5|sha1|apr1)\$[./A-Za-z0-9$=,]{8,})",
           0),
     _rule("seed-assignment", ("seed",), "password seed", "the value (`SEED=x`, `ROOT_SEED = \"x\"`, `MYSEED=`)",
-          rf"{_SEED_KEY}[ \t]*:?=[ \t]*{EQ_VALUE}"),
+          rf"{_SEED_KEY}[ \t]*{_EQUALS}[ \t]*{EQ_VALUE}"),
     _rule("seed-colon", ("seed",), "password seed", "the value (`seed: x`, `Root seed: x`, JSON `\"SEED\": x`)",
           rf"{_SEED_KEY}[ \t]*:(?!=)[ \t]*{COLON_VALUE}"),
     _rule("seed-setenv", ("setenv",), "password seed", "the value (csh `setenv SEED x`)",
           rf"\bsetenv[ \t]+[a-z0-9_]*seed[ \t]+{EQ_VALUE}"),
     _rule("password-assignment", ("pass",), "password", "the value (`password: x`, `DB_PASSWD=x`)",
-          rf"{_PASSWORD_KEY}[ \t]*(?::(?!=)[ \t]*{COLON_VALUE}|:?=[ \t]*{EQ_VALUE})"),
+          rf"{_PASSWORD_KEY}[ \t]*(?::(?!=)[ \t]*{COLON_VALUE}|{_EQUALS}[ \t]*{EQ_VALUE})"),
     _rule("password-prose", ("pass", "seed"), "password", "the word after \"the (root) password is\"",
           r"\b(?:pass(?:word|wd|phrase)|seed)(?:[ \t]+(?:for|of)[ \t]+[\w.@-]+)?"
-          rf"[ \t]+(?:is|was|will[ \t]+be)[ \t]+(?:set[ \t]+to[ \t]+)?{_NOT_A_VALUE}"
+          rf"[ \t]+(?:is|was|will[ \t]+be):?[ \t]+(?:set[ \t]+to[ \t]+)?{_NOT_A_VALUE}"
           r"(?P<secret>\"[^\"\n]+\"|'[^'\n]+'|`[^`\n]+`|[^\s`]+?(?=[.,;:!?)]*(?:\s|\Z)))"),
+    _rule("table-cell", ("seed", "pass"), "password", "the cell after a `seed` or `password` cell",
+          rf"(?:seed|pass(?:word|wd|phrase)?){_CLOSE}[ \t]*\|[ \t]*(?P<secret>[^|\n]*[^|\s])"
+          r"(?![^\n]*\n[ \t]*\|?[ \t]*:?-+:?[ \t]*\|)"),  # not in a header row: see table-column
+    _rule("table-column", ("seed", "pass"), "password",
+          "the cells under a header cell ending in `seed` or `password`",
+          r"^(?P<header>[^\n]*(?:seed|pass(?:word|wd|phrase)?)(?!\w)[^\n]*\|[^\n]*)\n"
+          r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*\n"
+          r"(?P<secret>(?:[^\n]*\|[^\n]*(?:\n|\Z))+)"),
     _rule("chpasswd", ("chpasswd",), "password", "the password of `user:password` fed to chpasswd",
           r"\b(?:echo|printf)[ \t]+(?:-[a-z]+[ \t]+)*[\"']?[\w.-]+:(?P<secret>[^\s\"'|:]+)"
           r"(?:\\n)?[\"']?[ \t]*\|[ \t]*(?:sudo[ \t]+)?chpasswd"),
@@ -126,7 +139,7 @@ RULES: tuple[Rule, ...] = (
           r"(?<![A-Z0-9])(?P<secret>(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)"
           r"[A-Z0-9]{16})(?![A-Z0-9])", 0),
     _rule("secret-key", ("secret", "api", "token", "accountkey"), "secret key", "the value (`aws_secret_access_key = x`, `secret_key: x`)",
-          rf"{_SECRET_KEY}[ \t]*(?::(?!=)[ \t]*{COLON_VALUE}|:?=[ \t]*{EQ_VALUE})"),
+          rf"{_SECRET_KEY}[ \t]*(?::(?!=)[ \t]*{COLON_VALUE}|{_EQUALS}[ \t]*{EQ_VALUE})"),
     _rule("url-password", ("://",), "password", "the password of `scheme://user:password@host`",
           r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<secret>[^\s@/]+)@"),
 )
@@ -243,9 +256,10 @@ def find_secrets(text: str) -> list[tuple[int, int, str, Rule]]:
     for rule in RULES:
         for begin, end in _regions(rule, lower):
             for match in rule.pattern.finditer(normal.text, begin, end):
-                start, stop = _unquoted(match)
-                if stop > start:
-                    spans.append((*normal.span(start, stop), rule.kind, rule))
+                cells = rule.name == "table-column"
+                for start, stop in _column_cells(match) if cells else [_unquoted(match)]:
+                    if stop > start:
+                        spans.append((*normal.span(start, stop), rule.kind, rule))
     return _merge(sorted(spans, key=lambda s: (s[0], -s[1])))
 
 
@@ -307,6 +321,39 @@ def _unquoted(match: re.Match[str]) -> tuple[int, int]:
         if len(stripped) > 1 and stripped[-1] == stripped[0]:
             end -= 1
     return start, end
+
+
+CELL_KEY_RE = re.compile(r"(?:seed|pass(?:word|wd|phrase)?)[\"'`*]*$", re.I)
+
+
+def _column_cells(match: re.Match[str]) -> list[tuple[int, int]]:
+    """Spans of the body cells under each header cell that names a seed or password."""
+    header = _cells(match["header"], match.start("header"))
+    columns = [
+        i for i, (start, end) in enumerate(header) if CELL_KEY_RE.search(match.string[start:end])
+    ]
+    spans, offset = [], match.start("secret")
+    for row in match["secret"].splitlines(keepends=True):
+        cells = _cells(row, offset)
+        spans += [cells[i] for i in columns if i < len(cells)]
+        offset += len(row)
+    return spans
+
+
+def _cells(line: str, offset: int) -> list[tuple[int, int]]:
+    """(start, end) of each cell's text in a Markdown table row; outer pipes start no cell."""
+    text = line.rstrip("\n")
+    bounds = [-1, *(i for i, c in enumerate(text) if c == "|"), len(text)]
+    cells = []
+    for left, right in itertools.pairwise(bounds):
+        part = text[left + 1 : right]
+        start = left + 1 + len(part) - len(part.lstrip())
+        cells.append((offset + start, offset + start + len(part.strip())))
+    if text.lstrip().startswith("|"):
+        cells = cells[1:]
+    if text.rstrip().endswith("|"):
+        cells = cells[:-1]
+    return cells
 
 
 def _merge(spans: list[tuple[int, int, str, Rule]]) -> list[tuple[int, int, str, Rule]]:

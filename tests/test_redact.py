@@ -68,6 +68,15 @@ FIXTURES: dict[str, tuple[Case, str]] = {
         Case("The root password is pwQ8value. Change it.", ("pwQ8value",), "Change it."),
         "The password is not published here; the password was changed.",
     ),
+    "table-cell": (
+        Case("| Root seed | seedQ19value |\n| kernel | 2.6 |", ("seedQ19value",), "| kernel | 2.6 |"),
+        "| passwords | none are kept here |",
+    ),
+    "table-column": (
+        Case("| account | root seed | notes |\n|---|:---:|---|\n| root | seedQ20value | monthly |\n| star | seedQ21value | |",
+             ("seedQ20value", "seedQ21value"), "| monthly |"),
+        "| account | passwords | notes |\n|---|---|---|\n| root | none kept | monthly |",
+    ),
     "chpasswd": (
         Case("echo 'root:pwQ9value' | chpasswd", ("pwQ9value",), "| chpasswd"),
         "chpasswd < /root/users.list",
@@ -144,6 +153,10 @@ VARIANTS: dict[str, Case] = {
     "password for user": Case("The password for star is `vq29z`.", ("vq29z",)),
     "generic secret_key": Case("secret_key: vq30z", ("vq30z",)),
     "ASIA key": Case("ASIAQWERTYUIOPVARQ31", ("ASIAQWERTYUIOPVARQ31",)),
+    "bold key": Case("**SEED**=vq33z and more", ("vq33z",), "and more"),
+    "is:": Case("The password is: vq34z today", ("vq34z",), "today"),
+    "=>": Case("{:password => 'vq35z'}", ("vq35z",)),
+    "YAML plain block": Case("password:\n  vq36z\nnext line", ("vq36z",), "next line"),
     "YAML block": Case("password: |\n  vq32za\n  vq32zb\nafter", ("vq32za", "vq32zb"), "after"),
 }  # fmt: skip
 
