@@ -38,18 +38,18 @@ _CLOSE = r"(?!\w)[\"'`*]{0,3}"
 _EQUALS = r"(?:=>|:?=)"
 _SEED_KEY = rf"{_OPEN}(?:[a-z0-9_]*seed|root[ \t]+seed|password[ \t]+seed){_CLOSE}"
 _PASSWORD_KEY = (
-    rf"{_OPEN}(?:[a-z0-9]*_)?(?:root|my|db|admin|user|login)?pass(?:word|wd|phrase)?{_CLOSE}"
+    rf"{_OPEN}(?:[a-z0-9]*_)?(?:root|my|db|admin|user|login|ssh)?(?:pass(?:word|wd|phrase)?|pwd?)"
+    rf"{_CLOSE}"
 )
 _SECRET_KEY = (
-    rf"{_OPEN}[a-z0-9_]*(?:secret(?:_?access)?(?:_?key)?|api_?key|access_?token|"
-    rf"auth_?token|accountkey){_CLOSE}"
+    rf"{_OPEN}[a-z0-9_]*(?:secret(?:_?access)?(?:_?key)?|api_?key|token|accountkey){_CLOSE}"
 )
 _NOT_A_VALUE = (
     r"(?!(?:not|never|the|a|an|set|stored|kept|given|available|required|changed|in|on|at|"
     r"provided|generated|known|only|obtained|shown|empty|blank|unknown|same|written|sent|"
     r"different|random|reset|from|by|to|managed|changed|derived|computed|printed)\b)"
 )
-_SHELL_VALUE = r"(?P<secret>\"[^\"\n]*\"|'[^'\n]*'|[^\s|;&<>]+)"
+_SHELL_VALUE = r"(?P<secret>\"[^\"\n]+\"|'[^'\n]+'|[^\s\"'|;&<>]+)"
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ RULES: tuple[Rule, ...] = (
           rf"{_SEED_KEY}[ \t]*:(?!=)[ \t]*{COLON_VALUE}"),
     _rule("seed-setenv", ("setenv",), "password seed", "the value (csh `setenv SEED x`)",
           rf"\bsetenv[ \t]+[a-z0-9_]*seed[ \t]+{EQ_VALUE}"),
-    _rule("password-assignment", ("pass",), "password", "the value (`password: x`, `DB_PASSWD=x`)",
+    _rule("password-assignment", ("pass", "pw"), "password", "the value (`password: x`, `DB_PASSWD=x`)",
           rf"{_PASSWORD_KEY}[ \t]*(?::(?!=)[ \t]*{COLON_VALUE}|{_EQUALS}[ \t]*{EQ_VALUE})"),
     _rule("password-prose", ("pass", "seed"), "password", "the word after \"the (root) password is\"",
           r"\b(?:pass(?:word|wd|phrase)|seed)(?:[ \t]+(?:for|of)[ \t]+[\w.@-]+)?"
@@ -135,6 +135,17 @@ RULES: tuple[Rule, ...] = (
     _rule("openssl-passwd", ("openssl",), "password", "the plain text given to `openssl passwd`",
           r"\bopenssl[ \t]+passwd\b(?:[ \t]+-(?:salt[ \t]+\S+|in[ \t]+\S+|[a-z0-9]+))*"
           r"[ \t]+(?![-<|>])(?P<secret>\"[^\"\n]*\"|'[^'\n]*'|[^\s|;&<>)]+)"),
+    _rule("mkpasswd", ("mkpasswd",), "password", "the plain text given to `mkpasswd`",
+          r"\bmkpasswd\b(?:[ \t]+(?:-[mSR]|--method|--salt|--rounds)[ \t=]+\S+|[ \t]+-[a-z-]+)*+"
+          r"[ \t]+(?![-<|>])(?P<secret>\"[^\"\n]*\"|'[^'\n]*'|[^\s|;&<>)]+)", 0),
+    _rule("password-option", ("--pass",), "password", "the value of any `--password=x` / `--passwd x`",
+          rf"(?<![\w-])--pass(?:word|wd)?(?![\w-])(?:=|[ \t]+){_SHELL_VALUE}", 0),
+    _rule("mysql-p", ("mysql",), "password", "the value glued to `mysql -p`",
+          r"\bmysql(?:dump|admin)?\b[^\n]*?[ \t]-p(?P<secret>[^\s|;&<>]+)", 0),
+    _rule("curl-user", ("curl", "wget"), "password", "the password of `curl -u user:password`",
+          r"\b(?:curl|wget)\b[^\n]*?[ \t](?:-u|--user)[ \t=]+[\"']?[^\s:\"']+:(?P<secret>[^\s\"']+)", 0),
+    _rule("ssh-keygen-n", ("ssh-keygen",), "password", "the passphrase of `ssh-keygen -N`",
+          rf"\bssh-keygen\b[^\n]*?[ \t]-N[ \t]*{_SHELL_VALUE}", 0),
     _rule("aws-access-key-id", AWS_PREFIXES, "cloud key", "the whole key id (`AKIA...`, `ASIA...`)",
           r"(?<![A-Z0-9])(?P<secret>(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)"
           r"[A-Z0-9]{16})(?![A-Z0-9])", 0),

@@ -16,7 +16,7 @@ import pytest
 from generator.catalog import CATALOG_FIELDS
 from generator.description import MAX_DESCRIPTION_BYTES, read_description
 from generator.problems import WARNING, Problem
-from generator.redact import RULES, Normalised, find_secrets, redact_text
+from generator.redact import RULES, Normalised, redact_text
 from generator.render import Layout
 from tests.conftest import ROOT, run_cli, write_tree
 from tests.site_helpers import Spec, build_site, make_repository
@@ -105,6 +105,26 @@ FIXTURES: dict[str, tuple[Case, str]] = {
         Case("openssl passwd -6 -salt abc pwQ15value", ("pwQ15value",), "openssl passwd -6 -salt abc"),
         "openssl passwd -6 -stdin < pw.txt",
     ),
+    "mkpasswd": (
+        Case("mkpasswd -m sha-512 pwQ22value", ("pwQ22value",), "mkpasswd -m sha-512"),
+        "mkpasswd -m sha-512 --stdin < pw.txt",
+    ),
+    "password-option": (
+        Case("vmctl --passwd pwQ23value --host x", ("pwQ23value",), "--host x"),
+        "vmctl --password-file /root/pw --host x",
+    ),
+    "mysql-p": (
+        Case("mysql -u root -ppwQ24value star", ("pwQ24value",), "star"),
+        "mysql -u root -p star",
+    ),
+    "curl-user": (
+        Case("curl -u star:pwQ25value https://vm.example.org", ("pwQ25value",), "https://vm.example.org"),
+        "curl -u star https://vm.example.org",
+    ),
+    "ssh-keygen-n": (
+        Case("ssh-keygen -t ed25519 -N 'pwQ26value' -f key", ("pwQ26value",), "-f key"),
+        "ssh-keygen -t ed25519 -N '' -f key",
+    ),
     "aws-access-key-id": (
         Case("aws_access_key_id = AKIAQWERTYUIOPQ16ZZ9 for S3", ("AKIAQWERTYUIOPQ16ZZ9",), "for S3"),
         "AKIA1234 is short and akiaqwertyuiopasdfgh is lower case",
@@ -156,6 +176,10 @@ VARIANTS: dict[str, Case] = {
     "bold key": Case("**SEED**=vq33z and more", ("vq33z",), "and more"),
     "is:": Case("The password is: vq34z today", ("vq34z",), "today"),
     "=>": Case("{:password => 'vq35z'}", ("vq35z",)),
+    "pw:": Case("pw: vq37z", ("vq37z",)),
+    "MYSQL_PWD": Case("export MYSQL_PWD=vq38z", ("vq38z",)),
+    "SSHPASS": Case("SSHPASS=vq39z sshpass -e ssh host", ("vq39z",), "sshpass -e ssh host"),
+    "token": Case("GITHUB_TOKEN=vq40z make", ("vq40z",), "make"),
     "YAML plain block": Case("password:\n  vq36z\nnext line", ("vq36z",), "next line"),
     "YAML block": Case("password: |\n  vq32za\n  vq32zb\nafter", ("vq32za", "vq32zb"), "after"),
 }  # fmt: skip
@@ -174,7 +198,8 @@ def test_every_rule_is_in_the_readme() -> None:
 def test_rule_redacts_its_positive_fixture(name: str) -> None:
     case = FIXTURES[name][0]
     text, found = redact_text(case.text)
-    assert name in {rule.name for *_, rule in find_secrets(case.text)}
+    rule = next(rule for rule in RULES if rule.name == name)
+    assert rule.pattern.search(Normalised(case.text).text)
     assert not any(secret in text for secret in case.secrets), text
     assert case.kept in text and found
 
@@ -185,6 +210,20 @@ def test_rule_leaves_its_near_miss_alone(name: str) -> None:
     rule = next(rule for rule in RULES if rule.name == name)
     assert rule.pattern.search(Normalised(near_miss).text) is None
     assert redact_text(near_miss) == (near_miss, [])
+
+
+def test_each_match_holds_one_of_its_rules_words() -> None:
+    """find_secrets runs a rule only on paragraphs holding its words: no match may lack them."""
+    texts = [case.text for case, _ in FIXTURES.values()] + [c.text for c in VARIANTS.values()]
+    for rule in RULES:
+        for text in texts:
+            normal = Normalised(text).text
+            for match in rule.pattern.finditer(normal):
+                assert any(word in match[0].lower() for word in rule.words), (rule.name, text)
+    cases = [c for c, _ in FIXTURES.values()] + [c for c in VARIANTS.values() if not c.to_end]
+    text = redact_text("\n\nBetween.\n\n".join(c.text for c in cases))[0]
+    assert not [secret for case in cases for secret in case.secrets if secret in text]
+    assert text.count("Between.") == len(cases) - 1
 
 
 @pytest.mark.parametrize("label", sorted(VARIANTS))
