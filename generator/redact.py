@@ -392,8 +392,9 @@ def redact_text(text: str) -> tuple[str, list[Redaction]]:
     return "".join(pieces), found
 
 
+@functools.lru_cache(maxsize=8192)
 def redact(text: str) -> str:
-    """Just the redacted text: for messages, paths and log lines."""
+    """Just the redacted text: for messages, paths and log lines (hints repeat: cached)."""
     return redact_text(text)[0] if text else text
 
 
