@@ -26,15 +26,16 @@ _QUOTED = "|".join(
     rf"{q}(?:[^{q}\n]|\n(?![ \t]*\n)){{0,500}}{q}|{q}(?:[^{q}\n]|\n(?![ \t]*\n))*" for q in "\"'`"
 )
 _TOKEN = r"(?:(?!-->)[^\s\"'`<>{}])+"
-EQ_VALUE = rf"(?P<secret2>{_QUOTED}|{_TOKEN})"
+_TAGS = r"(?:</?[a-z][a-z0-9]*(?:[ \t][^<>\n]*)?>)*"  # inline HTML before a value: <code>x
+EQ_VALUE = rf"(?P<secret2>{_TAGS}(?:{_QUOTED}|{_TOKEN}))"
 # A value after `:` (YAML, prose): quoted, a YAML block scalar, or the rest of the line.
 COLON_VALUE = (
     rf"(?P<secret>{_QUOTED}|(?:[|>][-+]?[ \t]*)?\n(?:[ \t]+[^\n]*(?:\n|\Z))+|"
     r"(?:(?!-->)[^\n])*[^\s])"
 )  # a YAML block (`|`, `>` or plain indented lines) included
-# Keys may be quoted, backticked or in bold (`**SEED**=x`).
+# Keys may be quoted, backticked or in bold (`**SEED**=x`, `<b>SEED</b>=x`).
 _OPEN = r"(?<![\w$])[\"'`*]{0,3}"
-_CLOSE = r"(?!\w)[\"'`*]{0,3}"
+_CLOSE = r"(?!\w)[\"'`*]{0,3}(?:</[a-z][a-z0-9]*>)?"
 _EQUALS = r"(?:=>|:?=)"
 _SEED_KEY = rf"{_OPEN}(?:[a-z0-9_]*seed|root[ \t]+seed|password[ \t]+seed){_CLOSE}"
 _PASSWORD_KEY = (

@@ -180,6 +180,8 @@ VARIANTS: dict[str, Case] = {
     "MYSQL_PWD": Case("export MYSQL_PWD=vq38z", ("vq38z",)),
     "SSHPASS": Case("SSHPASS=vq39z sshpass -e ssh host", ("vq39z",), "sshpass -e ssh host"),
     "token": Case("GITHUB_TOKEN=vq40z make", ("vq40z",), "make"),
+    "inline HTML value": Case("SEED=<code>vq41z</code> end", ("vq41z",), "end"),
+    "inline HTML key": Case("<b>SEED</b>=<i>'vq42z'</i> end", ("vq42z",), "end"),
     "YAML plain block": Case("password:\n  vq36z\nnext line", ("vq36z",), "next line"),
     "YAML block": Case("password: |\n  vq32za\n  vq32zb\nafter", ("vq32za", "vq32zb"), "after"),
 }  # fmt: skip
