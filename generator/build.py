@@ -21,9 +21,10 @@ from generator.incremental import CachedDigester, RehashPolicy
 from generator.lock import hold_lock
 from generator.names import KnownValues
 from generator.parse import ParsedImage, ParseRules, parse_all
-from generator.problems import WARNING, Problem
+from generator.problems import ERROR, WARNING, Problem
 from generator.progress import Progress
-from generator.scan import scan
+from generator.redact import find_secrets
+from generator.scan import ScanResult, scan
 from generator.snapshot import (
     Summary,
     load_report,
@@ -189,7 +190,8 @@ def stages(
 
     `check` never hashes; `verify` skips descriptions (they matter to the site, not to bytes).
     """
-    scanned = scan(repository, config.ignore, trust_rules(config.trusted_groups, config.owners))
+    rules = trust_rules(config.trusted_groups, config.owners)
+    scanned = withhold_secret_names(scan(repository, config.ignore, rules))
     parsed = parse_all(scanned, parse_rules(config, command))
     stats = RunStats()
     digests, problems = None, list(scanned.problems)
@@ -199,6 +201,32 @@ def stages(
     images = [make_image(p, evaluate(p.entry, p.checksum, digests)) for p in parsed]
     catalog = make_catalog(str(repository), iso_time(clock()) or "", images, problems)
     return RunResult(catalog, stats, repository, summarize(catalog, stats))
+
+
+def withhold_secret_names(scanned: ScanResult) -> ScanResult:
+    """Leave out images whose name (or a member's, or a sidecar's) holds a secret.
+
+    Their pages, rows and feed entries would publish it; the error problem shows the name masked.
+    """
+    kept = []
+    for entry in scanned.images:
+        sidecars = [s.relpath for s in (entry.checksum, entry.description) if s]
+        names = [entry.relpath, *(m.relpath for m in entry.members), *sidecars]
+        found = next((f for n in names for f in find_secrets(n)), None)
+        if found is None:
+            kept.append(entry)
+            continue
+        scanned.problems.append(
+            Problem(
+                entry.relpath,
+                "secret_in_name",
+                ERROR,
+                f"the name holds a {found[2]}; the image is left out of the site",
+                "rename it without the secret, and change the secret since it was readable",
+            )
+        )
+    scanned.images = kept
+    return scanned
 
 
 def summarize(catalog: Catalog, stats: RunStats) -> Summary:

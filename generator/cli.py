@@ -13,6 +13,7 @@ from generator.build import RunResult, run
 from generator.config import byte_size, days, load_config
 from generator.errors import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CatalogError
 from generator.progress import Progress
+from generator.redact import redact
 
 EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C
 EXIT_CODES = """exit codes:
@@ -185,7 +186,7 @@ def command(argv: list[str] | None) -> int:
         log = Log(config.log_file, args.command)
         result = run(config, args.command, progress=progress_bar(config.quiet), reports=True)
     except CatalogError as exc:
-        message = f"star-vm-catalog: {exc}"
+        message = redact(f"star-vm-catalog: {exc}")
         log.write([message])
         if exc.exit_code != EXIT_LOCKED or not args.quiet:
             print(message, file=sys.stderr)
@@ -217,7 +218,7 @@ class Log:
         stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         try:
             with self.path.open("a", encoding="utf-8") as handle:
-                handle.writelines(f"{stamp} {self.command}: {line}\n" for line in lines)
+                handle.writelines(f"{stamp} {self.command}: {redact(line)}\n" for line in lines)
         except OSError as exc:
             print(
                 f"star-vm-catalog: '{self.path}': cannot write the log: {exc.strerror}",

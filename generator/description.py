@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import math
 import re
@@ -24,6 +25,7 @@ from generator.scan import FileStat
 MAX_DESCRIPTION_BYTES = 256 * 1024
 MARKDOWN_SECONDS = 1.0  # past this, a description is shown as plain text (the target is 2 s)
 KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_ -]{0,63}")
+HTML_COMMENT_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 
 
 @dataclass(frozen=True)
@@ -77,17 +79,6 @@ def read_description(
             )
         )
     text = original = _decode(data, relpath, problems)
-    text, redactions = redact_text(text)
-    for redaction in redactions:
-        problems.append(
-            Problem(
-                relpath,
-                "secret_redacted",
-                WARNING,
-                f"{redaction.kind} on line {redaction.line} was removed before publishing",
-                "keep secrets out of descriptions; they are published on the web",
-            )
-        )
     try:
         raw_fields, body = split_front_matter(text)
     except FrontMatterError as exc:
@@ -101,7 +92,9 @@ def read_description(
             )
         )
         raw_fields, body = {}, text
-    fields = _clean_fields(raw_fields, relpath, reserved, problems)
+    front = text[: len(text) - len(body)] if raw_fields else ""
+    body = _redact_body(body, text[: len(text) - len(body)].count("\n"), relpath, problems)
+    fields = _clean_fields(raw_fields, relpath, reserved, problems, front)
     redacted = any(p.code == "secret_redacted" for p in problems)
     html = _render(body, relpath, problems)
     private_text = original if redacted else ""
@@ -122,6 +115,7 @@ def unredacted(text: str, reserved: frozenset[str]) -> Description:
         name = key.strip().lower().replace(" ", "_").replace("-", "_")
         if KEY_RE.fullmatch(key.strip()) and name not in reserved:
             fields[name] = _json_safe(value)
+    body = HTML_COMMENT_RE.sub("", body)
     html = _render(body, "", [])  # too complex: plain text here too, as on the public page
     return Description(dict(sorted(fields.items())), html, body.strip())
 
@@ -144,10 +138,56 @@ def _render(body: str, relpath: str, problems: list[Problem]) -> str:
         return plain_text_html(body)
 
 
+def _redact_body(body: str, offset: int, relpath: str, problems: list[Problem]) -> str:
+    """Secrets out, then HTML comments out (they are notes to editors, never published)."""
+    body, redactions = redact_text(body)
+    for redaction in redactions:
+        problems.append(
+            Problem(
+                relpath,
+                "secret_redacted",
+                WARNING,
+                f"{redaction.kind} on line {redaction.line + offset} was removed before publishing",
+                "keep secrets out of descriptions; they are published on the web",
+            )
+        )
+    return HTML_COMMENT_RE.sub("", body)
+
+
+# Byte order marks, longest first (the UTF-32 LE mark begins with the UTF-16 LE one).
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
 def _decode(data: bytes, relpath: str, problems: list[Problem]) -> str:
+    """Text as its bytes say: a BOM or NUL-padded UTF-16 is read as such, never as Latin-1.
+
+    Reading UTF-16 as Latin-1 would publish `S\\0E\\0E\\0D\\0=...`, a secret that no rule sees
+    and that anyone gets back by dropping the NULs.
+    """
+    encoding = _utf16_or_32(data)
+    if encoding is not None and not encoding.startswith("utf-8"):
+        bom = next((b for b, name in BOMS if name == encoding and data.startswith(b)), b"")
+        problems.append(
+            Problem(
+                relpath,
+                "description_not_utf8",
+                WARNING,
+                f"description is {encoding.upper()}; read as such",
+                "save the description as UTF-8",
+            )
+        )
+        return data[len(bom) :].decode(encoding, errors="replace")
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3:
+            return data[: exc.start].decode("utf-8").removeprefix("\ufeff")  # cut at the cap
         problems.append(
             Problem(
                 relpath,
@@ -160,8 +200,28 @@ def _decode(data: bytes, relpath: str, problems: list[Problem]) -> str:
         return data.decode("latin-1")
 
 
+def _utf16_or_32(data: bytes) -> str | None:
+    """The encoding a BOM names, or UTF-16 guessed from NULs in every other byte."""
+    for bom, name in BOMS:
+        if data.startswith(bom):
+            return name
+    pairs = len(data) // 2
+    if pairs >= 2 and b"\0" in data[:4096]:
+        head = data[: 2 * min(pairs, 2048)]
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        if odd >= len(head) // 4 and even * 8 < odd:
+            return "utf-16-le"
+        if even >= len(head) // 4 and odd * 8 < even:
+            return "utf-16-be"
+    return None
+
+
 def _clean_fields(
-    raw: dict[str, Any], relpath: str, reserved: frozenset[str], problems: list[Problem]
+    raw: dict[str, Any],
+    relpath: str,
+    reserved: frozenset[str],
+    problems: list[Problem],
+    front: str = "",
 ) -> dict[str, Any]:
     """Keep well-named keys with JSON-safe values; redact keys and values that hold secrets."""
     fields: dict[str, Any] = {}
@@ -182,16 +242,33 @@ def _clean_fields(
         fields[name] = _json_safe(value)
     fields, redacted = redact_fields(fields)
     for key in redacted:
+        line = _key_line(front, key)
+        where = f"front matter value of '{key}'" + (f" on line {line}" if line else "")
         problems.append(
             Problem(
                 relpath,
                 "secret_redacted",
                 WARNING,
-                f"front matter value of '{key}' was removed before publishing",
+                f"{where} was removed before publishing",
                 "keep secrets out of descriptions; they are published on the web",
             )
         )
     return dict(sorted(fields.items()))
+
+
+def _key_line(front: str, where: str) -> int | None:
+    """The line of the front matter holding the last key of `where` (`users[1].password`)."""
+    lines, line = front.splitlines(), 0
+    for key in re.findall(r"[^.\[\]]+", where):
+        if key.isdigit():
+            continue  # a list index
+        name = re.escape(key).replace("_", "[ _-]")
+        pattern = re.compile(rf"(?:^|[\s{{,-])[\"']?{name}[\"']?\s*:", re.I)
+        found = next((n for n in range(line, len(lines)) if pattern.search(lines[n])), None)
+        if found is None:
+            return None
+        line = found
+    return line + 1
 
 
 def _json_safe(value: Any) -> Any:

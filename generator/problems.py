@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator.redact import redact
+
 ERROR = "error"
 WARNING = "warning"
 SEVERITIES = (ERROR, WARNING)
@@ -47,11 +49,12 @@ CODES: dict[str, str] = {
     "duplicate_sidecar": "a sidecar both beside a directory image and inside it (the one beside is used)",
     "invalid_front_matter": "front matter that is not a YAML mapping",
     "invalid_front_matter_key": "a front matter key that is not a simple name or is a catalog field",
-    "description_not_utf8": "a description that is not UTF-8 (read as Latin-1)",
+    "description_not_utf8": "a description that is not UTF-8 (read as UTF-16 when it is, else Latin-1)",
     "description_too_large": "a description over 256 KiB (only the start is shown)",
     "unreadable_description": "a description that cannot be read",
     "secret_redacted": "a password seed, password or private key removed from a description",
     "description_too_complex": "Markdown that did not render in time (shown as plain text)",
+    "secret_in_name": "a file name that holds a secret (the image is left out of the site)",
     # headers
     "truncated_header": "an image file shorter than its format's header",
     "corrupt_header": "a header with impossible values",
@@ -94,6 +97,10 @@ class Problem:
             raise ValueError(
                 f"unregistered problem code or severity: {self.code!r}, {self.severity!r}"
             )
+        # The one choke point: every message reaches stderr, the log, the site and the state
+        # through a Problem, and may quote a file's bytes or a name that holds a secret.
+        for name in ("path", "message", "hint"):
+            object.__setattr__(self, name, redact(getattr(self, name)))
 
     def line(self) -> str:
         """One-line message for stderr: quoted path first, then the problem, then the fix."""

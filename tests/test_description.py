@@ -78,8 +78,9 @@ def test_secrets_are_redacted_and_reported(tmp_path: Path) -> None:
         assert secret not in rendered
     assert "passwd --stdin" in description.text
     assert [p.message.split(" was")[0] for p in problems] == [
-        "password on line 2", "password seed on line 3", "password seed on line 5",
-        "private key on line 7", "password on line 11",
+        "password seed on line 5", "private key on line 7", "password on line 11",
+        "front matter value of 'root_password' on line 2",
+        "front matter value of 'note' on line 3",
     ]  # fmt: skip
     assert all(p.code == "secret_redacted" and p.severity == "warning" for p in problems)
 
@@ -88,7 +89,7 @@ def test_secret_named_front_matter_keys_are_redacted(tmp_path: Path) -> None:
     description, problems = describe(tmp_path, "---\nseed_phrase: correct horse\n---\nbody\n")
     assert description.fields == {"seed_phrase": "(redacted)"}
     assert [p.message for p in problems] == [
-        "front matter value of 'seed_phrase' was removed before publishing"
+        "front matter value of 'seed_phrase' on line 2 was removed before publishing"
     ]
 
 
