@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 from generator import failpoints
 from generator.catalog import CATALOG_FIELDS, Catalog, iso_time, make_catalog, make_image
 from generator.config import Config
-from generator.errors import ConfigError, RepositoryError
+from generator.errors import RepositoryError
 from generator.format_rules import FormatRules
 from generator.hashing import FileDigest
 from generator.incremental import CachedDigester, RehashPolicy
 from generator.lock import hold_lock
 from generator.names import KnownValues
+from generator.overlaps import Place, output_places, refuse_log_in_output, refuse_overlaps
 from generator.parse import ParsedImage, ParseRules, parse_all
 from generator.problems import Problem
 from generator.progress import Progress
@@ -135,8 +136,7 @@ def run(
     clock = clock or source_clock()
     repository = repository_of(config)
     state_dir = config.state_dir(repository)
-    if command == "build":
-        refuse_state_in_site(state_dir, config.output)
+    refuse_unsafe_paths(config, command, repository, state_dir)
     with ExitStack() as stack:
         stack.enter_context(hold_lock(state_dir / "lock", "state directory"))
         if command == "build":
@@ -285,11 +285,22 @@ def publish_site(result: RunResult, config: Config, state: State, now: float) ->
     result.output = config.output
 
 
-def refuse_state_in_site(state_dir: Path, output: Path) -> None:
-    """The state must never be published (or wiped when the site is swapped in)."""
-    state, site = state_dir.resolve(), output.resolve()
-    if state == site or site in state.parents:
-        raise ConfigError(
-            f"'{state_dir}': the state directory is inside the output '{output}'; "
-            "give --state a directory outside the published site"
-        )
+def refuse_unsafe_paths(config: Config, command: str, repository: Path, state_dir: Path) -> None:
+    """Before any lock or read: no overlap of repository, state and output, no foreign output.
+
+    The output is checked here too, so a folder that will be refused is refused at once, not
+    after an hour of hashing.
+    """
+    places = [
+        Place("repository", "--repository", repository),
+        Place("state directory", "--state", state_dir),
+    ]
+    if command == "build":
+        from generator.publish import builds_dir, check_output
+
+        outputs = output_places(config.output, builds_dir(config.output))
+        refuse_overlaps([*places, *outputs])
+        refuse_log_in_output(config.log_file, outputs)
+        check_output(config.output)
+    else:
+        refuse_overlaps(places)
