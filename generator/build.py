@@ -299,7 +299,7 @@ def refuse_unsafe_paths(config: Config, command: str, repository: Path, state_di
         from generator.publish import builds_dir, check_output
 
         outputs = output_places(config.output, builds_dir(config.output))
-        refuse_overlaps([*places, *outputs])
+        refuse_overlaps([*outputs, *places])
         refuse_log_in_output(config.log_file, outputs)
         check_output(config.output)
     else:

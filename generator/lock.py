@@ -33,14 +33,13 @@ def hold_lock(path: Path, what: str) -> Iterator[None]:
 def _open_lock(path: Path, what: str) -> int:
     """Create or open the lock file; a folder this user cannot write is a usage error, exit 2.
 
-    O_NOFOLLOW: a link planted at the lock's name is refused, never opened (or created) through.
+    O_NOFOLLOW: a link planted at the lock's name is refused, never opened or created through.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
     except OSError as exc:
         raise LockFileError(
-            f"'{path}': cannot create the lock file of this {what}: "
-            f"{exc.strerror or exc}; give the {what} a folder this user can write "
-            "(or fix its permissions) and remove any link at that name"
+            f"'{path}': cannot create the lock file of this {what} ({exc.strerror or exc}); "
+            f"make '{path.parent}' writable for this user, or choose another folder"
         ) from exc

@@ -137,7 +137,7 @@ def _existing_kind(output: Path, info: os.stat_result) -> str:
         raise _refused(output, f"cannot be listed ({_reason(exc)})") from exc
     if _is_our_catalog(output / "catalog.json"):
         return LEGACY
-    raise _refused(output, "is a folder holding files this tool did not write")
+    raise _refused(output, "holds files this tool did not write")
 
 
 def _is_our_catalog(path: Path) -> bool:
@@ -153,9 +153,9 @@ def _is_our_catalog(path: Path) -> bool:
 
 def _refused(output: Path, what: str) -> UnsafeOutputError:
     return UnsafeOutputError(
-        f"'{output}': {what}, not a site this tool published; nothing in it was touched. "
+        f"'{output}': {what}: not a site this tool published, so nothing in it was touched. "
         "Give --output a new or empty folder (it becomes a link to the tool's copies of the "
-        "site), or move that one away first"
+        "site), or move this one away first"
     )
 
 
