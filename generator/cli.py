@@ -18,7 +18,7 @@ EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C
 EXIT_CODES = """exit codes:
   0   all images verified (or checked) and no error problems
   1   an error problem or an integrity failure (mismatch, unreadable, invalid checksum)
-  2   usage or configuration error
+  2   usage or configuration error; an output or lock it may not touch (nothing changed)
   75  another run holds the lock (try again later)
   130 interrupted (Ctrl-C); digests already read are kept"""
 

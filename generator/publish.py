@@ -92,7 +92,7 @@ def published_bytes(output: Path, relpath: str) -> bytes | None:
 
 def published_key(output: Path) -> str | None:
     """The key the published copy was made with (see `deploy.site_key`), if any."""
-    build = current_build(output)
+    build = our_slot(output)
     try:
         return _key_path(build).read_text() if build else None
     except OSError:

@@ -219,3 +219,13 @@ def test_a_lock_file_that_cannot_be_created_is_exit_2_with_a_message(
         f"(Permission denied); make '{lock.parent}' writable for this user, or choose another "
         "folder"
     ]
+
+
+def test_a_link_planted_at_the_lock_name_is_refused_not_created_through(
+    repo: Path, tmp_path: Path
+) -> None:
+    (tmp_path / ".site.lock").symlink_to(tmp_path / "created-through-the-link")
+    done = build(repo, tmp_path, str(tmp_path / "site"))
+    refused(done, f"'{tmp_path / '.site.lock'}': cannot create the lock file of this output")
+    assert not (tmp_path / "created-through-the-link").exists()
+    assert not (tmp_path / "site").exists()
