@@ -182,9 +182,10 @@ def _check_entry(path: Path, output: Path, is_kind: Callable[[int], bool], kind:
         raise _unsafe_area(path, output, f"is not {kind}")
 
 
-def _unsafe_area(path: Path, output: Path, what: str) -> UnsafeOutputError:
+def _unsafe_area(path: Path, near: Path, what: str) -> UnsafeOutputError:
+    """`near`: the output, or the build area itself."""
     return UnsafeOutputError(
-        f"'{path}': {what}, in the build area of '{output}' where this tool keeps only what it "
+        f"'{path}': {what}, in the build area of '{near}' where this tool keeps only what it "
         "made; nothing was followed or deleted. Remove it, then run again"
     )
 
@@ -251,17 +252,39 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
     _write(_manifest_path(target), _manifest_bytes(journal))
     _key_path(target).unlink(missing_ok=True)
     _make_dir(target, target.parent)
+    real_dirs: set[Path] = set()
     for relpath in sorted(set(old) - set(new), reverse=True):
+        _refuse_links_inside(target, target / relpath, real_dirs)
         _remove(target, relpath)
     written = 0
     for index, relpath in enumerate(sorted(new)):
         if index == len(new) // 2:
             failpoints.reach("publishing")
         if old.get(relpath) != new[relpath]:
+            _refuse_links_inside(target, target / relpath, real_dirs)
             _write(target / relpath, files[relpath])
             written += 1
     _write(_manifest_path(target), _manifest_bytes(new))
     return written, len(new) - written
+
+
+def _refuse_links_inside(target: Path, path: Path, real_dirs: set[Path]) -> None:
+    """Refuse a folder of the copy replaced by a link: nothing is written or deleted through it.
+
+    Each folder is looked at once per run (`real_dirs`); a missing one is made by `mkdir`.
+    """
+    for parent in path.parents:
+        if parent == target or parent in real_dirs:
+            return
+        try:
+            mode = os.lstat(parent).st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(mode):
+            raise _unsafe_area(
+                parent, target.parent, f"is a symbolic link (to '{os.readlink(parent)}')"
+            )
+        real_dirs.add(parent)
 
 
 def _adopt_slot(target: Path) -> Manifest:

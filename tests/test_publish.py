@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,23 @@ def test_a_manifest_naming_paths_outside_its_copy_deletes_nothing_there(tmp_path
     manifest.write_text(json.dumps(planted))
     publish(SITE_A | {"index.html": b"c"}, output)
     assert (victim / "data.txt").read_text() == "precious"
+
+
+def test_a_folder_of_a_copy_replaced_by_a_link_is_never_written_or_deleted_through(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "site"
+    victim = write_tree(tmp_path / "victim", {"xen/x/index.html": "precious"})
+    publish(SITE_A, output)
+    publish(SITE_A | {"index.html": b"b"}, output)
+    inactive = builds_dir(output) / "a"
+    shutil.rmtree(inactive / "images")
+    (inactive / "images").symlink_to(victim)
+    for site in ({"index.html": b"c"}, SITE_A | {"images/xen/x/index.html": b"new"}):
+        with pytest.raises(UnsafeOutputError, match="images': is a symbolic link"):
+            publish(site, output)
+        assert (victim / "xen/x/index.html").read_text() == "precious"
+    assert (output / "index.html").read_bytes() == b"b"
 
 
 def test_a_plain_site_of_an_older_version_is_moved_aside_and_kept(tmp_path: Path) -> None:

@@ -109,13 +109,15 @@ def test_a_log_file_inside_the_output_is_refused(repo: Path, tmp_path: Path) -> 
 
 def test_relative_config_paths_are_beside_the_config_file(repo: Path, tmp_path: Path) -> None:
     conf = write_tree(
-        tmp_path / "etc", {"c.yaml": "repository: ../repo\noutput: site\nstate: st\n"}
+        tmp_path / "etc",
+        {"c.yaml": "repository: ../repo\noutput: site\nstate: st\nlog-file: run.log\n"},
     )
     home = write_tree(tmp_path / "home", {".profile": "keep", "thesis/ch1.tex": "keep"})
     before = snapshot(home)
     done = run_cli("build", "--config", str(conf / "c.yaml"), cwd=home)
     assert done.returncode == 0, done.stderr
     assert (conf / "site/catalog.json").is_file() and (conf / "st/state.sqlite").is_file()
+    assert "images" in (conf / "run.log").read_text()
     assert snapshot(home) == before
 
 
