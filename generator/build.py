@@ -19,7 +19,7 @@ from generator.hashing import FileDigest
 from generator.incremental import CachedDigester, RehashPolicy
 from generator.lock import hold_lock
 from generator.names import KnownValues
-from generator.overlaps import Place, output_places, refuse_log_in_output, refuse_overlaps
+from generator.overlaps import Place, output_places, refuse_log_in_output, refuse_nested
 from generator.parse import ParsedImage, ParseRules, parse_all
 from generator.problems import Problem
 from generator.progress import Progress
@@ -299,8 +299,8 @@ def refuse_unsafe_paths(config: Config, command: str, repository: Path, state_di
         from generator.publish import builds_dir, check_output
 
         outputs = output_places(config.output, builds_dir(config.output))
-        refuse_overlaps([*outputs, *places])
+        refuse_nested([*outputs, *places])
         refuse_log_in_output(config.log_file, outputs)
         check_output(config.output)
     else:
-        refuse_overlaps(places)
+        refuse_nested(places)

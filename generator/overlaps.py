@@ -36,7 +36,7 @@ def output_places(output: Path, builds: Path) -> list[Place]:
     ]
 
 
-def refuse_overlaps(places: list[Place]) -> None:
+def refuse_nested(places: list[Place]) -> None:
     """Raise ConfigError when two places of different options are equal or nested."""
     for first, second in combinations(places, 2):
         if first.option == second.option:
