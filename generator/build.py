@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 from generator import failpoints
 from generator.catalog import CATALOG_FIELDS, Catalog, iso_time, make_catalog, make_image
 from generator.config import Config
-from generator.errors import ConfigError, RepositoryError
+from generator.errors import RepositoryError
 from generator.format_rules import FormatRules
 from generator.hashing import FileDigest
 from generator.incremental import CachedDigester, RehashPolicy
 from generator.lock import hold_lock
 from generator.names import KnownValues
+from generator.overlaps import Place, output_places, refuse_log_in_output, refuse_nested
 from generator.parse import ParsedImage, ParseRules, parse_all
 from generator.problems import ERROR, WARNING, Problem
 from generator.progress import Progress
@@ -140,17 +141,16 @@ def run(
     clock = clock or source_clock()
     repository = repository_of(config)
     state_dir = config.state_dir(repository)
-    if command == "build":
-        refuse_state_in_site(state_dir, config.output)
-        refuse_overlaps(private_outputs(config), public_areas(config, repository, state_dir))
+    refuse_unsafe_paths(config, command, repository, state_dir)
     with ExitStack() as stack:
         stack.enter_context(hold_lock(state_dir / "lock", "state directory"))
         if command == "build":
             from generator.publish import output_lock_path
 
             stack.enter_context(hold_lock(output_lock_path(config.output), "output directory"))
-            for _, private in private_outputs(config):
-                stack.enter_context(hold_lock(output_lock_path(private), "private output"))
+            if config.private_output is not None:
+                lock = output_lock_path(config.private_output)
+                stack.enter_context(hold_lock(lock, "private output"))
         hashes = command != "check" and config.verify
         state = open_state(state_dir, clock) if hashes or command == "build" else None
         if state is not None:
@@ -360,52 +360,27 @@ def history_of(result: RunResult, state: State, now: float) -> History:
     return carry_over(history, previous.records, previous.removed, present, now)
 
 
-def refuse_state_in_site(state_dir: Path, output: Path) -> None:
-    """The state must never be published (or wiped when the site is swapped in)."""
-    state, site = state_dir.resolve(), output.resolve()
-    if state == site or site in state.parents:
-        raise ConfigError(
-            f"'{state_dir}': the state directory is inside the output '{output}'; "
-            "give --state a directory outside the published site"
-        )
+def refuse_unsafe_paths(config: Config, command: str, repository: Path, state_dir: Path) -> None:
+    """Before any lock or read: no overlap of repository, state and output, no foreign output.
 
-
-def private_outputs(config: Config) -> list[tuple[str, Path]]:
-    """Every output besides the public one, named by its option (a list: more may come)."""
-    if config.private_output is None:
-        return []
-    return [("--private-output", config.private_output)]
-
-
-def public_areas(config: Config, repository: Path, state_dir: Path) -> list[tuple[str, Path]]:
-    """What no other output may hold or sit inside: the public output, repository and state."""
-    return [("--output", config.output), ("--repository", repository), ("--state", state_dir)]
-
-
-def refuse_overlaps(outputs: list[tuple[str, Path]], others: list[tuple[str, Path]]) -> None:
-    """Each extra output must be apart from the others and from `others` (exit 2 otherwise).
-
-    Publishing an output replaces it and cleans its `.NAME.builds` directory, so an output
-    inside another one would be wiped or published by it; inside the repository it would be
-    catalogued, and holding the state it would publish the state.
+    The output is checked here too, so a folder that will be refused is refused at once, not
+    after an hour of hashing.
     """
-    for index, (option, path) in enumerate(outputs):
-        for other_option, other in [*outputs[:index], *others]:
-            if any(_overlap(a, b) for a in _areas(path) for b in _areas(other)):
-                raise ConfigError(
-                    f"'{path}': {option} overlaps {other_option} '{other}'; "
-                    f"give {option} a directory of its own, outside the other"
-                )
+    places = [
+        Place("repository", "--repository", repository),
+        Place("state directory", "--state", state_dir),
+    ]
+    if command == "build":
+        from generator.publish import builds_dir, check_output
 
-
-def _areas(path: Path) -> set[Path]:
-    """The path as named and as resolved, and the `.NAME.builds` copies beside it."""
-    from generator.publish import builds_dir
-
-    named = Path(os.path.abspath(path))
-    named = named.parent.resolve() / named.name  # a final symlink (the published link) kept
-    return {named, path.resolve(), builds_dir(named)}
-
-
-def _overlap(a: Path, b: Path) -> bool:
-    return a == b or a in b.parents or b in a.parents
+        outputs = output_places(config.output, builds_dir(config.output))
+        private = config.private_output
+        if private is not None:
+            outputs += output_places(private, builds_dir(private), "private output")
+        refuse_nested([*outputs, *places])
+        refuse_log_in_output(config.log_file, outputs)
+        for output in (config.output, private):
+            if output is not None:
+                check_output(output)
+    else:
+        refuse_nested(places)

@@ -19,7 +19,7 @@ EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C
 EXIT_CODES = """exit codes:
   0   all images verified (or checked) and no error problems
   1   an error problem or an integrity failure (mismatch, unreadable, invalid checksum)
-  2   usage or configuration error
+  2   usage or configuration error; an output or lock it may not touch (nothing changed)
   75  another run holds the lock (try again later)
   130 interrupted (Ctrl-C); digests already read are kept"""
 
@@ -54,6 +54,13 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{exc}, got '{text}'") from None
 
 
+def _path(text: str) -> Path:
+    """A path option; an empty one is refused (it would mean the current directory)."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return Path(text)
+
+
 def hashing_options() -> argparse.ArgumentParser:
     """Options of the commands that hash (`build`, `verify`)."""
     hashing = argparse.ArgumentParser(add_help=False)
@@ -77,18 +84,20 @@ def parser() -> argparse.ArgumentParser:
     """Options are defined once on a parent parser and shared by every command."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--repository", type=Path, help="repository root (default: the bundled demo)"
+        "--repository", type=_path, help="repository root (default: the bundled demo)"
     )
     common.add_argument(
-        "--state", type=Path, help="state directory (default: under $XDG_STATE_HOME)"
+        "--state", type=_path, help="state directory (default: under $XDG_STATE_HOME)"
     )
-    common.add_argument("--config", type=Path, help="YAML file with the same keys as these options")
+    common.add_argument(
+        "--config", type=_path, help="YAML file with the same keys as these options"
+    )
     common.add_argument(
         "--quiet", action="store_true", default=None, help="print only what needs a person"
     )
     common.add_argument("--jobs", type=_positive, help="hashing threads (default: number of cores)")
     common.add_argument(
-        "--log-file", type=Path, help="append every message of every run to this file"
+        "--log-file", type=_path, help="append every message of every run to this file"
     )
     main = argparse.ArgumentParser(
         prog="star-vm-catalog",
@@ -106,7 +115,7 @@ def parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    build.add_argument("--output", type=Path, help="site directory (default: ./site)")
+    build.add_argument("--output", type=_path, help="site directory (default: ./site)")
     build.add_argument(
         "--no-verify",
         dest="verify",

@@ -86,7 +86,7 @@ class Config:
 # YAML key (the flag's name) -> (dataclass field, converter)
 def _path(value: Any) -> Path:
     if not isinstance(value, str) or not value:
-        raise ValueError("expected a path string")
+        raise ValueError("expected a path (a non-empty string)")
     return Path(value).expanduser()
 
 
@@ -211,14 +211,23 @@ def read_config_file(path: Path) -> dict[str, Any]:
             continue
         name, convert = KEYS[key]
         try:
-            values[name] = convert(raw)
+            values[name] = anchored(convert(raw), path.parent)
         except ValueError as exc:
             errors.append(f"key '{key}': {exc}, got {raw!r}")
     if errors:
         raise ConfigError(f"'{path}': " + "; ".join(errors))
-    if "repository" in values and not values["repository"].is_absolute():
-        values["repository"] = (path.parent / values["repository"]).resolve()
     return values
+
+
+def anchored(value: Any, folder: Path) -> Any:
+    """A relative path read from a config file means one beside that file, never in the cwd.
+
+    One rule for every path-valued key, so a key added later cannot miss it: `output: .`
+    run from cron must not mean cron's working directory (often $HOME).
+    """
+    if isinstance(value, Path) and not value.is_absolute():
+        return folder.absolute() / value
+    return value
 
 
 def load_config(config_file: Path | None, overrides: dict[str, Any]) -> Config:

@@ -26,6 +26,12 @@ class LockHeldError(CatalogError):
     exit_code = EXIT_LOCKED
 
 
+class LockFileError(CatalogError):
+    """The lock file cannot be created or opened (a read-only folder, permissions)."""
+
+    exit_code = EXIT_USAGE
+
+
 class RepositoryError(CatalogError):
     """The repository root itself cannot be used (missing, not a directory)."""
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from generator.errors import LockHeldError
+from generator.errors import LockFileError, LockHeldError
 
 
 @contextmanager
@@ -17,8 +17,7 @@ def hold_lock(path: Path, what: str) -> Iterator[None]:
 
     The kernel drops a flock when its holder dies, so a run killed with -9 leaves no stale lock.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = _open_lock(path, what)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -29,3 +28,18 @@ def hold_lock(path: Path, what: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def _open_lock(path: Path, what: str) -> int:
+    """Create or open the lock file; a folder this user cannot write is a usage error, exit 2.
+
+    O_NOFOLLOW: a link planted at the lock's name is refused, never opened or created through.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise LockFileError(
+            f"'{path}': cannot create the lock file of this {what} ({exc.strerror or exc}); "
+            f"make '{path.parent}' writable for this user, or choose another folder"
+        ) from exc

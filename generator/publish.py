@@ -12,23 +12,32 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import datetime
 import hashlib
 import json
 import os
-import shutil
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator import failpoints
-from generator.errors import CatalogError
+from generator.errors import CatalogError, ConfigError
 
 SLOTS = ("a", "b")
 _LIBC_NAME = ctypes.util.find_library("c")
 _LIBC = ctypes.CDLL(_LIBC_NAME, use_errno=True) if _LIBC_NAME else None
 
+ABSENT, OURS, EMPTY, LEGACY = "absent", "ours", "empty", "legacy"
+Manifest = dict[str, str | None]  # relative path -> digest; None: ours, bytes not trusted
+
 
 class PublishError(CatalogError):
     """The new site could not be written (disk full, permissions); the old one is untouched."""
+
+
+class UnsafeOutputError(ConfigError):
+    """The output or its build area holds what this tool did not make: refused, left untouched."""
 
 
 @dataclass(frozen=True)
@@ -52,12 +61,23 @@ def output_lock_path(output: Path) -> Path:
     return output.parent / f".{output.name}.lock"
 
 
+def our_slot(output: Path) -> Path | None:
+    """The copy `output` links to, when it is a link this tool made (text `.NAME.builds/a|b`)."""
+    output = output.absolute()
+    try:
+        text = os.readlink(output)
+    except OSError:
+        return None
+    builds = builds_dir(output)
+    return next((builds / s for s in SLOTS if text == f"{builds.name}/{s}"), None)
+
+
 def current_build(output: Path) -> Path | None:
     """The copy the output symlink points to, or a plain directory from an older layout."""
     output = output.absolute()
     if output.is_symlink():
-        target = output.parent / os.readlink(output)
-        return target if target.is_dir() else None
+        target = our_slot(output)
+        return target if target is not None and _is_real_dir(target) else None
     return output if output.is_dir() else None
 
 
@@ -72,7 +92,7 @@ def published_bytes(output: Path, relpath: str) -> bytes | None:
 
 def published_key(output: Path) -> str | None:
     """The key the published copy was made with (see `deploy.site_key`), if any."""
-    build = current_build(output)
+    build = our_slot(output)
     try:
         return _key_path(build).read_text() if build else None
     except OSError:
@@ -83,71 +103,239 @@ def digests(files: dict[str, bytes]) -> dict[str, str]:
     return {path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())}
 
 
+def check_output(output: Path) -> str:
+    """What `output` is (ABSENT, OURS, EMPTY or LEGACY); anything else is refused, untouched.
+
+    Only a link this tool made, an empty folder, or a folder holding a catalog.json of ours
+    (a site of an older version) may be replaced: never a web root or a home directory.
+    """
+    output = output.absolute()
+    try:
+        info = os.lstat(output)
+    except FileNotFoundError:
+        kind = ABSENT
+    except OSError as exc:
+        raise _refused(output, f"cannot be examined ({_reason(exc)})") from exc
+    else:
+        kind = _existing_kind(output, info)
+    check_build_area(output)
+    return kind
+
+
+def _existing_kind(output: Path, info: os.stat_result) -> str:
+    if stat.S_ISLNK(info.st_mode):
+        if our_slot(output) is None:
+            raise _refused(output, f"is a symbolic link to '{os.readlink(output)}'")
+        return OURS
+    if not stat.S_ISDIR(info.st_mode):
+        raise _refused(output, "is not a directory")
+    try:
+        with os.scandir(output) as entries:
+            if next(entries, None) is None:
+                return EMPTY
+    except OSError as exc:
+        raise _refused(output, f"cannot be listed ({_reason(exc)})") from exc
+    if _is_our_catalog(output / "catalog.json"):
+        return LEGACY
+    raise _refused(output, "holds files this tool did not write")
+
+
+def _is_our_catalog(path: Path) -> bool:
+    """A catalog.json an older version of this tool wrote: a regular file with schema_version."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "schema_version" in data and "images" in data
+
+
+def _refused(output: Path, what: str) -> UnsafeOutputError:
+    return UnsafeOutputError(
+        f"'{output}': {what}: not a site this tool published, so nothing in it was touched. "
+        "Give --output a new or empty folder (it becomes a link to the tool's copies of the "
+        "site), or move this one away first"
+    )
+
+
+def check_build_area(output: Path) -> None:
+    """Refuse a build area holding a symbolic link or a stranger: it is never followed."""
+    builds = builds_dir(output)
+    for path in (builds, *(builds / s for s in SLOTS)):
+        _check_entry(path, output, stat.S_ISDIR, "a directory")
+    for slot in SLOTS:
+        for path in (_manifest_path(builds / slot), _key_path(builds / slot)):
+            _check_entry(path, output, stat.S_ISREG, "a regular file")
+
+
+def _check_entry(path: Path, output: Path, is_kind: Callable[[int], bool], kind: str) -> None:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _unsafe_area(path, output, f"cannot be examined ({_reason(exc)})") from exc
+    if stat.S_ISLNK(mode):
+        raise _unsafe_area(path, output, f"is a symbolic link (to '{os.readlink(path)}')")
+    if not is_kind(mode):
+        raise _unsafe_area(path, output, f"is not {kind}")
+
+
+def _unsafe_area(path: Path, near: Path, what: str) -> UnsafeOutputError:
+    """`near`: the output, or the build area itself."""
+    return UnsafeOutputError(
+        f"'{path}': {what}, in the build area of '{near}' where this tool keeps only what it "
+        "made; nothing was followed or deleted. Remove it, then run again"
+    )
+
+
 def publish(files: dict[str, bytes], output: Path, key: str = "") -> Published:
     """Bring the unpublished copy up to date, then swap it in with one rename."""
     output = output.absolute()
+    kind = check_output(output)
     new = digests(files)
-    current = current_build(output)
-    if current is not None and _manifest(current) == new:
+    current = our_slot(output) if kind == OURS else None
+    if current is not None and _is_real_dir(current) and _manifest(current) == new:
         return Published(changed=False)
     target = _other_slot(output, current)
     try:
         written, kept = _update(target, files, new)
-        _key_path(target).write_text(key)
+        _write(_key_path(target), key.encode())
         _sync(target)
         _swap(output, target)
     except OSError as exc:
         raise PublishError(
-            f"'{target}': cannot write the new site: {exc.strerror}; the published site is unchanged"
+            f"'{exc.filename or target}': cannot write the new site: {_reason(exc)}; "
+            "the published site is unchanged"
         ) from exc
-    _remove_strays(builds_dir(output), keep={target, current})
     return Published(True, target, written, kept)
+
+
+def _reason(exc: OSError) -> str:
+    """The system's words for an error, never 'None'."""
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 def _other_slot(output: Path, current: Path | None) -> Path:
     builds = builds_dir(output)
-    builds.mkdir(parents=True, exist_ok=True)
-    name = current.name if current is not None and current.parent == builds else None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    _make_dir(builds, output)
+    name = current.name if current is not None else None
     return builds / (SLOTS[1] if name == SLOTS[0] else SLOTS[0])
 
 
-def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple[int, int]:
-    """Make `target` hold exactly `files`; its manifest says what it holds, when it can be trusted.
+def _make_dir(path: Path, output: Path) -> None:
+    """Create a directory of the build area, or accept a real one: never a link to elsewhere."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        _check_entry(path, output, stat.S_ISDIR, "a directory")
 
-    The manifest is removed first: a run killed half-way leaves a copy that is never trusted
-    again, so the next run rewrites it whole.
+
+def _is_real_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple[int, int]:
+    """Make `target` hold `files`, deleting or replacing only what its manifest says we wrote.
+
+    The manifest is rewritten first as a journal: every path this run may touch is listed,
+    without a digest where the bytes may change, so a run killed half-way leaves a copy whose
+    untrusted files the next run rewrites, and whose every file is still known as ours.
     """
-    old = _manifest(target)
-    _manifest_path(target).unlink(missing_ok=True)
+    old = _adopt_slot(target)
+    journal = {p: old.get(p) if old.get(p) == new.get(p) else None for p in {*old, *new}}
+    _write(_manifest_path(target), _manifest_bytes(journal))
     _key_path(target).unlink(missing_ok=True)
-    if not old and target.exists():
-        shutil.rmtree(target)  # left by a killed run: its contents are unknown
-    target.mkdir(exist_ok=True)
+    _make_dir(target, target.parent)
+    real_dirs: set[Path] = set()
     for relpath in sorted(set(old) - set(new), reverse=True):
+        _refuse_links_inside(target, target / relpath, real_dirs)
         _remove(target, relpath)
     written = 0
     for index, relpath in enumerate(sorted(new)):
         if index == len(new) // 2:
             failpoints.reach("publishing")
         if old.get(relpath) != new[relpath]:
+            _refuse_links_inside(target, target / relpath, real_dirs)
             _write(target / relpath, files[relpath])
             written += 1
-    _manifest_path(target).write_text(json.dumps(new, indent=0, sort_keys=True))
+    _write(_manifest_path(target), _manifest_bytes(new))
     return written, len(new) - written
 
 
+def _refuse_links_inside(target: Path, path: Path, real_dirs: set[Path]) -> None:
+    """Refuse a folder of the copy replaced by a link: nothing is written or deleted through it.
+
+    Each folder is looked at once per run (`real_dirs`); a missing one is made by `mkdir`.
+    """
+    for parent in path.parents:
+        if parent == target or parent in real_dirs:
+            return
+        try:
+            mode = os.lstat(parent).st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(mode):
+            raise _unsafe_area(
+                parent, target.parent, f"is a symbolic link (to '{os.readlink(parent)}')"
+            )
+        real_dirs.add(parent)
+
+
+def _adopt_slot(target: Path) -> Manifest:
+    """The slot's manifest; a slot holding files with no manifest at all is moved aside, kept.
+
+    Only an older version, killed while writing, leaves such a copy: its files may be ours,
+    but nothing records them, so they are neither trusted nor deleted.
+    """
+    old = _manifest(target)
+    if old or _manifest_path(target).exists() or not _is_real_dir(target):
+        return old
+    with os.scandir(target) as entries:
+        if next(entries, None) is not None:
+            os.rename(target, target.parent / f"{target.name}.unrecorded-{_stamp()}")
+    return {}
+
+
+def _stamp() -> str:
+    now = datetime.datetime.now(datetime.UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{os.getpid()}"
+
+
+def _manifest_bytes(manifest: Manifest) -> bytes:
+    """Compact JSON: with `indent` json falls back to its pure-Python encoder (10x slower)."""
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+
+
 def _write(path: Path, data: bytes) -> None:
-    """Write then rename: a reader still inside this copy sees the old file or the new one."""
+    """Write then rename: a reader sees the old file or the new one; no link is followed.
+
+    The temporary name is created exclusively, so a link planted there is never written through.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
+    temporary = _temporary(path)
+    temporary.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(temporary, flags, 0o666)
+    with open(fd, "wb") as handle:
+        handle.write(data)
     os.replace(temporary, path)
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp")
 
 
 def _remove(target: Path, relpath: str) -> None:
     """Remove a file the new site no longer has, and directories it leaves empty."""
     path = target / relpath
     path.unlink(missing_ok=True)
+    _temporary(path).unlink(missing_ok=True)  # a killed run's half-written file is ours too
     for parent in path.parents:
         if parent == target:
             break
@@ -160,26 +348,34 @@ def _remove(target: Path, relpath: str) -> None:
 def _swap(output: Path, target: Path) -> None:
     """Point `output` at `target` with one rename of a symlink: atomic for every reader."""
     link = output.parent / f".{output.name}.link-{os.getpid()}"
-    if link.is_symlink():
-        link.unlink()
-    link.symlink_to(os.path.relpath(target, output.parent))
-    if output.exists() and not output.is_symlink():
-        # Migrating from a plain directory: the only non-atomic moment, once per installation.
-        os.rename(output, builds_dir(output) / "legacy")
-    os.rename(link, output)
+    text = os.path.relpath(target, output.parent)
+    _remove_stale_link(link, output)
+    link.symlink_to(text)
+    try:
+        kind = check_output(output)  # again: the output may have changed while we rendered
+        if kind == EMPTY:
+            os.rmdir(output)  # fails, touching nothing, if a file appeared meanwhile
+        elif kind == LEGACY:
+            # Migrating a site of an older version: moved aside and kept, never deleted.
+            os.rename(output, builds_dir(output) / f"legacy-{_stamp()}")
+        os.rename(link, output)
+    finally:
+        if link.is_symlink():
+            link.unlink()
     _fsync_dir(output.parent)
 
 
-def _remove_strays(builds: Path, keep: set[Path | None]) -> None:
-    """Delete anything in the builds directory that is neither copy (a migrated old site)."""
-    wanted = {p.name for p in keep if p is not None} | set(SLOTS)
-    for path in builds.iterdir():
-        name = path.name.split(".", 1)[0]
-        if name not in wanted:
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+def _remove_stale_link(link: Path, output: Path) -> None:
+    """A link left by a killed run with our process id is ours only if it points at a copy."""
+    try:
+        text = os.readlink(link)
+    except FileNotFoundError:
+        return
+    except OSError as exc:  # not a link: someone else's file
+        raise _unsafe_area(link, output, f"is not a link this tool made ({_reason(exc)})") from exc
+    if text not in {f"{builds_dir(output).name}/{s}" for s in SLOTS}:
+        raise _unsafe_area(link, output, f"is a symbolic link to '{text}'")
+    link.unlink()
 
 
 def _manifest_path(build: Path) -> Path:
@@ -191,13 +387,29 @@ def _key_path(build: Path) -> Path:
     return build.parent / f"{build.name}.key"
 
 
-def _manifest(build: Path | None) -> dict[str, str]:
+def _manifest(build: Path | None) -> Manifest:
+    """What the copy holds by our own record; paths that could leave the copy are dropped."""
     if build is None:
         return {}
     try:
-        return json.loads(_manifest_path(build).read_text())
+        data = json.loads(_manifest_path(build).read_text())
     except (OSError, ValueError):
         return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        p: d if isinstance(d, str) else None
+        for p, d in data.items()
+        if isinstance(p, str) and _inside(p)
+    }
+
+
+def _inside(relpath: str) -> bool:
+    """A relative path that stays inside the copy (no `..`, not absolute, not empty).
+
+    Plain string tests: pathlib would cost a second per 10,000-page manifest.
+    """
+    return bool(relpath) and not relpath.startswith("/") and ".." not in relpath.split("/")
 
 
 def _sync(build: Path) -> None:
@@ -205,7 +417,7 @@ def _sync(build: Path) -> None:
 
     syncfs flushes only the output's file system, not every disk of the server.
     """
-    fd = os.open(build, os.O_RDONLY)
+    fd = os.open(build, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         if _LIBC is None or _LIBC.syncfs(fd) != 0:
             os.sync()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from generator.publish import builds_dir, current_build, publish
+from generator.publish import UnsafeOutputError, builds_dir, current_build, publish
 from tests.conftest import add_checksum, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
@@ -49,14 +51,16 @@ def test_same_bytes_publish_nothing(tmp_path: Path) -> None:
     assert mtimes(output) == before and os.readlink(output) == target
 
 
-def test_strays_are_cleaned_and_manifests_stay_outside_the_site(tmp_path: Path) -> None:
+def test_what_the_tool_did_not_write_in_the_build_area_is_kept(tmp_path: Path) -> None:
+    """Nothing but the copies' recorded files is ever deleted; manifests stay outside the site."""
     output = tmp_path / "site"
     for n in range(3):
         publish({**SITE_A, "index.html": f"{n}".encode()}, output)
-    (builds_dir(output) / "20240101T000000-stray").mkdir()
+    stray = write_tree(builds_dir(output) / "20240101T000000-stray", {"notes.txt": "mine"})
     publish({**SITE_A, "index.html": b"last"}, output)
+    assert (stray / "notes.txt").read_text() == "mine"
     copies = sorted(p.name for p in builds_dir(output).iterdir() if p.is_dir())
-    assert copies == ["a", "b"] and current_build(output).name in copies
+    assert copies == ["20240101T000000-stray", "a", "b"] and current_build(output).name in "ab"
     assert not list(output.rglob("*manifest*")) and not list(output.rglob("*.tmp"))
 
 
@@ -64,20 +68,80 @@ def test_a_copy_left_half_written_is_rewritten_whole(tmp_path: Path) -> None:
     output = tmp_path / "site"
     publish(SITE_A, output)
     publish(SITE_A | {"index.html": b"b"}, output)
-    inactive = next(
-        p for p in builds_dir(output).iterdir() if p.is_dir() and p != current_build(output)
-    )
+    inactive = builds_dir(output) / "a"
+    assert current_build(output) != inactive
     (inactive / "index.html").write_bytes(b"garbage from a killed run")
-    (inactive.parent / f"{inactive.name}.manifest.json").unlink()  # as a killed run leaves it
+    # A killed run leaves its journal: every path listed as ours, no digest trusted.
+    journal = {path: None for path in SITE_A}
+    (inactive.parent / "a.manifest.json").write_text(json.dumps(journal))
+    (inactive / "mine.txt").write_text("not in any manifest")
     result = publish(SITE_A | {"index.html": b"c"}, output)
     assert result.written == 3 and (output / "index.html").read_bytes() == b"c"
     assert (output / "catalog.json").read_bytes() == b"{}"
+    assert (output / "mine.txt").read_text() == "not in any manifest"  # not ours: kept
 
 
-def test_a_plain_directory_from_an_older_layout_is_migrated(tmp_path: Path) -> None:
-    output = write_tree(tmp_path / "site", {"index.html": "old"})
+def test_a_copy_with_no_manifest_at_all_is_moved_aside_not_deleted(tmp_path: Path) -> None:
+    """An older version deleted the manifest before writing: nothing says those files are ours."""
+    output = tmp_path / "site"
+    publish(SITE_A, output)
+    write_tree(builds_dir(output) / "b", {"index.html": "half", "keep/me.txt": "kept"})
+    publish(SITE_A | {"index.html": b"new"}, output)
+    assert (output / "index.html").read_bytes() == b"new" and not (output / "keep").exists()
+    [aside] = builds_dir(output).glob("b.unrecorded-*")
+    assert (aside / "keep/me.txt").read_text() == "kept"
+
+
+def test_a_manifest_naming_paths_outside_its_copy_deletes_nothing_there(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    victim = write_tree(tmp_path / "victim", {"data.txt": "precious"})
+    publish(SITE_A, output)
+    publish(SITE_A | {"index.html": b"b"}, output)
+    manifest = builds_dir(output) / "a.manifest.json"
+    planted = json.loads(manifest.read_text()) | {"../../victim/data.txt": "0" * 64}
+    manifest.write_text(json.dumps(planted))
+    publish(SITE_A | {"index.html": b"c"}, output)
+    assert (victim / "data.txt").read_text() == "precious"
+
+
+def test_a_folder_of_a_copy_replaced_by_a_link_is_never_written_or_deleted_through(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "site"
+    victim = write_tree(tmp_path / "victim", {"xen/x/index.html": "precious"})
+    publish(SITE_A, output)
+    publish(SITE_A | {"index.html": b"b"}, output)
+    inactive = builds_dir(output) / "a"
+    shutil.rmtree(inactive / "images")
+    (inactive / "images").symlink_to(victim)
+    for site in ({"index.html": b"c"}, SITE_A | {"images/xen/x/index.html": b"new"}):
+        with pytest.raises(UnsafeOutputError, match="images': is a symbolic link"):
+            publish(site, output)
+        assert (victim / "xen/x/index.html").read_text() == "precious"
+    assert (output / "index.html").read_bytes() == b"b"
+
+
+def test_a_plain_site_of_an_older_version_is_moved_aside_and_kept(tmp_path: Path) -> None:
+    old = {
+        "index.html": "old",
+        "catalog.json": json.dumps({"schema_version": 1, "images": [], "problems": []}),
+        "notes/added-by-hand.txt": "keep me",
+    }
+    output = write_tree(tmp_path / "site", old)
     publish(SITE_A, output)
     assert output.is_symlink() and (output / "index.html").read_bytes() == b"<p>a</p>"
+    publish(SITE_A | {"index.html": b"b"}, output)  # and later runs keep it too
+    [legacy] = builds_dir(output).glob("legacy-*")
+    assert {p: (legacy / p).read_text() for p in old} == old
+
+
+def test_a_folder_without_our_catalog_is_refused_untouched(tmp_path: Path) -> None:
+    output = write_tree(tmp_path / "www", {"index.html": "someone else's", "catalog.json": "{}"})
+    before = mtimes(output)
+    with pytest.raises(UnsafeOutputError, match="not a site this tool published"):
+        publish(SITE_A, output)
+    assert mtimes(output) == before and (output / "index.html").read_text() == "someone else's"
+    assert not builds_dir(output).exists()
 
 
 def test_disk_errors_leave_the_published_site_untouched(tmp_path: Path) -> None:

@@ -123,7 +123,7 @@ def test_state_inside_the_site_is_refused(tmp_path: Path, repo: Path) -> None:
         "build", "--repository", str(repo), "--state", str(site / "state"), "--output", str(site)
     )
     assert done.returncode == 2
-    assert "state directory is inside the output" in done.stderr
+    assert "the output (--output) contains the state directory" in done.stderr
 
 
 @pytest.mark.parametrize(
