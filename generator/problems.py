@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator.shell import printable
+
 ERROR = "error"
 WARNING = "warning"
 SEVERITIES = (ERROR, WARNING)
@@ -87,6 +89,9 @@ class Problem:
             )
 
     def line(self) -> str:
-        """One-line message for stderr: quoted path first, then the problem, then the fix."""
+        """One-line message for stderr: quoted path first, then the problem, then the fix.
+
+        Control characters are escaped: a name must not drive the terminal or forge a line.
+        """
         text = f"'{self.path}': {self.severity}: {self.message}"
-        return f"{text} ({self.hint})" if self.hint else text
+        return printable(f"{text} ({self.hint})" if self.hint else text)

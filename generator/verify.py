@@ -16,6 +16,7 @@ from generator.checksum import ChecksumFile, base_name, member_key
 from generator.hashing import FileDigest
 from generator.problems import ERROR, WARNING, Problem
 from generator.scan import FileStat, ImageEntry
+from generator.shell import command
 
 VERIFIED = "verified"
 MISMATCH = "mismatch"
@@ -184,7 +185,7 @@ def _expected(
                     "checksum_name_mismatch",
                     WARNING,
                     f"checksum names '{line.name}', not the image '{entry.name}'",
-                    "regenerate it with md5sum next to the image",
+                    _regenerate_hint(entry),
                 )
             )
         return {entry.members[0].relpath: line.md5} if entry.members else {}, problems
@@ -192,6 +193,13 @@ def _expected(
         f"{entry.relpath}/{member_key(ln.name, entry.name)}": ln.md5 for ln in checksum.lines
     }
     return expected, problems
+
+
+def _regenerate_hint(entry: ImageEntry) -> str:
+    """The md5sum command that rewrites a single file's sidecar, quoted for any name."""
+    sidecar = entry.checksum.relpath.rsplit("/", 1)[-1] if entry.checksum else None
+    fix = command("md5sum", names=[entry.name], output=sidecar or f"{entry.stem}.checksum")
+    return f"regenerate it in the image's directory: {fix}"
 
 
 def _member(
