@@ -34,7 +34,7 @@ from generator import cli, render
 from generator.config import DEFAULT_IGNORE
 from generator.scan import ignore_matcher
 from tests.incremental_helpers import OpenWatch
-from tests.repo_strategies import KNOWN_BUGS, Entry, materialize, repositories
+from tests.repo_strategies import KNOWN_BUGS, Entry, additions, materialize, repositories
 
 settings.register_profile(
     "ci",
@@ -61,6 +61,7 @@ settings.register_profile(
 )
 PROFILE = os.environ.get("STAR_FUZZ_PROFILE", "ci")
 HANG_SECONDS = 30
+OURS = {"site", "state", ".site.builds", ".site.lock"}  # what a build may add beside the repository
 MAX_JSON_GROWTH = 20  # catalog.json may hold each input byte a few times over, not millions  # one example runs in well under a second; longer is a hang
 
 
@@ -214,17 +215,28 @@ def outputs_text(ws: Workspace, outcomes: list[Outcome]) -> bytes:
     return b"\n".join(chunks)
 
 
-def check_invariants(plan: list[Entry]) -> None:
-    """Build the repository of `plan` in a scratch area, run `check` and `build`, assert."""
-    base = Path(tempfile.mkdtemp(prefix="star-fuzz-"))
+def scratch_parent() -> str | None:
+    """Memory-backed /dev/shm when there is one: `build` ends with syncfs, which on a disk
+    shared with other jobs costs more than the whole rest of an example."""
+    chosen = os.environ.get("STAR_FUZZ_TMP") or "/dev/shm"
+    return chosen if os.access(chosen, os.W_OK) else None
+
+
+def check_invariants(plan: list[Entry], later: list[Entry] = ()) -> None:
+    """Build the repository of `plan` in a scratch area, run `check` and `build`, assert; then
+    add `later` and do it again (the first build announces nothing in the feed, the second
+    announces what was added)."""
+    base = Path(tempfile.mkdtemp(prefix="star-fuzz-", dir=scratch_parent()))
     try:
-        _check_in(Workspace(base), plan)
+        ws = Workspace(base)
+        for part in (plan, later) if later else (plan,):
+            materialize(part, ws.repo, ws.outside)
+            _check_in(ws)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _check_in(ws: Workspace, plan: list[Entry]) -> None:
-    materialize(plan, ws.repo, ws.outside)
+def _check_in(ws: Workspace) -> None:
     before = {d: snapshot(d) for d in (ws.repo, ws.outside, ws.sibling)}
     top = set(os.listdir(ws.base))
     watch = OpenWatch([ws.outside, *ws.outside.iterdir()])
@@ -247,7 +259,7 @@ def _check_in(ws: Workspace, plan: list[Entry]) -> None:
     for directory, seen in before.items():
         assert snapshot(directory) == seen, f"{directory.name} was changed"
     made = set(os.listdir(ws.base)) - top
-    assert made <= {"site", "state", ".site.builds", ".site.lock"}, made
+    assert made <= OURS, made
     if outcomes[1].code == 2:
         return
     text = (ws.site / "catalog.json").read_text(encoding="utf-8")
@@ -266,10 +278,12 @@ def compiled_templates_once() -> Iterator[None]:
         yield
 
 
-@given(plan=repositories())
+@given(plan=repositories(), later=additions())
 @settings(settings.get_profile(PROFILE))
-def test_every_generated_repository_keeps_the_invariants(plan: list[Entry]) -> None:
-    check_invariants(plan)
+def test_every_generated_repository_keeps_the_invariants(
+    plan: list[Entry], later: list[Entry]
+) -> None:
+    check_invariants(plan, later)
 
 
 @pytest.mark.parametrize(
@@ -290,6 +304,14 @@ def test_known_hostile_front_matter(front_matter: str, reason: str) -> None:
         ),
     ]
     check_invariants(plan)
+
+
+@pytest.mark.xfail(strict=False, reason="feed.xml carries a new name's control characters raw")
+def test_known_control_characters_in_feed() -> None:
+    """The second build announces the new image; its name must not break the XML."""
+    first = [Entry("file", ("xen", "sl5.3_x86_64_32_sl05c_2GB.img"), b"image")]
+    later = [Entry("file", ("xen", "sl5.3_x86_64_32_sl05c_2GB_a\x1b\x01b.img"), b"new")]
+    check_invariants(first, later)
 
 
 def test_the_checker_catches_what_it_claims(tmp_path: Path) -> None:
