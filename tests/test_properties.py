@@ -343,3 +343,17 @@ def test_the_checker_catches_what_it_claims(tmp_path: Path) -> None:
         strict_json('{"x": NaN}')
     outcome = run_cli_in_process("build", "--jobs", "0")
     assert outcome.code == 2 and "--jobs" in outcome.err
+
+
+@pytest.mark.parametrize("length", range(2, 13))
+def test_image_cut_inside_a_gzip_header(length: int) -> None:
+    """Found by `make fuzz`: a 3-byte file starting like gzip (`1f 8b 08`) made header
+    detection index past its end, an IndexError that stopped check, verify and build."""
+    header = gzip_header_with_name(b"disk.qcow2")
+    plan = [Entry("file", ("xen", "sl5.3_x86_64_32_sl05c_2GB.img.gz"), header[:length])]
+    check_invariants(plan)
+
+
+def gzip_header_with_name(name: bytes) -> bytes:
+    """The fixed 10-byte gzip header with FNAME set, then the NUL-terminated name."""
+    return b"\x1f\x8b\x08\x08" + b"\x00" * 4 + b"\x00\x03" + name + b"\x00"
