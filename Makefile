@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 OUTPUT ?= site
 PORT ?= 8000
 
-.PHONY: install site serve test lint format bench clean
+.PHONY: install site serve test lint format bench fuzz clean
 
 install: $(STAMP)
 
@@ -28,6 +28,12 @@ test: $(STAMP)
 	$(BIN)/ruff check generator tests $(wildcard bench)
 	$(BIN)/ruff format --check generator tests $(wildcard bench)
 	$(BIN)/python -m pytest
+
+# Property-based run over 10,000 generated repositories (FUZZ_EXAMPLES=N for more or fewer);
+# failures are shrunk and kept in .hypothesis/ so the next run replays them first.
+FUZZ_EXAMPLES ?= 10000
+fuzz: $(STAMP)
+	STAR_FUZZ_PROFILE=fuzz STAR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_properties.py -q -p no:cacheprovider -k every_generated
 
 lint: $(STAMP)
 	$(BIN)/ruff check generator tests $(wildcard bench)

@@ -1,16 +1,16 @@
 """Shell commands printed for people: check a copy, create a missing `.checksum`.
 
 Every command is derived from the image's actual files and `.checksum` lines, quotes every name
-with `shlex.quote` and puts `--` before names, so it works when pasted as written.
+with `generator.shell.quote` and puts `--` before names, so it works when pasted as written.
 """
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 
 from generator.checksum import ChecksumFile, escape_line, strip_dot
 from generator.scan import ImageEntry
+from generator.shell import quote
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,8 @@ class CheckCommand:
 
 
 def q(name: str) -> str:
-    return shlex.quote(name)
+    """A name as the shell reads it back, even with control characters in it."""
+    return quote(name)
 
 
 def member_names(entry: ImageEntry) -> list[str]:

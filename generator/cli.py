@@ -14,6 +14,7 @@ from generator.config import byte_size, days, load_config
 from generator.errors import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CatalogError
 from generator.progress import Progress
 from generator.redact import redact
+from generator.shell import printable
 
 EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C
 EXIT_CODES = """exit codes:
@@ -195,7 +196,7 @@ def command(argv: list[str] | None) -> int:
         log = Log(config.log_file, args.command)
         result = run(config, args.command, progress=progress_bar(config.quiet), reports=True)
     except CatalogError as exc:
-        message = redact(f"star-vm-catalog: {exc}")
+        message = printable(redact(f"star-vm-catalog: {exc}"))
         log.write([message])
         if exc.exit_code != EXIT_LOCKED or not args.quiet:
             print(message, file=sys.stderr)
@@ -215,7 +216,10 @@ def progress_bar(quiet: bool) -> Progress | None:
 
 
 class Log:
-    """`--log-file`: every line of every run, with a time stamp, whatever --quiet hides."""
+    """`--log-file`: every line of every run, with a time stamp, whatever --quiet hides.
+
+    Each line is escaped as on the terminal, so a name cannot forge a line of the log.
+    """
 
     def __init__(self, path: Path | None, command: str) -> None:
         self.path = path
@@ -227,10 +231,12 @@ class Log:
         stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         try:
             with self.path.open("a", encoding="utf-8") as handle:
-                handle.writelines(f"{stamp} {self.command}: {redact(line)}\n" for line in lines)
+                handle.writelines(
+                    f"{stamp} {self.command}: {printable(redact(line))}\n" for line in lines
+                )
         except OSError as exc:
             print(
-                f"star-vm-catalog: '{self.path}': cannot write the log: {exc.strerror}",
+                printable(f"star-vm-catalog: '{self.path}': cannot write the log: {exc.strerror}"),
                 file=sys.stderr,
             )
 
@@ -239,7 +245,9 @@ def report(result: RunResult, quiet: bool, log: Log) -> None:
     """Problems on stderr, then one summary line; --quiet shows only errors that are new."""
     problems = [problem.line() for problem in result.summary.problems]
     where = (
-        f"Site written to {(result.output / 'index.html').absolute()}" if result.output else None
+        printable(f"Site written to {(result.output / 'index.html').absolute()}")
+        if result.output
+        else None
     )
     log.write([*problems, summary_line(result), *([where] if where else [])])
     if quiet:

@@ -369,6 +369,8 @@ def _inner_format(compression: str, head: bytes) -> str | None:
 
 def _gzip_name_format(head: bytes) -> str | None:
     """The original file name stored in a gzip header (FNAME), mapped by its extension."""
+    if len(head) < 10:  # a file cut inside the fixed header: no name to read
+        return None
     flags, pos = head[3], 10
     if flags & 0x04 and len(head) >= 12:  # FEXTRA precedes FNAME
         pos += 2 + int.from_bytes(head[10:12], "little")

@@ -92,7 +92,10 @@ def load_front_matter(source: str) -> Any:
         )
     if flow_depth(source) > MAX_DEPTH:
         raise FrontMatterError(f"front matter nests deeper than {MAX_DEPTH} levels")
-    loader = BoundedLoader(source, MAX_DEPTH, MAX_EXPANDED)
+    try:  # the loader's reader already refuses raw control characters: inside the `try`
+        loader = BoundedLoader(source, MAX_DEPTH, MAX_EXPANDED)
+    except yaml.YAMLError as exc:
+        raise FrontMatterError(f"front matter is not valid YAML: {_first_line(str(exc))}") from exc
     try:
         data = loader.get_single_data()
     except yaml.YAMLError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.redact import redact
+from generator.shell import printable
 
 ERROR = "error"
 WARNING = "warning"
@@ -103,6 +104,9 @@ class Problem:
             object.__setattr__(self, name, redact(getattr(self, name)))
 
     def line(self) -> str:
-        """One-line message for stderr: quoted path first, then the problem, then the fix."""
+        """One-line message for stderr: quoted path first, then the problem, then the fix.
+
+        Control characters are escaped: a name must not drive the terminal or forge a line.
+        """
         text = f"'{self.path}': {self.severity}: {self.message}"
-        return f"{text} ({self.hint})" if self.hint else text
+        return printable(f"{text} ({self.hint})" if self.hint else text)
