@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 OUTPUT ?= site
 PORT ?= 8000
 
-.PHONY: install site serve test lint format bench fuzz clean
+.PHONY: install site serve test lint format bench fuzz golden clean
 
 install: $(STAMP)
 
@@ -42,6 +42,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format generator tests bench
 	$(BIN)/ruff check --fix generator tests bench
+
+# Rewrite tests/golden/demo/ from the demo repository, on purpose, after a change meant to alter
+# the site; review the diff before committing it.
+golden: $(STAMP)
+	$(BIN)/python tests/golden.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
