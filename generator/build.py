@@ -11,19 +11,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator import failpoints
-from generator.catalog import CATALOG_FIELDS, Catalog, iso_time, make_catalog, make_image
+from generator.catalog.model import CATALOG_FIELDS, Catalog, iso_time, make_catalog, make_image
 from generator.config import Config
 from generator.errors import ConfigError, RepositoryError
-from generator.format_rules import FormatRules
-from generator.hashing import FileDigest
-from generator.incremental import CachedDigester, RehashPolicy
-from generator.lock import hold_lock
-from generator.names import KnownValues
-from generator.parse import ParsedImage, ParseRules, parse_all
 from generator.problems import Problem
-from generator.progress import Progress
-from generator.scan import scan
-from generator.snapshot import (
+from generator.publish.lock import hold_lock
+from generator.read.format_tables import FormatRules
+from generator.read.names import KnownValues
+from generator.read.parse import ParsedImage, ParseRules, parse_all
+from generator.read.scan import scan
+from generator.state.database import State, open_state
+from generator.verify.cached import CachedDigester, RehashPolicy
+from generator.verify.hashing import FileDigest
+from generator.verify.progress import Progress
+from generator.verify.report import (
     Summary,
     load_report,
     report_key,
@@ -31,12 +32,11 @@ from generator.snapshot import (
     scrub_due,
     tree_signature,
 )
-from generator.state import State, open_state
-from generator.verify import Digester, digest_all, evaluate
+from generator.verify.verdict import Digester, digest_all, evaluate
 
 if TYPE_CHECKING:  # imported for real only by `build`, so `check` and `verify` start fast
-    from generator.deploy import PublishedCatalog
-    from generator.publish import Published
+    from generator.publish.copies import Published
+    from generator.publish.deploy import PublishedCatalog
 
 
 @dataclass
@@ -129,7 +129,7 @@ def run(
     """Run `check`, `verify` or `build` under the state lock (and the output lock for build).
 
     `reports=True` (the CLI) lets `verify` answer from its last report when the tree has not
-    changed (`generator.snapshot`); library callers get a full catalog unless they ask.
+    changed (`generator.verify.report`); library callers get a full catalog unless they ask.
     `publish=False` makes `build` stop at the catalog (for callers that render it themselves).
     """
     clock = clock or source_clock()
@@ -140,7 +140,7 @@ def run(
     with ExitStack() as stack:
         stack.enter_context(hold_lock(state_dir / "lock", "state directory"))
         if command == "build":
-            from generator.publish import output_lock_path
+            from generator.publish.copies import output_lock_path
 
             stack.enter_context(hold_lock(output_lock_path(config.output), "output directory"))
         hashes = command != "check" and config.verify
@@ -271,8 +271,8 @@ def hash_all(
 
 def publish_site(result: RunResult, config: Config, state: State, now: float) -> None:
     """Guard against a vanished repository, record history, then render and swap in the site."""
-    from generator.deploy import check_not_vanished, deploy, published_catalog
-    from generator.history import update_history, with_history
+    from generator.catalog.history import update_history, with_history
+    from generator.publish.deploy import check_not_vanished, deploy, published_catalog
 
     assert result.catalog is not None
     result.previous = published_catalog(config.output)

@@ -12,7 +12,7 @@ from generator import __version__
 from generator.build import RunResult, run
 from generator.config import byte_size, days, load_config
 from generator.errors import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CatalogError
-from generator.progress import Progress
+from generator.verify.progress import Progress
 
 EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C
 EXIT_CODES = """exit codes:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from generator.build import RunResult, run
 from generator.config import Config
-from generator.names import split_extension
-from generator.verify import Digester
+from generator.read.names import split_extension
+from generator.verify.verdict import Digester
 
 IN_ACCESS = 0x001
 IN_OPEN = 0x020

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator.build import run
-from generator.catalog import Catalog
+from generator.catalog.model import Catalog
 from generator.config import Config, read_config_file
 from generator.demo import qcow2_header, vdi_header
 from tests.conftest import write_tree

@@ -20,9 +20,9 @@ from site_helpers import (
 from generator.build import run
 from generator.config import Config
 from generator.demo import demo_repository
-from generator.pages import load_content
-from generator.render import Layout, render_site
 from generator.resources import content_dir
+from generator.site.content import load_content
+from generator.site.render import Layout, render_site
 
 HOSTILE_DESCRIPTION = """---
 kernel: "<script>alert('fm')</script>"

@@ -11,9 +11,9 @@ from incremental_helpers import Clock, OpenWatch, add_image, cli, config_for
 
 from generator.build import RunResult, run
 from generator.config import Config
-from generator.incremental import RACY_SECONDS
-from generator.snapshot import tree_signature
-from generator.state import STATE_FILE
+from generator.state.database import STATE_FILE
+from generator.verify.cached import RACY_SECONDS
+from generator.verify.report import tree_signature
 
 IMAGE = "xen/sl7.3_x86_64_sl20a_8GB_base.img"
 BAD = "kvm/sl6.4_x86_64_sl11d_20GB_batch.qcow2"

@@ -7,10 +7,10 @@ import threading
 from pathlib import Path
 
 from generator.build import run
-from generator.catalog import Catalog
+from generator.catalog.model import Catalog
 from generator.config import Config
-from generator.hashing import hash_file
-from generator.scan import FileStat
+from generator.read.scan import FileStat
+from generator.verify.hashing import hash_file
 from tests.conftest import add_checksum, as_unprivileged, md5sum, open_to_everyone, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from generator.format_rules import COMPRESSION_SUFFIXES
 from generator.problems import ERROR, WARNING, Problem
+from generator.read.format_tables import COMPRESSION_SUFFIXES
 
 SIZE_UNITS = {"K": 10, "M": 20, "G": 30, "T": 40, "P": 50}
 

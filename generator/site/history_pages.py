@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.catalog import Catalog, Event, Tombstone, image_url, iso_time
-from generator.image_view import Fact
-from generator.labels import os_label, time_label, vm_label
-from generator.views import Link, Nav, filter_href
+from generator.catalog.model import Catalog, Event, Tombstone, image_url, iso_time
+from generator.site.image_page import Fact
+from generator.site.labels import os_label, time_label, vm_label
+from generator.site.views import Link, Nav, filter_href
 
 RECENT = 10  # entries in each list on the index
 KIND_LABELS = {"added": "Added", "changed": "Changed", "removed": "Removed"}

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from generator.names import split_extension
 from generator.problems import ERROR, WARNING, Problem
+from generator.read.names import split_extension
 
 SIDECARS = {".checksum": "checksum", ".txt": "description"}
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from generator.catalog import FACETS, Catalog, Image
-from generator.labels import (
+from generator.catalog.model import FACETS, Catalog, Image
+from generator.site.labels import (
     date_label,
     facet_label,
     problem_title,
@@ -20,12 +20,12 @@ from generator.labels import (
     time_label,
     vm_label,
 )
-from generator.pages import ContentPage
+from generator.site.content import ContentPage
 from generator.problems import SEVERITIES, Problem
 from generator.units import human_bytes
 
 if TYPE_CHECKING:
-    from generator.history_view import NewsItem
+    from generator.site.history_pages import NewsItem
 
 FACET_TITLES = {
     "vm": "VM software",

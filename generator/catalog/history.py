@@ -12,7 +12,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field, replace
 
-from generator.catalog import Catalog, Event, Image, Tombstone, iso_time
+from generator.catalog.model import Catalog, Event, Image, Tombstone, iso_time
 
 ADDED, CHANGED, REMOVED = "added", "changed", "removed"
 FEED_EVENTS = 50  # events kept on show in the feed and on the index

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from generator.parse import ParsedImage
 from generator.problems import ERROR, Problem
-from generator.verify import INTEGRITY_FAILURES, MemberResult, Verification
+from generator.read.parse import ParsedImage
+from generator.verify.verdict import INTEGRITY_FAILURES, MemberResult, Verification
 
 SCHEMA_VERSION = 1
 FACETS = ("vm", "os", "arch", "word_size", "star_lib", "status", "format")

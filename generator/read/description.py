@@ -10,7 +10,7 @@ from typing import Any
 
 from generator.markup import FrontMatterError, render_markdown, split_front_matter
 from generator.problems import WARNING, Problem
-from generator.redact import redact_fields, redact_text
+from generator.read.redact import redact_fields, redact_text
 
 MAX_DESCRIPTION_BYTES = 256 * 1024
 KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_ -]{0,63}")

@@ -16,14 +16,14 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from generator.catalog import Catalog
-from generator.feed import render_feed
-from generator.history_view import news_items, recently_removed, removed_page
-from generator.image_view import image_page, shared
-from generator.pages import ContentPage
+from generator.catalog.model import Catalog
+from generator.site.feed import render_feed
+from generator.site.history_pages import news_items, recently_removed, removed_page
+from generator.site.image_page import image_page, shared
+from generator.site.content import ContentPage
 from generator.resources import templates_dir
-from generator.sitemap import page_url, sitemap_xml
-from generator.views import (
+from generator.site.sitemap import page_url, sitemap_xml
+from generator.site.views import (
     ContentView,
     IndexPage,
     Link,

@@ -1,7 +1,7 @@
 """Compare what the images hold with what their `.checksum` sidecars promise.
 
 The digest source is a seam: a `Digester` either reuses a digest it can trust (the incremental
-state cache, `generator.incremental`) or reads the bytes. Status rules live here, once.
+state cache, `generator.verify.cached`) or reads the bytes. Status rules live here, once.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from generator.checksum import ChecksumFile, base_name, member_key
-from generator.hashing import FileDigest
 from generator.problems import ERROR, WARNING, Problem
-from generator.scan import FileStat, ImageEntry
+from generator.read.checksum import ChecksumFile, base_name, member_key
+from generator.read.scan import FileStat, ImageEntry
+from generator.verify.hashing import FileDigest
 
 VERIFIED = "verified"
 MISMATCH = "mismatch"

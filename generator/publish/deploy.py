@@ -8,13 +8,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import __version__, failpoints
-from generator.catalog import Catalog
+from generator.catalog.model import Catalog
 from generator.config import Config
 from generator.errors import RepositoryError
-from generator.pages import ContentPage, load_content
-from generator.publish import Published, publish, published_bytes, published_key
-from generator.render import catalog_json, render_site
+from generator.publish.copies import Published, publish, published_bytes, published_key
 from generator.resources import content_dir, templates_dir
+from generator.site.content import ContentPage, load_content
+from generator.site.render import catalog_json, render_site
 
 # Losing more than this share of the published images in one run looks like an unmounted volume.
 VANISH_SHARE = 0.5

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from generator.catalog import Catalog, Image
-from generator.labels import (
+from generator.catalog.model import Catalog, Image
+from generator.site.labels import (
     STATUS_EXPLANATIONS,
     arch_label,
     field_label,
@@ -26,10 +26,10 @@ from generator.labels import (
     vm_label,
     word_size_label,
 )
-from generator.names import parse_max_size
+from generator.read.names import parse_max_size
 from generator.problems import Problem
 from generator.units import human_bytes
-from generator.views import Link, Nav, filter_href, image_format
+from generator.site.views import Link, Nav, filter_href, image_format
 
 # Parts of the spec's space rule: (OS) + (swap) + (STAR software) + (your data) < (max size).
 BUDGET_PARTS = (

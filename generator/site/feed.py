@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 
-from generator.catalog import Event, image_url, iso_time
+from generator.catalog.model import Event, image_url, iso_time
 
 ATOM = "http://www.w3.org/2005/Atom"
 NAMESPACE = uuid.UUID("5f0f6c1e-3a43-4d59-9d0e-2b6f6e5c7a10")  # this project's uuid5 namespace
