@@ -272,7 +272,12 @@ def hash_all(
 def publish_site(result: RunResult, config: Config, state: State, now: float) -> None:
     """Guard against a vanished repository, record history, then render and swap in the site."""
     from generator.catalog.history import update_history, with_history
-    from generator.publish.deploy import check_not_vanished, deploy, published_catalog
+    from generator.publish.deploy import (
+        SiteTarget,
+        check_not_vanished,
+        deploy,
+        published_catalog,
+    )
 
     assert result.catalog is not None
     result.previous = published_catalog(config.output)
@@ -281,7 +286,8 @@ def publish_site(result: RunResult, config: Config, state: State, now: float) ->
         result.catalog, published_ids | state.live_image_ids(), config.accept_removals
     )
     catalog = with_history(result.catalog, update_history(state.connection, result.catalog, now))
-    result.catalog, result.published = deploy(catalog, config, result.previous)
+    target = SiteTarget(config.output, config.title, config.base_url)
+    result.catalog, result.published = deploy(catalog, target, result.previous)
     result.output = config.output
 
 

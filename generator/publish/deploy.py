@@ -9,7 +9,6 @@ from pathlib import Path
 
 from generator import __version__, failpoints
 from generator.catalog.model import Catalog
-from generator.config import Config
 from generator.errors import RepositoryError
 from generator.publish.copies import Published, publish, published_bytes, published_key
 from generator.resources import content_dir, templates_dir
@@ -19,6 +18,15 @@ from generator.site.render import catalog_json, render_site
 # Losing more than this share of the published images in one run looks like an unmounted volume.
 VANISH_SHARE = 0.5
 VANISH_MINIMUM = 4  # below this many published images, every change is plausible
+
+
+@dataclass(frozen=True)
+class SiteTarget:
+    """Where a site goes and the settings its pages show (from the run's configuration)."""
+
+    output: Path
+    title: str
+    base_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,14 +66,14 @@ def check_not_vanished(catalog: Catalog, known: frozenset[str], accept_removals:
         )
 
 
-def site_key(catalog: Catalog, config: Config, pages: list[ContentPage]) -> str:
+def site_key(catalog: Catalog, target: SiteTarget, pages: list[ContentPage]) -> str:
     """Everything the pages are rendered from, but the clock: equal keys give equal sites.
 
     Comparing keys instead of rendered bytes lets a run that found nothing new skip rendering
     (seconds for 10,000 pages).
     """
     digest = hashlib.sha256()
-    for part in (__version__, config.title, config.base_url or "", *(p.html for p in pages)):
+    for part in (__version__, target.title, target.base_url or "", *(p.html for p in pages)):
         digest.update(part.encode() + b"\0")
     for path in sorted(templates_dir().rglob("*")):
         if path.is_file():
@@ -76,16 +84,16 @@ def site_key(catalog: Catalog, config: Config, pages: list[ContentPage]) -> str:
 
 
 def deploy(
-    catalog: Catalog, config: Config, previous: PublishedCatalog | None
+    catalog: Catalog, target: SiteTarget, previous: PublishedCatalog | None
 ) -> tuple[Catalog, Published]:
     """Publish the catalog; when nothing but the clock changed, write nothing at all.
 
     `generated_at` stays the time of the last real change, so caches and feeds stay quiet.
     """
     pages = load_content(content_dir())
-    key = site_key(catalog, config, pages)
-    if previous and previous.generated_at and published_key(config.output) == key:
+    key = site_key(catalog, target, pages)
+    if previous and previous.generated_at and published_key(target.output) == key:
         return replace(catalog, generated_at=previous.generated_at), Published(changed=False)
-    files = render_site(catalog, pages, config.title, config.base_url)
+    files = render_site(catalog, pages, target.title, target.base_url)
     failpoints.reach("rendering")
-    return catalog, publish(files, config.output, key)
+    return catalog, publish(files, target.output, key)

@@ -26,10 +26,10 @@ from generator.site.labels import (
     vm_label,
     word_size_label,
 )
-from generator.read.names import parse_max_size
+from generator.convention import parse_max_size
 from generator.problems import Problem
 from generator.units import human_bytes
-from generator.site.views import Link, Nav, filter_href, image_format
+from generator.site.views import Fact, Link, Nav, filter_href, image_format
 
 # Parts of the spec's space rule: (OS) + (swap) + (STAR software) + (your data) < (max size).
 BUDGET_PARTS = (
@@ -42,13 +42,6 @@ RELATED = (
     ("star_lib", star_lib_label, "Same STAR library"),
     ("vm", vm_label, "Same VM software"),
 )
-
-
-@dataclass(frozen=True)
-class Fact:
-    label: str
-    value: str
-    code: bool = False
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from generator.catalog.model import FACETS, Catalog, Image
@@ -23,9 +22,6 @@ from generator.site.labels import (
 from generator.site.content import ContentPage
 from generator.problems import SEVERITIES, Problem
 from generator.units import human_bytes
-
-if TYPE_CHECKING:
-    from generator.site.history_pages import NewsItem
 
 FACET_TITLES = {
     "vm": "VM software",
@@ -44,6 +40,27 @@ class Link:
     href: str
     text: str
     current: bool = False
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One labelled value on a page; `code` shows it in monospace (digests, paths)."""
+
+    label: str
+    value: str
+    code: bool = False
+
+
+@dataclass(frozen=True)
+class NewsItem:
+    """One line of "recent changes": what happened, to which image, when, and a link."""
+
+    kind: str
+    label: str
+    title: str
+    href: str
+    at: str
+    when: str
 
 
 @dataclass(frozen=True)
