@@ -24,14 +24,13 @@ site: $(STAMP)
 serve: site
 	$(BIN)/python -m http.server --directory $(OUTPUT) $(PORT)
 
-test: $(STAMP)
-	$(BIN)/ruff check generator tests $(wildcard bench)
-	$(BIN)/ruff format --check generator tests $(wildcard bench)
+test: lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check generator tests $(wildcard bench)
 	$(BIN)/ruff format --check generator tests $(wildcard bench)
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format generator tests bench

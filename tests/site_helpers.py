@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from generator.build import run
+from generator.build import build
 from generator.catalog.model import Catalog
 from generator.config import Config
 from generator.publish.copies import publish
@@ -59,7 +59,7 @@ def build_site(
 ) -> Catalog:
     """Scan, verify (fixed clock), render and publish, as `star-vm-catalog build` does."""
     config = Config(repository=repository, output=output, state=output.parent / "state", jobs=1)
-    catalog = run(config, "build", clock=lambda: FIXED_TIME, publish=False).catalog
+    catalog = build(config, clock=lambda: FIXED_TIME, publish=False).catalog
     assert catalog is not None
     files = render_site(
         catalog, load_content(content_dir()), config.title, base_url, layout or Layout()

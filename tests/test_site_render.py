@@ -17,7 +17,7 @@ from site_helpers import (
     read_page,
 )
 
-from generator.build import run
+from generator.build import build
 from generator.config import Config
 from generator.demo import demo_repository
 from generator.resources import content_dir
@@ -188,7 +188,7 @@ def render_with_formats(tmp_path: Path) -> dict[str, Node]:
         ],
     )
     config = Config(repository=repository, state=tmp_path / "state", jobs=1)
-    catalog = run(config, "build", clock=lambda: FIXED_TIME, publish=False).catalog
+    catalog = build(config, clock=lambda: FIXED_TIME, publish=False).catalog
     assert catalog is not None
     for image, fmt, compression in zip(
         catalog.images, ("qcow2", "raw"), (None, "gzip"), strict=True
