@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -190,13 +191,13 @@ def render_with_formats(tmp_path: Path) -> dict[str, Node]:
     config = Config(repository=repository, state=tmp_path / "state", jobs=1)
     catalog = build(config, clock=lambda: FIXED_TIME, publish=False).catalog
     assert catalog is not None
-    for image, fmt, compression in zip(
-        catalog.images, ("qcow2", "raw"), (None, "gzip"), strict=True
-    ):
-        image.format = fmt  # type: ignore[attr-defined]
-        image.compression = compression  # type: ignore[attr-defined]
-        image.virtual_size_bytes = 20 << 30  # type: ignore[attr-defined]
-    files = render_site(catalog, load_content(content_dir()), "T")
+    images = [
+        replace(image, format=fmt, compression=compression, virtual_size_bytes=20 << 30)
+        for image, fmt, compression in zip(
+            catalog.images, ("qcow2", "raw"), (None, "gzip"), strict=True
+        )
+    ]
+    files = render_site(replace(catalog, images=images), load_content(content_dir()), "T")
     return {
         path: parse_html(data.decode()) for path, data in files.items() if path.endswith(".html")
     }

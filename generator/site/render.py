@@ -9,7 +9,7 @@ because laying out tens of thousands of table rows takes the browser seconds.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,24 +51,8 @@ class Layout:
     listing_page_size: int = 500  # rows per no-JS listing page (`list/<n>/`)
 
 
-SEARCH_FIELDS = (
-    "url",
-    "name",
-    "vm",
-    "os",
-    "arch",
-    "word_size",
-    "star_lib",
-    "max_size",
-    "max_size_bytes",
-    "detail",
-    "size",
-    "size_bytes",
-    "status",
-    "verified_at",
-    "verified",
-    "format",
-)
+# What `search-index.json` carries of each row: every Row field but the display-only labels.
+SEARCH_FIELDS = tuple(f.name for f in fields(Row) if f.metadata.get("search", True))
 
 
 def environment() -> jinja2.Environment:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from urllib.parse import urlencode
 
 from generator.catalog.model import FACETS, Catalog, Image
@@ -75,6 +76,9 @@ class Nav:
     canonical: str | None = None
 
 
+LABEL = MappingProxyType({"search": False})  # shown in the table, not sent to the script
+
+
 @dataclass(frozen=True)
 class Row:
     """One image as the inventory shows it; facet values are strings, "" when unknown."""
@@ -82,7 +86,7 @@ class Row:
     url: str
     name: str
     vm: str
-    vm_label: str
+    vm_label: str = field(metadata=LABEL)
     os: str
     arch: str
     word_size: str
@@ -93,7 +97,7 @@ class Row:
     size: str
     size_bytes: int
     status: str
-    status_label: str
+    status_label: str = field(metadata=LABEL)
     verified_at: str
     verified: str
     format: str
