@@ -12,6 +12,8 @@ from types import MappingProxyType
 from urllib.parse import urlencode
 
 from generator.catalog.model import FACETS, Catalog, Image
+from generator.problems import SEVERITIES, Problem
+from generator.site.content import ContentPage
 from generator.site.labels import (
     date_label,
     facet_label,
@@ -20,8 +22,6 @@ from generator.site.labels import (
     time_label,
     vm_label,
 )
-from generator.site.content import ContentPage
-from generator.problems import SEVERITIES, Problem
 from generator.units import human_bytes
 
 FACET_TITLES = {
