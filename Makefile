@@ -24,9 +24,7 @@ site: $(STAMP)
 serve: site
 	$(BIN)/python -m http.server --directory $(OUTPUT) $(PORT)
 
-test: $(STAMP)
-	$(BIN)/ruff check generator tests $(wildcard bench)
-	$(BIN)/ruff format --check generator tests $(wildcard bench)
+test: lint
 	$(BIN)/python -m pytest
 
 # Property-based run over 10,000 generated repositories (FUZZ_EXAMPLES=N for more or fewer);
@@ -38,6 +36,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check generator tests $(wildcard bench)
 	$(BIN)/ruff format --check generator tests $(wildcard bench)
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format generator tests bench

@@ -12,9 +12,9 @@ import statistics
 import time
 from pathlib import Path
 
-from generator.catalog import CATALOG_FIELDS
-from generator.description import MAX_DESCRIPTION_BYTES, read_description
+from generator.catalog.model import CATALOG_FIELDS
 from generator.markup import render_markdown
+from generator.read.description import MAX_DESCRIPTION_BYTES, read_description
 
 TARGET_S = 2.0
 CAP = MAX_DESCRIPTION_BYTES

@@ -15,10 +15,10 @@ from pathlib import Path
 from bench.bench_site import synthetic_catalog
 from bench.measure import Series, catalog, timed
 from bench.trees import synthetic_repository
-from generator.pages import load_content
-from generator.publish import publish
-from generator.render import render_site, write_files
+from generator.publish.copies import publish
 from generator.resources import content_dir
+from generator.site.content import load_content
+from generator.site.render import render_site, write_files
 
 TARGET_S = 1.0
 

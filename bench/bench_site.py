@@ -30,9 +30,10 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
 
-from generator.catalog import Catalog, Image, make_catalog
-from generator.pages import load_content
-from generator.render import (
+from generator.catalog.model import Catalog, Image, make_catalog
+from generator.resources import content_dir
+from generator.site.content import load_content
+from generator.site.render import (
     Layout,
     environment,
     index_page,
@@ -40,8 +41,7 @@ from generator.render import (
     static_files,
     write_files,
 )
-from generator.resources import content_dir
-from generator.views import make_nav, make_row
+from generator.site.views import make_nav, make_row
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

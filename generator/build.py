@@ -1,232 +1,101 @@
-"""The table of contents of a run: scan, parse, verify, catalog, render, publish."""
+"""The table of contents of a run: read -> verify -> catalog, then (for `build`) publish.
+
+`check`, `verify` and `build` are a few lines each over `catalog_of`, which scans, parses and
+verifies (recording digests in the state as they are computed) and writes no file of the
+site. Publishing is a separate step over its result. What these lines stand on (locks, the
+state, the clock, figures) is in `generator.session`.
+"""
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import time
 from collections.abc import Callable
-from contextlib import ExitStack
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
-from generator import failpoints
-from generator.catalog import CATALOG_FIELDS, Catalog, iso_time, make_catalog, make_image
+from generator.catalog.model import Catalog, iso_time, make_catalog, make_image
 from generator.config import Config
-from generator.errors import RepositoryError
-from generator.format_rules import FormatRules
-from generator.hashing import FileDigest
-from generator.incremental import CachedDigester, RehashPolicy
-from generator.lock import hold_lock
-from generator.names import KnownValues
-from generator.overlaps import Place, output_places, refuse_log_in_output, refuse_nested
-from generator.parse import ParsedImage, ParseRules, parse_all
-from generator.problems import ERROR, WARNING, Problem
-from generator.progress import Progress
-from generator.redact import find_secrets
-from generator.scan import ScanResult, scan
-from generator.snapshot import (
+from generator.problems import Problem
+from generator.read.parse import parse_all
+from generator.read.scan import scan
+from generator.read.trust import trust_rules
+from generator.read.withhold import withhold_secret_names
+from generator.session import (
+    BUILD,
+    CHECK,
+    VERIFY,
+    Reading,
+    RunResult,
+    RunStats,
+    Session,
+    opened,
+    parse_rules,
+    rehash_policy,
+    verdict_settings,
+    verify_images,
+)
+from generator.verify.progress import Progress
+from generator.verify.report import (
     Summary,
+    TreeSignature,
     load_report,
     report_key,
     save_report,
     scrub_due,
     tree_signature,
 )
-from generator.state import State, open_state
-from generator.trust import trust_rules
-from generator.verify import Digester, digest_all, evaluate
+from generator.verify.verdict import Digester, evaluate
 
-if TYPE_CHECKING:  # imported for real only by `build`, so `check` and `verify` start fast
-    from generator.deploy import PublishedCatalog
-    from generator.history import History
-    from generator.publish import Published
+Clock = Callable[[], float]
 
 
-@dataclass
-class RunStats:
-    """Figures for the summary line."""
-
-    files_hashed: int = 0
-    bytes_read: int = 0
-    digests_reused: int = 0
-    rehash_bytes: int = 0
-
-    def add(self, result: FileDigest) -> None:
-        failpoints.reach("hashing")  # after the first digest is recorded: a crash mid-run
-        if result.reused:
-            self.digests_reused += 1
-        elif result.md5 or (result.changing and not result.vanished):
-            self.files_hashed += 1
-            self.bytes_read += result.bytes_read
+def check(config: Config, clock: Clock | None = None) -> RunResult:
+    """Names, sidecars and headers: nothing hashed, nothing written."""
+    with opened(config, clock, state=False) as session:
+        return catalog_of(session, CHECK)
 
 
-@dataclass
-class RunResult:
-    """What a run made: the catalog (None when `verify` reused its last report) and figures."""
-
-    catalog: Catalog | None
-    stats: RunStats
-    repository: Path
-    summary: Summary
-    output: Path | None = None
-    published: Published | None = None
-    previous: PublishedCatalog | None = None
-    private: Published | None = None  # the members-only copy (`--private-output`)
-
-    def new_errors(self) -> list[Problem]:
-        """Error problems the published site did not already show: what cron mail is for."""
-        known = self.previous.problems if self.previous else frozenset()
-        return [
-            p
-            for p in self.summary.problems
-            if p.severity == "error" and (p.path, p.code) not in known
-        ]
-
-
-def source_clock() -> Callable[[], float]:
-    """The run's clock: SOURCE_DATE_EPOCH when set (reproducible builds), else the real time."""
-    fixed = os.environ.get("SOURCE_DATE_EPOCH")
-    if fixed and fixed.isdigit():
-        return lambda: float(fixed)
-    return time.time
-
-
-def repository_of(config: Config) -> Path:
-    """The configured repository, or the bundled demo when none is given."""
-    if config.repository is None:
-        from generator.demo import demo_repository  # only without --repository
-
-        root = demo_repository()
-    else:
-        root = config.repository
-    if not root.is_dir():
-        raise RepositoryError(
-            f"'{root}': repository is not a directory; check --repository or the mount"
-        )
-    return root
-
-
-def known_values(config: Config) -> KnownValues:
-    return KnownValues(
-        config.known_vms, config.known_os, config.known_arch, config.known_word_sizes
-    )
-
-
-def parse_rules(config: Config, command: str) -> ParseRules:
-    """What the parse stage checks against; `verify` reads neither headers nor descriptions."""
-    formats = FormatRules(config.vm_formats, config.extension_formats)
-    full = command != "verify"
-    return ParseRules(
-        known_values(config), CATALOG_FIELDS, formats, headers=full, descriptions=full
-    )
-
-
-def run(
+def verify(
     config: Config,
-    command: str,
-    clock: Callable[[], float] | None = None,
+    clock: Clock | None = None,
     digester: Digester | None = None,
     progress: Progress | None = None,
-    reports: bool = False,
+    reuse_report: bool = False,
+) -> RunResult:
+    """Hash and report, no site; `reuse_report` answers from the last report of an unchanged tree."""
+    with opened(config, clock, state=config.verify, digester=digester, progress=progress) as s:
+        if not reuse_report or s.state is None or digester is not None:
+            return catalog_of(s, VERIFY)
+        signature = tree_signature(s.repository, config.ignore, s.clock)  # before reading
+        return reported(s, signature) or remembered(s, signature, catalog_of(s, VERIFY))
+
+
+def build(
+    config: Config,
+    clock: Clock | None = None,
+    digester: Digester | None = None,
+    progress: Progress | None = None,
     publish: bool = True,
 ) -> RunResult:
-    """Run `check`, `verify` or `build` under the state lock (and the output lock for build).
-
-    `reports=True` (the CLI) lets `verify` answer from its last report when the tree has not
-    changed (`generator.snapshot`); library callers get a full catalog unless they ask.
-    `publish=False` makes `build` stop at the catalog (for callers that render it themselves).
-    """
-    clock = clock or source_clock()
-    repository = repository_of(config)
-    state_dir = config.state_dir(repository)
-    refuse_unsafe_paths(config, command, repository, state_dir)
-    with ExitStack() as stack:
-        stack.enter_context(hold_lock(state_dir / "lock", "state directory"))
-        if command == "build":
-            from generator.publish import output_lock_path
-
-            stack.enter_context(hold_lock(output_lock_path(config.output), "output directory"))
-            if config.private_output is not None:
-                lock = output_lock_path(config.private_output)
-                stack.enter_context(hold_lock(lock, "private output"))
-        hashes = command != "check" and config.verify
-        state = open_state(state_dir, clock) if hashes or command == "build" else None
-        if state is not None:
-            stack.callback(state.close)
-        if not hashes:
-            result = stages(config, repository, command, clock, None)
-        else:
-            assert state is not None
-            hashing = Hashing(state, clock, digester, progress)
-            quick = reports and command == "verify" and digester is None
-            verify_run = verify_tree if quick else stages
-            result = verify_run(config, repository, command, clock, hashing)
-        if command == "build" and publish:
-            assert state is not None
-            publish_site(result, config, state, clock())
-    return result
+    """Read and verify into a catalog, then publish it (unless `publish` is False)."""
+    with opened(config, clock, state=True, output=True, digester=digester, progress=progress) as s:
+        result = catalog_of(s, BUILD)
+        return publish_site(result, s) if publish else result
 
 
-@dataclass(frozen=True)
-class Hashing:
-    """How this run gets digests: from the state, unless a digester is given."""
-
-    state: State
-    clock: Callable[[], float]
-    digester: Digester | None = None
-    progress: Progress | None = None
-
-
-def stages(
-    config: Config,
-    repository: Path,
-    command: str,
-    clock: Callable[[], float],
-    hashing: Hashing | None,
-) -> RunResult:
-    """Scan, parse and verify into a catalog (no files written).
-
-    `check` never hashes; `verify` skips descriptions (they matter to the site, not to bytes).
-    """
+def catalog_of(session: Session, reading: Reading) -> RunResult:
+    """Scan, parse and verify into a catalog; digests are recorded as they are computed."""
+    config, stats = session.config, RunStats()
     rules = trust_rules(config.trusted_groups, config.owners)
-    scanned = withhold_secret_names(scan(repository, config.ignore, rules))
-    parsed = parse_all(scanned, parse_rules(config, command))
-    stats = RunStats()
+    scanned = withhold_secret_names(scan(session.repository, config.ignore, rules))
+    parsed = parse_all(scanned, parse_rules(config, reading))
     digests, problems = None, list(scanned.problems)
-    if command != "check" and hashing is not None:
-        digests = verify_images(config, parsed, scanned.root, hashing, stats)
-        problems += hashing.state.problems
+    hashes = reading.hashes and config.verify and session.state is not None
+    if hashes:
+        digests = verify_images(session, parsed, scanned.root, stats)
+        problems += session.state.problems
     images = [make_image(p, evaluate(p.entry, p.checksum, digests)) for p in parsed]
-    catalog = make_catalog(str(repository), iso_time(clock()) or "", images, problems)
-    return RunResult(catalog, stats, repository, summarize(catalog, stats))
-
-
-def withhold_secret_names(scanned: ScanResult) -> ScanResult:
-    """Leave out images whose name (or a member's, or a sidecar's) holds a secret.
-
-    Their pages, rows and feed entries would publish it; the error problem shows the name masked.
-    """
-    kept = []
-    for entry in scanned.images:
-        sidecars = [s.relpath for s in (entry.checksum, entry.description) if s]
-        names = [entry.relpath, *(m.relpath for m in entry.members), *sidecars]
-        found = next((f for n in names for f in find_secrets(n)), None)
-        if found is None:
-            kept.append(entry)
-            continue
-        scanned.problems.append(
-            Problem(
-                entry.relpath,
-                "secret_in_name",
-                ERROR,
-                f"the name holds a {found[2]}; the image is left out of the site",
-                "rename it without the secret, and change the secret since it was readable",
-            )
-        )
-    scanned.images = kept
-    return scanned
+    generated_at = iso_time(session.clock()) or ""
+    catalog = make_catalog(str(session.repository), generated_at, images, problems)
+    return RunResult(catalog, stats, session.repository, summarize(catalog, stats))
 
 
 def summarize(catalog: Catalog, stats: RunStats) -> Summary:
@@ -234,153 +103,71 @@ def summarize(catalog: Catalog, stats: RunStats) -> Summary:
     return Summary(len(catalog.images), files, len(catalog.integrity_failures()), catalog.problems)
 
 
-def verify_tree(
-    config: Config,
-    repository: Path,
-    command: str,
-    clock: Callable[[], float],
-    hashing: Hashing,
-) -> RunResult:
-    """`verify`: the last report if the tree is as it was then, else a full run, then kept."""
-    signature = tree_signature(repository, config.ignore, clock)
-    key = report_key(signature, verdict_settings(config)) if signature else None
-    now, state = clock(), hashing.state
-    if key and not scrub_due(state, rehash_policy(config), now):
-        summary = load_report(state, key)
-        if summary is not None:
-            state.touch_images(now)
-            return RunResult(None, RunStats(digests_reused=summary.files), repository, summary)
-    result = stages(config, repository, command, clock, hashing)
-    if key and signature and signature.settled and lasting(result, state):
-        save_report(state, key, result.summary, now)
+def reported(session: Session, signature: TreeSignature | None) -> RunResult | None:
+    """`verify`'s last report, when the tree and settings are exactly as they were then."""
+    state, now = session.state, session.clock()
+    if signature is None or scrub_due(state, rehash_policy(session.config), now):
+        return None
+    summary = load_report(state, report_key(signature, verdict_settings(session.config)))
+    if summary is None:
+        return None
+    state.touch_images(now)
+    return RunResult(None, RunStats(digests_reused=summary.files), session.repository, summary)
+
+
+def remembered(session: Session, signature: TreeSignature | None, result: RunResult) -> RunResult:
+    """Keep a full `verify` report for the next run, when the tree was settled and it lasts."""
+    if signature is not None and signature.settled and lasting(result, session):
+        key = report_key(signature, verdict_settings(session.config))
+        save_report(session.state, key, result.summary, session.clock())
     return result
 
 
-def verdict_settings(config: Config) -> tuple:
-    """Every setting a `verify` report depends on (with the tree and the program)."""
-    trust = (config.trusted_groups, config.owners)
-    return (str(config.repository), known_values(config), config.ignore, "no descriptions", trust)
-
-
-def lasting(result: RunResult, state: State) -> bool:
+def lasting(result: RunResult, session: Session) -> bool:
     """A report worth keeping: nothing changing or unreadable, no trouble with the state."""
     assert result.catalog is not None
     passing = {"changing", "unreadable"}
-    return not state.problems and not any(i.status in passing for i in result.catalog.images)
+    images = result.catalog.images
+    return not session.state.problems and not any(i.status in passing for i in images)
 
 
-def rehash_policy(config: Config) -> RehashPolicy:
-    return RehashPolicy(config.rehash_older_than, config.rehash_budget)
+def publish_site(result: RunResult, session: Session) -> RunResult:
+    """Guard against a vanished repository, record history, then render and swap in the site
+    (and the members-only copy, when configured)."""
+    from generator.catalog.history import published_history, with_history
+    from generator.publish.deploy import (
+        SiteTarget,
+        check_not_vanished,
+        deploy,
+        deploy_private,
+        published_catalog,
+    )
 
-
-def verify_images(
-    config: Config, parsed: list[ParsedImage], root: Path, hashing: Hashing, stats: RunStats
-) -> dict[str, FileDigest]:
-    """Reuse what the state can vouch for, scrub by the rehash policy, read the rest."""
-    if hashing.digester is not None:
-        return hash_all(parsed, root, hashing.digester, config.jobs, stats, hashing.progress)
-    on_bytes = hashing.progress.advance if hashing.progress else None
-    digester = CachedDigester(hashing.state, hashing.clock, on_bytes)
-    members = (p.entry.members for p in parsed)
-    stats.rehash_bytes = digester.plan_rehash(members, rehash_policy(config))
-    digests = hash_all(parsed, root, digester, config.jobs, stats, hashing.progress)
-    hashing.state.see_images([p.entry.id for p in parsed], hashing.clock())
-    return digests
-
-
-def hash_all(
-    parsed: list[ParsedImage],
-    root: Path,
-    digester: Digester,
-    jobs: int,
-    stats: RunStats,
-    progress: Progress | None = None,
-) -> dict[str, FileDigest]:
-    members = [m for p in parsed for m in p.entry.members]
-    try:
-        on_start = progress.start if progress else None
-        return digest_all(root, members, digester, jobs, on_done=stats.add, on_start=on_start)
-    finally:
-        if progress:
-            progress.finish()
-
-
-def publish_site(result: RunResult, config: Config, state: State, now: float) -> None:
-    """Guard against a vanished repository, record history, then render and swap in the site."""
-    from generator.deploy import check_not_vanished, deploy, published_catalog
-    from generator.history import with_history
-
-    assert result.catalog is not None
-    result.previous = published_catalog(config.output)
-    published_ids = result.previous.image_ids if result.previous else frozenset()
+    config, state, now = session.config, session.state, session.clock()
+    previous = published_catalog(config.output)
+    published_ids = previous.image_ids if previous else frozenset()
     check_not_vanished(
         result.catalog, published_ids | state.live_image_ids(), config.accept_removals
     )
-    catalog = with_history(result.catalog, history_of(result, state, now))
-    result.catalog, result.published = deploy(catalog, config, result.previous)
-    result.output = config.output
+    history, late = published_history(result.catalog, state, previous, now)
+    catalog = with_history(with_problems(result.catalog, late), history)
+    target = SiteTarget(config.output, config.title, config.base_url, config.private_base_url)
+    catalog, published = deploy(catalog, target, previous)
+    private = None
     if config.private_output is not None:
-        from generator.deploy import deploy_private
-
-        result.private = deploy_private(result.catalog, config, config.private_output)
-
-
-def history_of(result: RunResult, state: State, now: float) -> History:
-    """The history to publish: from the state, and never fewer permalinks than the live site.
-
-    A state that cannot be written (read-only, full, corrupt, half-migrated) must not stop the
-    site: the run publishes with a `state_not_saved` warning and the live site's tombstones.
-    """
-    from generator.history import History, carry_over, update_history
-
-    assert result.catalog is not None
-    late: list[Problem] = []
-    try:
-        history = update_history(state.connection, result.catalog, now)
-    except sqlite3.Error as exc:
-        history = History()
-        late.append(
-            Problem(
-                state.path.name,
-                "state_not_saved",
-                WARNING,
-                f"cannot record the image history in the state database: {exc}",
-                "check the state directory (space, permissions) or delete the state; removed "
-                "images keep the pages the live site shows meanwhile",
-            )
-        )
-    late += state.problems  # also those found after the catalog was made (the guard's query)
-    if not set(late) <= set(result.catalog.problems):
-        result.catalog.problems = sorted({*result.catalog.problems, *late})
-        result.summary = replace(result.summary, problems=result.catalog.problems)
-    previous = result.previous
-    if previous is None:
-        return history
-    present = {image.id for image in result.catalog.images}
-    return carry_over(history, previous.records, previous.removed, present, now)
+        private = deploy_private(catalog, target, config.private_output)
+    summary = replace(result.summary, problems=catalog.problems)
+    return replace(
+        result,
+        catalog=catalog,
+        summary=summary,
+        published=published,
+        previous=previous,
+        output=config.output,
+        private=private,
+    )
 
 
-def refuse_unsafe_paths(config: Config, command: str, repository: Path, state_dir: Path) -> None:
-    """Before any lock or read: no overlap of repository, state and output, no foreign output.
-
-    The output is checked here too, so a folder that will be refused is refused at once, not
-    after an hour of hashing.
-    """
-    places = [
-        Place("repository", "--repository", repository),
-        Place("state directory", "--state", state_dir),
-    ]
-    if command == "build":
-        from generator.publish import builds_dir, check_output
-
-        outputs = output_places(config.output, builds_dir(config.output))
-        private = config.private_output
-        if private is not None:
-            outputs += output_places(private, builds_dir(private), "private output")
-        refuse_nested([*outputs, *places])
-        refuse_log_in_output(config.log_file, outputs)
-        for output in (config.output, private):
-            if output is not None:
-                check_output(output)
-    else:
-        refuse_nested(places)
+def with_problems(catalog: Catalog, late: list[Problem]) -> Catalog:
+    """The catalog with problems found after it was made (the state's, while publishing)."""
+    return replace(catalog, problems=sorted({*catalog.problems, *late})) if late else catalog

@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 
 from generator import __version__
-from generator.build import RunResult, run
-from generator.config import byte_size, days, load_config
+from generator.build import build, check, verify
+from generator.config import Config, byte_size, days, load_config
 from generator.errors import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CatalogError
-from generator.progress import Progress
 from generator.redact import redact
+from generator.session import RunResult
 from generator.shell import printable
+from generator.verify.progress import Progress
 
 EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C
 EXIT_CODES = """exit codes:
@@ -194,7 +195,7 @@ def command(argv: list[str] | None) -> int:
     try:
         config = load_config(args.config, overrides(args))
         log = Log(config.log_file, args.command)
-        result = run(config, args.command, progress=progress_bar(config.quiet), reports=True)
+        result = run(config, args.command, progress_bar(config.quiet))
     except CatalogError as exc:
         message = printable(redact(f"star-vm-catalog: {exc}"))
         log.write([message])
@@ -206,6 +207,15 @@ def command(argv: list[str] | None) -> int:
         return EXIT_INTERRUPTED
     report(result, config.quiet, log)
     return EXIT_OK if result.summary.ok else EXIT_PROBLEMS
+
+
+def run(config: Config, command: str, progress: Progress | None) -> RunResult:
+    """The library call behind each command (the CLI answers `verify` from its last report)."""
+    if command == "check":
+        return check(config)
+    if command == "verify":
+        return verify(config, progress=progress, reuse_report=True)
+    return build(config, progress=progress)
 
 
 def progress_bar(quiet: bool) -> Progress | None:

@@ -10,9 +10,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from generator.convention import parse_max_size
 from generator.errors import ConfigError
-from generator.format_rules import DEFAULT_EXTENSION_FORMATS, DEFAULT_VM_FORMATS
-from generator.names import parse_max_size
+from generator.read.format_tables import DEFAULT_EXTENSION_FORMATS, DEFAULT_VM_FORMATS
 
 DEFAULT_VMS = ("xen", "kvm", "virtualbox", "vmware", "qemu", "hyperv")
 DEFAULT_OS_FAMILIES = (

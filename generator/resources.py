@@ -1,14 +1,23 @@
-"""Locate the templates and content pages that ship inside the package."""
+"""Locate the templates and content pages, from a source checkout or from an installed wheel.
+
+In the repository they are top-level folders (`site_templates/`, `content/`) beside the
+package; the wheel ships them inside it as `generator/site_templates` and `generator/content`.
+Looking in both places means `python -m generator` works from a fresh clone with no install.
+"""
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
 
 
 def package_dir(name: str) -> Path:
-    """Real directory of a data package (`site_templates`, `content`), editable or installed."""
-    return Path(str(files(f"generator.{name}")))
+    """The real directory of a data folder: inside the package (wheel), else beside it."""
+    for candidate in (PACKAGE / name, PACKAGE.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"'{name}' is neither in {PACKAGE} nor beside it: reinstall")
 
 
 def templates_dir() -> Path:

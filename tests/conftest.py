@@ -52,7 +52,7 @@ def add_checksum(image: Path, flags: tuple[str, ...] = ()) -> Path:
 
 
 def _stem(name: str) -> str:
-    from generator.names import split_extension
+    from generator.read.names import split_extension
 
     return split_extension(name)[0]
 

@@ -11,10 +11,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from generator.build import RunResult, run
+from generator import build as run
 from generator.config import Config
-from generator.names import split_extension
-from generator.verify import Digester
+from generator.read.names import split_extension
+from generator.session import RunResult
+from generator.verify.verdict import Digester
 
 IN_ACCESS = 0x001
 IN_OPEN = 0x020
@@ -79,7 +80,7 @@ def verify(
     config: Config, clock: Clock, digester: Digester | None = None
 ) -> tuple[RunResult, dict[str, str]]:
     """Run `verify` in this process; also return each image's status by id."""
-    result = run(config, "verify", clock=clock, digester=digester)
+    result = run.verify(config, clock, digester)
     return result, {image.id: image.status for image in result.catalog.images}
 
 

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from generator.build import run
-from generator.catalog import Catalog
+from generator.build import build
+from generator.catalog.model import Catalog
 from generator.config import Config
-from generator.names import split_extension
-from generator.pages import load_content
-from generator.publish import publish
-from generator.render import Layout, render_site
+from generator.publish.copies import publish
+from generator.read.names import split_extension
 from generator.resources import content_dir
+from generator.site.content import load_content
+from generator.site.render import Layout, render_site
 
 FIXED_TIME = 1_709_300_000.0  # 2024-03-01T13:33:20Z: the clock of every test build
 FIXED_NS = int(FIXED_TIME) * 10**9
@@ -59,7 +59,7 @@ def build_site(
 ) -> Catalog:
     """Scan, verify (fixed clock), render and publish, as `star-vm-catalog build` does."""
     config = Config(repository=repository, output=output, state=output.parent / "state", jobs=1)
-    catalog = run(config, "build", clock=lambda: FIXED_TIME, publish=False).catalog
+    catalog = build(config, clock=lambda: FIXED_TIME, publish=False).catalog
     assert catalog is not None
     files = render_site(
         catalog, load_content(content_dir()), config.title, base_url, layout or Layout()

@@ -20,7 +20,7 @@ from site_helpers import Spec, build_site, make_repository
 from test_site_render import HOSTILE_DESCRIPTION, HOSTILE_NAMES
 
 from generator.demo import demo_repository
-from generator.render import Layout
+from generator.site.render import Layout
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.checksum import match_files, member_key, parse_checksum
+from generator.read.checksum import match_files, member_key, parse_checksum
 from tests.conftest import md5sum, write_tree
 
 IMAGE = "sl5.3_x86_32_sl05c_8GB_ec2.img"

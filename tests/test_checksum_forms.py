@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.checksum import match_files, parse_checksum
+from generator.read.checksum import match_files, parse_checksum
 from tests.conftest import md5sum, read_catalog, run_cli, write_tree
 from tests.site_helpers import read_page
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator.demo import qcow2_header, vmdk_descriptor, vmdk_sparse_header
-from generator.lock import hold_lock
+from generator.publish.lock import hold_lock
 from tests.conftest import add_checksum, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"

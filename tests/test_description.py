@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.catalog import CATALOG_FIELDS
-from generator.description import read_description
+from generator.catalog.model import CATALOG_FIELDS
 from generator.markup import render_markdown
+from generator.read.description import read_description
 from generator.redact import redact_text
 
 KEY_BLOCK = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"

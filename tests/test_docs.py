@@ -10,7 +10,7 @@ import pytest
 from generator.cli import EXIT_CODES, parser
 from generator.config import KEYS
 from generator.problems import CODES
-from generator.verify import STATUSES
+from generator.verify.verdict import STATUSES
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.formats import (
+from generator.read.disk_formats import (
     DEFAULT_EXTENSION_FORMATS,
     DEFAULT_VM_FORMATS,
     MAX_READ_BYTES,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.hashing import HELPER_MIN_SIZE, Interrupted, hash_file, md5_of
-from generator.scan import FileStat
+from generator.read.scan import FileStat
+from generator.verify.hashing import HELPER_MIN_SIZE, Interrupted, hash_file, md5_of
 
 MIB = 1 << 20
 

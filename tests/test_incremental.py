@@ -18,8 +18,9 @@ from incremental_helpers import (
     verify,
 )
 
-from generator.hashing import FileDigest
-from generator.incremental import (
+from generator.read.scan import FileStat, scan
+from generator.state.database import open_state
+from generator.verify.cached import (
     RACY_SECONDS,
     CachedDigester,
     Candidate,
@@ -27,9 +28,8 @@ from generator.incremental import (
     pick_rehash,
     trusted,
 )
-from generator.scan import FileStat, scan
-from generator.state import open_state
-from generator.verify import digest_all, evaluate
+from generator.verify.hashing import FileDigest
+from generator.verify.verdict import digest_all, evaluate
 
 IMAGE = "xen/sl7.3_x86_64_sl20a_8GB_base.img"
 OTHER = "kvm/sl6.4_x86_64_sl11d_20GB_batch.qcow2"
@@ -257,12 +257,18 @@ def test_largest_files_are_read_first(tmp_path: Path) -> None:
     for size in (3, 9, 1, 5):
         add_image(repo, f"xen/sl7_x86_64_sl20a_8GB_s{size}.img", b"x" * size * KIB)
     order: list[str] = []
+
+    class Recording(CachedDigester):
+        """The real digester, noting the order reads start (completion order can tie)."""
+
+        def digest(self, root: Path, member: FileStat, spare_core: bool = False) -> FileDigest:
+            order.append(member.relpath)
+            return super().digest(root, member, spare_core)
+
     clock = Clock()
     state = open_state(tmp_path / "state", clock)
     members = [m for e in scan(repo).images for m in e.members]
-    digest_all(
-        repo, members, CachedDigester(state, clock), 1, on_done=lambda r: order.append(r.relpath)
-    )
+    digest_all(repo, members, Recording(state, clock), 1)
     state.close()
     assert [p.rsplit("_", 1)[1] for p in order] == ["s9.img", "s5.img", "s3.img", "s1.img"]
 

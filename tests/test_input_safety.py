@@ -17,16 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from generator.build import parse_rules
-from generator.catalog import CATALOG_FIELDS
+from generator.catalog.model import CATALOG_FIELDS
 from generator.cli import main
 from generator.config import Config
-from generator.description import read_description
-from generator.formats import detect_format
-from generator.hashing import hash_file
-from generator.parse import parse_all
-from generator.safe_open import NotAsScanned, open_scanned
-from generator.scan import scan
+from generator.read.description import read_description
+from generator.read.disk_formats import detect_format
+from generator.read.parse import parse_all
+from generator.read.safe_open import NotAsScanned, open_scanned
+from generator.read.scan import scan
+from generator.session import BUILD, parse_rules
+from generator.verify.hashing import hash_file
 from tests.conftest import (
     UNPRIVILEGED_UID,
     add_checksum,
@@ -149,7 +149,7 @@ def test_sidecars_swapped_for_links_outside_are_never_read(tmp_path: Path) -> No
     for sidecar in (f"xen/{IMG}_0.txt", f"xen/{IMG}_0.checksum"):
         (root / sidecar).unlink()
         (root / sidecar).symlink_to(private)
-    rules = parse_rules(Config(repository=root), "build")
+    rules = parse_rules(Config(repository=root), BUILD)
     [parsed] = parse_all(scanned, rules)
     shown = json.dumps([parsed.description.text, parsed.description.html,
                         parsed.checksum.error if parsed.checksum else None])  # fmt: skip
@@ -386,7 +386,7 @@ def test_vm_directory_swapped_for_a_link_outside_is_never_read(tmp_path: Path) -
     scanned = scan(root)
     os.rename(root / "xen", tmp_path / "moved-away")
     (root / "xen").symlink_to(outside)
-    [parsed] = parse_all(scanned, parse_rules(Config(repository=root), "build"))
+    [parsed] = parse_all(scanned, parse_rules(Config(repository=root), BUILD))
     assert "private-hash" not in parsed.description.text + parsed.description.html
     assert "unreadable_description" in {p.code for p in parsed.problems}
     result = hash_file(scanned.root, parsed.entry.members[0])

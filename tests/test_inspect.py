@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.build import run
-from generator.catalog import Catalog
+from generator.build import check
+from generator.catalog.model import Catalog
 from generator.config import Config, read_config_file
 from generator.demo import qcow2_header, vdi_header
 from tests.conftest import write_tree
@@ -20,7 +20,7 @@ NAME = "sl6.4_x86_64_sl11d_{size}_{detail}"
 
 def catalog_of(root: Path, tmp_path: Path, **options: object) -> Catalog:
     config = Config(repository=root, state=tmp_path / "state", **options)  # type: ignore[arg-type]
-    return run(config, "check").catalog
+    return check(config).catalog
 
 
 def problem_codes(catalog: Catalog) -> set[tuple[str, str, str]]:

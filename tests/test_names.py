@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from generator.config import Config
-from generator.names import KnownValues, parse_max_size, parse_name, split_extension
+from generator.convention import parse_max_size
+from generator.read.names import KnownValues, parse_name, split_extension
 
 CONFIG = Config()
 KNOWN = KnownValues(CONFIG.known_vms, CONFIG.known_os, CONFIG.known_arch, CONFIG.known_word_sizes)

@@ -30,9 +30,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from generator import cli, render
+from generator import cli
 from generator.config import DEFAULT_IGNORE
-from generator.scan import ignore_matcher
+from generator.read.scan import ignore_matcher
+from generator.site import render
 from tests.incremental_helpers import OpenWatch
 from tests.repo_strategies import HOSTILE_FRONT_MATTER, Entry, additions, materialize, repositories
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from generator.scan import scan
+from generator.read.scan import scan
 from tests.conftest import as_unprivileged, open_to_everyone, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"

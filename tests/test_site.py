@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 import pytest
 from site_helpers import Node, Spec, build_site, html_pages, make_repository, read_page
 
-from generator.catalog import Catalog
+from generator.catalog.model import Catalog
 from generator.cli import main
 from generator.demo import demo_repository
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from generator.image_view import budget
-from generator.labels import (
+from generator.site.image_page import budget
+from generator.site.labels import (
     arch_label,
     field_label,
     field_value,
@@ -18,7 +18,7 @@ from generator.labels import (
     vm_label,
     word_size_label,
 )
-from generator.sitemap import sitemap_xml
+from generator.site.sitemap import sitemap_xml
 
 GIB = 1 << 30
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,12 @@ from site_helpers import (
     read_page,
 )
 
-from generator.build import run
+from generator.build import build
 from generator.config import Config
 from generator.demo import demo_repository
-from generator.pages import load_content
-from generator.render import Layout, render_site
 from generator.resources import content_dir
+from generator.site.content import load_content
+from generator.site.render import Layout, render_site
 
 HOSTILE_DESCRIPTION = """---
 kernel: "<script>alert('fm')</script>"
@@ -188,15 +189,15 @@ def render_with_formats(tmp_path: Path) -> dict[str, Node]:
         ],
     )
     config = Config(repository=repository, state=tmp_path / "state", jobs=1)
-    catalog = run(config, "build", clock=lambda: FIXED_TIME, publish=False).catalog
+    catalog = build(config, clock=lambda: FIXED_TIME, publish=False).catalog
     assert catalog is not None
-    for image, fmt, compression in zip(
-        catalog.images, ("qcow2", "raw"), (None, "gzip"), strict=True
-    ):
-        image.format = fmt  # type: ignore[attr-defined]
-        image.compression = compression  # type: ignore[attr-defined]
-        image.virtual_size_bytes = 20 << 30  # type: ignore[attr-defined]
-    files = render_site(catalog, load_content(content_dir()), "T")
+    images = [
+        replace(image, format=fmt, compression=compression, virtual_size_bytes=20 << 30)
+        for image, fmt, compression in zip(
+            catalog.images, ("qcow2", "raw"), (None, "gzip"), strict=True
+        )
+    ]
+    files = render_site(replace(catalog, images=images), load_content(content_dir()), "T")
     return {
         path: parse_html(data.decode()) for path, data in files.items() if path.endswith(".html")
     }

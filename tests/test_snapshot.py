@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from incremental_helpers import Clock, OpenWatch, add_image, cli, config_for
 
-from generator.build import RunResult, run
+from generator import build as run
 from generator.config import Config
-from generator.incremental import RACY_SECONDS
-from generator.snapshot import tree_signature
-from generator.state import STATE_FILE
+from generator.session import RunResult
+from generator.state.database import STATE_FILE
+from generator.verify.cached import RACY_SECONDS
+from generator.verify.report import tree_signature
 
 IMAGE = "xen/sl7.3_x86_64_sl20a_8GB_base.img"
 BAD = "kvm/sl6.4_x86_64_sl11d_20GB_batch.qcow2"
@@ -29,7 +30,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def verify(config: Config, clock: Clock) -> RunResult:
-    return run(config, "verify", clock=clock, reports=True)
+    return run.verify(config, clock, reuse_report=True)
 
 
 def reports_kept(tmp_path: Path) -> int:
@@ -104,7 +105,7 @@ def test_any_new_digest_voids_the_kept_report(tmp_path: Path, repo: Path) -> Non
     config, clock = config_for(tmp_path), Clock()
     verify(config, clock)
     clock.advance(1)
-    scrub = run(config_for(tmp_path, rehash_older_than=0.5), "build", clock=clock)
+    scrub = run.build(config_for(tmp_path, rehash_older_than=0.5), clock)
     assert scrub.stats.files_hashed == 2 and reports_kept(tmp_path) == 0
     assert verify(config, clock).catalog is not None
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from incremental_helpers import Clock, add_image, config_for, verify
 
-from generator.state import MIGRATIONS, SCHEMA_VERSION, STATE_FILE, migrate, open_state
+from generator.state.database import MIGRATIONS, SCHEMA_VERSION, STATE_FILE, migrate, open_state
 
 IMAGE = "xen/sl7.3_x86_64_sl20a_8GB_base.img"
 MIB = 1 << 20

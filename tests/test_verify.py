@@ -6,11 +6,11 @@ import os
 import threading
 from pathlib import Path
 
-from generator.build import run
-from generator.catalog import Catalog
+from generator import build as run
+from generator.catalog.model import Catalog
 from generator.config import Config
-from generator.hashing import hash_file
-from generator.scan import FileStat
+from generator.read.scan import FileStat
+from generator.verify.hashing import hash_file
 from tests.conftest import add_checksum, as_unprivileged, md5sum, open_to_everyone, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
@@ -18,7 +18,7 @@ IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
 
 def verify(root: Path, tmp_path: Path, **options: object) -> Catalog:
     config = Config(repository=root, state=tmp_path / "state", jobs=2, **options)  # type: ignore[arg-type]
-    return run(config, "verify").catalog
+    return run.verify(config).catalog
 
 
 def statuses(catalog: Catalog) -> dict[str, str]:
@@ -104,7 +104,7 @@ def test_no_verify_hashes_nothing(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "repo", {f"xen/{IMG}.img": b"data"})
     add_checksum(root / f"xen/{IMG}.img")
     config = Config(repository=root, state=tmp_path / "state", verify=False)
-    result = run(config, "verify")
+    result = run.verify(config)
     assert statuses(result.catalog) == {f"xen/{IMG}": "unverified"}
     assert result.stats.files_hashed == 0 and result.catalog.get(f"xen/{IMG}").md5 is None
 

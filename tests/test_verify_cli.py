@@ -13,8 +13,8 @@ import pytest
 from incremental_helpers import add_image, cli
 
 from generator.cli import parser
-from generator.progress import clock_text, line
-from generator.state import STATE_FILE
+from generator.state.database import STATE_FILE
+from generator.verify.progress import clock_text, line
 
 IMAGE = "xen/sl7.3_x86_64_sl20a_8GB_base.img"
 MIB = 1 << 20

@@ -7,14 +7,15 @@ how do I check my copy, how much room is left for my data, and what else is like
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from generator.catalog import CATALOG_FIELDS, Catalog, Image
-from generator.check_command import CheckCommand
-from generator.description import Description, unredacted
-from generator.labels import (
+from generator.catalog.model import Catalog, Image
+from generator.convention import parse_max_size
+from generator.problems import Problem
+from generator.site.labels import (
     STATUS_EXPLANATIONS,
     arch_label,
     field_label,
@@ -27,11 +28,11 @@ from generator.labels import (
     vm_label,
     word_size_label,
 )
-from generator.names import parse_max_size
-from generator.problems import Problem
-from generator.trust import TRUST_CODES
+from generator.site.views import Fact, Link, Nav, filter_href, image_format
+
+if TYPE_CHECKING:  # the type only: the site never imports the reader
+    from generator.read.check_command import CheckCommand
 from generator.units import human_bytes
-from generator.views import Link, Nav, filter_href, image_format
 
 # Parts of the spec's space rule: (OS) + (swap) + (STAR software) + (your data) < (max size).
 BUDGET_PARTS = (
@@ -44,13 +45,6 @@ RELATED = (
     ("star_lib", star_lib_label, "Same STAR library"),
     ("vm", vm_label, "Same VM software"),
 )
-
-
-@dataclass(frozen=True)
-class Fact:
-    label: str
-    value: str
-    code: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +76,8 @@ class Audience:
 
     private: bool = False
     private_base_url: str | None = None
+    # The members-only copy's descriptions as written: image id -> (front matter, HTML).
+    as_written: Mapping[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
 
 
 PUBLIC = Audience()
@@ -143,7 +139,8 @@ class ImagePage:
 
 def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
     base_url = context.base_url
-    description = _description_for(image, context.audience)
+    shown = (image.fields, image.description_html)
+    fields, description_html = context.audience.as_written.get(image.id, shown)
     return ImagePage(
         nav=nav,
         name=image.name,
@@ -168,24 +165,15 @@ def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
             MemberRow(m.name, human_bytes(m.size), m.md5 or "", m.status, status_label(m.status))
             for m in image.members
         ],
-        description_html=description.html,
+        description_html=description_html,
         fields=[
-            Fact(field_label(k), field_value(v))
-            for k, v in description.fields.items()
-            if k != ACCESS_NOTE
+            Fact(field_label(k), field_value(v)) for k, v in fields.items() if k != ACCESS_NOTE
         ],
         related=related(image, context.counts, nav.root),
         problems=image.problems,
         access=access(image, context.audience),
-        others_can_write=any(p.code in TRUST_CODES for p in image.problems),
+        others_can_write=image.others_can_write,
     )
-
-
-def _description_for(image: Image, audience: Audience) -> Description:
-    """The redacted description, or for the members-only copy the text as written."""
-    if audience.private and image.private_text:
-        return unredacted(image.private_text, CATALOG_FIELDS)
-    return Description(image.fields, image.description_html, image.description_text)
 
 
 def access(image: Image, audience: Audience) -> Access | None:

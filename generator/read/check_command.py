@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.checksum import ChecksumFile, escape_line, strip_dot
-from generator.scan import ImageEntry
+from generator.read.checksum import ChecksumFile, escape_line, strip_dot
+from generator.read.scan import ImageEntry
 from generator.shell import quote
 
 

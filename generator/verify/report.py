@@ -22,10 +22,10 @@ from operator import itemgetter
 from pathlib import Path
 
 from generator import __version__
-from generator.incremental import RACY_SECONDS, RehashPolicy
 from generator.problems import ERROR, Problem
-from generator.scan import ignore_matcher
-from generator.state import State
+from generator.read.scan import ignore_matcher
+from generator.state.database import State
+from generator.verify.cached import RACY_SECONDS, RehashPolicy
 
 IMAGE_DEPTH = 2  # root/<vm>/<image dir>/<member>: members are the deepest entries read
 
@@ -129,11 +129,10 @@ def _link(entry: os.DirEntry, rel: str, records: list[tuple]) -> None:
 
 def report_key(signature: TreeSignature, settings: tuple) -> str:
     """The tree, the settings that shape a verdict, and this program (version and source)."""
-    source = Path(__file__).parent
+    source = Path(__file__).parent.parent  # the whole package, every stage
     program = sorted(
-        (e.name, e.stat().st_mtime_ns, e.stat().st_size)
-        for e in os.scandir(source)
-        if e.name.endswith(".py")
+        (str(path.relative_to(source)), path.stat().st_mtime_ns, path.stat().st_size)
+        for path in source.rglob("*.py")
     )
     text = json.dumps([signature.digest, repr(settings), __version__, program])
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.catalog import Catalog, Event, Tombstone, image_url, iso_time
-from generator.image_view import Fact
-from generator.labels import os_label, time_label, vm_label
-from generator.views import Link, Nav, filter_href
+from generator.catalog.model import Catalog, Event, Tombstone, image_url, iso_time
+from generator.site.labels import os_label, time_label, vm_label
+from generator.site.views import Fact, Link, Nav, NewsItem, filter_href
 
 RECENT = 10  # entries in each list on the index
 KIND_LABELS = {"added": "Added", "changed": "Changed", "removed": "Removed"}
-
-
-@dataclass(frozen=True)
-class NewsItem:
-    """One line of "recent changes": what happened, to which image, when, and a link."""
-
-    kind: str
-    label: str
-    title: str
-    href: str
-    at: str
-    when: str
 
 
 @dataclass(frozen=True)

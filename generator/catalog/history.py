@@ -11,8 +11,14 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from generator.catalog import Catalog, Event, Image, Tombstone, iso_time
+from generator.catalog.model import Catalog, Event, Image, Tombstone, iso_time
+from generator.problems import WARNING, Problem
+
+if TYPE_CHECKING:
+    from generator.publish.deploy import PublishedCatalog
+    from generator.state.database import State
 
 ADDED, CHANGED, REMOVED = "added", "changed", "removed"
 FEED_EVENTS = 50  # events kept on show in the feed and on the index
@@ -150,3 +156,34 @@ def carry_over(
     if len(kept) == len(history.removed):
         return history
     return replace(history, removed=sorted(kept, key=lambda t: t.id))
+
+
+def published_history(
+    catalog: Catalog, state: State, previous: PublishedCatalog | None, now: float
+) -> tuple[History, list[Problem]]:
+    """The history to publish, and the state's problems the catalog does not show yet.
+
+    A state that cannot be written (read-only, full, corrupt, half-migrated) must not stop the
+    site: the run publishes with a `state_not_saved` warning, and never with fewer permalinks
+    than the live site (its tombstones and images are carried over).
+    """
+    late: list[Problem] = []
+    try:
+        history = update_history(state.connection, catalog, now)
+    except sqlite3.Error as exc:
+        history = History()
+        late.append(
+            Problem(
+                state.path.name,
+                "state_not_saved",
+                WARNING,
+                f"cannot record the image history in the state database: {exc}",
+                "check the state directory (space, permissions) or delete the state; removed "
+                "images keep the pages the live site shows meanwhile",
+            )
+        )
+    late += state.problems  # also those found after the catalog was made (the guard's query)
+    if previous is not None:
+        present = {image.id for image in catalog.images}
+        history = carry_over(history, previous.records, previous.removed, present, now)
+    return history, [p for p in late if p not in set(catalog.problems)]

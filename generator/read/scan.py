@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from generator.names import split_extension
 from generator.problems import ERROR, WARNING, Problem
-from generator.trust import TrustRules, trust_problems
+from generator.read.names import split_extension
+from generator.read.trust import TrustRules, trust_problems
 
 SIDECARS = {".checksum": "checksum", ".txt": "description"}
 

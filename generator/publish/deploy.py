@@ -9,18 +9,28 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator import __version__, failpoints
-from generator.catalog import Catalog, Tombstone
-from generator.config import Config
+from generator.catalog.model import CATALOG_FIELDS, Catalog, Tombstone
 from generator.errors import RepositoryError
-from generator.image_view import Audience
-from generator.pages import ContentPage, load_content
-from generator.publish import Published, publish, published_bytes, published_key
-from generator.render import catalog_json, render_site
+from generator.publish.copies import Published, publish, published_bytes, published_key
+from generator.read.description import unredacted
 from generator.resources import content_dir, templates_dir
+from generator.site.content import ContentPage, load_content
+from generator.site.image_page import Audience
+from generator.site.render import catalog_json, render_site
 
 # Losing more than this share of the published images in one run looks like an unmounted volume.
 VANISH_SHARE = 0.5
 VANISH_MINIMUM = 4  # below this many published images, every change is plausible
+
+
+@dataclass(frozen=True)
+class SiteTarget:
+    """Where a site goes and the settings its pages show (from the run's configuration)."""
+
+    output: Path
+    title: str
+    base_url: str | None = None
+    private_base_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,15 +94,15 @@ def check_not_vanished(catalog: Catalog, known: frozenset[str], accept_removals:
         )
 
 
-def site_key(catalog: Catalog, config: Config, pages: list[ContentPage]) -> str:
+def site_key(catalog: Catalog, target: SiteTarget, pages: list[ContentPage]) -> str:
     """Everything the pages are rendered from, but the clock: equal keys give equal sites.
 
     Comparing keys instead of rendered bytes lets a run that found nothing new skip rendering
     (seconds for 10,000 pages).
     """
     digest = hashlib.sha256()
-    urls = (config.base_url or "", config.private_base_url or "")
-    for part in (__version__, config.title, *urls, *(p.html for p in pages)):
+    urls = (target.base_url or "", target.private_base_url or "")
+    for part in (__version__, target.title, *urls, *(p.html for p in pages)):
         digest.update(part.encode() + b"\0")
     for path in sorted(templates_dir().rglob("*")):
         if path.is_file():
@@ -104,39 +114,52 @@ def site_key(catalog: Catalog, config: Config, pages: list[ContentPage]) -> str:
 
 
 def deploy(
-    catalog: Catalog, config: Config, previous: PublishedCatalog | None
+    catalog: Catalog, target: SiteTarget, previous: PublishedCatalog | None
 ) -> tuple[Catalog, Published]:
     """Publish the catalog; when nothing but the clock changed, write nothing at all.
 
     `generated_at` stays the time of the last real change, so caches and feeds stay quiet.
     """
     pages = load_content(content_dir())
-    key = site_key(catalog, config, pages)
-    if previous and previous.generated_at and published_key(config.output) == key:
+    key = site_key(catalog, target, pages)
+    if previous and previous.generated_at and published_key(target.output) == key:
         return replace(catalog, generated_at=previous.generated_at), Published(changed=False)
-    files = render_site(catalog, pages, config.title, config.base_url, audience=public(config))
+    files = render_site(catalog, pages, target.title, target.base_url, audience=public(target))
     failpoints.reach("rendering")
-    return catalog, publish(files, config.output, key)
+    return catalog, publish(files, target.output, key)
 
 
-def public(config: Config) -> Audience:
-    return Audience(private=False, private_base_url=config.private_base_url)
+def public(target: SiteTarget) -> Audience:
+    return Audience(private=False, private_base_url=target.private_base_url)
 
 
-def deploy_private(catalog: Catalog, config: Config, output: Path) -> Published:
+def deploy_private(catalog: Catalog, target: SiteTarget, output: Path) -> Published:
     """The members-only copy: the same site with descriptions as written, swapped in the same way.
 
     Its key adds the unredacted texts to the public key, so an edit to a secret alone
     republishes this copy and leaves the public site untouched.
     """
     pages = load_content(content_dir())
-    digest = hashlib.sha256(b"private\0" + site_key(catalog, config, pages).encode())
+    digest = hashlib.sha256(b"private\0" + site_key(catalog, target, pages).encode())
     for image in catalog.images:
         digest.update(image.private_text.encode() + b"\0")
     digest.update(catalog.generated_at.encode())
     key = digest.hexdigest()
     if published_key(output) == key:
         return Published(changed=False)
-    audience = Audience(private=True)
-    files = render_site(catalog, pages, config.title, config.private_base_url, audience=audience)
+    audience = Audience(private=True, as_written=as_written(catalog))
+    files = render_site(catalog, pages, target.title, target.private_base_url, audience=audience)
     return publish(files, output, key)
+
+
+def as_written(catalog: Catalog) -> dict[str, tuple[dict, str]]:
+    """Descriptions as written (seed commands included), for the members-only image pages.
+
+    Only those pages show them: the copy's catalog.json, feed and search data stay redacted.
+    """
+    written = {}
+    for image in catalog.images:
+        if image.private_text:
+            description = unredacted(image.private_text, CATALOG_FIELDS)
+            written[image.id] = (description.fields, description.html)
+    return written

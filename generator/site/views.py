@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from types import MappingProxyType
 from urllib.parse import urlencode
 
-from generator.catalog import FACETS, Catalog, Image
-from generator.labels import (
+from generator.catalog.model import FACETS, Catalog, Image
+from generator.problems import SEVERITIES, Problem
+from generator.site.content import ContentPage
+from generator.site.labels import (
     date_label,
     facet_label,
     problem_title,
@@ -20,12 +22,7 @@ from generator.labels import (
     time_label,
     vm_label,
 )
-from generator.pages import ContentPage
-from generator.problems import SEVERITIES, Problem
 from generator.units import human_bytes
-
-if TYPE_CHECKING:
-    from generator.history_view import NewsItem
 
 FACET_TITLES = {
     "vm": "VM software",
@@ -47,6 +44,27 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Fact:
+    """One labelled value on a page; `code` shows it in monospace (digests, paths)."""
+
+    label: str
+    value: str
+    code: bool = False
+
+
+@dataclass(frozen=True)
+class NewsItem:
+    """One line of "recent changes": what happened, to which image, when, and a link."""
+
+    kind: str
+    label: str
+    title: str
+    href: str
+    at: str
+    when: str
+
+
+@dataclass(frozen=True)
 class Nav:
     """What every page's header and footer need; `root` is the relative way back to the top."""
 
@@ -59,6 +77,9 @@ class Nav:
     private: bool = False  # the members-only copy: noindex, a notice, no sitemap
 
 
+LABEL = MappingProxyType({"search": False})  # shown in the table, not sent to the script
+
+
 @dataclass(frozen=True)
 class Row:
     """One image as the inventory shows it; facet values are strings, "" when unknown."""
@@ -66,7 +87,7 @@ class Row:
     url: str
     name: str
     vm: str
-    vm_label: str
+    vm_label: str = field(metadata=LABEL)
     os: str
     arch: str
     word_size: str
@@ -77,7 +98,7 @@ class Row:
     size: str
     size_bytes: int
     status: str
-    status_label: str
+    status_label: str = field(metadata=LABEL)
     verified_at: str
     verified: str
     format: str

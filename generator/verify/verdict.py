@@ -1,7 +1,7 @@
 """Compare what the images hold with what their `.checksum` sidecars promise.
 
 The digest source is a seam: a `Digester` either reuses a digest it can trust (the incremental
-state cache, `generator.incremental`) or reads the bytes. Status rules live here, once.
+state cache, `generator.verify.cached`) or reads the bytes. Status rules live here, once.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from generator.check_command import CheckCommand, check_command, create_command
-from generator.checksum import ChecksumFile, member_key
-from generator.hashing import FileDigest
 from generator.problems import ERROR, WARNING, Problem
-from generator.scan import FileStat, ImageEntry
+from generator.read.check_command import CheckCommand, check_command, create_command
+from generator.read.checksum import ChecksumFile, member_key
+from generator.read.scan import FileStat, ImageEntry
+from generator.verify.hashing import FileDigest
 
 VERIFIED = "verified"
 MISMATCH = "mismatch"

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from generator.safe_open import NotAsScanned, open_scanned
-from generator.scan import FileStat
+from generator.read.safe_open import NotAsScanned, open_scanned
+from generator.read.scan import FileStat
 
 CHUNK = 64 * 1024
 HELPER_CHUNK = 1 << 20  # what a helper thread copies at a time

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from generator.names import OS_RE, STAR_LIB_USUAL_RE
+from generator.convention import OS_RE, STAR_LIB_USUAL_RE
 
 UNKNOWN = "Unknown"
 

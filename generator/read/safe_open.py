@@ -17,7 +17,7 @@ import os
 import stat
 from pathlib import Path
 
-from generator.scan import FileStat
+from generator.read.scan import FileStat
 
 FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 NOATIME = getattr(os, "O_NOATIME", 0)

@@ -6,15 +6,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.check_command import create_command
-from generator.checksum import MAX_CHECKSUM_BYTES, ChecksumFile, match_files, parse_checksum
-from generator.description import Description, read_description
-from generator.format_rules import FormatRules, ImageFormat
-from generator.names import ImageName, KnownValues, parse_name
 from generator.problems import ERROR, WARNING, Problem
-from generator.safe_open import read_scanned
-from generator.scan import FileStat, ImageEntry, ScanResult
-from generator.trust import TRUST_CODES
+from generator.read.check_command import create_command
+from generator.read.checksum import MAX_CHECKSUM_BYTES, ChecksumFile, match_files, parse_checksum
+from generator.read.description import Description, read_description
+from generator.read.format_tables import FormatRules, ImageFormat
+from generator.read.names import ImageName, KnownValues, parse_name
+from generator.read.safe_open import read_scanned
+from generator.read.scan import FileStat, ImageEntry, ScanResult
+from generator.read.trust import TRUST_CODES
 
 NO_DESCRIPTION = Description()  # frozen: one shared instance for every image without a .txt
 NO_FORMAT = ImageFormat()  # headers not read
@@ -82,7 +82,7 @@ def parse_image(root: Path, entry: ImageEntry, rules: ParseRules) -> ParsedImage
         )
     image_format = NO_FORMAT
     if rules.headers:
-        from generator.inspect import inspect_image  # header readers: not for `verify`
+        from generator.read.headers import inspect_image  # header readers: not for `verify`
 
         image_format, found = inspect_image(root, entry, name, rules.formats)
         problems += found

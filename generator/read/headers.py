@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.format_rules import FormatRules, ImageFormat
-from generator.formats import DiskFormat, FormatIssue, check_consistency, detect_format
-from generator.names import ImageName
 from generator.problems import Problem
-from generator.scan import ImageEntry
+from generator.read.disk_formats import DiskFormat, FormatIssue, check_consistency, detect_format
+from generator.read.format_tables import FormatRules, ImageFormat
+from generator.read.names import ImageName
+from generator.read.scan import ImageEntry
 
 CONTAINERS = frozenset({"qcow", "qcow2", "vdi", "vmdk", "vhd", "vhdx", "iso9660"})
 HINTS = {

@@ -10,17 +10,13 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from generator.format_rules import COMPRESSION_SUFFIXES
+from generator.convention import OS_RE, STAR_LIB_USUAL_RE, parse_max_size
 from generator.problems import ERROR, WARNING, Problem
+from generator.read.format_tables import COMPRESSION_SUFFIXES
 
-SIZE_UNITS = {"K": 10, "M": 20, "G": 30, "T": 40, "P": 50}
-
-OS_RE = re.compile(r"(?P<family>[A-Za-z]+)(?P<version>\d+(?:\.\d+)*[A-Za-z]?)?")
 ARCH_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 WORD_RE = re.compile(r"\d+")
 STAR_LIB_RE = re.compile(r"[A-Za-z][A-Za-z0-9.-]*")
-STAR_LIB_USUAL_RE = re.compile(r"(?i)sl\d{2}[a-z]")
-MAX_SIZE_RE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>[KMGTP])(?:i?B)?", re.IGNORECASE)
 
 
 class ImageName(NamedTuple):
@@ -68,14 +64,6 @@ def split_extension(filename: str) -> tuple[str, str | None]:
     extension = ".".join(pieces[-take:])
     stem = head + sep + ".".join(pieces[:-take])
     return stem, extension or None
-
-
-def parse_max_size(text: str) -> int | None:
-    """`8GB` -> 8 * 2**30 bytes (binary units, as disk tools mean them); None if malformed."""
-    match = MAX_SIZE_RE.fullmatch(text)
-    if not match:
-        return None
-    return int(float(match["number"]) * (1 << SIZE_UNITS[match["unit"].upper()]))
 
 
 def parse_name(

@@ -20,10 +20,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .format_rules import COMPRESSION_SUFFIXES, DEFAULT_EXTENSION_FORMATS, DEFAULT_VM_FORMATS
-from .safe_open import open_scanned
-from .scan import FileStat
-from .units import human_bytes
+from generator.read.format_tables import (
+    COMPRESSION_SUFFIXES,
+    DEFAULT_EXTENSION_FORMATS,
+    DEFAULT_VM_FORMATS,
+)
+from generator.read.safe_open import open_scanned
+from generator.read.scan import FileStat
+from generator.units import human_bytes
 
 MAX_READ_BYTES = 16 * 1024  # hard cap on bytes read per file; the worst real path reads ~10 KiB
 HEAD_BYTES = 4096  # every signature except ISO 9660 and VHD/VHDX tables lives in here

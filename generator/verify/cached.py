@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.hashing import FileDigest, hash_file
-from generator.scan import FileStat
-from generator.state import CachedFile, State
+from generator.read.scan import FileStat
+from generator.state.database import CachedFile, State
+from generator.verify.hashing import FileDigest, hash_file
 
 RACY_SECONDS = 2.0
 DAY = 86400.0

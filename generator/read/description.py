@@ -18,9 +18,9 @@ from generator.markup import (
     split_front_matter,
 )
 from generator.problems import WARNING, Problem
+from generator.read.safe_open import read_scanned
+from generator.read.scan import FileStat
 from generator.redact import redact_fields, redact_text
-from generator.safe_open import read_scanned
-from generator.scan import FileStat
 
 MAX_DESCRIPTION_BYTES = 256 * 1024
 MARKDOWN_SECONDS = 1.0  # past this, a description is shown as plain text (the target is 2 s)

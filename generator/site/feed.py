@@ -10,7 +10,7 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 
-from generator.catalog import Event, image_url, iso_time
+from generator.catalog.model import Event, image_url, iso_time
 
 ATOM = "http://www.w3.org/2005/Atom"
 # Characters XML 1.0 does not allow anywhere (surrogates never reach here: see markup.py).

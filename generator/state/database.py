@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from generator.problems import WARNING, Problem
 
 if TYPE_CHECKING:
-    from generator.hashing import FileDigest
+    from generator.verify.hashing import FileDigest
 
 STATE_FILE = "state.sqlite"
 

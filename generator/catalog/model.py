@@ -5,51 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
-from generator.check_command import CheckCommand
-from generator.parse import ParsedImage
 from generator.problems import ERROR, Problem
-from generator.verify import INTEGRITY_FAILURES, MemberResult, Verification
+from generator.read.check_command import CheckCommand
+from generator.read.parse import ParsedImage
+from generator.read.trust import TRUST_CODES
+from generator.verify.verdict import INTEGRITY_FAILURES, MemberResult, Verification
 
 SCHEMA_VERSION = 1
 FACETS = ("vm", "os", "arch", "word_size", "star_lib", "status", "format")
-# Fields of an image in catalog.json; front matter keys may not reuse them.
-CATALOG_FIELDS = frozenset(
-    {
-        "id",
-        "vm",
-        "name",
-        "path",
-        "os",
-        "arch",
-        "word_size",
-        "star_lib",
-        "max_size",
-        "max_size_bytes",
-        "detail",
-        "extension",
-        "multi_file",
-        "size_bytes",
-        "allocated_bytes",
-        "md5",
-        "expected_md5",
-        "status",
-        "verified_at",
-        "url",
-        "members",
-        "description",
-        "name_valid",
-        "problem_count",
-        "format",
-        "virtual_size_bytes",
-        "compression",
-        "first_seen",
-        "last_changed",
-    }
-)
+# Field metadata: `json` is the field's catalog.json key, or False for what the model keeps
+# for the pages but catalog.json shows otherwise (members with their formats, front matter
+# merged at the top level, problems as a count) or not at all (the rendered description).
+HIDDEN = MappingProxyType({"json": False})
 
 
 def iso_time(timestamp: float | None) -> str | None:
@@ -71,9 +43,13 @@ def _iso_second(second: int) -> str:
     return dt.datetime.fromtimestamp(second, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Image:
-    """One catalogued image: parsed name fields, sizes, verification and description."""
+    """One catalogued image: parsed name fields, sizes, verification and description.
+
+    The one definition of an image's fields: catalog.json (`to_json`), the front-matter keys
+    that may not reuse them (`CATALOG_FIELDS`) and the history records are derived from it.
+    """
 
     id: str
     vm: str
@@ -98,19 +74,19 @@ class Image:
     format: str | None = None
     virtual_size_bytes: int | None = None
     compression: str | None = None
-    members: list[MemberResult] = field(default_factory=list)
-    member_formats: dict[str, str] = field(default_factory=dict)
-    fields: dict[str, Any] = field(default_factory=dict)
-    description_html: str = ""
-    description_text: str = ""
-    problems: list[Problem] = field(default_factory=list)
+    members: list[MemberResult] = field(default_factory=list, metadata=HIDDEN)
+    member_formats: dict[str, str] = field(default_factory=dict, metadata=HIDDEN)
+    fields: dict[str, Any] = field(default_factory=dict, metadata=HIDDEN)
+    description_html: str = field(default="", metadata=HIDDEN)
+    description_text: str = field(default="", metadata={"json": "description"})
+    problems: list[Problem] = field(default_factory=list, metadata=HIDDEN)
     first_seen: str | None = None
     last_changed: str | None = None
     # The description as written, secrets included, when any were removed: only the
     # members-only copy reads it (never to_json, the public pages or the state).
-    private_text: str = field(default="", repr=False)
-    check: CheckCommand | None = None  # "check your copy" (not in catalog.json)
-    create_command: str = ""  # writes a missing .checksum, run in the VM directory
+    private_text: str = field(default="", repr=False, metadata=HIDDEN)
+    check: CheckCommand | None = field(default=None, metadata=HIDDEN)  # "check your copy"
+    create_command: str = field(default="", metadata=HIDDEN)  # writes a missing .checksum
 
     @property
     def url(self) -> str:
@@ -121,37 +97,14 @@ class Image:
         """Directory of the image page inside the site (not encoded: a file system path)."""
         return f"images/{self.id}"
 
+    @property
+    def others_can_write(self) -> bool:
+        """Someone besides the expected owners could replace the image and its .checksum."""
+        return any(p.code in TRUST_CODES for p in self.problems)
+
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.id,
-            "vm": self.vm,
-            "name": self.name,
-            "path": self.path,
-            "os": self.os,
-            "arch": self.arch,
-            "word_size": self.word_size,
-            "star_lib": self.star_lib,
-            "max_size": self.max_size,
-            "max_size_bytes": self.max_size_bytes,
-            "detail": self.detail,
-            "extension": self.extension,
-            "multi_file": self.multi_file,
-            "size_bytes": self.size_bytes,
-            "allocated_bytes": self.allocated_bytes,
-            "md5": self.md5,
-            "expected_md5": self.expected_md5,
-            "status": self.status,
-            "verified_at": self.verified_at,
-            "url": self.url,
-            "name_valid": self.name_valid,
-            "problem_count": len(self.problems),
-            "format": self.format,
-            "virtual_size_bytes": self.virtual_size_bytes,
-            "compression": self.compression,
-            "description": self.description_text,
-            "first_seen": self.first_seen,
-            "last_changed": self.last_changed,
-        }
+        data = {key: getattr(self, name) for name, key in JSON_KEYS.items()}
+        data.update(url=self.url, problem_count=len(self.problems))
         if self.multi_file:
             data["members"] = [
                 {**vars(m), "format": self.member_formats.get(m.name)} for m in self.members
@@ -160,22 +113,26 @@ class Image:
         return data
 
 
+# Image field -> catalog.json key, for the fields catalog.json shows as they are.
+JSON_KEYS = {
+    f.name: f.metadata.get("json") or f.name
+    for f in fields(Image)
+    if f.metadata.get("json", True) is not False
+}
+# Every key of an image in catalog.json; front-matter keys may not reuse them.
+CATALOG_FIELDS = frozenset({*JSON_KEYS.values(), "url", "problem_count", "members"})
+
+
 def make_image(parsed: ParsedImage, verification: Verification) -> Image:
     """Join a parsed image with its verification into the catalog's record."""
     entry, name = parsed.entry, parsed.name
+    named = {key: value for key, value in name._asdict().items() if key in JSON_KEYS}
     return Image(
         id=entry.id,
         vm=entry.vm,
         name=entry.name,
         path=entry.relpath,
-        os=name.os,
-        arch=name.arch,
-        word_size=name.word_size,
-        star_lib=name.star_lib,
-        max_size=name.max_size,
-        max_size_bytes=name.max_size_bytes,
-        detail=name.detail,
-        extension=name.extension,
+        **named,
         multi_file=entry.is_dir,
         size_bytes=sum(m.size for m in entry.members),
         allocated_bytes=sum(m.allocated for m in entry.members),

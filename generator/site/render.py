@@ -9,21 +9,21 @@ because laying out tens of thousands of table rows takes the browser seconds.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup, escape
 
-from generator.catalog import Catalog
-from generator.feed import render_feed
-from generator.history_view import news_items, recently_removed, removed_page
-from generator.image_view import PUBLIC, Audience, image_page, shared
-from generator.pages import ContentPage
+from generator.catalog.model import Catalog
 from generator.resources import templates_dir
-from generator.sitemap import page_url, sitemap_xml
-from generator.views import (
+from generator.site.content import ContentPage
+from generator.site.feed import render_feed
+from generator.site.history_pages import news_items, recently_removed, removed_page
+from generator.site.image_page import PUBLIC, Audience, image_page, shared
+from generator.site.sitemap import page_url, sitemap_xml
+from generator.site.views import (
     ContentView,
     IndexPage,
     Link,
@@ -51,24 +51,8 @@ class Layout:
     listing_page_size: int = 500  # rows per no-JS listing page (`list/<n>/`)
 
 
-SEARCH_FIELDS = (
-    "url",
-    "name",
-    "vm",
-    "os",
-    "arch",
-    "word_size",
-    "star_lib",
-    "max_size",
-    "max_size_bytes",
-    "detail",
-    "size",
-    "size_bytes",
-    "status",
-    "verified_at",
-    "verified",
-    "format",
-)
+# What `search-index.json` carries of each row: every Row field but the display-only labels.
+SEARCH_FIELDS = tuple(f.name for f in fields(Row) if f.metadata.get("search", True))
 
 
 def environment() -> jinja2.Environment:

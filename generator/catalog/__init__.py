@@ -1,0 +1,1 @@
+"""The catalog model every output is rendered from, and its history."""

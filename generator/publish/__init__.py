@@ -1,0 +1,1 @@
+"""Publish rendered files atomically, and only what this tool wrote."""

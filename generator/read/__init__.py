@@ -1,0 +1,1 @@
+"""Read the repository: walk it, parse names, sidecars and image headers."""

@@ -1,0 +1,31 @@
+"""Leave out images whose names hold a secret: their pages, rows and feed entries would publish
+it. The error problem shows the name with the secret masked (problems are redacted)."""
+
+from __future__ import annotations
+
+from generator.problems import ERROR, Problem
+from generator.read.scan import ScanResult
+from generator.redact import find_secrets
+
+
+def withhold_secret_names(scanned: ScanResult) -> ScanResult:
+    """Drop every image whose own, member or sidecar name holds a secret; report each."""
+    kept = []
+    for entry in scanned.images:
+        sidecars = [s.relpath for s in (entry.checksum, entry.description) if s]
+        names = [entry.relpath, *(m.relpath for m in entry.members), *sidecars]
+        found = next((f for n in names for f in find_secrets(n)), None)
+        if found is None:
+            kept.append(entry)
+            continue
+        scanned.problems.append(
+            Problem(
+                entry.relpath,
+                "secret_in_name",
+                ERROR,
+                f"the name holds a {found[2]}; the image is left out of the site",
+                "rename it without the secret, and change the secret since it was readable",
+            )
+        )
+    scanned.images = kept
+    return scanned

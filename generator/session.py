@@ -1,0 +1,244 @@
+"""One run's resources and results: locks, the state, the clock, and what the run made.
+
+`generator.build` is the table of contents; this module holds what its few lines stand on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generator import failpoints
+from generator.catalog.model import CATALOG_FIELDS, Catalog
+from generator.config import Config
+from generator.errors import RepositoryError
+from generator.problems import Problem
+from generator.publish.lock import hold_lock
+from generator.publish.overlaps import Place, output_places, refuse_log_in_output, refuse_nested
+from generator.read.format_tables import FormatRules
+from generator.read.names import KnownValues
+from generator.read.parse import ParsedImage, ParseRules
+from generator.state.database import State, open_state
+from generator.verify.cached import CachedDigester, RehashPolicy
+from generator.verify.hashing import FileDigest
+from generator.verify.progress import Progress
+from generator.verify.report import Summary
+from generator.verify.verdict import Digester, digest_all
+
+if TYPE_CHECKING:  # imported for real only by `build`, so `check` and `verify` start fast
+    from generator.publish.copies import Published
+    from generator.publish.deploy import PublishedCatalog
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a command reads: `verify` skips headers and descriptions, `check` hashes nothing."""
+
+    headers: bool
+    descriptions: bool
+    hashes: bool
+
+
+CHECK = Reading(headers=True, descriptions=True, hashes=False)
+VERIFY = Reading(headers=False, descriptions=False, hashes=True)
+BUILD = Reading(headers=True, descriptions=True, hashes=True)
+
+
+@dataclass
+class RunStats:
+    """Figures for the summary line."""
+
+    files_hashed: int = 0
+    bytes_read: int = 0
+    digests_reused: int = 0
+    rehash_bytes: int = 0
+
+    def add(self, result: FileDigest) -> None:
+        failpoints.reach("hashing")  # after the first digest is recorded: a crash mid-run
+        if result.reused:
+            self.digests_reused += 1
+        elif result.md5 or (result.changing and not result.vanished):
+            self.files_hashed += 1
+            self.bytes_read += result.bytes_read
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run made: the catalog (None when `verify` reused its last report) and figures."""
+
+    catalog: Catalog | None
+    stats: RunStats
+    repository: Path
+    summary: Summary
+    output: Path | None = None
+    published: Published | None = None
+    previous: PublishedCatalog | None = None
+    private: Published | None = None  # the members-only copy (`--private-output`)
+
+    def new_errors(self) -> list[Problem]:
+        """Error problems the published site did not already show: what cron mail is for."""
+        known = self.previous.problems if self.previous else frozenset()
+        return [
+            p
+            for p in self.summary.problems
+            if p.severity == "error" and (p.path, p.code) not in known
+        ]
+
+
+def source_clock() -> Callable[[], float]:
+    """The run's clock: SOURCE_DATE_EPOCH when set (reproducible builds), else the real time."""
+    fixed = os.environ.get("SOURCE_DATE_EPOCH")
+    if fixed and fixed.isdigit():
+        return lambda: float(fixed)
+    return time.time
+
+
+def repository_of(config: Config) -> Path:
+    """The configured repository, or the bundled demo when none is given."""
+    if config.repository is None:
+        from generator.demo import demo_repository  # only without --repository
+
+        root = demo_repository()
+    else:
+        root = config.repository
+    if not root.is_dir():
+        raise RepositoryError(
+            f"'{root}': repository is not a directory; check --repository or the mount"
+        )
+    return root
+
+
+def known_values(config: Config) -> KnownValues:
+    return KnownValues(
+        config.known_vms, config.known_os, config.known_arch, config.known_word_sizes
+    )
+
+
+def parse_rules(config: Config, reading: Reading) -> ParseRules:
+    """What the parse stage checks against, and which files it opens."""
+    formats = FormatRules(config.vm_formats, config.extension_formats)
+    return ParseRules(
+        known_values(config),
+        CATALOG_FIELDS,
+        formats,
+        headers=reading.headers,
+        descriptions=reading.descriptions,
+    )
+
+
+@dataclass(frozen=True)
+class Session:
+    """What one run works with: its settings, repository, clock, and (when it hashes or
+    publishes) the state database, held under the state directory's lock."""
+
+    config: Config
+    repository: Path
+    clock: Callable[[], float]
+    state: State | None = None
+    digester: Digester | None = None
+    progress: Progress | None = None
+
+
+@contextmanager
+def opened(
+    config: Config,
+    clock: Callable[[], float] | None,
+    *,
+    state: bool,
+    output: bool = False,
+    digester: Digester | None = None,
+    progress: Progress | None = None,
+) -> Iterator[Session]:
+    """Lock the state directory (and the output, for `build`), open the state, and close all."""
+    clock = clock or source_clock()
+    repository = repository_of(config)
+    state_dir = config.state_dir(repository)
+    refuse_unsafe_paths(config, output, repository, state_dir)
+    with ExitStack() as stack:
+        stack.enter_context(hold_lock(state_dir / "lock", "state directory"))
+        if output:
+            from generator.publish.copies import output_lock_path
+
+            stack.enter_context(hold_lock(output_lock_path(config.output), "output directory"))
+            if config.private_output is not None:
+                lock = output_lock_path(config.private_output)
+                stack.enter_context(hold_lock(lock, "private output"))
+        database = open_state(state_dir, clock) if state or output else None
+        if database is not None:
+            stack.callback(database.close)
+        yield Session(config, repository, clock, database, digester, progress)
+
+
+def rehash_policy(config: Config) -> RehashPolicy:
+    return RehashPolicy(config.rehash_older_than, config.rehash_budget)
+
+
+def verdict_settings(config: Config) -> tuple:
+    """Every setting a `verify` report depends on (with the tree and the program)."""
+    trust = (config.trusted_groups, config.owners)
+    return (str(config.repository), known_values(config), config.ignore, "no descriptions", trust)
+
+
+def verify_images(
+    session: Session, parsed: list[ParsedImage], root: Path, stats: RunStats
+) -> dict[str, FileDigest]:
+    """Reuse what the state can vouch for, scrub by the rehash policy, read the rest."""
+    config, state = session.config, session.state
+    if session.digester is not None:
+        return hash_all(parsed, root, session.digester, config.jobs, stats, session.progress)
+    assert state is not None
+    on_bytes = session.progress.advance if session.progress else None
+    digester = CachedDigester(state, session.clock, on_bytes)
+    members = (p.entry.members for p in parsed)
+    stats.rehash_bytes = digester.plan_rehash(members, rehash_policy(config))
+    digests = hash_all(parsed, root, digester, config.jobs, stats, session.progress)
+    state.see_images([p.entry.id for p in parsed], session.clock())
+    return digests
+
+
+def hash_all(
+    parsed: list[ParsedImage],
+    root: Path,
+    digester: Digester,
+    jobs: int,
+    stats: RunStats,
+    progress: Progress | None = None,
+) -> dict[str, FileDigest]:
+    members = [m for p in parsed for m in p.entry.members]
+    try:
+        on_start = progress.start if progress else None
+        return digest_all(root, members, digester, jobs, on_done=stats.add, on_start=on_start)
+    finally:
+        if progress:
+            progress.finish()
+
+
+def refuse_unsafe_paths(config: Config, output: bool, repository: Path, state_dir: Path) -> None:
+    """Before any lock or read: no overlap of repository, state and outputs, no foreign output.
+
+    The outputs are checked here too, so a folder that will be refused is refused at once,
+    not after an hour of hashing.
+    """
+    places = [
+        Place("repository", "--repository", repository),
+        Place("state directory", "--state", state_dir),
+    ]
+    if not output:
+        refuse_nested(places)
+        return
+    from generator.publish.copies import builds_dir, check_output
+
+    outputs = output_places(config.output, builds_dir(config.output))
+    private = config.private_output
+    if private is not None:
+        outputs += output_places(private, builds_dir(private), "private output")
+    refuse_nested([*outputs, *places])
+    refuse_log_in_output(config.log_file, outputs)
+    for path in (config.output, private):
+        if path is not None:
+            check_output(path)

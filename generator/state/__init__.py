@@ -1,0 +1,1 @@
+"""The state database: digests, fingerprints and history between runs."""

@@ -1,0 +1,1 @@
+"""Verify image bytes against their checksums, reusing digests the state can vouch for."""
