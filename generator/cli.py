@@ -20,6 +20,8 @@ EXIT_CODES = """exit codes:
   0   all images verified (or checked) and no error problems
   1   an error problem or an integrity failure (mismatch, unreadable, invalid checksum)
   2   usage or configuration error
+  3   the repository is missing or most published images vanished (volume not mounted?):
+      kept the old site, published nothing
   75  another run holds the lock (try again later)
   130 interrupted (Ctrl-C); digests already read are kept"""
 

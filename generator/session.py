@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from generator import failpoints
 from generator.catalog.model import CATALOG_FIELDS, Catalog
 from generator.config import Config
-from generator.errors import ConfigError, RepositoryError
+from generator.errors import ConfigError, RepositoryVanished
 from generator.problems import Problem
 from generator.publish.lock import hold_lock
 from generator.read.format_tables import FormatRules
@@ -105,7 +105,7 @@ def repository_of(config: Config) -> Path:
     else:
         root = config.repository
     if not root.is_dir():
-        raise RepositoryError(
+        raise RepositoryVanished(
             f"'{root}': repository is not a directory; check --repository or the mount"
         )
     return root
