@@ -120,9 +120,9 @@ def remembered(session: Session, signature: TreeSignature | None, result: RunRes
 
 
 def lasting(result: RunResult, session: Session) -> bool:
-    """A report worth keeping: nothing changing or unreadable, no trouble with the state."""
+    """A report worth keeping: nothing changing, unreadable or pending, no trouble with the state."""
     assert result.catalog is not None
-    passing = {"changing", "unreadable"}
+    passing = {"changing", "unreadable", "pending"}
     images = result.catalog.images
     return not session.state.problems and not any(i.status in passing for i in images)
 

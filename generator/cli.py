@@ -72,6 +72,13 @@ def hashing_options() -> argparse.ArgumentParser:
         help="read at most SIZE (e.g. 200GB) per run: changed files first, then the images "
         "read longest ago",
     )
+    hashing.add_argument(
+        "--hash-budget",
+        type=_size,
+        metavar="SIZE",
+        help="read at most SIZE per run, new and changed files included; the rest are "
+        "published as 'pending' and read by the next runs (spreads a first run over days)",
+    )
     return hashing
 
 
@@ -149,6 +156,7 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
         "base_url",
         "rehash_older_than",
         "rehash_budget",
+        "hash_budget",
         "accept_removals",
         "log_file",
     )
@@ -248,6 +256,8 @@ def summary_line(result: RunResult) -> str:
         f"{stats.digests_reused} digests reused, {len(summary.problems)} problems, "
         f"{summary.failures} integrity failures"
     )
+    if stats.files_pending:
+        text += f", {stats.files_pending} files pending (--hash-budget; read by the next runs)"
     published = result.published
     if published is None:
         return text

@@ -69,6 +69,7 @@ class Config:
     )
     rehash_older_than: float | None = None
     rehash_budget: int | None = None
+    hash_budget: int | None = None
 
     def state_dir(self, repository: Path) -> Path:
         """The state directory: --state, else one per repository under XDG_STATE_HOME."""
@@ -166,6 +167,7 @@ KEYS = {
     "extension-formats": ("extension_formats", _format_table),
     "rehash-older-than": ("rehash_older_than", days),
     "rehash-budget": ("rehash_budget", byte_size),
+    "hash-budget": ("hash_budget", byte_size),
 }
 FIELD_NAMES = {f.name for f in fields(Config)}
 

@@ -56,11 +56,14 @@ class RunStats:
     bytes_read: int = 0
     digests_reused: int = 0
     rehash_bytes: int = 0
+    files_pending: int = 0  # left unread by --hash-budget
 
     def add(self, result: FileDigest) -> None:
         failpoints.reach("hashing")  # after the first digest is recorded: a crash mid-run
         if result.reused:
             self.digests_reused += 1
+        elif result.deferred:
+            self.files_pending += 1
         elif result.md5 or (result.changing and not result.vanished):
             self.files_hashed += 1
             self.bytes_read += result.bytes_read
@@ -171,7 +174,11 @@ def opened(
 
 
 def rehash_policy(config: Config) -> RehashPolicy:
-    return RehashPolicy(config.rehash_older_than, config.rehash_budget)
+    """Scrubbing within --rehash-budget, and never beyond --hash-budget (which caps all reads)."""
+    budgets = [b for b in (config.rehash_budget, config.hash_budget) if b is not None]
+    if config.rehash_older_than is None and config.rehash_budget is None:
+        return RehashPolicy()
+    return RehashPolicy(config.rehash_older_than, min(budgets) if budgets else None)
 
 
 def verdict_settings(config: Config) -> tuple:
@@ -185,13 +192,17 @@ def verify_images(
     """Reuse what the state can vouch for, scrub by the rehash policy, read the rest."""
     config, state = session.config, session.state
     if session.digester is not None:
-        return hash_all(parsed, root, session.digester, config.jobs, stats, session.progress)
+        return hash_all(
+            parsed, root, session.digester, config.jobs, stats, session.progress, config.hash_budget
+        )
     assert state is not None
     on_bytes = session.progress.advance if session.progress else None
     digester = CachedDigester(state, session.clock, on_bytes)
     members = (p.entry.members for p in parsed)
     stats.rehash_bytes = digester.plan_rehash(members, rehash_policy(config))
-    digests = hash_all(parsed, root, digester, config.jobs, stats, session.progress)
+    digests = hash_all(
+        parsed, root, digester, config.jobs, stats, session.progress, config.hash_budget
+    )
     state.see_images([p.entry.id for p in parsed], session.clock())
     return digests
 
@@ -203,11 +214,14 @@ def hash_all(
     jobs: int,
     stats: RunStats,
     progress: Progress | None = None,
+    budget: int | None = None,
 ) -> dict[str, FileDigest]:
     members = [m for p in parsed for m in p.entry.members]
     try:
         on_start = progress.start if progress else None
-        return digest_all(root, members, digester, jobs, on_done=stats.add, on_start=on_start)
+        return digest_all(
+            root, members, digester, jobs, on_done=stats.add, on_start=on_start, budget=budget
+        )
     finally:
         if progress:
             progress.finish()

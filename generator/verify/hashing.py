@@ -30,6 +30,7 @@ class FileDigest(NamedTuple):
 
     A NamedTuple rather than a frozen dataclass: one is made per file per run, cheaply.
 
+    `deferred`: not read this run because the hash budget ran out (nothing is known).
     `read_at` is when the bytes were last actually read (a reused digest keeps its old time);
     `fingerprint` and `hashed_at` are what the state cache stores to trust the digest next run.
     """
@@ -44,6 +45,7 @@ class FileDigest(NamedTuple):
     bytes_read: int = 0
     fingerprint: Fingerprint | None = None
     hashed_at: float | None = None
+    deferred: bool = False  # left for a later run by --hash-budget: status `pending`
 
 
 def md5_of(

@@ -1,0 +1,75 @@
+"""Running as a service: a first run spread by a byte budget, the page cache, news-only logs,
+and a hook that copies the published site to another host."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from incremental_helpers import add_image, cli
+
+from generator.read.scan import FileStat
+from generator.verify.verdict import within_budget
+from tests.conftest import read_catalog
+
+MIB = 1 << 20
+BIG, MIDDLE, SMALL = (f"xen/sl7.3_x86_64_sl20a_8GB_{n}.img" for n in ("big", "middle", "small"))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    for relpath, size in ((BIG, 3 * MIB), (MIDDLE, 2 * MIB), (SMALL, 1 * MIB)):
+        add_image(root, relpath, os.urandom(size))
+    return root
+
+
+def later() -> dict[str, str]:
+    """A run clock a minute ahead: digests of files written just now are not racy."""
+    return {"SOURCE_DATE_EPOCH": str(int(time.time()) + 60)}
+
+
+def build(tmp_path: Path, repo: Path, *args: str):
+    where = ["--repository", str(repo), "--state", str(tmp_path / "state")]
+    return cli("build", *where, "--output", str(tmp_path / "site"), *args, env=later())
+
+
+def statuses(site: Path) -> dict[str, str]:
+    return {i["path"]: i["status"] for i in read_catalog(site)["images"]}
+
+
+def test_hash_budget_spreads_the_first_run_and_pending_neither_fails_nor_mails(
+    tmp_path: Path, repo: Path
+) -> None:
+    first = build(tmp_path, repo, "--hash-budget", "4MB", "--quiet", "--jobs", "1")
+    assert (first.returncode, first.stderr) == (0, "")  # nothing for cron to mail
+    site = tmp_path / "site"
+    assert statuses(site) == {BIG: "verified", MIDDLE: "pending", SMALL: "verified"}
+    page = (site / "images/xen/sl7.3_x86_64_sl20a_8GB_middle/index.html").read_text()
+    assert "Pending" in page and "--hash-budget" in page
+    second = build(tmp_path, repo, "--hash-budget", "4MB")
+    assert second.returncode == 0, second.stderr
+    assert "1 files hashed (2097152 bytes read), 2 digests reused" in second.stderr
+    assert set(statuses(site).values()) == {"verified"}
+
+
+def test_summary_counts_pending_files_and_verify_keeps_no_report_of_them(
+    tmp_path: Path, repo: Path
+) -> None:
+    where = ["--repository", str(repo), "--state", str(tmp_path / "state")]
+    first = cli("verify", *where, "--hash-budget", "1MB", env=later())
+    assert first.returncode == 0
+    assert "1 files hashed" in first.stderr and "2 files pending" in first.stderr
+    again = cli("verify", *where, "--hash-budget", "2MB", env=later())
+    assert "1 files hashed (2097152 bytes read)" in again.stderr, again.stderr
+    assert "1 files pending" in again.stderr
+
+
+def test_a_file_larger_than_the_budget_is_read_when_first_in_line() -> None:
+    files = [FileStat(name, size, size, 0, 0, 0) for name, size in (("a", 9), ("b", 5), ("c", 3))]
+    chosen, deferred = within_budget(files, 4)
+    assert [f.relpath for f in chosen] == ["a"] and [f.relpath for f in deferred] == ["b", "c"]
+    chosen, deferred = within_budget(files, 12)
+    assert [f.relpath for f in chosen] == ["a", "c"] and [f.relpath for f in deferred] == ["b"]
