@@ -19,6 +19,7 @@ DESCRIPTIONS = {
     "one_change_10k": "10,000 images, one touched per run: the full pipeline (no target)",
     "publish_10k": "10,000-image site, one page changed: publish vs writing every file",
     "site_10k": "10,000-image index in Chromium: time to usable, keystroke re-filter",
+    "page_cache": "1 GiB file, verify with pages dropped vs --keep-cache: speed, fincore after",
 }
 
 

@@ -79,6 +79,13 @@ def hashing_options() -> argparse.ArgumentParser:
         help="read at most SIZE per run, new and changed files included; the rest are "
         "published as 'pending' and read by the next runs (spreads a first run over days)",
     )
+    hashing.add_argument(
+        "--keep-cache",
+        action="store_true",
+        default=None,
+        help="leave hashed files in the page cache (by default their pages are dropped behind "
+        "the reader, so a run does not evict what the server caches for others)",
+    )
     return hashing
 
 
@@ -157,6 +164,7 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
         "rehash_older_than",
         "rehash_budget",
         "hash_budget",
+        "keep_cache",
         "accept_removals",
         "log_file",
     )

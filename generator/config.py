@@ -70,6 +70,7 @@ class Config:
     rehash_older_than: float | None = None
     rehash_budget: int | None = None
     hash_budget: int | None = None
+    keep_cache: bool = False
 
     def state_dir(self, repository: Path) -> Path:
         """The state directory: --state, else one per repository under XDG_STATE_HOME."""
@@ -168,6 +169,7 @@ KEYS = {
     "rehash-older-than": ("rehash_older_than", days),
     "rehash-budget": ("rehash_budget", byte_size),
     "hash-budget": ("hash_budget", byte_size),
+    "keep-cache": ("keep_cache", _bool),
 }
 FIELD_NAMES = {f.name for f in fields(Config)}
 

@@ -197,7 +197,7 @@ def verify_images(
         )
     assert state is not None
     on_bytes = session.progress.advance if session.progress else None
-    digester = CachedDigester(state, session.clock, on_bytes)
+    digester = CachedDigester(state, session.clock, on_bytes, drop_cache=not config.keep_cache)
     members = (p.entry.members for p in parsed)
     stats.rehash_bytes = digester.plan_rehash(members, rehash_policy(config))
     digests = hash_all(

@@ -4,6 +4,7 @@ and a hook that copies the published site to another host."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -73,3 +74,34 @@ def test_a_file_larger_than_the_budget_is_read_when_first_in_line() -> None:
     assert [f.relpath for f in chosen] == ["a"] and [f.relpath for f in deferred] == ["b", "c"]
     chosen, deferred = within_budget(files, 12)
     assert [f.relpath for f in chosen] == ["a", "c"] and [f.relpath for f in deferred] == ["b"]
+
+
+def cached_bytes(path: Path) -> int:
+    """How much of `path` is in the page cache, as util-linux `fincore` reports it."""
+    done = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+                          check=True, capture_output=True, text=True)  # fmt: skip
+    return int(done.stdout)
+
+
+def evict(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+        os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    assert cached_bytes(path) == 0
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_hashed_pages_leave_the_page_cache_unless_keep_cache(tmp_path: Path, keep: bool) -> None:
+    """A 40 MiB file goes through the helper thread, a 4 MiB one through the plain loop."""
+    root = tmp_path / "repo"
+    images = [
+        add_image(root, BIG, os.urandom(40 * MIB)),
+        add_image(root, SMALL, os.urandom(4 * MIB)),
+    ]
+    for image in images:
+        evict(image)
+    where = ["--repository", str(root), "--state", str(tmp_path / "state"), "--jobs", "1"]
+    done = cli("verify", *where, *(["--keep-cache"] if keep else []), env=later())
+    assert done.returncode == 0 and "2 files hashed" in done.stderr, done.stderr
+    for image in images:
+        assert cached_bytes(image) == (image.stat().st_size if keep else 0), image
