@@ -28,6 +28,7 @@ from generator.session import (
     rehash_policy,
     verdict_settings,
     verify_images,
+    with_last_problems,
 )
 from generator.verify.progress import Progress
 from generator.verify.report import (
@@ -45,9 +46,10 @@ Clock = Callable[[], float]
 
 
 def check(config: Config, clock: Clock | None = None) -> RunResult:
-    """Names, sidecars and headers: nothing hashed, nothing written."""
-    with opened(config, clock, state=False) as session:
-        return catalog_of(session, CHECK)
+    """Names, sidecars and headers: nothing hashed, nothing written (but, with --log-file, the
+    record of which problems were logged, kept in the state)."""
+    with opened(config, clock, state=config.log_file is not None) as session:
+        return with_last_problems(session, "check", catalog_of(session, CHECK))
 
 
 def verify(
@@ -60,9 +62,10 @@ def verify(
     """Hash and report, no site; `reuse_report` answers from the last report of an unchanged tree."""
     with opened(config, clock, state=config.verify, digester=digester, progress=progress) as s:
         if not reuse_report or s.state is None or digester is not None:
-            return catalog_of(s, VERIFY)
+            return with_last_problems(s, "verify", catalog_of(s, VERIFY))
         signature = tree_signature(s.repository, config.ignore, s.clock)  # before reading
-        return reported(s, signature) or remembered(s, signature, catalog_of(s, VERIFY))
+        result = reported(s, signature) or remembered(s, signature, catalog_of(s, VERIFY))
+        return with_last_problems(s, "verify", result)
 
 
 def build(
@@ -75,7 +78,7 @@ def build(
     """Read and verify into a catalog, then publish it (unless `publish` is False)."""
     with opened(config, clock, state=True, output=True, digester=digester, progress=progress) as s:
         result = catalog_of(s, BUILD)
-        return publish_site(result, s) if publish else result
+        return with_last_problems(s, "build", publish_site(result, s) if publish else result)
 
 
 def catalog_of(session: Session, reading: Reading) -> RunResult:

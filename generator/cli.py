@@ -104,7 +104,15 @@ def parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--jobs", type=_positive, help="hashing threads (default: number of cores)")
     common.add_argument(
-        "--log-file", type=Path, help="append every message of every run to this file"
+        "--log-file",
+        type=Path,
+        help="append news to this file: problems that appeared or were resolved, one summary line",
+    )
+    common.add_argument(
+        "--verbose",
+        action="store_true",
+        default=None,
+        help="log every message of every run (with --log-file), not only news",
     )
     main = argparse.ArgumentParser(
         prog="star-vm-catalog",
@@ -167,6 +175,7 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
         "keep_cache",
         "accept_removals",
         "log_file",
+        "verbose",
     )
     return {name: getattr(args, name, None) for name in names}
 
@@ -198,7 +207,7 @@ def command(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("\nstar-vm-catalog: interrupted; digests already read are kept", file=sys.stderr)
         return EXIT_INTERRUPTED
-    report(result, config.quiet, log)
+    report(result, config, log)
     return EXIT_OK if result.summary.ok else EXIT_PROBLEMS
 
 
@@ -219,7 +228,11 @@ def progress_bar(quiet: bool) -> Progress | None:
 
 
 class Log:
-    """`--log-file`: every line of every run, with a time stamp, whatever --quiet hides."""
+    """`--log-file`: lines with a time stamp, whatever --quiet hides (see `log_lines`).
+
+    Opened in append mode for each write and closed again, so logrotate can simply move the
+    file away: the next write creates a new one (no copytruncate, no signal needed).
+    """
 
     def __init__(self, path: Path | None, command: str) -> None:
         self.path = path
@@ -239,14 +252,17 @@ class Log:
             )
 
 
-def report(result: RunResult, quiet: bool, log: Log) -> None:
+def report(result: RunResult, config: Config, log: Log) -> None:
     """Problems on stderr, then one summary line; --quiet shows only errors that are new."""
     problems = [problem.line() for problem in result.summary.problems]
     where = (
         f"Site written to {(result.output / 'index.html').absolute()}" if result.output else None
     )
-    log.write([*problems, summary_line(result), *([where] if where else [])])
-    if quiet:
+    if config.verbose:
+        log.write([*problems, summary_line(result), *([where] if where else [])])
+    else:
+        log.write(log_lines(result))
+    if config.quiet:
         for problem in result.new_errors():
             print(problem.line(), file=sys.stderr)
         return
@@ -254,6 +270,19 @@ def report(result: RunResult, quiet: bool, log: Log) -> None:
         print(line, file=sys.stderr)
     if where:
         print(where)
+
+
+def log_lines(result: RunResult) -> list[str]:
+    """News only: problems that appeared or were resolved since the last run, then the summary.
+
+    So an unchanged hourly run logs one line. Problems are told apart by path and code; the
+    last run's are recorded in the state (all are new on a first run or without a state).
+    """
+    before = {(p.path, p.code): p for p in result.last_problems or ()}
+    now = {(p.path, p.code): p for p in result.summary.problems}
+    lines = [f"new: {p.line()}" for key, p in now.items() if key not in before]
+    lines += [f"resolved: {p.line()}" for key, p in before.items() if key not in now]
+    return [*lines, summary_line(result)]
 
 
 def summary_line(result: RunResult) -> str:

@@ -57,6 +57,7 @@ class Config:
     base_url: str | None = None
     accept_removals: bool = False
     log_file: Path | None = None
+    verbose: bool = False
     title: str = "STAR virtual machine images"
     known_vms: tuple[str, ...] = DEFAULT_VMS
     known_os: tuple[str, ...] = DEFAULT_OS_FAMILIES
@@ -158,6 +159,7 @@ KEYS = {
     "base-url": ("base_url", _text),
     "accept-removals": ("accept_removals", _bool),
     "log-file": ("log_file", _path),
+    "verbose": ("verbose", _bool),
     "title": ("title", _text),
     "known-vms": ("known_vms", _words),
     "known-os": ("known_os", _words),

@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,6 +81,8 @@ class RunResult:
     output: Path | None = None
     published: Published | None = None
     previous: PublishedCatalog | None = None
+    # the problems the last run of this command had (None: no record), for --log-file news
+    last_problems: tuple[Problem, ...] | None = None
 
     def new_errors(self) -> list[Problem]:
         """Error problems the published site did not already show: what cron mail is for."""
@@ -89,6 +92,37 @@ class RunResult:
             for p in self.summary.problems
             if p.severity == "error" and (p.path, p.code) not in known
         ]
+
+
+def with_last_problems(session: Session, command: str, result: RunResult) -> RunResult:
+    """Swap the problems recorded by the last run of `command` for this run's.
+
+    With --log-file, the log tells news: a problem when it appears and when it is resolved,
+    not every hour. The record is a row of the state's snapshots, written only when it changes.
+    """
+    if session.config.log_file is None or session.state is None:
+        return result
+    name = f"log:{command}"
+    stored = session.state.snapshot(name, "problems")
+    rows = [[p.path, p.code, p.severity, p.message, p.hint] for p in result.summary.problems]
+    text = json.dumps(rows)
+    if stored != text:
+        session.state.save_snapshot(name, "problems", text, session.clock())
+    return replace(result, last_problems=problems_of(stored) if stored is not None else None)
+
+
+def problems_of(stored: str) -> tuple[Problem, ...] | None:
+    """The recorded problems; codes this version no longer knows are left out."""
+    problems = []
+    try:
+        for fields in json.loads(stored):
+            try:
+                problems.append(Problem(*fields))
+            except (TypeError, ValueError):
+                continue
+    except (ValueError, TypeError):
+        return None
+    return tuple(problems)
 
 
 def source_clock() -> Callable[[], float]:

@@ -105,3 +105,31 @@ def test_hashed_pages_leave_the_page_cache_unless_keep_cache(tmp_path: Path, kee
     assert done.returncode == 0 and "2 files hashed" in done.stderr, done.stderr
     for image in images:
         assert cached_bytes(image) == (image.stat().st_size if keep else 0), image
+
+
+def test_log_tells_news_once_and_verbose_logs_everything(tmp_path: Path, repo: Path) -> None:
+    log = tmp_path / "catalog.log"
+    (repo / "xen/sl7.3_x86_64_sl20a_8GB_small.checksum").write_text(
+        "0" * 32 + "  sl7.3_x86_64_sl20a_8GB_small.img\n"
+    )
+    (repo / "xen/stray.txt").write_text("no image")  # a warning: orphan_description
+    logging = ("--quiet", "--log-file", str(log))
+    first = build(tmp_path, repo, *logging)
+    assert first.returncode == 1 and "MD5 is" in first.stderr
+    news = log.read_text().splitlines()
+    problems = read_catalog(tmp_path / "site")["problems"]
+    assert len(news) == len(problems) + 1 and all(" build: new: '" in n for n in news[:-1])
+    assert "5 problems" in news[-1] and "site published" in news[-1]
+    unchanged = build(tmp_path, repo, *logging)
+    assert (unchanged.returncode, unchanged.stdout, unchanged.stderr) == (1, "", "")
+    lines = log.read_text().splitlines()[len(news) :]
+    assert len(lines) == 1 and "site unchanged" in lines[0]
+    (repo / "xen/stray.txt").unlink()
+    resolved = build(tmp_path, repo, *logging)
+    assert resolved.returncode == 1 and resolved.stderr == ""
+    lines = log.read_text().splitlines()[len(news) + 1 :]
+    assert len(lines) == 2 and " build: resolved: 'xen/stray.txt': warning: " in lines[0]
+    build(tmp_path, repo, *logging, "--verbose")
+    lines = log.read_text().splitlines()[len(news) + 3 :]
+    assert len(lines) == len(problems) - 1 + 2 and "new: " not in "".join(lines)
+    assert "Site written to" in lines[-1]
