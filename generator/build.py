@@ -149,6 +149,18 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
     catalog = with_history(result.catalog, update_history(state.connection, result.catalog, now))
     target = SiteTarget(config.output, config.title, config.base_url)
     catalog, published = deploy(catalog, target, previous)
-    return replace(
+    result = replace(
         result, catalog=catalog, published=published, previous=previous, output=config.output
     )
+    return replace(result, publish_error=copy_elsewhere(config))
+
+
+def copy_elsewhere(config: Config) -> str | None:
+    """Run --publish-command on the live copy (every build, so a failed copy is retried)."""
+    from generator.publish.copies import current_build
+    from generator.publish.hook import run_publish_command
+
+    live = current_build(config.output)
+    if config.publish_command is None or live is None:
+        return None
+    return run_publish_command(config.publish_command, live)

@@ -11,7 +11,14 @@ from pathlib import Path
 from generator import __version__
 from generator.build import build, check, verify
 from generator.config import Config, byte_size, days, load_config
-from generator.errors import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CatalogError
+from generator.errors import (
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_PUBLISH_COMMAND,
+    EXIT_USAGE,
+    CatalogError,
+)
 from generator.session import RunResult
 from generator.verify.progress import Progress
 
@@ -22,6 +29,7 @@ EXIT_CODES = """exit codes:
   2   usage or configuration error
   3   the repository is missing or most published images vanished (volume not mounted?):
       kept the old site, published nothing
+  4   build: the site was published, but --publish-command failed
   75  another run holds the lock (try again later)
   130 interrupted (Ctrl-C); digests already read are kept"""
 
@@ -140,6 +148,12 @@ def parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--base-url", help="absolute URL of the published site, for the sitemap")
     build.add_argument(
+        "--publish-command",
+        metavar="CMD",
+        help="shell command run after each build with the live copy's path as $1 (and in "
+        "$STAR_VM_CATALOG_SITE), e.g. rsync to the web server; failure: exit code 4",
+    )
+    build.add_argument(
         "--accept-removals",
         action="store_true",
         default=None,
@@ -176,6 +190,7 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
         "accept_removals",
         "log_file",
         "verbose",
+        "publish_command",
     )
     return {name: getattr(args, name, None) for name in names}
 
@@ -208,6 +223,11 @@ def command(argv: list[str] | None) -> int:
         print("\nstar-vm-catalog: interrupted; digests already read are kept", file=sys.stderr)
         return EXIT_INTERRUPTED
     report(result, config, log)
+    if result.publish_error:
+        message = f"star-vm-catalog: {result.publish_error}"
+        log.write([message])
+        print(message, file=sys.stderr)
+        return EXIT_PUBLISH_COMMAND
     return EXIT_OK if result.summary.ok else EXIT_PROBLEMS
 
 

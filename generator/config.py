@@ -72,6 +72,7 @@ class Config:
     rehash_budget: int | None = None
     hash_budget: int | None = None
     keep_cache: bool = False
+    publish_command: str | None = None
 
     def state_dir(self, repository: Path) -> Path:
         """The state directory: --state, else one per repository under XDG_STATE_HOME."""
@@ -172,6 +173,7 @@ KEYS = {
     "rehash-budget": ("rehash_budget", byte_size),
     "hash-budget": ("hash_budget", byte_size),
     "keep-cache": ("keep_cache", _bool),
+    "publish-command": ("publish_command", _text),
 }
 FIELD_NAMES = {f.name for f in fields(Config)}
 

@@ -6,7 +6,7 @@ EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_VANISHED = 3  # a separate code: the one failure a timer must page someone for
-EXIT_PUBLISH_COMMAND = 4
+EXIT_PUBLISH_COMMAND = 4  # --publish-command failed: the other host may serve an old site
 EXIT_LOCKED = 75
 
 

@@ -83,6 +83,7 @@ class RunResult:
     previous: PublishedCatalog | None = None
     # the problems the last run of this command had (None: no record), for --log-file news
     last_problems: tuple[Problem, ...] | None = None
+    publish_error: str | None = None  # --publish-command failed (the site here is published)
 
     def new_errors(self) -> list[Problem]:
         """Error problems the published site did not already show: what cron mail is for."""

@@ -1,0 +1,1 @@
+"""The site stage: renders the catalog model into pages, feed and sitemap (never reads files)."""
