@@ -133,3 +133,49 @@ def test_log_tells_news_once_and_verbose_logs_everything(tmp_path: Path, repo: P
     lines = log.read_text().splitlines()[len(news) + 3 :]
     assert len(lines) == len(problems) - 1 + 2 and "new: " not in "".join(lines)
     assert "Site written to" in lines[-1]
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+RSYNC = 'rsync -a --delay-updates --delete-after "$1"/ {dest}/'
+
+
+def test_publish_command_rsyncs_the_live_copy_to_another_directory(
+    tmp_path: Path, repo: Path
+) -> None:
+    dest = tmp_path / "www" / "vm"
+    dest.mkdir(parents=True)
+    command = (
+        RSYNC.format(dest=dest)
+        + ' && printf %s "$STAR_VM_CATALOG_SITE" > '
+        + str(tmp_path / "said")
+    )
+    first = build(tmp_path, repo, "--publish-command", command)
+    assert first.returncode == 0, first.stderr
+    site = tmp_path / "site"
+    assert (tmp_path / "said").read_text() == str(site.resolve())
+    assert tree_bytes(dest) == tree_bytes(site) and (dest / "catalog.json").is_file()
+    gone = "images/xen/sl7.3_x86_64_sl20a_8GB_small/index.html"
+    for name in ("sl7.3_x86_64_sl20a_8GB_small.img", "sl7.3_x86_64_sl20a_8GB_small.checksum"):
+        (repo / "xen" / name).unlink()
+    (dest / "stray.html").write_text("not the catalog's")
+    second = build(tmp_path, repo, "--publish-command", command)
+    assert second.returncode == 0, second.stderr
+    assert tree_bytes(dest) == tree_bytes(site)
+    assert "Removed from the repository" in (dest / gone).read_text()  # the tombstone page
+    assert not (dest / "stray.html").exists()  # --delete-after: dest mirrors the live copy
+    assert not list(dest.rglob(".~tmp~*"))  # --delay-updates leaves no temporary files
+
+
+def test_failed_publish_command_exits_4_and_says_so_even_under_quiet(
+    tmp_path: Path, repo: Path
+) -> None:
+    done = build(
+        tmp_path, repo, "--quiet", "--publish-command", "echo host unreachable >&2; exit 7"
+    )
+    assert done.returncode == 4
+    assert "failed with exit code 7 (host unreachable)" in done.stderr
+    assert done.stderr.startswith("star-vm-catalog: 'echo host unreachable")
+    assert len(read_catalog(tmp_path / "site")["images"]) == 3  # published here all the same
