@@ -33,6 +33,15 @@ EXIT_CODES = """exit codes:
   75  another run holds the lock (try again later)
   130 interrupted (Ctrl-C); digests already read are kept"""
 
+COMMAND_EXAMPLES = {
+    "build": """example:
+  star-vm-catalog build --repository /star/data08/OSG/APP/vm --output /var/www/html/vm --quiet \\
+      --log-file /var/log/star-vm-catalog/catalog.log --hash-budget 2TB""",
+    "verify": """example:
+  star-vm-catalog verify --repository /star/data08/OSG/APP/vm --rehash-older-than 30 --rehash-budget 200GB""",
+    "check": """example:
+  star-vm-catalog check --repository /star/data08/OSG/APP/vm    # before copying in new images""",
+}
 EXAMPLES = """examples:
   star-vm-catalog build                      # catalog the bundled demo into ./site
   star-vm-catalog build --repository /star/data08/OSG/APP/vm --output /var/www/vm --quiet
@@ -135,7 +144,7 @@ def parser() -> argparse.ArgumentParser:
         "build",
         parents=[common, hashing],
         help="verify and publish the site",
-        epilog=EXIT_CODES,
+        epilog=f"{EXIT_CODES}\n\n{COMMAND_EXAMPLES['build']}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     build.add_argument("--output", type=Path, help="site directory (default: ./site)")
@@ -167,7 +176,7 @@ def parser() -> argparse.ArgumentParser:
             name,
             parents=parents,
             help=text,
-            epilog=EXIT_CODES,
+            epilog=f"{EXIT_CODES}\n\n{COMMAND_EXAMPLES[name]}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
     return main

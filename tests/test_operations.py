@@ -179,3 +179,11 @@ def test_failed_publish_command_exits_4_and_says_so_even_under_quiet(
     assert "failed with exit code 7 (host unreachable)" in done.stderr
     assert done.stderr.startswith("star-vm-catalog: 'echo host unreachable")
     assert len(read_catalog(tmp_path / "site")["images"]) == 3  # published here all the same
+
+
+@pytest.mark.parametrize("command", ["build", "verify", "check"])
+def test_help_of_every_command_shows_an_example(command: str) -> None:
+    done = cli(command, "--help")
+    assert done.returncode == 0
+    example = done.stdout.split("\nexample:\n", 1)[1]
+    assert example.lstrip().startswith(f"star-vm-catalog {command} --repository ")
