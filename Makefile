@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 # Exit code 1 means "problems found": the demo repository has some on purpose.
 site: $(STAMP)
-	@echo "Building the demo repository: it has deliberate problems (a bad checksum, odd names, a broken link) to show how they are reported, so the lines below and exit code 1 are expected."
+	@echo "The demo repository has deliberate problems, to show how they are reported: the lines below are expected."
 	$(BIN)/star-vm-catalog build --output $(OUTPUT) || [ $$? -eq 1 ]
 	@echo "Open $(OUTPUT)/index.html, or run 'make serve' and visit http://$(BIND):$(PORT)/"
 
