@@ -54,3 +54,14 @@ def test_crontab_runs_what_the_service_runs() -> None:
     lines = [ln for ln in (CONTRIB / "crontab").read_text().splitlines() if ln and ln[0].isdigit()]
     assert len(lines) == 1 and lines[0].endswith(command)
     assert "--quiet" in command
+
+
+def test_logrotate_file_is_the_readme_snippet_and_needs_no_copytruncate() -> None:
+    shipped = (CONTRIB / "logrotate").read_text()
+    stanza = shipped[shipped.index("\n/var/log/") + 1 :]
+    indented = "".join(f"    {line}\n" if line else "\n" for line in stanza.splitlines())
+    assert indented in (ROOT / "README.md").read_text()
+    assert (
+        "copytruncate" not in stanza
+        and "LogsDirectory=star-vm-catalog" in (CONTRIB / "star-vm-catalog.service").read_text()
+    )
