@@ -103,8 +103,9 @@ def test_hashed_pages_leave_the_page_cache_unless_keep_cache(tmp_path: Path, kee
     where = ["--repository", str(root), "--state", str(tmp_path / "state"), "--jobs", "1"]
     done = cli("verify", *where, *(["--keep-cache"] if keep else []), env=later())
     assert done.returncode == 0 and "2 files hashed" in done.stderr, done.stderr
-    for image in images:
-        assert cached_bytes(image) == (image.stat().st_size if keep else 0), image
+    for image in images:  # the kernel may reclaim a few pages of its own accord: margins
+        size, cached = image.stat().st_size, cached_bytes(image)
+        assert cached > size * 0.9 if keep else cached < size * 0.01, (image, cached)
 
 
 def test_log_tells_news_once_and_verbose_logs_everything(tmp_path: Path, repo: Path) -> None:
