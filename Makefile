@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUTPUT ?= site
 PORT ?= 8000
+BIND ?= 127.0.0.1
 
 .PHONY: install site serve test lint format bench fuzz golden clean
 
@@ -18,11 +19,12 @@ $(STAMP): pyproject.toml
 
 # Exit code 1 means "problems found": the demo repository has some on purpose.
 site: $(STAMP)
+	@echo "The demo repository has deliberate problems, to show how they are reported: the lines below are expected."
 	$(BIN)/star-vm-catalog build --output $(OUTPUT) || [ $$? -eq 1 ]
-	@echo "Open $(OUTPUT)/index.html, or run 'make serve' and visit http://localhost:$(PORT)/"
+	@echo "Open $(OUTPUT)/index.html, or run 'make serve' and visit http://$(BIND):$(PORT)/"
 
 serve: site
-	$(BIN)/python -m http.server --directory $(OUTPUT) $(PORT)
+	$(BIN)/python -m http.server --bind $(BIND) --directory $(OUTPUT) $(PORT)
 
 test: lint
 	$(BIN)/python -m pytest

@@ -20,6 +20,7 @@ DESCRIPTIONS = {
     "publish_10k": "10,000-image site, one page changed: publish vs writing every file",
     "site_10k": "10,000-image index in Chromium: time to usable, keystroke re-filter",
     "hostile_descriptions": "worst descriptions (nested brackets, alias bomb, deep YAML): <= 2 s",
+    "page_cache": "1 GiB file, verify with pages dropped vs --keep-cache: speed, fincore after",
 }
 
 

@@ -31,6 +31,7 @@ from generator.session import (
     rehash_policy,
     verdict_settings,
     verify_images,
+    with_last_problems,
 )
 from generator.verify.progress import Progress
 from generator.verify.report import (
@@ -48,9 +49,10 @@ Clock = Callable[[], float]
 
 
 def check(config: Config, clock: Clock | None = None) -> RunResult:
-    """Names, sidecars and headers: nothing hashed, nothing written."""
-    with opened(config, clock, state=False) as session:
-        return catalog_of(session, CHECK)
+    """Names, sidecars and headers: nothing hashed, nothing written (but, with --log-file, the
+    record of which problems were logged, kept in the state)."""
+    with opened(config, clock, state=config.log_file is not None) as session:
+        return with_last_problems(session, "check", catalog_of(session, CHECK))
 
 
 def verify(
@@ -63,9 +65,10 @@ def verify(
     """Hash and report, no site; `reuse_report` answers from the last report of an unchanged tree."""
     with opened(config, clock, state=config.verify, digester=digester, progress=progress) as s:
         if not reuse_report or s.state is None or digester is not None:
-            return catalog_of(s, VERIFY)
+            return with_last_problems(s, "verify", catalog_of(s, VERIFY))
         signature = tree_signature(s.repository, config.ignore, s.clock)  # before reading
-        return reported(s, signature) or remembered(s, signature, catalog_of(s, VERIFY))
+        result = reported(s, signature) or remembered(s, signature, catalog_of(s, VERIFY))
+        return with_last_problems(s, "verify", result)
 
 
 def build(
@@ -78,7 +81,7 @@ def build(
     """Read and verify into a catalog, then publish it (unless `publish` is False)."""
     with opened(config, clock, state=True, output=True, digester=digester, progress=progress) as s:
         result = catalog_of(s, BUILD)
-        return publish_site(result, s) if publish else result
+        return with_last_problems(s, "build", publish_site(result, s) if publish else result)
 
 
 def catalog_of(session: Session, reading: Reading) -> RunResult:
@@ -124,9 +127,9 @@ def remembered(session: Session, signature: TreeSignature | None, result: RunRes
 
 
 def lasting(result: RunResult, session: Session) -> bool:
-    """A report worth keeping: nothing changing or unreadable, no trouble with the state."""
+    """A report worth keeping: nothing changing, unreadable or pending, no trouble with the state."""
     assert result.catalog is not None
-    passing = {"changing", "unreadable"}
+    passing = {"changing", "unreadable", "pending"}
     images = result.catalog.images
     return not session.state.problems and not any(i.status in passing for i in images)
 
@@ -157,7 +160,7 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
     if config.private_output is not None:
         private = deploy_private(catalog, target, config.private_output)
     summary = replace(result.summary, problems=catalog.problems)
-    return replace(
+    result = replace(
         result,
         catalog=catalog,
         summary=summary,
@@ -166,8 +169,20 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
         output=config.output,
         private=private,
     )
+    return replace(result, publish_error=copy_elsewhere(config))
 
 
 def with_problems(catalog: Catalog, late: list[Problem]) -> Catalog:
     """The catalog with problems found after it was made (the state's, while publishing)."""
     return replace(catalog, problems=sorted({*catalog.problems, *late})) if late else catalog
+
+
+def copy_elsewhere(config: Config) -> str | None:
+    """Run --publish-command on the live copy (every build, so a failed copy is retried)."""
+    from generator.publish.copies import current_build
+    from generator.publish.hook import run_publish_command
+
+    live = current_build(config.output)
+    if config.publish_command is None or live is None:
+        return None
+    return run_publish_command(config.publish_command, live)

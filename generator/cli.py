@@ -11,7 +11,14 @@ from pathlib import Path
 from generator import __version__
 from generator.build import build, check, verify
 from generator.config import Config, byte_size, days, load_config
-from generator.errors import EXIT_LOCKED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, CatalogError
+from generator.errors import (
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_PUBLISH_COMMAND,
+    EXIT_USAGE,
+    CatalogError,
+)
 from generator.redact import redact
 from generator.session import RunResult
 from generator.shell import printable
@@ -22,9 +29,21 @@ EXIT_CODES = """exit codes:
   0   all images verified (or checked) and no error problems
   1   an error problem or an integrity failure (mismatch, unreadable, invalid checksum)
   2   usage or configuration error; an output or lock it may not touch (nothing changed)
+  3   the repository is missing or most published images vanished (volume not mounted?):
+      kept the old site, published nothing
+  4   build: the site was published, but --publish-command failed
   75  another run holds the lock (try again later)
   130 interrupted (Ctrl-C); digests already read are kept"""
 
+COMMAND_EXAMPLES = {
+    "build": """example:
+  star-vm-catalog build --repository /star/data08/OSG/APP/vm --output /var/www/html/vm --quiet \\
+      --log-file /var/log/star-vm-catalog/catalog.log --hash-budget 2TB""",
+    "verify": """example:
+  star-vm-catalog verify --repository /star/data08/OSG/APP/vm --rehash-older-than 30 --rehash-budget 200GB""",
+    "check": """example:
+  star-vm-catalog check --repository /star/data08/OSG/APP/vm    # before copying in new images""",
+}
 EXAMPLES = """examples:
   star-vm-catalog build                      # catalog the bundled demo into ./site
   star-vm-catalog build --repository /star/data08/OSG/APP/vm --output /var/www/vm --quiet
@@ -79,6 +98,20 @@ def hashing_options() -> argparse.ArgumentParser:
         help="read at most SIZE (e.g. 200GB) per run: changed files first, then the images "
         "read longest ago",
     )
+    hashing.add_argument(
+        "--hash-budget",
+        type=_size,
+        metavar="SIZE",
+        help="read at most SIZE per run, new and changed files included; the rest are "
+        "published as 'pending' and read by the next runs (spreads a first run over days)",
+    )
+    hashing.add_argument(
+        "--keep-cache",
+        action="store_true",
+        default=None,
+        help="leave hashed files in the page cache (by default their pages are dropped behind "
+        "the reader, so a run does not evict what the server caches for others)",
+    )
     return hashing
 
 
@@ -99,7 +132,15 @@ def parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--jobs", type=_positive, help="hashing threads (default: number of cores)")
     common.add_argument(
-        "--log-file", type=_path, help="append every message of every run to this file"
+        "--log-file",
+        type=_path,
+        help="append news to this file: problems that appeared or were resolved, one summary line",
+    )
+    common.add_argument(
+        "--verbose",
+        action="store_true",
+        default=None,
+        help="log every message of every run (with --log-file), not only news",
     )
     main = argparse.ArgumentParser(
         prog="star-vm-catalog",
@@ -114,7 +155,7 @@ def parser() -> argparse.ArgumentParser:
         "build",
         parents=[common, hashing],
         help="verify and publish the site",
-        epilog=EXIT_CODES,
+        epilog=f"{EXIT_CODES}\n\n{COMMAND_EXAMPLES['build']}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     build.add_argument("--output", type=_path, help="site directory (default: ./site)")
@@ -139,6 +180,12 @@ def parser() -> argparse.ArgumentParser:
         help="absolute URL of the members-only copy; public pages link to it where a secret was removed",
     )
     build.add_argument(
+        "--publish-command",
+        metavar="CMD",
+        help="shell command run after each build with the live copy's path as $1 (and in "
+        "$STAR_VM_CATALOG_SITE), e.g. rsync to the web server; failure: exit code 4",
+    )
+    build.add_argument(
         "--accept-removals",
         action="store_true",
         default=None,
@@ -152,7 +199,7 @@ def parser() -> argparse.ArgumentParser:
             name,
             parents=parents,
             help=text,
-            epilog=EXIT_CODES,
+            epilog=f"{EXIT_CODES}\n\n{COMMAND_EXAMPLES[name]}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
     return main
@@ -170,10 +217,14 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
         "base_url",
         "rehash_older_than",
         "rehash_budget",
+        "hash_budget",
+        "keep_cache",
         "accept_removals",
         "log_file",
         "private_output",
         "private_base_url",
+        "verbose",
+        "publish_command",
     )
     return {name: getattr(args, name, None) for name in names}
 
@@ -205,7 +256,12 @@ def command(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("\nstar-vm-catalog: interrupted; digests already read are kept", file=sys.stderr)
         return EXIT_INTERRUPTED
-    report(result, config.quiet, log)
+    report(result, config, log)
+    if result.publish_error:
+        message = f"star-vm-catalog: {result.publish_error}"
+        log.write([message])
+        print(message, file=sys.stderr)
+        return EXIT_PUBLISH_COMMAND
     return EXIT_OK if result.summary.ok else EXIT_PROBLEMS
 
 
@@ -226,9 +282,11 @@ def progress_bar(quiet: bool) -> Progress | None:
 
 
 class Log:
-    """`--log-file`: every line of every run, with a time stamp, whatever --quiet hides.
+    """`--log-file`: lines with a time stamp, whatever --quiet hides (see `log_lines`).
 
     Each line is escaped as on the terminal, so a name cannot forge a line of the log.
+    Opened in append mode for each write and closed again, so logrotate can simply move the
+    file away: the next write creates a new one (no copytruncate, no signal needed).
     """
 
     def __init__(self, path: Path | None, command: str) -> None:
@@ -251,7 +309,7 @@ class Log:
             )
 
 
-def report(result: RunResult, quiet: bool, log: Log) -> None:
+def report(result: RunResult, config: Config, log: Log) -> None:
     """Problems on stderr, then one summary line; --quiet shows only errors that are new."""
     problems = [problem.line() for problem in result.summary.problems]
     where = (
@@ -259,8 +317,11 @@ def report(result: RunResult, quiet: bool, log: Log) -> None:
         if result.output
         else None
     )
-    log.write([*problems, summary_line(result), *([where] if where else [])])
-    if quiet:
+    if config.verbose:
+        log.write([*problems, summary_line(result), *([where] if where else [])])
+    else:
+        log.write(log_lines(result))
+    if config.quiet:
         for problem in result.new_errors():
             print(problem.line(), file=sys.stderr)
         return
@@ -268,6 +329,19 @@ def report(result: RunResult, quiet: bool, log: Log) -> None:
         print(line, file=sys.stderr)
     if where:
         print(where)
+
+
+def log_lines(result: RunResult) -> list[str]:
+    """News only: problems that appeared or were resolved since the last run, then the summary.
+
+    So an unchanged hourly run logs one line. Problems are told apart by path and code; the
+    last run's are recorded in the state (all are new on a first run or without a state).
+    """
+    before = {(p.path, p.code): p for p in result.last_problems or ()}
+    now = {(p.path, p.code): p for p in result.summary.problems}
+    lines = [f"new: {p.line()}" for key, p in now.items() if key not in before]
+    lines += [f"resolved: {p.line()}" for key, p in before.items() if key not in now]
+    return [*lines, summary_line(result)]
 
 
 def summary_line(result: RunResult) -> str:
@@ -278,6 +352,8 @@ def summary_line(result: RunResult) -> str:
         f"{stats.digests_reused} digests reused, {len(summary.problems)} problems, "
         f"{summary.failures} integrity failures"
     )
+    if stats.files_pending:
+        text += f", {stats.files_pending} files pending (--hash-budget; read by the next runs)"
     published = result.published
     if published is None:
         return text

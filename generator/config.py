@@ -57,6 +57,7 @@ class Config:
     base_url: str | None = None
     accept_removals: bool = False
     log_file: Path | None = None
+    verbose: bool = False
     title: str = "STAR virtual machine images"
     known_vms: tuple[str, ...] = DEFAULT_VMS
     known_os: tuple[str, ...] = DEFAULT_OS_FAMILIES
@@ -73,6 +74,9 @@ class Config:
     private_base_url: str | None = None
     trusted_groups: tuple[str, ...] | None = None
     owners: tuple[str, ...] | None = None
+    hash_budget: int | None = None
+    keep_cache: bool = False
+    publish_command: str | None = None
 
     def state_dir(self, repository: Path) -> Path:
         """The state directory: --state, else one per repository under XDG_STATE_HOME."""
@@ -174,6 +178,7 @@ KEYS = {
     "base-url": ("base_url", _text),
     "accept-removals": ("accept_removals", _bool),
     "log-file": ("log_file", _path),
+    "verbose": ("verbose", _bool),
     "title": ("title", _text),
     "known-vms": ("known_vms", _words),
     "known-os": ("known_os", _words),
@@ -188,6 +193,9 @@ KEYS = {
     "private-base-url": ("private_base_url", _text),
     "trusted-groups": ("trusted_groups", _names),
     "owners": ("owners", _owner_names),
+    "hash-budget": ("hash_budget", byte_size),
+    "keep-cache": ("keep_cache", _bool),
+    "publish-command": ("publish_command", _text),
 }
 FIELD_NAMES = {f.name for f in fields(Config)}
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
+EXIT_VANISHED = 3  # a separate code: the one failure a timer must page someone for
+EXIT_PUBLISH_COMMAND = 4  # --publish-command failed: the other host may serve an old site
 EXIT_LOCKED = 75
 
 
@@ -36,3 +38,12 @@ class RepositoryError(CatalogError):
     """The repository root itself cannot be used (missing, not a directory)."""
 
     exit_code = EXIT_PROBLEMS
+
+
+class RepositoryVanished(CatalogError):
+    """Most published images vanished at once (an unmounted volume?): nothing was published.
+
+    Exit 1 means "problems in the repository" and is routine for a cron job; this is not.
+    """
+
+    exit_code = EXIT_VANISHED

@@ -5,18 +5,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator import failpoints
 from generator.catalog.model import CATALOG_FIELDS, Catalog
 from generator.config import Config
-from generator.errors import RepositoryError
+from generator.errors import RepositoryVanished
 from generator.problems import Problem
 from generator.publish.lock import hold_lock
 from generator.publish.overlaps import Place, output_places, refuse_log_in_output, refuse_nested
@@ -57,11 +58,14 @@ class RunStats:
     bytes_read: int = 0
     digests_reused: int = 0
     rehash_bytes: int = 0
+    files_pending: int = 0  # left unread by --hash-budget
 
     def add(self, result: FileDigest) -> None:
         failpoints.reach("hashing")  # after the first digest is recorded: a crash mid-run
         if result.reused:
             self.digests_reused += 1
+        elif result.deferred:
+            self.files_pending += 1
         elif result.md5 or (result.changing and not result.vanished):
             self.files_hashed += 1
             self.bytes_read += result.bytes_read
@@ -79,6 +83,9 @@ class RunResult:
     published: Published | None = None
     previous: PublishedCatalog | None = None
     private: Published | None = None  # the members-only copy (`--private-output`)
+    # the problems the last run of this command had (None: no record), for --log-file news
+    last_problems: tuple[Problem, ...] | None = None
+    publish_error: str | None = None  # --publish-command failed (the site here is published)
 
     def new_errors(self) -> list[Problem]:
         """Error problems the published site did not already show: what cron mail is for."""
@@ -88,6 +95,37 @@ class RunResult:
             for p in self.summary.problems
             if p.severity == "error" and (p.path, p.code) not in known
         ]
+
+
+def with_last_problems(session: Session, command: str, result: RunResult) -> RunResult:
+    """Swap the problems recorded by the last run of `command` for this run's.
+
+    With --log-file, the log tells news: a problem when it appears and when it is resolved,
+    not every hour. The record is a row of the state's snapshots, written only when it changes.
+    """
+    if session.config.log_file is None or session.state is None:
+        return result
+    name = f"log:{command}"
+    stored = session.state.snapshot(name, "problems")
+    rows = [[p.path, p.code, p.severity, p.message, p.hint] for p in result.summary.problems]
+    text = json.dumps(rows)
+    if stored != text:
+        session.state.save_snapshot(name, "problems", text, session.clock())
+    return replace(result, last_problems=problems_of(stored) if stored is not None else None)
+
+
+def problems_of(stored: str) -> tuple[Problem, ...] | None:
+    """The recorded problems; codes this version no longer knows are left out."""
+    problems = []
+    try:
+        for fields in json.loads(stored):
+            try:
+                problems.append(Problem(*fields))
+            except (TypeError, ValueError):
+                continue
+    except (ValueError, TypeError):
+        return None
+    return tuple(problems)
 
 
 def source_clock() -> Callable[[], float]:
@@ -107,7 +145,7 @@ def repository_of(config: Config) -> Path:
     else:
         root = config.repository
     if not root.is_dir():
-        raise RepositoryError(
+        raise RepositoryVanished(
             f"'{root}': repository is not a directory; check --repository or the mount"
         )
     return root
@@ -175,7 +213,11 @@ def opened(
 
 
 def rehash_policy(config: Config) -> RehashPolicy:
-    return RehashPolicy(config.rehash_older_than, config.rehash_budget)
+    """Scrubbing within --rehash-budget, and never beyond --hash-budget (which caps all reads)."""
+    budgets = [b for b in (config.rehash_budget, config.hash_budget) if b is not None]
+    if config.rehash_older_than is None and config.rehash_budget is None:
+        return RehashPolicy()
+    return RehashPolicy(config.rehash_older_than, min(budgets) if budgets else None)
 
 
 def verdict_settings(config: Config) -> tuple:
@@ -190,13 +232,17 @@ def verify_images(
     """Reuse what the state can vouch for, scrub by the rehash policy, read the rest."""
     config, state = session.config, session.state
     if session.digester is not None:
-        return hash_all(parsed, root, session.digester, config.jobs, stats, session.progress)
+        return hash_all(
+            parsed, root, session.digester, config.jobs, stats, session.progress, config.hash_budget
+        )
     assert state is not None
     on_bytes = session.progress.advance if session.progress else None
-    digester = CachedDigester(state, session.clock, on_bytes)
+    digester = CachedDigester(state, session.clock, on_bytes, drop_cache=not config.keep_cache)
     members = (p.entry.members for p in parsed)
     stats.rehash_bytes = digester.plan_rehash(members, rehash_policy(config))
-    digests = hash_all(parsed, root, digester, config.jobs, stats, session.progress)
+    digests = hash_all(
+        parsed, root, digester, config.jobs, stats, session.progress, config.hash_budget
+    )
     state.see_images([p.entry.id for p in parsed], session.clock())
     return digests
 
@@ -208,11 +254,14 @@ def hash_all(
     jobs: int,
     stats: RunStats,
     progress: Progress | None = None,
+    budget: int | None = None,
 ) -> dict[str, FileDigest]:
     members = [m for p in parsed for m in p.entry.members]
     try:
         on_start = progress.start if progress else None
-        return digest_all(root, members, digester, jobs, on_done=stats.add, on_start=on_start)
+        return digest_all(
+            root, members, digester, jobs, on_done=stats.add, on_start=on_start, budget=budget
+        )
     finally:
         if progress:
             progress.finish()

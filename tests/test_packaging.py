@@ -33,3 +33,38 @@ def test_wheel_carries_templates_and_content_and_builds_a_site(tmp_path: Path) -
     assert done.returncode == 1, done.stderr  # the demo carries problems on purpose
     assert (elsewhere / "site/naming/index.html").is_file()
     assert len(read_catalog(elsewhere / "site")["images"]) == 10
+
+
+def wheel_of_checkout(into: Path) -> tuple[Path, str]:
+    """`pip wheel` of this checkout; returns the wheel and the build's verbose output."""
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(into), str(ROOT)],
+                          check=True, capture_output=True, text=True, cwd=into)  # fmt: skip
+    return next(into.glob("star_vm_catalog-*.whl")), done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_wheel_builds_without_ignored_package_data_and_runs_from_a_fresh_venv(
+    tmp_path: Path,
+) -> None:
+    """The production install of the README: a venv of its own, the wheel, the console script."""
+    wheel, output = wheel_of_checkout(tmp_path)
+    assert "would be ignored" not in output, output
+    assert "generator/site_templates/static/catalog.js" in zipfile.ZipFile(wheel).namelist()
+    venv = tmp_path / "opt-star-vm-catalog"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin/pip"), "install", "--quiet", str(wheel)], check=True, capture_output=True)  # fmt: skip
+    script = venv / "bin/star-vm-catalog"
+    version = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("star-vm-catalog 0.")
+    cwd = tmp_path / "somewhere-else"
+    cwd.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "st"),
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}  # fmt: skip
+    done = subprocess.run([str(script), "build", "--output", "www/vm"], cwd=cwd, env=env,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 1, done.stderr  # the demo carries problems on purpose
+    site = cwd / "www/vm"
+    for name in ("style.css", "catalog.js", "copy.js", "favicon.svg", "nojs.css"):
+        assert (site / "static" / name).stat().st_size > 0, name
+    assert (site / "index.html").is_file() and (site / "problems/index.html").is_file()
+    assert len(list(site.glob("images/*/*/index.html"))) == 10

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from generator import __version__, failpoints
 from generator.catalog.model import CATALOG_FIELDS, Catalog, Tombstone
-from generator.errors import RepositoryError
+from generator.errors import RepositoryVanished
 from generator.publish.copies import Published, publish, published_bytes, published_key
 from generator.read.description import unredacted
 from generator.resources import content_dir, templates_dir
@@ -87,7 +87,7 @@ def check_not_vanished(catalog: Catalog, known: frozenset[str], accept_removals:
     if not catalog.images or (
         len(known) >= VANISH_MINIMUM and kept < len(known) * (1 - VANISH_SHARE)
     ):
-        raise RepositoryError(
+        raise RepositoryVanished(
             f"'{catalog.repository}': only {kept} of the {len(known)} published images are still "
             "there; keeping the published site (is the volume mounted?). If they were removed on "
             "purpose, run again with --accept-removals"

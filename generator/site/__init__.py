@@ -1,1 +1,1 @@
-"""Render the catalog model into the static site's files."""
+"""The site stage: renders the catalog model into pages, feed and sitemap (never reads files)."""

@@ -29,10 +29,10 @@ from generator.site.labels import (
     word_size_label,
 )
 from generator.site.views import Fact, Link, Nav, filter_href, image_format
+from generator.units import human_bytes
 
 if TYPE_CHECKING:  # the type only: the site never imports the reader
     from generator.read.check_command import CheckCommand
-from generator.units import human_bytes
 
 # Parts of the spec's space rule: (OS) + (swap) + (STAR software) + (your data) < (max size).
 BUDGET_PARTS = (

@@ -64,6 +64,7 @@ STATUS_LABELS = {
     "unreadable": "Unreadable",
     "changing": "Changing",
     "unverified": "Not verified",
+    "pending": "Pending",
 }
 STATUS_EXPLANATIONS = {
     "verified": "The MD5 of the bytes on disk matches the .checksum file.",
@@ -74,6 +75,7 @@ STATUS_EXPLANATIONS = {
     "unreadable": "The image could not be read when the catalog was built.",
     "changing": "The file changed while it was being read; the next run checks it again.",
     "unverified": "The catalog was built without reading the images (--no-verify).",
+    "pending": "Not read yet: the run's hash budget (--hash-budget) ran out; a later run reads it.",
 }
 FIELD_LABELS = {
     "os_size": "Operating system size",

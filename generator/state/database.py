@@ -127,7 +127,8 @@ class State:
         """
         if not self._reports_voided:
             self._reports_voided = True
-            self._write("DELETE FROM snapshots", ())
+            # (not the record of problems logged, `log:<command>`: a digest does not void it)
+            self._write("DELETE FROM snapshots WHERE command NOT LIKE 'log:%'", ())
         if digest.md5 is not None and digest.fingerprint and digest.hashed_at is not None:
             values = (digest.relpath, *digest.fingerprint, digest.md5)
             self._write(

@@ -62,8 +62,10 @@ class CachedDigester:
         state: State,
         clock: Callable[[], float],
         on_bytes: Callable[[int], None] | None = None,
+        drop_cache: bool = False,
     ) -> None:
         self.state = state
+        self.drop_cache = drop_cache
         self.clock = clock
         self.on_bytes = on_bytes
         self.rehash: set[str] = set()
@@ -76,7 +78,9 @@ class CachedDigester:
         return FileDigest(member.relpath, md5=row[4], read_at=row[6], reused=True)
 
     def digest(self, root: Path, member: FileStat, spare_core: bool = False) -> FileDigest:
-        result = hash_file(root, member, self.clock, self.on_bytes, self.stop, spare_core)
+        result = hash_file(
+            root, member, self.clock, self.on_bytes, self.stop, spare_core, self.drop_cache
+        )
         self.state.record(result)
         return result
 

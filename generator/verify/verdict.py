@@ -25,6 +25,7 @@ INVALID_CHECKSUM = "invalid_checksum"
 UNREADABLE = "unreadable"
 CHANGING = "changing"
 UNVERIFIED = "unverified"
+PENDING = "pending"  # not read yet: --hash-budget left it for a later run
 # Worst first: an image's status is the worst of its members'.
 STATUSES = (
     UNREADABLE,
@@ -32,6 +33,7 @@ STATUSES = (
     INVALID_CHECKSUM,
     MISMATCH,
     MISSING_CHECKSUM,
+    PENDING,
     UNVERIFIED,
     VERIFIED,
 )
@@ -85,11 +87,13 @@ def digest_all(
     jobs: int,
     on_done: Callable[[FileDigest], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    budget: int | None = None,
 ) -> dict[str, FileDigest]:
     """Reuse what can be trusted, then read the rest on `jobs` threads, largest first.
 
     Largest first so the run ends evenly. `on_start` learns how many bytes will be read;
-    `on_done` gets each result as its file finishes, not in submission order.
+    `on_done` gets each result as its file finishes, not in submission order. A `budget` (bytes)
+    leaves the files that do not fit `deferred` for a later run.
     """
     results: dict[str, FileDigest] = {}
     pending = []
@@ -102,11 +106,34 @@ def digest_all(
         if on_done:
             on_done(reused)
     pending.sort(key=lambda m: (-m.size, m.relpath))
+    if budget is not None:
+        pending, deferred = within_budget(pending, budget)
+        for member in deferred:
+            results[member.relpath] = FileDigest(member.relpath, deferred=True)
+            if on_done:
+                on_done(results[member.relpath])
     if pending and on_start:
         on_start(sum(m.size for m in pending))
     if pending:
         results.update(_read_all(root, pending, digester, jobs, on_done))
     return results
+
+
+def within_budget(members: list[FileStat], budget: int) -> tuple[list[FileStat], list[FileStat]]:
+    """Split files to read (largest first) into those that fit `budget` and those left over.
+
+    A file larger than what is left is skipped for smaller ones. The first file is read even
+    when it alone exceeds the budget, so every run makes progress: digests are stored as they
+    are computed and the next run starts with what is still unread.
+    """
+    chosen, deferred, left = [], [], budget
+    for member in members:
+        if member.size <= left or not chosen:
+            chosen.append(member)
+            left -= member.size
+        else:
+            deferred.append(member)
+    return chosen, deferred
 
 
 def _read_all(
@@ -249,6 +276,8 @@ def _member(
         status = UNREADABLE
     elif digest and digest.changing:
         status = CHANGING
+    elif digest and digest.deferred and wants:
+        status = PENDING
     elif checksum is None:
         status = MISSING_CHECKSUM
     elif checksum.error:
