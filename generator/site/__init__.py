@@ -1,0 +1,1 @@
+"""Render the catalog model into the static site: pages, feed, sitemap, catalog.json."""
