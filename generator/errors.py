@@ -30,3 +30,15 @@ class RepositoryError(CatalogError):
     """The repository root itself cannot be used (missing, not a directory)."""
 
     exit_code = EXIT_PROBLEMS
+
+
+class CatalogFileError(CatalogError):
+    """A catalog.json given to `export` that is missing, too large, not JSON or of another shape."""
+
+    exit_code = EXIT_USAGE
+
+
+class ExportRefusedError(CatalogError):
+    """An export output directory holding files the tool did not write: nothing is touched."""
+
+    exit_code = EXIT_USAGE
