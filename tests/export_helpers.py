@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tests.conftest import add_checksum, md5sum, run_cli, write_tree
 
@@ -17,8 +19,6 @@ HOSTILE_DESCRIPTION = (
     '<img src=y onerror=alert(4)> <a href="#" onclick="alert(6)">click</a>\n\n'
     f"Set the root password: SEED={SECRET} then run it.\n"
 )
-# What must never reach a page: scripts, handlers, script URLs, the secrets.
-FORBIDDEN = ("<script", "onerror=", "onclick=", "javascript:", SECRET, "hunter2", "<img src")
 
 
 def make_repository(root: Path) -> Path:
@@ -51,3 +51,48 @@ def publish_catalog(work: Path, repository: Path | None = None) -> Path:
 
 def image_ids(catalog: Path) -> list[str]:
     return [image["id"] for image in json.loads(catalog.read_text())["images"]]
+
+
+class Tags(HTMLParser):
+    """Every tag, attribute, link target and script text of an HTML page, and its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attributes: list[str] = []
+        self.hrefs: list[str] = []
+        self.text: list[str] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self._in_script = tag == "script"
+        self.attributes += [name for name, _ in attrs]
+        self.hrefs += [value or "" for name, value in attrs if name in ("href", "src", "action")]
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        (self.scripts if self._in_script else self.text).append(data)
+
+
+def parse(html: str) -> Tags:
+    parser = Tags()
+    parser.feed(html)
+    return parser
+
+
+def active_content(html: str) -> list[str]:
+    """What in `html` could run or leak: handlers, script URLs, the test's scripts and secrets.
+
+    Python's parser reads `<title>` as markup, so a name that breaks out of it is caught too.
+    """
+    parsed = parse(html)
+    found = [a for a in parsed.attributes if a.lower().startswith("on")]
+    found += [h for h in parsed.hrefs if urlsplit(h.strip()).scheme.lower() == "javascript"]
+    found += [s for s in parsed.scripts if "alert(" in s]
+    found += [tag for tag in parsed.tags if tag in ("img", "iframe", "svg", "object", "embed")]
+    found += [secret for secret in (SECRET, "hunter2") if secret in html]
+    return found

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import html as html_text
 import json
 import subprocess
-from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import markdown
 import pytest
@@ -23,34 +23,11 @@ from tests.export_helpers import (
     HOSTILE,
     MULTI,
     SECRET,
+    active_content,
     image_ids,
+    parse,
     publish_catalog,
 )
-
-
-class Tags(HTMLParser):
-    """Every tag, attribute name and link target of an HTML page, and its text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.attributes: list[str] = []
-        self.hrefs: list[str] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self.attributes += [name for name, _ in attrs]
-        self.hrefs += [value or "" for name, value in attrs if name in ("href", "src")]
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def parse(html: str) -> Tags:
-    parser = Tags()
-    parser.feed(html)
-    return parser
 
 
 def as_html(text: str) -> str:
@@ -84,7 +61,8 @@ def test_every_image_gets_a_page_linked_from_the_inventory(catalog: Path, tmp_pa
         assert page.is_file(), image_id
         assert any(Path(href).name == Path(page).name for href in _unquoted(links)), image_id
         meta = front_matter(page.read_text())
-        assert meta["title"].startswith(stem) and meta["status"] == "verified"
+        assert html_text.unescape(meta["title"]).startswith(stem), image_id
+        assert meta["status"] == "verified"
     assert front_matter(index)["title"] == "STAR virtual machine images"
     marker = json.loads((tmp_path / "out" / MARKER).read_text())
     assert marker["format"] == "markdown" and len(marker["files"]) == 4
@@ -123,10 +101,9 @@ def test_pages_carry_no_script_and_no_secret(catalog: Path, tmp_path: Path) -> N
     for page in pages:
         text = page.read_text()
         assert SECRET not in text and "hunter2" not in text, page
-        parsed = parse(as_html(text))
-        assert not {"script", "img", "iframe", "svg"} & set(parsed.tags), page
-        assert not [a for a in parsed.attributes if a.startswith("on")], page
-        assert {urlsplit(h).scheme for h in parsed.hrefs} <= {"", "http", "https", "mailto"}, page
+        assert active_content(as_html(text)) == [], page
+        meta = front_matter(text)
+        assert active_content(f"<title>{meta['title']}</title>{meta['description']}") == []
     hostile = (tmp_path / "images" / "xen" / f"{HOSTILE}.md").read_text()
     words = " ".join(parse(as_html(hostile)).text)
     assert HOSTILE in words  # shown as text, character for character

@@ -8,6 +8,7 @@ and both entry points lead to the same code. The pages are those of `export mark
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -65,10 +66,23 @@ def plugin_class(tool: SimpleNamespace) -> type:
             return add_section(tool, self.config, nav, files)
 
         def on_serve(self, server: Any, *, config: Any, builder: Any) -> Any:
-            server.watch(self.config.catalog)  # `serve` rebuilds when a build publishes anew
+            for path in watched_paths(Path(self.config.catalog)):
+                server.watch(str(path), recursive=False)
             return server
 
     return CatalogPlugin
+
+
+def watched_paths(catalog: Path) -> list[Path]:
+    """Where a new catalog shows up: the file, and the folder of each symbolic link on its way.
+
+    `build` publishes by pointing the output link at a new copy (a rename in the folder that
+    holds the link), so the old catalog.json itself never changes; watching that folder
+    (not recursively) catches the swap.
+    """
+    absolute = Path(os.path.abspath(catalog))
+    links = [path.parent for path in (absolute, *absolute.parents) if path.is_symlink()]
+    return [absolute, *dict.fromkeys(links)]
 
 
 def add_pages(tool: SimpleNamespace, options: Any, files: Any, config: Any) -> Any:

@@ -59,10 +59,9 @@ INVENTORY_COLUMNS = (
 
 @dataclass(frozen=True)
 class Page:
-    """One generated page: where it goes (relative, `/`-separated), its title and its text."""
+    """One generated page: where it goes (relative, `/`-separated) and its Markdown text."""
 
     path: str
-    title: str
     text: str
 
 
@@ -94,9 +93,14 @@ def md_digest(value: str | None, missing: str) -> str:
     return md_text(value or missing)
 
 
-def front_matter(fields: dict[str, Any]) -> str:
-    """YAML front matter (as MkDocs, ProperDocs, Zensical and Hugo read it)."""
-    body = yaml.safe_dump(fields, allow_unicode=True, sort_keys=False, default_flow_style=False)
+def front_matter(fields: dict[str, str]) -> str:
+    """YAML front matter (as MkDocs, ProperDocs, Zensical and Hugo read it), HTML-escaped.
+
+    MkDocs themes put `title` and `description` into the page unescaped (in `<title>`, the
+    nav, a `<meta>` attribute), so each value is escaped here, quotes included.
+    """
+    escaped = {key: html.escape(value) for key, value in fields.items()}
+    body = yaml.safe_dump(escaped, allow_unicode=True, sort_keys=False, default_flow_style=False)
     return f"---\n{body}---\n\n"
 
 
@@ -124,7 +128,7 @@ def index_page(catalog: dict[str, Any], title: str) -> Page:
     if removed:
         parts.append("\n## Removed images\n\n")
         parts.extend(f"- {_removed_line(entry)}\n" for entry in removed if isinstance(entry, dict))
-    return Page(INDEX, title, "".join(parts))
+    return Page(INDEX, "".join(parts))
 
 
 def totals(catalog: dict[str, Any]) -> str:
@@ -191,10 +195,10 @@ def image_page(image: dict[str, Any], repository: str) -> Page:
         description_section(image),
         f"\n[Back to the inventory](../../{INDEX})\n",
     ]
-    return Page(image_path(image["id"]), name, "".join(parts))
+    return Page(image_path(image["id"]), "".join(parts))
 
 
-def _image_front_matter(image: dict[str, Any]) -> dict[str, Any]:
+def _image_front_matter(image: dict[str, Any]) -> dict[str, str]:
     data = {"title": image["name"], "description": summary(image), "status": image["status"]}
     if isinstance(image.get("last_changed"), str):
         data["date"] = image["last_changed"]

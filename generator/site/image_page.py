@@ -13,6 +13,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from generator.catalog.model import Catalog, Image
+from generator.convention import parse_max_size
+from generator.problems import Problem
 from generator.site.labels import (
     STATUS_EXPLANATIONS,
     arch_label,
@@ -26,10 +28,8 @@ from generator.site.labels import (
     vm_label,
     word_size_label,
 )
-from generator.convention import parse_max_size
-from generator.problems import Problem
-from generator.units import human_bytes
 from generator.site.views import Fact, Link, Nav, filter_href, image_format
+from generator.units import human_bytes
 
 # Parts of the spec's space rule: (OS) + (swap) + (STAR software) + (your data) < (max size).
 BUDGET_PARTS = (

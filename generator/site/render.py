@@ -17,11 +17,11 @@ import jinja2
 from markupsafe import Markup, escape
 
 from generator.catalog.model import Catalog
+from generator.resources import templates_dir
+from generator.site.content import ContentPage
 from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
 from generator.site.image_page import image_page, shared
-from generator.site.content import ContentPage
-from generator.resources import templates_dir
 from generator.site.sitemap import page_url, sitemap_xml
 from generator.site.views import (
     ContentView,

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from generator.catalog.model import FACETS, Catalog, Image
+from generator.problems import SEVERITIES, Problem
+from generator.site.content import ContentPage
 from generator.site.labels import (
     date_label,
     facet_label,
@@ -19,8 +21,6 @@ from generator.site.labels import (
     time_label,
     vm_label,
 )
-from generator.site.content import ContentPage
-from generator.problems import SEVERITIES, Problem
 from generator.units import human_bytes
 
 FACET_TITLES = {
