@@ -225,7 +225,8 @@ def export_command(args: argparse.Namespace) -> int:
         return exc.exit_code
     print(
         f"{args.format} export written to {args.output.absolute()} "
-        f"({written.written} files, {written.removed} old files removed)"
+        f"({written.written} files written, {written.unchanged} unchanged, "
+        f"{written.removed} old files removed)"
     )
     return EXIT_OK
 

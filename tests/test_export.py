@@ -14,6 +14,7 @@ import yaml
 
 from generator.errors import CatalogFileError
 from generator.export.catalog_file import load_catalog
+from generator.export.markdown import front_matter as front_matter_text
 from generator.export.markdown import md_text, shell_word
 from generator.export.output import MARKER
 from generator.markup import render_markdown
@@ -52,7 +53,7 @@ def export(catalog: Path, output: Path) -> subprocess.CompletedProcess[str]:
 def test_every_image_gets_a_page_linked_from_the_inventory(catalog: Path, tmp_path: Path) -> None:
     done = export(catalog, tmp_path / "out")
     assert done.returncode == 0, done.stderr
-    assert "4 files" in done.stdout
+    assert "(4 files written, 0 unchanged, 0 old files removed)" in done.stdout
     index = (tmp_path / "out" / "index.md").read_text()
     links = parse(as_html(index)).hrefs
     for image_id in image_ids(catalog):
@@ -178,6 +179,7 @@ def test_export_replaces_its_own_files_and_keeps_the_rest(catalog: Path, tmp_pat
     done = export(work / "vm-site" / "catalog.json", out)
     assert done.returncode == 0, done.stderr
     assert "1 old files removed" in done.stdout
+    assert "files written, 2 unchanged" in done.stdout  # the clean and the hostile image pages
     assert not (out / "images" / "kvm" / f"{MULTI}.md").exists()
     assert (out / "images" / "kvm" / "README").read_text() == "a person's notes"
     index = (out / "index.md").read_text().replace("\\_", "_")
@@ -257,3 +259,27 @@ def test_export_help_shows_an_example() -> None:
     assert done.returncode == 0
     assert "star-vm-catalog export markdown --catalog" in done.stdout
     assert "{markdown}" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plain",
+        "a: b # c",
+        '"quoted" \\ back',
+        "line\nbreak\u2028sep\x85nel\ufeff",
+        "😀 ünï",
+        "- [x]",
+    ],
+)
+def test_front_matter_values_read_back_as_written(value: str) -> None:
+    text = front_matter_text({"title": value})
+    assert yaml.safe_load(text.split("---\n")[1]) == {"title": html_text.escape(value)}
+
+
+def test_a_lone_surrogate_is_refused_not_a_crash(catalog: Path, tmp_path: Path) -> None:
+    text = catalog.read_text().replace(f'"name": "{CLEAN}.img"', '"name": "bad \\ud800 name"')
+    path = _catalog_with(tmp_path, text)
+    done = export(path, tmp_path / "out")
+    assert done.returncode == 2
+    assert "lone surrogate" in done.stderr

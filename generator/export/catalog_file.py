@@ -8,6 +8,7 @@ with image ids that could not escape the output directory.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from generator.errors import CatalogFileError
 from generator.units import human_bytes
 
 SCHEMA_VERSION = 1
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # lone surrogates would not encode as UTF-8
 MAX_CATALOG_BYTES = 512 * 1024 * 1024  # 10,000 images with long descriptions stay far below
 TEXT = (str, type(None))
 COUNT = (int, type(None))
@@ -93,7 +95,13 @@ def _read(path: Path, limit: int) -> bytes:
 
 def _parse(path: Path, data: bytes) -> Any:
     try:
-        return json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        parsed = json.loads(text)
+        if SURROGATE_ESCAPE.search(text):  # rare: only then pay for the whole check
+            json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+        return parsed
+    except UnicodeEncodeError as exc:
+        raise _error(path, "holds a \\u escape that is no character (a lone surrogate)") from exc
     except UnicodeDecodeError as exc:
         raise _error(path, f"is not UTF-8 (byte {exc.start})") from exc
     except json.JSONDecodeError as exc:

@@ -17,8 +17,6 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-import yaml
-
 from generator.catalog.model import CATALOG_FIELDS
 from generator.markup import render_markdown
 from generator.site.labels import (
@@ -40,8 +38,19 @@ TITLE = "STAR virtual machine images"
 INDEX = "index.md"
 # Characters with a meaning inside a line of Markdown (links, emphasis, code, tables, headings,
 # attribute lists) that every CommonMark and Python-Markdown reader lets a backslash escape.
-MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#!|])")
+MARKDOWN_PUNCTUATION = "\\`*_{}[]()#!|"
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_CHARACTERS = [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]
+# Punctuation gets a backslash; a control character becomes a visible `\u000a` (one line).
+MARKDOWN_ESCAPES = str.maketrans(
+    {
+        **{char: "\\" + char for char in MARKDOWN_PUNCTUATION},
+        **{chr(code): f"\\\\u{code:04x}" for code in CONTROL_CHARACTERS},
+    }
+)
+NEEDS_ESCAPE = re.compile(r"[\\`*_{}\[\]()#!|<>&\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# What YAML does not allow unescaped in a one-line scalar (lone surrogates never get here).
+YAML_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 HEX_DIGEST = re.compile(r"[0-9a-f]{32,128}")
 INVENTORY_COLUMNS = (
     "Image",
@@ -82,8 +91,10 @@ def image_path(image_id: str) -> str:
 
 def md_text(value: Any) -> str:
     """Any value as inert Markdown text: no HTML, no markup, one line."""
-    text = CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
-    return MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(text, quote=False))
+    text = str(value)
+    if not NEEDS_ESCAPE.search(text):
+        return text
+    return html.escape(text, quote=False).translate(MARKDOWN_ESCAPES)
 
 
 def md_digest(value: str | None, missing: str) -> str:
@@ -99,9 +110,14 @@ def front_matter(fields: dict[str, str]) -> str:
     MkDocs themes put `title` and `description` into the page unescaped (in `<title>`, the
     nav, a `<meta>` attribute), so each value is escaped here, quotes included.
     """
-    escaped = {key: html.escape(value) for key, value in fields.items()}
-    body = yaml.safe_dump(escaped, allow_unicode=True, sort_keys=False, default_flow_style=False)
-    return f"---\n{body}---\n\n"
+    lines = [f"{key}: {yaml_string(html.escape(value))}" for key, value in fields.items()]
+    return "---\n" + "\n".join(lines) + "\n---\n\n"
+
+
+def yaml_string(text: str) -> str:
+    """A double-quoted YAML scalar on one line (PyYAML's dumper costs 4 ms a page)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + YAML_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", escaped) + '"'
 
 
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:

@@ -24,6 +24,7 @@ class Written:
     """What an export run did to its directory."""
 
     written: int
+    unchanged: int
     removed: int
 
 
@@ -36,15 +37,14 @@ def write_export(output: Path, files: dict[str, bytes], export_format: str) -> W
         output.mkdir(parents=True, exist_ok=True)
         # Claim every path first: a run killed half-way leaves files the next run recognises.
         _write_marker(output, export_format, previous | set(files))
-        for relpath, data in sorted(files.items()):
-            _write(output, relpath, data)
+        written = sum(_update(output, relpath, data) for relpath, data in sorted(files.items()))
         stale = sorted(previous - set(files), reverse=True)
         removed = sum(_remove(output, relpath) for relpath in stale)
         _write_marker(output, export_format, set(files))
     except OSError as exc:
         where = exc.filename or output
         raise CatalogError(f"'{where}': cannot write the export: {exc.strerror}") from exc
-    return Written(len(files), removed)
+    return Written(written, len(files) - written, removed)
 
 
 def previous_export(output: Path) -> set[str]:
@@ -94,6 +94,19 @@ def _check_target(output: Path, relpath: str, previous: set[str]) -> None:
     target = output / relpath
     if os.path.lexists(target) and relpath not in previous:
         raise _refuse(output, f"already has '{relpath}', which an earlier export did not write")
+
+
+def _update(output: Path, relpath: str, data: bytes) -> int:
+    """Write one file unless it already holds exactly `data` (a re-export touches only changes)."""
+    path = output / relpath
+    try:
+        same = stat.S_ISREG(path.lstat().st_mode) and path.read_bytes() == data
+    except OSError:
+        same = False
+    if same:
+        return 0
+    _write(output, relpath, data)
+    return 1
 
 
 def _write(output: Path, relpath: str, data: bytes) -> None:
