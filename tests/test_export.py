@@ -283,3 +283,55 @@ def test_a_lone_surrogate_is_refused_not_a_crash(catalog: Path, tmp_path: Path) 
     done = export(path, tmp_path / "out")
     assert done.returncode == 2
     assert "lone surrogate" in done.stderr
+
+
+def test_a_symlinked_folder_inside_an_export_is_never_written_through(
+    catalog: Path, tmp_path: Path
+) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    assert export(catalog, out).returncode == 0
+    elsewhere.mkdir()
+    for page in (out / "images" / "xen").iterdir():
+        page.unlink()
+    (out / "images" / "xen").rmdir()
+    (out / "images" / "xen").symlink_to(elsewhere)
+    done = export(catalog, out)
+    assert done.returncode == 2
+    assert "which is not a directory of ours" in done.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"), [("file", "is not a directory"), ("link", "is a symbolic link")]
+)
+def test_an_output_that_is_no_plain_directory_is_refused(
+    catalog: Path, tmp_path: Path, kind: str, message: str
+) -> None:
+    out = tmp_path / "out"
+    if kind == "file":
+        out.write_text("a file")
+    else:
+        (tmp_path / "real").mkdir()
+        out.symlink_to(tmp_path / "real")
+    done = export(catalog, out)
+    assert done.returncode == 2
+    assert f"'{out}': {message}" in done.stderr
+    assert not (tmp_path / "real").exists() or list((tmp_path / "real").iterdir()) == []
+
+
+def test_old_files_are_never_removed_through_a_symlinked_folder(
+    catalog: Path, tmp_path: Path
+) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    assert export(catalog, out).returncode == 0
+    elsewhere.mkdir()
+    (elsewhere / "victim.md").write_text("not the export's")
+    (out / "images" / "gone").symlink_to(elsewhere)
+    marker = json.loads((out / MARKER).read_text())
+    (out / MARKER).write_text(
+        json.dumps({**marker, "files": [*marker["files"], "images/gone/victim.md"]})
+    )
+    done = export(catalog, out)
+    assert done.returncode == 0, done.stderr
+    assert (elsewhere / "victim.md").read_text() == "not the export's"
+    assert "0 old files removed" in done.stdout

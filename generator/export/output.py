@@ -51,7 +51,9 @@ def previous_export(output: Path) -> set[str]:
     """The files an earlier export wrote here; empty for a new directory; refuses a foreign one."""
     if not os.path.lexists(output):
         return set()
-    if output.is_symlink() or not output.is_dir():
+    if output.is_symlink():
+        raise _refuse(output, "is a symbolic link (give the directory it leads to)")
+    if not output.is_dir():
         raise _refuse(output, "is not a directory")
     marker = output / MARKER
     if not os.path.lexists(marker):
@@ -86,11 +88,9 @@ def _check_target(output: Path, relpath: str, previous: set[str]) -> None:
     """Refuse to write over anything we did not write, or through a symbolic link."""
     if not safe_relpath(relpath):
         raise _refuse(output, f"would receive the unsafe path '{relpath}'")
-    path = output
-    for part in PurePosixPath(relpath).parts[:-1]:
-        path = path / part
-        if path.is_symlink() or (os.path.lexists(path) and not path.is_dir()):
-            raise _refuse(output, f"has '{path}', which is not a directory of ours")
+    odd = _odd_parent(output, relpath)
+    if odd is not None:
+        raise _refuse(output, f"has '{odd}', which is not a directory of ours")
     target = output / relpath
     if os.path.lexists(target) and relpath not in previous:
         raise _refuse(output, f"already has '{relpath}', which an earlier export did not write")
@@ -107,6 +107,16 @@ def _update(output: Path, relpath: str, data: bytes) -> int:
         return 0
     _write(output, relpath, data)
     return 1
+
+
+def _odd_parent(output: Path, relpath: str) -> Path | None:
+    """The first folder on the way to `relpath` that is a symbolic link or not a folder."""
+    path = output
+    for part in PurePosixPath(relpath).parts[:-1]:
+        path = path / part
+        if path.is_symlink() or (os.path.lexists(path) and not path.is_dir()):
+            return path
+    return None
 
 
 def _write(output: Path, relpath: str, data: bytes) -> None:
@@ -127,6 +137,8 @@ def _write(output: Path, relpath: str, data: bytes) -> None:
 def _remove(output: Path, relpath: str) -> int:
     """Remove one file an earlier export wrote (if it is still a plain file), then empty dirs."""
     path = output / relpath
+    if _odd_parent(output, relpath) is not None:
+        return 0  # never through a link: the file it reaches is not ours
     try:
         if not stat.S_ISREG(path.lstat().st_mode):
             return 0
