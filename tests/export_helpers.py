@@ -93,6 +93,6 @@ def active_content(html: str) -> list[str]:
     found = [a for a in parsed.attributes if a.lower().startswith("on")]
     found += [h for h in parsed.hrefs if urlsplit(h.strip()).scheme.lower() == "javascript"]
     found += [s for s in parsed.scripts if "alert(" in s]
-    found += [tag for tag in parsed.tags if tag in ("img", "iframe", "svg", "object", "embed")]
+    found += [tag for tag in parsed.tags if tag in ("img", "iframe", "object", "embed")]
     found += [secret for secret in (SECRET, "hunter2") if secret in html]
     return found
