@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -66,34 +67,32 @@ def run_tool(tool: str, root: Path, *args: str) -> subprocess.CompletedProcess[s
 
 
 def search_locations(site: Path) -> set[str]:
+    """Page locations in the search index, percent-decoded (pages only, not their sections)."""
     index = json.loads((site / "search" / "search_index.json").read_text())
-    return {doc["location"] for doc in index["docs"]}
+    return {unquote(doc["location"]) for doc in index["docs"] if "#" not in doc["location"]}
 
 
 def page_location(image_id: str, directory_urls: bool) -> str:
-    """Where the tool puts an image page, as its search index writes it (not percent-encoded)."""
+    """Where the tool puts an image page (its address relative to the site root)."""
     return f"vm/images/{image_id}/" if directory_urls else f"vm/images/{image_id}.html"
 
 
+def html_file(site: Path, location: str) -> Path:
+    return site / (location + "index.html" if location.endswith("/") else location)
+
+
 def assert_every_image_built_and_indexed(site: Path, catalog: Path, directory_urls: bool) -> None:
+    """Each image has a page and a search entry; the inventory too; no page carries a script."""
     locations = search_locations(site)
     for image_id in image_ids(catalog):
         location = page_location(image_id, directory_urls)
-        html_file = site / (location + "index.html" if directory_urls else location)
-        assert html_file.is_file(), image_id
-        assert location in {_unquote(loc) for loc in locations}, image_id
-    index = "vm/" if directory_urls else "vm/index.html"
-    assert index in locations
-    text = site / index.replace("vm/", "vm/index.html") if directory_urls else site / index
-    assert "Scientific Linux 5.3" in text.read_text()
+        assert html_file(site, location).is_file(), image_id
+        assert location in locations, image_id
+    inventory = "vm/" if directory_urls else "vm/index.html"
+    assert inventory in locations
+    assert "Scientific Linux 5.3" in html_file(site, inventory).read_text()
     for page in site.rglob("*.html"):  # nothing runs and nothing leaks, whatever the theme
         assert active_content(page.read_text()) == [], page
-
-
-def _unquote(location: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(location)
 
 
 @pytest.mark.parametrize("directory_urls", [True, False])
