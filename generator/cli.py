@@ -19,6 +19,7 @@ from generator.errors import (
     EXIT_USAGE,
     CatalogError,
 )
+from generator.export import EXPORTS, export
 from generator.redact import redact
 from generator.session import RunResult
 from generator.shell import printable
@@ -48,7 +49,14 @@ EXAMPLES = """examples:
   star-vm-catalog build                      # catalog the bundled demo into ./site
   star-vm-catalog build --repository /star/data08/OSG/APP/vm --output /var/www/vm --quiet
   star-vm-catalog check --repository /star/data08/OSG/APP/vm
-  star-vm-catalog verify --repository /star/data08/OSG/APP/vm --rehash-older-than 30 --rehash-budget 200GB"""
+  star-vm-catalog verify --repository /star/data08/OSG/APP/vm --rehash-older-than 30 --rehash-budget 200GB
+  star-vm-catalog export markdown --catalog /var/www/vm/catalog.json --output docs/vm"""
+EXPORT_EXAMPLE = """example:
+  star-vm-catalog export markdown --catalog /var/www/vm/catalog.json --output docs/vm
+
+Reads only the catalog.json: no repository, no hashing, no state, no lock. DIR must be new,
+empty, or hold an earlier export (it keeps a .star-vm-catalog-export.json marker); only files
+an earlier export wrote are replaced or removed."""
 
 
 def _positive(text: str) -> int:
@@ -202,7 +210,29 @@ def parser() -> argparse.ArgumentParser:
             epilog=f"{EXIT_CODES}\n\n{COMMAND_EXAMPLES[name]}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+    export_parser(commands)
     return main
+
+
+def export_parser(commands: argparse._SubParsersAction) -> None:
+    """`export FORMAT --catalog FILE --output DIR`: reads a published catalog.json only."""
+    export = commands.add_parser(
+        "export",
+        help="write a published catalog.json in another format (markdown)",
+        epilog=EXPORT_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument("format", choices=sorted(EXPORTS), help="the format to write")
+    export.add_argument(
+        "--catalog",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="a catalog.json that build published",
+    )
+    export.add_argument(
+        "--output", type=Path, required=True, metavar="DIR", help="directory to write into"
+    )
 
 
 def overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -242,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
 def command(argv: list[str] | None) -> int:
     """Parse the options, run the command, report; library errors become exit codes."""
     args = parser().parse_args(argv)
+    if args.command == "export":
+        return export_command(args)
     log = Log(None, args.command)
     try:
         config = load_config(args.config, overrides(args))
@@ -263,6 +295,21 @@ def command(argv: list[str] | None) -> int:
         print(message, file=sys.stderr)
         return EXIT_PUBLISH_COMMAND
     return EXIT_OK if result.summary.ok else EXIT_PROBLEMS
+
+
+def export_command(args: argparse.Namespace) -> int:
+    """No configuration, repository or state: the catalog file and the output directory only."""
+    try:
+        written = export(args.format, args.catalog, args.output)
+    except CatalogError as exc:
+        print(f"star-vm-catalog: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(
+        f"{args.format} export written to {args.output.absolute()} "
+        f"({written.written} files written, {written.unchanged} unchanged, "
+        f"{written.removed} old files removed)"
+    )
+    return EXIT_OK
 
 
 def run(config: Config, command: str, progress: Progress | None) -> RunResult:

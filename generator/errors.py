@@ -47,3 +47,15 @@ class RepositoryVanished(CatalogError):
     """
 
     exit_code = EXIT_VANISHED
+
+
+class CatalogFileError(CatalogError):
+    """A catalog.json given to `export` that is missing, too large, not JSON or of another shape."""
+
+    exit_code = EXIT_USAGE
+
+
+class ExportRefusedError(CatalogError):
+    """An export output directory holding files the tool did not write: nothing is touched."""
+
+    exit_code = EXIT_USAGE

@@ -21,6 +21,14 @@ def test_wheel_carries_templates_and_content_and_builds_a_site(tmp_path: Path) -
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"generator/site_templates/index.html", "generator/site_templates/static/style.css",
             "generator/content/naming.md"} <= names  # fmt: skip
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    registered = zipfile.ZipFile(wheel).read(entry_points).decode()
+    for group, module in (("mkdocs", "mkdocs_plugin"), ("properdocs", "properdocs_plugin")):
+        assert (
+            f"[{group}.plugins]\nstar-vm-catalog = generator.export.{module}:CatalogPlugin"
+            in registered
+        )
+        assert f"generator/export/{module}.py" in names
     target = tmp_path / "installed"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, capture_output=True)  # fmt: skip
