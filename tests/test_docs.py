@@ -9,7 +9,7 @@ import pytest
 
 from generator.cli import EXIT_CODES, parser
 from generator.config import KEYS
-from generator.problems import CODES
+from generator.problems import KINDS
 from generator.verify.verdict import STATUSES
 from tests.conftest import ROOT
 
@@ -35,7 +35,7 @@ def test_every_configuration_key_is_documented(key: str) -> None:
     assert re.search(rf"^{re.escape(key)}:", README, re.M), f"config key {key} not in the example"
 
 
-@pytest.mark.parametrize("code", sorted(CODES))
+@pytest.mark.parametrize("code", sorted(KINDS))
 def test_every_problem_code_is_documented(code: str) -> None:
     assert f"| `{code}` |" in README
 

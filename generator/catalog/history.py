@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from generator.catalog.model import Catalog, Event, Image, Tombstone, iso_time
-from generator.problems import WARNING, Problem
+from generator.problems import Problem, problem
 
 if TYPE_CHECKING:
     from generator.publish.deploy import PublishedCatalog
@@ -172,15 +172,13 @@ def published_history(
         history = update_history(state.connection, catalog, now)
     except sqlite3.Error as exc:
         history = History()
+        remedy = (
+            "check the state directory (space, permissions) or delete the state; removed images "
+            "keep the pages the live site shows meanwhile"
+        )
+        action = "record the image history in"
         late.append(
-            Problem(
-                state.path.name,
-                "state_not_saved",
-                WARNING,
-                f"cannot record the image history in the state database: {exc}",
-                "check the state directory (space, permissions) or delete the state; removed "
-                "images keep the pages the live site shows meanwhile",
-            )
+            problem("state_not_saved", state.path.name, action=action, error=exc, remedy=remedy)
         )
     late += state.problems  # also those found after the catalog was made (the guard's query)
     if previous is not None:

@@ -17,7 +17,7 @@ from generator.markup import (
     render_markdown,
     split_front_matter,
 )
-from generator.problems import WARNING, Problem
+from generator.problems import Problem, problem
 from generator.read.safe_open import read_scanned
 from generator.read.scan import FileStat
 from generator.redact import redact_fields, redact_text
@@ -57,40 +57,17 @@ def read_description(
     try:
         data = read_scanned(root, path, scanned, MAX_DESCRIPTION_BYTES + 1)
     except OSError as exc:
-        problems.append(
-            Problem(
-                relpath,
-                "unreadable_description",
-                WARNING,
-                f"cannot read description: {exc.strerror}",
-                "check its permissions",
-            )
-        )
+        problems.append(problem("unreadable_description", relpath, reason=exc.strerror))
         return Description(), problems
     if len(data) > MAX_DESCRIPTION_BYTES:
         data = data[:MAX_DESCRIPTION_BYTES]
-        problems.append(
-            Problem(
-                relpath,
-                "description_too_large",
-                WARNING,
-                f"description is larger than {MAX_DESCRIPTION_BYTES // 1024} KiB; only the start is shown",
-                "keep the description short and link to longer documents",
-            )
-        )
+        kib = MAX_DESCRIPTION_BYTES // 1024
+        problems.append(problem("description_too_large", relpath, kib=kib))
     text = original = _decode(data, relpath, problems)
     try:
         raw_fields, body = split_front_matter(text)
     except FrontMatterError as exc:
-        problems.append(
-            Problem(
-                relpath,
-                "invalid_front_matter",
-                WARNING,
-                str(exc),
-                "fix the YAML between the two '---' lines",
-            )
-        )
+        problems.append(problem("invalid_front_matter", relpath, detail=str(exc)))
         raw_fields, body = {}, text
     front = text[: len(text) - len(body)] if raw_fields else ""
     body = _redact_body(body, text[: len(text) - len(body)].count("\n"), relpath, problems)
@@ -125,16 +102,7 @@ def _render(body: str, relpath: str, problems: list[Problem]) -> str:
     try:
         return render_markdown(body, MARKDOWN_SECONDS)
     except TooSlow:
-        problems.append(
-            Problem(
-                relpath,
-                "description_too_complex",
-                WARNING,
-                f"the Markdown did not render within {MARKDOWN_SECONDS:g} s (deeply nested "
-                "brackets?); it is shown as plain text",
-                "simplify the Markdown: fewer nested brackets or links",
-            )
-        )
+        problems.append(problem("description_too_complex", relpath, seconds=MARKDOWN_SECONDS))
         return plain_text_html(body)
 
 
@@ -142,15 +110,8 @@ def _redact_body(body: str, offset: int, relpath: str, problems: list[Problem]) 
     """Secrets out, then HTML comments out (they are notes to editors, never published)."""
     body, redactions = redact_text(body)
     for redaction in redactions:
-        problems.append(
-            Problem(
-                relpath,
-                "secret_redacted",
-                WARNING,
-                f"{redaction.kind} on line {redaction.line + offset} was removed before publishing",
-                "keep secrets out of descriptions; they are published on the web",
-            )
-        )
+        where = f"{redaction.kind} on line {redaction.line + offset}"
+        problems.append(problem("secret_redacted", relpath, where=where))
     return HTML_COMMENT_RE.sub("", body)
 
 
@@ -174,13 +135,7 @@ def _decode(data: bytes, relpath: str, problems: list[Problem]) -> str:
     if encoding is not None and not encoding.startswith("utf-8"):
         bom = next((b for b, name in BOMS if name == encoding and data.startswith(b)), b"")
         problems.append(
-            Problem(
-                relpath,
-                "description_not_utf8",
-                WARNING,
-                f"description is {encoding.upper()}; read as such",
-                "save the description as UTF-8",
-            )
+            problem("description_not_utf8", relpath, encoding=encoding.upper(), reading="such")
         )
         return data[len(bom) :].decode(encoding, errors="replace")
     try:
@@ -188,14 +143,9 @@ def _decode(data: bytes, relpath: str, problems: list[Problem]) -> str:
     except UnicodeDecodeError as exc:
         if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3:
             return data[: exc.start].decode("utf-8").removeprefix("\ufeff")  # cut at the cap
+        encoding = f"not UTF-8 (byte {exc.start})"
         problems.append(
-            Problem(
-                relpath,
-                "description_not_utf8",
-                WARNING,
-                f"description is not UTF-8 (byte {exc.start}); read as Latin-1",
-                "save the description as UTF-8",
-            )
+            problem("description_not_utf8", relpath, encoding=encoding, reading="Latin-1")
         )
         return data.decode("latin-1")
 
@@ -229,30 +179,14 @@ def _clean_fields(
         name = key.strip().lower().replace(" ", "_").replace("-", "_")
         if not KEY_RE.fullmatch(key.strip()) or name in reserved:
             why = "is a catalog field" if name in reserved else "is not a simple name"
-            problems.append(
-                Problem(
-                    relpath,
-                    "invalid_front_matter_key",
-                    WARNING,
-                    f"front matter key '{key}' {why}; it is not shown",
-                    "use simple names such as kernel or maintainer",
-                )
-            )
+            problems.append(problem("invalid_front_matter_key", relpath, key=key, why=why))
             continue
         fields[name] = _json_safe(value)
     fields, redacted = redact_fields(fields)
     for key in redacted:
         line = _key_line(front, key)
         where = f"front matter value of '{key}'" + (f" on line {line}" if line else "")
-        problems.append(
-            Problem(
-                relpath,
-                "secret_redacted",
-                WARNING,
-                f"{where} was removed before publishing",
-                "keep secrets out of descriptions; they are published on the web",
-            )
-        )
+        problems.append(problem("secret_redacted", relpath, where=where))
     return dict(sorted(fields.items()))
 
 

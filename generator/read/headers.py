@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.problems import Problem
+from generator.problems import Problem, problem
 from generator.read.disk_formats import DiskFormat, FormatIssue, check_consistency, detect_format
 from generator.read.format_tables import FormatRules, ImageFormat
 from generator.read.names import ImageName
 from generator.read.scan import ImageEntry
 
 CONTAINERS = frozenset({"qcow", "qcow2", "vdi", "vmdk", "vhd", "vhdx", "iso9660"})
-HINTS = {
-    "truncated_header": "the file is cut short: copy it again from a good source",
-    "corrupt_header": "the header is damaged: copy it again from a good source",
-    "truncated_image": "the file is shorter than its header says: copy it again",
-    "empty_file": "the file is empty: copy the image again or remove it",
-    "size_mismatch": "rename the image so its size field gives the disk's virtual size",
-    "format_vm_mismatch": "move the image to the directory of the VM software that reads its format",
-    "format_extension_mismatch": "rename the image with the extension of its real format",
-}
 # Verification reports unreadable files with their status; saying it twice helps nobody.
 LEFT_TO_VERIFY = frozenset({"unreadable"})
 
@@ -31,7 +22,7 @@ def inspect_image(
     if entry.unreadable or not entry.members:
         return ImageFormat(), []
     found = {m.relpath: detect_format(root / m.relpath, m.size, m, root) for m in entry.members}
-    problems = [_problem(path, issue) for path, fmt in found.items() for issue in fmt.issues]
+    issues = [(path, issue) for path, fmt in found.items() for issue in fmt.issues]
     disk = main_disk(list(found.values()), sum(m.size for m in entry.members))
     consistency = check_consistency(
         entry.vm,
@@ -41,12 +32,12 @@ def inspect_image(
         rules.vm_formats,
         rules.extension_formats,
     )
-    problems += [_problem(entry.relpath, issue) for issue in consistency]
+    issues += [(entry.relpath, issue) for issue in consistency]
     members = (
         {path.rsplit("/", 1)[1]: fmt.format for path, fmt in found.items()} if entry.is_dir else {}
     )
     image = ImageFormat(disk.format, disk.virtual_size_bytes, disk.compression, members)
-    return image, [p for p in problems if p.code not in LEFT_TO_VERIFY]
+    return image, [_problem(path, i) for path, i in issues if i.code not in LEFT_TO_VERIFY]
 
 
 def main_disk(formats: list[DiskFormat], total_size: int) -> DiskFormat:
@@ -64,4 +55,5 @@ def main_disk(formats: list[DiskFormat], total_size: int) -> DiskFormat:
 
 
 def _problem(path: str, issue: FormatIssue) -> Problem:
-    return Problem(path, issue.code, issue.severity, issue.message, HINTS.get(issue.code, ""))
+    """The detector words each header issue and decides its severity; the registry adds the hint."""
+    return problem(issue.code, path, severity=issue.severity, detail=issue.message)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from generator.convention import OS_RE, STAR_LIB_USUAL_RE, parse_max_size
-from generator.problems import ERROR, WARNING, Problem
+from generator.problems import Problem, problem
 from generator.read.format_tables import COMPRESSION_SUFFIXES
 
 ARCH_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
@@ -73,27 +73,11 @@ def parse_name(
     stem, extension = (filename, None) if is_dir else split_extension(filename)
     problems: list[Problem] = []
     if not is_dir and extension is None:
-        problems.append(
-            _problem(
-                path,
-                "missing_extension",
-                WARNING,
-                "extension",
-                "",
-                "a file extension such as .img, .qcow2 or .vdi",
-            )
-        )
+        problems.append(problem("missing_extension", path))
     parts = stem.split("_", 5)
     if len(parts) < 5 or not all(parts[:5]):
-        problems.append(
-            Problem(
-                path,
-                "name_too_few_fields",
-                ERROR,
-                f"name '{stem}' has {len([p for p in parts if p])} of the 5 required '_'-separated fields",
-                "rename it to <os>_<arch>_<word size>_<star lib>_<max size>[_<detail>].<ext>",
-            )
-        )
+        count = len([p for p in parts if p])
+        problems.append(problem("name_too_few_fields", path, stem=stem, count=count))
         return ImageName(stem=stem, extension=extension), problems
     fields: dict[str, object] = {"stem": stem, "extension": extension}
     fields["detail"] = parts[5] if len(parts) > 5 and parts[5] else None
@@ -105,16 +89,9 @@ def parse_name(
     return ImageName(**fields), problems  # type: ignore[arg-type]
 
 
-def _problem(path: str, code: str, severity: str, field: str, value: str, expected: str) -> Problem:
-    """A name problem whose message names the field, the value and what was expected."""
-    shown = f"'{value}'" if value else "nothing"
-    return Problem(
-        path,
-        code,
-        severity,
-        f"{field} is {shown}, expected {expected}",
-        "rename the image (and its sidecars) to follow the naming convention",
-    )
+def _problem(path: str, code: str, value: str, **details: object) -> Problem:
+    """A name problem: the kind's message names the field and what was expected."""
+    return problem(code, path, value=f"'{value}'" if value else "nothing", **details)
 
 
 def _parse_os(
@@ -122,28 +99,12 @@ def _parse_os(
 ) -> None:
     match = OS_RE.fullmatch(value)
     if not match:
-        problems.append(
-            _problem(
-                path,
-                "invalid_os",
-                ERROR,
-                "operating system",
-                value,
-                "letters then an optional version, like sl5.3 or ubuntu9.10",
-            )
-        )
+        problems.append(_problem(path, "invalid_os", value))
         return
     out.update(os=value, os_family=match["family"].lower(), os_version=match["version"])
     if match["family"].lower() not in known.os_families:
         problems.append(
-            _problem(
-                path,
-                "unknown_os",
-                WARNING,
-                "operating system family",
-                match["family"],
-                f"one of {', '.join(known.os_families)}",
-            )
+            _problem(path, "unknown_os", match["family"], known=", ".join(known.os_families))
         )
 
 
@@ -151,93 +112,37 @@ def _parse_arch(
     path: str, value: str, known: KnownValues, out: dict, problems: list[Problem]
 ) -> None:
     if not ARCH_RE.fullmatch(value):
-        problems.append(
-            _problem(
-                path,
-                "invalid_arch",
-                ERROR,
-                "instruction set",
-                value,
-                "a name such as x86, arm or powerpc",
-            )
-        )
+        problems.append(_problem(path, "invalid_arch", value))
         return
     out["arch"] = value
     if value.lower() not in known.arches:
-        problems.append(
-            _problem(
-                path,
-                "unknown_arch",
-                WARNING,
-                "instruction set",
-                value,
-                f"one of {', '.join(known.arches)}",
-            )
-        )
+        problems.append(_problem(path, "unknown_arch", value, known=", ".join(known.arches)))
 
 
 def _parse_word_size(
     path: str, value: str, known: KnownValues, out: dict, problems: list[Problem]
 ) -> None:
     if not WORD_RE.fullmatch(value):
-        problems.append(
-            _problem(
-                path,
-                "invalid_word_size",
-                ERROR,
-                "word size",
-                value,
-                "a number of bits such as 32 or 64",
-            )
-        )
+        problems.append(_problem(path, "invalid_word_size", value))
         return
     out["word_size"] = int(value)
     if int(value) not in known.word_sizes:
         sizes = ", ".join(str(s) for s in known.word_sizes)
-        problems.append(
-            _problem(path, "unknown_word_size", WARNING, "word size", value, f"one of {sizes}")
-        )
+        problems.append(_problem(path, "unknown_word_size", value, known=sizes))
 
 
 def _parse_star_lib(path: str, value: str, out: dict, problems: list[Problem]) -> None:
     if not STAR_LIB_RE.fullmatch(value):
-        problems.append(
-            _problem(
-                path,
-                "invalid_star_lib",
-                ERROR,
-                "STAR library",
-                value,
-                "a library version such as sl05c",
-            )
-        )
+        problems.append(_problem(path, "invalid_star_lib", value))
         return
     out["star_lib"] = value
     if not STAR_LIB_USUAL_RE.fullmatch(value):
-        problems.append(
-            _problem(
-                path,
-                "unknown_star_lib",
-                WARNING,
-                "STAR library",
-                value,
-                "'sl', two digits and a letter, such as sl05c",
-            )
-        )
+        problems.append(_problem(path, "unknown_star_lib", value))
 
 
 def _parse_size(path: str, value: str, out: dict, problems: list[Problem]) -> None:
     size = parse_max_size(value)
     if size is None:
-        problems.append(
-            _problem(
-                path,
-                "invalid_max_size",
-                ERROR,
-                "maximum size",
-                value,
-                "a number and a unit (MB, GB, TB), such as 8GB",
-            )
-        )
+        problems.append(_problem(path, "invalid_max_size", value))
         return
     out.update(max_size=value, max_size_bytes=size)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.problems import ERROR, WARNING, Problem
+from generator.problems import Problem, problem
 from generator.read.check_command import create_command
 from generator.read.checksum import MAX_CHECKSUM_BYTES, ChecksumFile, match_files, parse_checksum
 from generator.read.description import Description, read_description
@@ -58,8 +58,8 @@ def parse_all(scanned: ScanResult, rules: ParseRules) -> list[ParsedImage]:
 def _attach_trust(parsed: list[ParsedImage], trust: list[Problem]) -> None:
     """Show on each image page who else could replace its files (the scan found them)."""
     by_path: dict[str, list[Problem]] = {}
-    for problem in trust:
-        by_path.setdefault(problem.path, []).append(problem)
+    for found in trust:
+        by_path.setdefault(found.path, []).append(found)
     for image in parsed:
         entry = image.entry
         paths = [entry.relpath, *(m.relpath for m in entry.members)]
@@ -71,15 +71,8 @@ def parse_image(root: Path, entry: ImageEntry, rules: ParseRules) -> ParsedImage
     """Name fields, sidecar contents and header facts of one image, with their problems."""
     name, problems = parse_name(entry.relpath, entry.name, entry.is_dir, rules.known)
     if entry.vm.lower() not in rules.known.vms:
-        problems.append(
-            Problem(
-                entry.relpath,
-                "unknown_vm",
-                WARNING,
-                f"VM directory '{entry.vm}' is not a known VM software (known: {', '.join(rules.known.vms)})",
-                "move the image into a known VM directory, or add it to known-vms",
-            )
-        )
+        known = ", ".join(rules.known.vms)
+        problems.append(problem("unknown_vm", entry.relpath, vm=entry.vm, known=known))
     image_format = NO_FORMAT
     if rules.headers:
         from generator.read.headers import inspect_image  # header readers: not for `verify`
@@ -119,13 +112,6 @@ def read_checksum(root: Path, entry: ImageEntry, problems: list[Problem]) -> Che
         members = [m.relpath for m in entry.members]
         match_files(parsed, str(root), entry.vm, entry.name, members)
     if parsed.error:
-        problems.append(
-            Problem(
-                relpath,
-                "invalid_checksum",
-                ERROR,
-                f"checksum file {parsed.error}",
-                f"regenerate it: in the VM directory, run: {create_command(entry)}",
-            )
-        )
+        command = create_command(entry)
+        problems.append(problem("invalid_checksum", relpath, error=parsed.error, command=command))
     return parsed

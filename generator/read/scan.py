@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from generator.problems import ERROR, WARNING, Problem
+from generator.problems import Problem, problem
 from generator.read.names import split_extension
 from generator.read.trust import TrustRules, trust_problems
 
@@ -104,15 +104,7 @@ def scan(root: Path, ignore: tuple[str, ...] = (), trust: TrustRules | None = No
             result.vms.append(found.name)
             _scan_vm(result, found, ignore)
         elif found.kind == "file":
-            result.problems.append(
-                Problem(
-                    found.relpath,
-                    "file_at_root",
-                    WARNING,
-                    "file at the repository root, outside any VM directory",
-                    "move it into the directory of its VM software, e.g. xen/",
-                )
-            )
+            result.problems.append(problem("file_at_root", found.relpath))
         elif found.broken:
             result.problems.append(_broken_link(found))
     return result
@@ -136,15 +128,7 @@ def _scan_vm(result: ScanResult, vm_dir: _Found, ignore: tuple[str, ...]) -> Non
         result.images.append(_with_sidecars(result, entry, checksum, description))
     for kind, leftovers in sidecars.items():
         for found in leftovers.values():
-            result.problems.append(
-                Problem(
-                    found.relpath,
-                    f"orphan_{kind}",
-                    WARNING,
-                    f"{kind} sidecar with no image of the same name beside it",
-                    "rename it to match its image, or remove it",
-                )
-            )
+            result.problems.append(problem(f"orphan_{kind}", found.relpath))
 
 
 def _sidecar_of(name: str) -> tuple[str, str] | None:
@@ -165,14 +149,7 @@ def _with_sidecars(
             return inner
         if inner is not None:
             result.problems.append(
-                Problem(
-                    inner.relpath,
-                    "duplicate_sidecar",
-                    WARNING,
-                    f"the image has this sidecar both inside its directory and beside it "
-                    f"('{found.relpath}'); the one beside it is used",
-                    "remove one of the two",
-                )
+                problem("duplicate_sidecar", inner.relpath, beside=found.relpath)
             )
         return FileStat.of(found.relpath, found.st)
 
@@ -187,15 +164,8 @@ def _with_sidecars(
 def _add_image(result: ScanResult, images: dict[str, ImageEntry], entry: ImageEntry) -> None:
     """Keep the first image of a stem; a second one would share its sidecars and permalink."""
     if entry.stem in images:
-        result.problems.append(
-            Problem(
-                entry.relpath,
-                "duplicate_stem",
-                ERROR,
-                f"another image, '{images[entry.stem].name}', has the same name before the extension",
-                "give each image its own name; sidecars and permalinks are keyed by it",
-            )
-        )
+        other = images[entry.stem].name
+        result.problems.append(problem("duplicate_stem", entry.relpath, other=other))
         return
     images[entry.stem] = entry
 
@@ -205,15 +175,7 @@ def _image_entry(result: ScanResult, vm: str, found: _Found, ignore: tuple[str, 
         members, inner = _inner_sidecars(found.name, _members(result, found, ignore))
         unreadable = None if members else "the image directory holds no files"
         if not members:
-            result.problems.append(
-                Problem(
-                    found.relpath,
-                    "empty_image_directory",
-                    ERROR,
-                    "image directory holds no member files",
-                    "copy the image files into it",
-                )
-            )
+            result.problems.append(problem("empty_image_directory", found.relpath))
         return ImageEntry(vm, found.name, found.name, True, members, *inner, unreadable=unreadable)
     stem, _ = split_extension(found.name)
     members = (FileStat.of(found.relpath, found.st),) if found.st else ()
@@ -246,15 +208,7 @@ def _members(
         elif found.broken:
             result.problems.append(_broken_link(found))
         elif found.kind == "dir":
-            result.problems.append(
-                Problem(
-                    found.relpath,
-                    "nested_directory",
-                    WARNING,
-                    "directory inside an image directory; its files are not part of the catalog",
-                    "a multi-file image keeps its members directly inside its directory",
-                )
-            )
+            result.problems.append(problem("nested_directory", found.relpath))
     return tuple(members)
 
 
@@ -266,15 +220,7 @@ def _entries(result: ScanResult, reldir: str, ignore: tuple[str, ...]) -> list[_
         with os.scandir(directory) as listing:
             entries = sorted(listing, key=lambda e: e.name)
     except OSError as exc:
-        result.problems.append(
-            Problem(
-                reldir or ".",
-                "unreadable_directory",
-                ERROR,
-                f"cannot list directory: {exc.strerror}",
-                "check its permissions",
-            )
-        )
+        result.problems.append(problem("unreadable_directory", reldir or ".", reason=exc.strerror))
         return []
     found = []
     for entry in entries:
@@ -283,15 +229,7 @@ def _entries(result: ScanResult, reldir: str, ignore: tuple[str, ...]) -> list[_
             continue
         relpath = f"{reldir}/{name}" if reldir else name
         if not _is_utf8(name):
-            result.problems.append(
-                Problem(
-                    _printable(relpath),
-                    "invalid_utf8_name",
-                    ERROR,
-                    "name is not valid UTF-8 and cannot be published",
-                    "rename it using UTF-8 (plain ASCII is safest)",
-                )
-            )
+            result.problems.append(problem("invalid_utf8_name", _printable(relpath)))
             continue
         checked = _check(result, entry, relpath)
         if checked.st is not None and result.trust.suspect(checked.st):
@@ -315,24 +253,11 @@ def _check(result: ScanResult, entry: os.DirEntry[str], relpath: str) -> _Found:
         if entry.is_symlink():
             target = os.path.realpath(path)
             if os.path.commonpath([target, result.root]) != str(result.root):
-                return _report(
-                    result,
-                    name,
-                    relpath,
-                    "symlink_outside",
-                    "symbolic link points outside the repository",
-                    "copy the file in instead",
-                )
+                return _report(result, name, relpath, "symlink_outside")
             st = os.stat(path)
             if stat.S_ISDIR(st.st_mode) and _is_ancestor(target, os.path.dirname(path)):
-                return _report(
-                    result,
-                    name,
-                    relpath,
-                    "symlink_loop",
-                    "symbolic link points back to a directory that contains it",
-                    "remove the link",
-                )
+                detail = "symbolic link points back to a directory that contains it"
+                return _report(result, name, relpath, "symlink_loop", detail=detail)
         else:
             st = entry.stat(follow_symlinks=False)
     except OSError as exc:
@@ -341,44 +266,27 @@ def _check(result: ScanResult, entry: os.DirEntry[str], relpath: str) -> _Found:
         return _Found(name, relpath, "dir", st)
     if stat.S_ISREG(st.st_mode):
         return _Found(name, relpath, "file", st)
-    return _report(
-        result,
-        name,
-        relpath,
-        "not_regular_file",
-        "not a regular file or directory (device, socket or pipe)",
-        "remove it",
-    )
+    return _report(result, name, relpath, "not_regular_file")
 
 
 def _stat_failure(result: ScanResult, name: str, relpath: str, exc: OSError) -> _Found:
     if exc.errno == errno.ELOOP:
-        return _report(
-            result, name, relpath, "symlink_loop", "symbolic links form a loop", "remove the link"
-        )
+        detail = "symbolic links form a loop"
+        return _report(result, name, relpath, "symlink_loop", detail=detail)
     if exc.errno == errno.ENOENT:  # reported by the caller: as a problem, or as an unreadable image
         return _Found(
             name, relpath, None, broken="its symbolic link points to a file that does not exist"
         )
-    return _report(
-        result,
-        name,
-        relpath,
-        "unreadable_entry",
-        f"cannot stat: {exc.strerror}",
-        "check permissions",
-    )
+    return _report(result, name, relpath, "unreadable_entry", reason=exc.strerror)
 
 
 def _broken_link(found: _Found) -> Problem:
-    message = "symbolic link points to a file that does not exist"
-    return Problem(found.relpath, "broken_symlink", ERROR, message, "fix or remove the link")
+    return problem("broken_symlink", found.relpath)
 
 
-def _report(
-    result: ScanResult, name: str, relpath: str, code: str, message: str, hint: str
-) -> _Found:
-    result.problems.append(Problem(relpath, code, ERROR, message, hint))
+def _report(result: ScanResult, name: str, relpath: str, code: str, **details: object) -> _Found:
+    """Record an entry that cannot be used; it is then skipped like an ignored one."""
+    result.problems.append(problem(code, relpath, **details))
     return _Found(name, relpath, None)
 
 

@@ -16,12 +16,9 @@ import stat
 from dataclasses import dataclass
 
 from generator.errors import ConfigError
-from generator.problems import WARNING, Problem
+from generator.problems import Problem, problem
 
 TRUST_CODES = frozenset({"world_writable", "untrusted_group_writable", "unexpected_owner"})
-REPLACE = (
-    "could replace an image together with its .checksum, and the catalog would still say verified"
-)
 
 
 @dataclass(frozen=True)
@@ -76,40 +73,20 @@ def trust_problems(relpath: str, st: os.stat_result, rules: TrustRules) -> list[
     mode, quoted = f"{stat.S_IMODE(st.st_mode):04o}", shlex.quote(relpath)
     problems = []
     if st.st_mode & stat.S_IWOTH:
-        problems.append(
-            Problem(
-                relpath,
-                "world_writable",
-                WARNING,
-                f"{what} is writable by every user (mode {mode}): anyone {REPLACE}",
-                f"chmod o-w {quoted}",
-            )
-        )
+        problems.append(problem("world_writable", relpath, what=what, mode=mode, quoted=quoted))
     if st.st_mode & stat.S_IWGRP and rules.groups is not None and st.st_gid not in rules.groups:
         group = _group_name(st.st_gid)
         problems.append(
-            Problem(
-                relpath,
-                "untrusted_group_writable",
-                WARNING,
-                f"{what} is writable by group {group}, which trusted-groups does not list: "
-                f"its members {REPLACE}",
-                f"chmod g-w {quoted}, or add the group to trusted-groups",
-            )
+            problem("untrusted_group_writable", relpath, what=what, group=group, quoted=quoted)
         )
     if rules.owners is not None and st.st_uid not in rules.owners:
-        problems.append(
-            Problem(
-                relpath,
-                "unexpected_owner",
-                WARNING,
-                f"{what} is owned by {_user_name(st.st_uid)}, not by a user the owners setting "
-                f"lists: that user {REPLACE}",
-                f"chown {shlex.quote(rules.owner_names[0])} {quoted}, or add the user to owners"
-                if rules.owner_names
-                else "chown it to a listed owner, or add the user to owners",
-            )
+        target = (
+            f"{shlex.quote(rules.owner_names[0])} {quoted}"
+            if rules.owner_names
+            else "it to a listed owner"
         )
+        owner = _user_name(st.st_uid)
+        problems.append(problem("unexpected_owner", relpath, what=what, owner=owner, target=target))
     return problems
 
 

@@ -3,7 +3,7 @@ it. The error problem shows the name with the secret masked (problems are redact
 
 from __future__ import annotations
 
-from generator.problems import ERROR, Problem
+from generator.problems import problem
 from generator.read.scan import ScanResult
 from generator.redact import find_secrets
 
@@ -18,14 +18,6 @@ def withhold_secret_names(scanned: ScanResult) -> ScanResult:
         if found is None:
             kept.append(entry)
             continue
-        scanned.problems.append(
-            Problem(
-                entry.relpath,
-                "secret_in_name",
-                ERROR,
-                f"the name holds a {found[2]}; the image is left out of the site",
-                "rename it without the secret, and change the secret since it was readable",
-            )
-        )
+        scanned.problems.append(problem("secret_in_name", entry.relpath, secret=found[2]))
     scanned.images = kept
     return scanned

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.problems import WARNING, Problem
+from generator.problems import Problem, problem
 
 if TYPE_CHECKING:
     from generator.verify.hashing import FileDigest
@@ -106,7 +106,7 @@ class State:
         try:
             self.connection = _connect(self.path)
         except NewerSchema as exc:
-            self._set_aside("state_not_used", str(exc), NEWER_HINT)
+            self._set_aside(str(exc), NEWER_HINT)
         except sqlite3.Error as exc:
             self._recover(exc)
         return self
@@ -196,28 +196,20 @@ class State:
         """Move a broken database aside and start a new one; leave any other kind alone."""
         self.connection.close()
         if getattr(exc, "sqlite_errorname", "SQLITE_ERROR") not in REBUILD_ON:
-            self._set_aside("state_not_used", f"cannot open: {exc}", BUSY_HINT)
+            self._set_aside(f"cannot open: {exc}", BUSY_HINT)
             return
         try:
             moved = _move_aside(self.path, self.clock)
             self.connection = _connect(self.path)
         except (OSError, sqlite3.Error, NewerSchema) as again:
-            self._set_aside("state_not_used", f"cannot rebuild: {again}", BUSY_HINT)
+            self._set_aside(f"cannot rebuild: {again}", BUSY_HINT)
             return
-        self.problems.append(
-            _problem(
-                self.path,
-                "state_rebuilt",
-                f"state database cannot be read ({exc}); moved aside to '{moved.name}' and rebuilt",
-                "nothing to do: this run reads every image again; delete the old copy when "
-                "unneeded",
-            )
-        )
+        self.problems.append(_problem(self.path, "state_rebuilt", error=exc, moved=moved.name))
 
-    def _set_aside(self, code: str, message: str, hint: str) -> None:
+    def _set_aside(self, detail: str, remedy: str) -> None:
         """Work without the real database for this run (it is left untouched)."""
         self.connection = _memory_connection()
-        self.problems.append(_problem(self.path, code, message, hint))
+        self.problems.append(_problem(self.path, "state_not_used", detail=detail, remedy=remedy))
 
     def _write(self, sql: str, parameters: tuple) -> None:
         """One statement, one transaction; a failing database stops being written, not the run."""
@@ -228,14 +220,12 @@ class State:
                 self.connection.execute(sql, parameters)
             except sqlite3.Error as exc:
                 self._broken = True
+                remedy = (
+                    "check free space and the state directory; the next run reads again what "
+                    "this one could not record"
+                )
                 self.problems.append(
-                    _problem(
-                        self.path,
-                        "state_not_saved",
-                        f"cannot write the state database: {exc}",
-                        "check free space and the state directory; the next run reads again "
-                        "what this one could not record",
-                    )
+                    _problem(self.path, "state_not_saved", action="write", error=exc, remedy=remedy)
                 )
 
 
@@ -295,9 +285,9 @@ def _move_aside(path: Path, clock: Callable[[], float]) -> Path:
     return target
 
 
-def _problem(path: Path, code: str, message: str, hint: str) -> Problem:
+def _problem(path: Path, code: str, **details: object) -> Problem:
     """Named by file name only: problems reach the public site, the server's paths must not."""
-    return Problem(path.name, code, WARNING, message, hint)
+    return problem(code, path.name, **details)
 
 
 def _json_list(values: Iterable[str]) -> str:

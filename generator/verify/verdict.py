@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from generator.problems import ERROR, WARNING, Problem
+from generator.problems import Problem, problem
 from generator.read.check_command import CheckCommand, check_command, create_command
 from generator.read.checksum import ChecksumFile, member_key
 from generator.read.scan import FileStat, ImageEntry
@@ -169,14 +169,13 @@ def evaluate(
 ) -> Verification:
     """Decide an image's status from its checksum sidecar and member digests (None: not hashed)."""
     if entry.unreadable:
-        problem = Problem(
-            entry.relpath,
+        found = problem(
             UNREADABLE,
-            ERROR,
-            f"image cannot be read: {entry.unreadable}",
-            "restore the image file or remove its sidecars",
+            entry.relpath,
+            detail=f"image cannot be read: {entry.unreadable}",
+            remedy="restore the image file or remove its sidecars",
         )
-        return Verification(UNREADABLE, problems=[problem])
+        return Verification(UNREADABLE, problems=[found])
     expected, problems = _expected(entry, checksum)
     members = [_member(entry, m, expected, digests, checksum) for m in entry.members]
     problems += _member_problems(entry, members, expected)
@@ -217,42 +216,35 @@ def _expected(
 def sidecar_problems(entry: ImageEntry, checksum: ChecksumFile) -> list[Problem]:
     """Warnings for a sidecar md5sum -c reads differently, or not at all, in a copy."""
     path = entry.checksum.relpath if entry.checksum else entry.relpath
-    redo = f"in the VM directory, run: {create_command(entry)}"
+    command = create_command(entry)
     found = []
     if checksum.renamed is not None:
+        named = shown(checksum.renamed)
         found.append(
-            Problem(path, "checksum_name_mismatch", WARNING,
-                    f"checksum names '{shown(checksum.renamed)}', not the image '{entry.name}'",
-                    f"regenerate it: {redo}")
-        )  # fmt: skip
+            problem("checksum_name_mismatch", path, named=named, image=entry.name, command=command)
+        )
     if checksum.absolute:
-        found.append(
-            Problem(path, "checksum_absolute_path", WARNING,
-                    f"checksum names the image by an absolute path ('{shown(checksum.absolute[0])}'):"
-                    " md5sum -c on a copy would read the original at that path, not the copy",
-                    f"write it with relative names: {redo}")
-        )  # fmt: skip
+        named = shown(checksum.absolute[0])
+        found.append(problem("checksum_absolute_path", path, named=named, command=command))
     if checksum.extra and not entry.is_dir:
         names = ", ".join(f"'{shown(n)}'" for n in checksum.extra[:3])
+        count = len(checksum.extra)
         found.append(
-            Problem(path, "checksum_extra_entries", WARNING,
-                    f"checksum also lists {len(checksum.extra)} other file(s) ({names}): "
-                    "md5sum -c on a copy of the image fails on them",
-                    f"keep only the image's line: {redo}")
-        )  # fmt: skip
-    found += _odd_problems(path, checksum, redo)
+            problem("checksum_extra_entries", path, count=count, names=names, command=command)
+        )
+    found += _odd_problems(path, checksum, command)
     return found
 
 
-def _odd_problems(path: str, checksum: ChecksumFile, redo: str) -> list[Problem]:
+def _odd_problems(path: str, checksum: ChecksumFile, command: str) -> list[Problem]:
     odd = list(checksum.oddities)
     if checksum.skipped:
         numbers = ", ".join(str(n) for n in checksum.skipped[:5])
         odd.append(f"has lines that are not checksum lines (line {numbers}), which md5sum -c skips")
     if not odd:
         return []
-    message = "checksum file " + "; ".join(odd)
-    return [Problem(path, "checksum_unusual_form", WARNING, message, f"rewrite it: {redo}")]
+    oddities = "; ".join(odd)
+    return [problem("checksum_unusual_form", path, oddities=oddities, command=command)]
 
 
 def shown(name: str) -> str:
@@ -300,65 +292,33 @@ def _member_problems(
     base = entry.relpath
     for m in members:
         path = f"{base}/{m.name}" if entry.is_dir else base
-        problem = _status_problem(entry, path, m)
-        if problem:
-            problems.append(problem)
+        found = _status_problem(entry, path, m)
+        if found:
+            problems.append(found)
     present = {m.relpath for m in entry.members}
     for missing in sorted(set(expected) - present):
-        problems.append(
-            Problem(
-                missing,
-                "member_missing",
-                ERROR,
-                "listed in the checksum file but not present in the image directory",
-                "copy the missing file, or, if it was removed on purpose, regenerate the checksum: "
-                f"in the VM directory, run: {create_command(entry)}",
-            )
-        )
+        problems.append(problem("member_missing", missing, command=create_command(entry)))
     return list(dict.fromkeys(problems))
 
 
 def _status_problem(entry: ImageEntry, path: str, m: MemberResult) -> Problem | None:
     sidecar = entry.checksum.relpath if entry.checksum else f"{entry.vm}/{entry.stem}.checksum"
     if m.status == MISMATCH:
-        return Problem(
-            path,
-            "checksum_mismatch",
-            ERROR,
-            f"MD5 is {m.md5} but the checksum file says {m.expected_md5}",
-            "the image is corrupt or the checksum is stale: recopy the image, or, if it changed "
-            f"on purpose, regenerate the checksum: in the VM directory, run: {create_command(entry)}",
+        command = create_command(entry)
+        return problem(
+            "checksum_mismatch", path, actual=m.md5, expected=m.expected_md5, command=command
         )
     if m.status == UNREADABLE:
-        return Problem(
-            path,
+        return problem(
             "unreadable",
-            ERROR,
-            "image bytes cannot be read",
-            "check the file's permissions and the volume",
+            path,
+            detail="image bytes cannot be read",
+            remedy="check the file's permissions and the volume",
         )
     if m.status == CHANGING:
-        return Problem(
-            path,
-            "changing",
-            WARNING,
-            "file changed or disappeared while it was being read",
-            "wait until the copy finishes; the next run checks it again",
-        )
+        return problem("changing", path)
     if m.status == MISSING_CHECKSUM and entry.checksum is None:
-        return Problem(
-            sidecar,
-            "missing_checksum",
-            WARNING,
-            "no checksum file beside the image",
-            f"create it: in the VM directory, run: {create_command(entry)}",
-        )
+        return problem("missing_checksum", sidecar, command=create_command(entry))
     if m.status == MISSING_CHECKSUM:
-        return Problem(
-            path,
-            "member_not_in_checksum",
-            WARNING,
-            "file is not listed in the image's checksum file",
-            f"regenerate the checksum file: in the VM directory, run: {create_command(entry)}",
-        )
+        return problem("member_not_in_checksum", path, command=create_command(entry))
     return None
