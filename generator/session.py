@@ -18,7 +18,7 @@ from generator import failpoints
 from generator.catalog.model import CATALOG_FIELDS, Catalog
 from generator.config import Config
 from generator.errors import RepositoryVanished
-from generator.problems import Problem
+from generator.problems import Problem, from_rows, to_rows
 from generator.publish.lock import hold_lock
 from generator.publish.overlaps import Place, output_places, refuse_log_in_output, refuse_nested
 from generator.read.format_tables import FormatRules
@@ -107,25 +107,18 @@ def with_last_problems(session: Session, command: str, result: RunResult) -> Run
         return result
     name = f"log:{command}"
     stored = session.state.snapshot(name, "problems")
-    rows = [[p.path, p.code, p.severity, p.message, p.hint] for p in result.summary.problems]
-    text = json.dumps(rows)
+    text = json.dumps(to_rows(result.summary.problems))
     if stored != text:
         session.state.save_snapshot(name, "problems", text, session.clock())
     return replace(result, last_problems=problems_of(stored) if stored is not None else None)
 
 
 def problems_of(stored: str) -> tuple[Problem, ...] | None:
-    """The recorded problems; codes this version no longer knows are left out."""
-    problems = []
+    """The recorded problems; None when the record cannot be read."""
     try:
-        for fields in json.loads(stored):
-            try:
-                problems.append(Problem(*fields))
-            except (TypeError, ValueError):
-                continue
+        return from_rows(json.loads(stored))
     except (ValueError, TypeError):
         return None
-    return tuple(problems)
 
 
 def source_clock() -> Callable[[], float]:

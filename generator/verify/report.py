@@ -22,7 +22,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from generator import __version__
-from generator.problems import ERROR, Problem
+from generator.problems import ERROR, Problem, from_rows, to_rows
 from generator.read.scan import ignore_matcher
 from generator.state.database import State
 from generator.verify.cached import RACY_SECONDS, RehashPolicy
@@ -154,12 +154,12 @@ def load_report(state: State, key: str) -> Summary | None:
     if stored is None:
         return None
     data = json.loads(stored)
-    problems = [Problem(*fields) for fields in data["problems"]]
+    problems = list(from_rows(data["problems"]))
     return Summary(data["images"], data["files"], data["failures"], problems)
 
 
 def save_report(state: State, key: str, summary: Summary, now: float) -> None:
-    problems = [[p.path, p.code, p.severity, p.message, p.hint] for p in summary.problems]
+    problems = to_rows(summary.problems)
     data = {
         "images": summary.images,
         "files": summary.files,
