@@ -76,3 +76,29 @@ def test_wheel_builds_without_ignored_package_data_and_runs_from_a_fresh_venv(
         assert (site / "static" / name).stat().st_size > 0, name
     assert (site / "index.html").is_file() and (site / "problems/index.html").is_file()
     assert len(list(site.glob("images/*/*/index.html"))) == 10
+
+
+def test_python_m_generator_runs_from_a_source_tree_with_only_the_dependencies(
+    tmp_path: Path,
+) -> None:
+    """A fresh clone, no `pip install -e`: the package finds templates and content beside it.
+
+    `-S` skips site.py, so the editable install of this checkout (a .pth finder) is not seen;
+    the dependencies come from site-packages on PYTHONPATH, and the package from the copy.
+    """
+    import shutil
+    import sysconfig
+
+    clone = tmp_path / "clone"
+    for folder in ("generator", "site_templates", "content"):
+        shutil.copytree(ROOT / folder, clone / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"PYTHONPATH": sysconfig.get_paths()["purelib"], "HOME": str(tmp_path)}
+    where = subprocess.run([sys.executable, "-S", "-c", "import generator; print(generator.__file__)"],
+                           cwd=clone, env=env, capture_output=True, text=True)  # fmt: skip
+    assert where.stdout.strip() == str(clone / "generator" / "__init__.py"), where.stderr
+    done = subprocess.run([sys.executable, "-S", "-m", "generator", "build", "--output", "out"],
+                          cwd=clone, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 1, done.stderr  # the demo's deliberate problems
+    site = clone / "out"
+    assert (site / "static" / "style.css").is_file() and (site / "naming" / "index.html").is_file()
+    assert len(read_catalog(site)["images"]) == 10
