@@ -6,7 +6,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,13 +27,100 @@ def isolated_environment(
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
 
 
-def write_tree(root: Path, files: dict[str, bytes | str]) -> Path:
-    """Create files from {relative path: content}; text is written as UTF-8."""
-    for relpath, content in files.items():
-        path = root / relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content.encode() if isinstance(content, str) else content)
+@dataclass(frozen=True)
+class Sums:
+    """The md5sum sidecar: what `md5sum [flags] names...` prints, run in the sidecar's folder
+    (or its subfolder `inside`, for a directory image's members). No names: the image beside
+    the sidecar with the same stem."""
+
+    names: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    inside: str = ""
+
+
+@dataclass(frozen=True)
+class Link:
+    """A symbolic link to `target`, written as given (relative or absolute)."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class Fifo:
+    """A named pipe."""
+
+
+@dataclass(frozen=True)
+class Folder:
+    """An empty directory."""
+
+
+Entry = bytes | str | Sums | Link | Fifo | Folder
+SUMS = Sums()
+
+
+def sums(*names: str, flags: tuple[str, ...] = (), inside: str = "") -> Sums:
+    """`Sums` of the given names, e.g. `sums("a.vmdk", "b.vmdk", inside=stem)`."""
+    return Sums(tuple(names), flags, inside)
+
+
+def image(relpath: str, data: bytes = b"STAR image bytes\n") -> dict[str, Entry]:
+    """An image and its md5sum sidecar, as an entry pair for `write_tree`."""
+    stem = _stem(relpath.rsplit("/", 1)[-1])
+    folder = relpath.rsplit("/", 1)[0] + "/" if "/" in relpath else ""
+    return {relpath: data, f"{folder}{stem}.checksum": SUMS}
+
+
+def write_tree(root: Path, files: Mapping[str, Entry], mtime_ns: int | None = None) -> Path:
+    """Create a repository from {relative path: entry}: the one builder of every test tree.
+
+    Text is written as UTF-8; `Sums` run the real md5sum once every plain file exists;
+    `mtime_ns` stamps every entry (links themselves, not their targets).
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for kind in (bytes, Link, Sums):  # files first, so links and sums see them
+        for relpath, entry in files.items():
+            if _kind(entry) is kind:
+                _write_entry(root, relpath, entry)
+    if mtime_ns is not None:
+        for path in [root, *root.rglob("*")]:
+            os.utime(path, ns=(mtime_ns, mtime_ns), follow_symlinks=False)
     return root
+
+
+def _kind(entry: Entry) -> type:
+    if isinstance(entry, (bytes, str, Fifo, Folder)):
+        return bytes
+    return type(entry)
+
+
+def _write_entry(root: Path, relpath: str, entry: Entry) -> None:
+    path = root / relpath
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(entry, Folder):
+        path.mkdir(exist_ok=True)
+    elif isinstance(entry, Fifo):
+        os.mkfifo(path)
+    elif isinstance(entry, Link):
+        path.symlink_to(entry.target)
+    elif isinstance(entry, Sums):
+        path.write_text(_sidecar_text(path, entry))
+    else:
+        path.write_bytes(entry.encode() if isinstance(entry, str) else entry)
+
+
+def _sidecar_text(sidecar: Path, entry: Sums) -> str:
+    """What md5sum prints for the sidecar's names (or its image, found by stem)."""
+    names = entry.names
+    if not names:
+        stem = _stem(sidecar.name)
+        names = tuple(
+            p.name
+            for p in sorted(sidecar.parent.iterdir())
+            if p.name != sidecar.name and _stem(p.name) == stem and p.suffix != ".txt"
+        )
+        assert len(names) == 1, f"no single image beside {sidecar}: {names}"
+    return md5sum(sidecar.parent / entry.inside, *names, flags=entry.flags)
 
 
 def md5sum(directory: Path, *names: str, flags: tuple[str, ...] = ()) -> str:
@@ -41,14 +129,6 @@ def md5sum(directory: Path, *names: str, flags: tuple[str, ...] = ()) -> str:
         ["md5sum", *flags, *names], cwd=directory, capture_output=True, text=True, check=True
     )
     return done.stdout
-
-
-def add_checksum(image: Path, flags: tuple[str, ...] = ()) -> Path:
-    """Write `<stem>.checksum` beside a file image exactly as `md5sum image > stem.checksum` would."""
-    stem = image.name.split(".", 1)[0] if "_" not in image.name else _stem(image.name)
-    sidecar = image.parent / f"{stem}.checksum"
-    sidecar.write_text(md5sum(image.parent, image.name, flags=flags))
-    return sidecar
 
 
 def _stem(name: str) -> str:
