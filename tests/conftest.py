@@ -64,11 +64,16 @@ def sums(*names: str, flags: tuple[str, ...] = (), inside: str = "") -> Sums:
     return Sums(tuple(names), flags, inside)
 
 
-def image(relpath: str, data: bytes = b"STAR image bytes\n") -> dict[str, Entry]:
+def image(relpath: str, data: bytes | str = b"STAR image bytes\n") -> dict[str, Entry]:
     """An image and its md5sum sidecar, as an entry pair for `write_tree`."""
-    stem = _stem(relpath.rsplit("/", 1)[-1])
-    folder = relpath.rsplit("/", 1)[0] + "/" if "/" in relpath else ""
-    return {relpath: data, f"{folder}{stem}.checksum": SUMS}
+    folder, _, name = relpath.rpartition("/")
+    sidecar = f"{folder}/{_stem(name)}.checksum" if folder else f"{_stem(name)}.checksum"
+    return {relpath: data, sidecar: sums(name)}
+
+
+def image_files(files: Mapping[str, bytes | str]) -> dict[str, Entry]:
+    """Every {image path: content} with its md5sum sidecar beside it."""
+    return {k: v for relpath, data in files.items() for k, v in image(relpath, data).items()}
 
 
 def write_tree(root: Path, files: Mapping[str, Entry], mtime_ns: int | None = None) -> Path:

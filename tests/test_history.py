@@ -13,7 +13,7 @@ import feedparser
 import pytest
 
 from generator.publish.copies import output_lock_path
-from tests.conftest import ROOT, add_checksum, read_catalog, run_cli, write_tree
+from tests.conftest import ROOT, image_files, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -22,12 +22,9 @@ EPOCH = 4_102_444_800  # 2100-01-01: a clock far from the files' times, so nothi
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = write_tree(
-        tmp_path / "repo", {f"xen/{IMG}_{n}.img": f"image {n}" * 100 for n in range(5)}
+    return write_tree(
+        tmp_path / "repo", image_files({f"xen/{IMG}_{n}.img": f"image {n}" * 100 for n in range(5)})
     )
-    for n in range(5):
-        add_checksum(root / f"xen/{IMG}_{n}.img")
-    return root
 
 
 def build(repo: Path, tmp_path: Path, at: int, *extra: str):

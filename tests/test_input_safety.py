@@ -29,8 +29,9 @@ from generator.session import BUILD, parse_rules
 from generator.verify.hashing import hash_file
 from tests.conftest import (
     UNPRIVILEGED_UID,
-    add_checksum,
     as_unprivileged,
+    image,
+    image_files,
     read_catalog,
     run_cli,
     write_tree,
@@ -61,10 +62,9 @@ def codes_of(catalog: dict, path: str) -> set[str]:
 
 
 def image_tree(root: Path, count: int = 1) -> Path:
-    write_tree(root, {f"xen/{IMG}_{n}.img": f"image {n} " * 50 for n in range(count)})
-    for n in range(count):
-        add_checksum(root / f"xen/{IMG}_{n}.img")
-    return root
+    return write_tree(
+        root, image_files({f"xen/{IMG}_{n}.img": f"image {n} " * 50 for n in range(count)})
+    )
 
 
 # --- 2. Files are opened safely, once, as what the scan saw ---------------------------------
@@ -206,9 +206,7 @@ def test_each_hostile_front_matter_is_one_problem_and_the_rest_publishes(
     tmp_path: Path,
 ) -> None:
     names = [*HOSTILE_FRONT_MATTER, "fine", "nan"]
-    root = write_tree(tmp_path / "repo", {f"xen/{IMG}_{n}.img": n for n in names})
-    for n in names:
-        add_checksum(root / f"xen/{IMG}_{n}.img")
+    root = write_tree(tmp_path / "repo", image_files({f"xen/{IMG}_{n}.img": n for n in names}))
     texts = {
         **HOSTILE_FRONT_MATTER,
         "fine": "kernel: '2.6'\n",
@@ -266,8 +264,7 @@ def test_feed_stays_valid_xml_with_control_characters_in_names(tmp_path: Path) -
     root = image_tree(tmp_path / "repo")
     assert build(root, tmp_path).returncode == 0
     odd = f"xen/{IMG}_bell\x07\x1b[31m.img"
-    write_tree(root, {odd: "odd image"})
-    add_checksum(root / odd)
+    write_tree(root, image(odd, "odd image"))
     done = build(root, tmp_path, epoch=4_102_448_400)
     assert done.returncode == 0, done.stderr
     feed = ET.parse(tmp_path / "site/feed.xml").getroot()
