@@ -12,8 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from generator.build import build
+from generator.catalog.model import Catalog
+from generator.config import Config
+from generator.publish.copies import publish
+from generator.resources import content_dir
+from generator.site.content import load_content
+from generator.site.render import Layout, render_site
+
 ROOT = Path(__file__).resolve().parent.parent
 UNPRIVILEGED_UID = 65534  # nobody
+FIXED_TIME = 1_709_300_000.0  # 2024-03-01T13:33:20Z: the clock of every test build
+FIXED_NS = int(FIXED_TIME) * 10**9
 
 
 @pytest.fixture(autouse=True)
@@ -64,16 +74,23 @@ def sums(*names: str, flags: tuple[str, ...] = (), inside: str = "") -> Sums:
     return Sums(tuple(names), flags, inside)
 
 
-def image(relpath: str, data: bytes | str = b"STAR image bytes\n") -> dict[str, Entry]:
-    """An image and its md5sum sidecar, as an entry pair for `write_tree`."""
+def image_entries(
+    relpath: str, data: bytes | str = b"STAR image bytes\n", description: str | None = None
+) -> dict[str, Entry]:
+    """An image, its md5sum sidecar and (when given) its description, as `write_tree` entries."""
     folder, _, name = relpath.rpartition("/")
-    sidecar = f"{folder}/{_stem(name)}.checksum" if folder else f"{_stem(name)}.checksum"
-    return {relpath: data, sidecar: sums(name)}
+    stem = f"{folder}/{_stem(name)}" if folder else _stem(name)
+    files: dict[str, Entry] = {relpath: data, f"{stem}.checksum": sums(name)}
+    if description is not None:
+        files[f"{stem}.txt"] = description
+    return files
 
 
 def image_files(files: Mapping[str, bytes | str]) -> dict[str, Entry]:
     """Every {image path: content} with its md5sum sidecar beside it."""
-    return {k: v for relpath, data in files.items() for k, v in image(relpath, data).items()}
+    return {
+        k: v for relpath, data in files.items() for k, v in image_entries(relpath, data).items()
+    }
 
 
 def write_tree(root: Path, files: Mapping[str, Entry], mtime_ns: int | None = None) -> Path:
@@ -154,6 +171,20 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
         timeout=300,
         user=user,
     )
+
+
+def build_site(
+    repository: Path, output: Path, base_url: str | None = None, layout: Layout | None = None
+) -> Catalog:
+    """Scan, verify (fixed clock), render and publish, as `star-vm-catalog build` does."""
+    config = Config(repository=repository, output=output, state=output.parent / "state", jobs=1)
+    catalog = build(config, clock=lambda: FIXED_TIME, publish=False).catalog
+    assert catalog is not None
+    files = render_site(
+        catalog, load_content(content_dir()), config.title, base_url, layout or Layout()
+    )
+    publish(files, output)
+    return catalog
 
 
 def read_catalog(site: Path) -> dict:

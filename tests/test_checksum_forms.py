@@ -20,7 +20,7 @@ import pytest
 
 from generator.read.checksum import match_files, parse_checksum
 from tests.conftest import md5sum, read_catalog, run_cli, write_tree
-from tests.site_helpers import read_page
+from tests.parsed_html import read_page
 
 STEM = "sl5.3_x86_32_sl05c_8GB_"
 ZERO = "0" * 32

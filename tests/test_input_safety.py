@@ -30,7 +30,7 @@ from generator.verify.hashing import hash_file
 from tests.conftest import (
     UNPRIVILEGED_UID,
     as_unprivileged,
-    image,
+    image_entries,
     image_files,
     read_catalog,
     run_cli,
@@ -264,7 +264,7 @@ def test_feed_stays_valid_xml_with_control_characters_in_names(tmp_path: Path) -
     root = image_tree(tmp_path / "repo")
     assert build(root, tmp_path).returncode == 0
     odd = f"xen/{IMG}_bell\x07\x1b[31m.img"
-    write_tree(root, image(odd, "odd image"))
+    write_tree(root, image_entries(odd, "odd image"))
     done = build(root, tmp_path, epoch=4_102_448_400)
     assert done.returncode == 0, done.stderr
     feed = ET.parse(tmp_path / "site/feed.xml").getroot()

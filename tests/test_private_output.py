@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import image, read_catalog, run_cli, write_tree
+from tests.conftest import image_entries, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
 SEED = "Zq8xK3seedvalue"
@@ -32,9 +32,9 @@ def repo(tmp_path: Path) -> Path:
     root = write_tree(
         tmp_path / "repo",
         {
-            **image(f"xen/{IMG}.img", b"STAR image bytes\n"),
+            **image_entries(f"xen/{IMG}.img", b"STAR image bytes\n"),
             f"xen/{IMG}.txt": DESCRIPTION,
-            **image("kvm/sl6.4_x86_64_sl11a_10GB_plain.img", b"other bytes\n"),
+            **image_entries("kvm/sl6.4_x86_64_sl11a_10GB_plain.img", b"other bytes\n"),
             "kvm/sl6.4_x86_64_sl11a_10GB_plain.txt": "No secret here.\n",
         },
     )

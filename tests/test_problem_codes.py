@@ -28,7 +28,7 @@ from tests.conftest import (
     Folder,
     Link,
     as_unprivileged,
-    image,
+    image_entries,
     md5sum,
     open_to_everyone,
     sums,
@@ -109,7 +109,7 @@ def vdi_cut_short() -> bytes:
 
 def with_image(extra: Mapping[str, Entry]) -> dict[str, Entry]:
     """The usual image with its md5sum sidecar, plus the entries of one case."""
-    return {**image(f"xen/{IMG}.img", DATA), **extra}
+    return {**image_entries(f"xen/{IMG}.img", DATA), **extra}
 
 
 def described(text: str | bytes) -> dict[str, Entry]:
@@ -295,7 +295,7 @@ def test_read_budget_exceeded_with_the_budget_lowered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No header parser reads past the budget; lowered below one header read, the guard fires."""
-    repo = write_tree(tmp_path / "repo", image(f"kvm/{IMG}.qcow2", qcow2(8 * GIB)))
+    repo = write_tree(tmp_path / "repo", image_entries(f"kvm/{IMG}.qcow2", qcow2(8 * GIB)))
     config = Config(repository=repo, jobs=1)
     assert run.check(config).catalog.problems == []
     real = disk_formats.CountingReader
@@ -322,7 +322,7 @@ class Appending:
 
 
 def test_changing_when_a_file_grows_while_it_is_read(tmp_path: Path) -> None:
-    repo = write_tree(tmp_path / "repo", image(f"xen/{IMG}.img", DATA))
+    repo = write_tree(tmp_path / "repo", image_entries(f"xen/{IMG}.img", DATA))
     config = Config(repository=repo, state=tmp_path / "state", jobs=1)
     result = run.verify(config, digester=Appending())
     assert [(p.path, p.code) for p in result.catalog.problems] == [(f"xen/{IMG}.img", "changing")]

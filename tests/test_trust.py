@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import UNPRIVILEGED_UID, image, read_catalog, run_cli, write_tree
+from tests.conftest import UNPRIVILEGED_UID, image_entries, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
 OTHER = "sl6.4_x86_64_sl11a_10GB_plain"
@@ -26,9 +26,9 @@ def repo(tmp_path: Path) -> Path:
     root = write_tree(
         tmp_path / "repo",
         {
-            **image(f"xen/{IMG}.img", b"STAR image bytes\n"),
+            **image_entries(f"xen/{IMG}.img", b"STAR image bytes\n"),
             f"xen/{IMG}.txt": "A description.\n",
-            **image(f"kvm/{OTHER}.img", b"other bytes\n"),
+            **image_entries(f"kvm/{OTHER}.img", b"other bytes\n"),
         },
     )
     for path in [root, *root.rglob("*")]:

@@ -13,7 +13,7 @@ from generator.read.scan import FileStat
 from generator.verify.hashing import hash_file
 from tests.conftest import (
     as_unprivileged,
-    image,
+    image_entries,
     image_files,
     md5sum,
     open_to_everyone,
@@ -112,7 +112,7 @@ def test_checksum_naming_another_file_is_a_warning(tmp_path: Path) -> None:
 
 
 def test_no_verify_hashes_nothing(tmp_path: Path) -> None:
-    root = write_tree(tmp_path / "repo", image(f"xen/{IMG}.img", b"data"))
+    root = write_tree(tmp_path / "repo", image_entries(f"xen/{IMG}.img", b"data"))
     config = Config(repository=root, state=tmp_path / "state", verify=False)
     result = run.verify(config)
     assert statuses(result.catalog) == {f"xen/{IMG}": "unverified"}
@@ -121,7 +121,7 @@ def test_no_verify_hashes_nothing(tmp_path: Path) -> None:
 
 def test_unreadable_image(tmp_path: Path) -> None:
     """Permission bits only stop a non-root reader, so the check runs as an unprivileged user."""
-    root = write_tree(tmp_path / "repo", image(f"xen/{IMG}.img", b"secret bytes"))
+    root = write_tree(tmp_path / "repo", image_entries(f"xen/{IMG}.img", b"secret bytes"))
     (root / f"xen/{IMG}.img").chmod(0)
     state = tmp_path / "state"
     state.mkdir()
