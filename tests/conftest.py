@@ -6,24 +6,29 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
+from generator import build as run
 from generator.build import build
 from generator.catalog.model import Catalog
 from generator.config import Config
 from generator.publish.copies import publish
 from generator.resources import content_dir
+from generator.session import RunResult
 from generator.site.content import load_content
 from generator.site.render import Layout, render_site
+from generator.verify.verdict import Digester
 
 ROOT = Path(__file__).resolve().parent.parent
 UNPRIVILEGED_UID = 65534  # nobody
 FIXED_TIME = 1_709_300_000.0  # 2024-03-01T13:33:20Z: the clock of every test build
 FIXED_NS = int(FIXED_TIME) * 10**9
+CLI = (sys.executable, "-m", "generator")  # the command line, for runs that need a Popen
 
 
 @pytest.fixture(autouse=True)
@@ -84,6 +89,14 @@ def image_entries(
     if description is not None:
         files[f"{stem}.txt"] = description
     return files
+
+
+def directory_image(relpath: str, members: Mapping[str, bytes | str]) -> dict[str, Entry]:
+    """A multi-file image: its members and one `.checksum` beside it listing them all."""
+    folder, _, name = relpath.rpartition("/")
+    sidecar = f"{folder}/{name}.checksum" if folder else f"{name}.checksum"
+    files: dict[str, Entry] = {f"{relpath}/{member}": data for member, data in members.items()}
+    return {**files, sidecar: sums(*sorted(members), inside=name)}
 
 
 def image_files(files: Mapping[str, bytes | str]) -> dict[str, Entry]:
@@ -163,7 +176,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
             user: int | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
     """Run `python -m generator` as a subprocess, as a user would."""
     return subprocess.run(
-        [sys.executable, "-m", "generator", *args],
+        [*CLI, *args],
         cwd=cwd or ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,
@@ -185,6 +198,38 @@ def build_site(
     )
     publish(files, output)
     return catalog
+
+
+class Clock:
+    """A clock the test moves by hand; starts on a whole second a minute after now, so well
+    after the files were written (not racy) whatever the date the tests run on."""
+
+    def __init__(self, now: float | None = None) -> None:
+        self.now = float(int(time.time()) + 60) if now is None else now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, days: float) -> None:
+        self.now += days * 86400
+
+    def iso(self, form: str = "%Y-%m-%dT%H:%M:%SZ") -> str:
+        return time.strftime(form, time.gmtime(self.now))
+
+
+def config_for(tmp_path: Path, **changes: object) -> Config:
+    base = Config(
+        repository=tmp_path / "repo", state=tmp_path / "state", output=tmp_path / "site", jobs=2
+    )
+    return replace(base, **changes)
+
+
+def verify(
+    config: Config, clock: Clock, digester: Digester | None = None
+) -> tuple[RunResult, dict[str, str]]:
+    """Run `verify` in this process; also return each image's status by id."""
+    result = run.verify(config, clock, digester)
+    return result, {image.id: image.status for image in result.catalog.images}
 
 
 def read_catalog(site: Path) -> dict:

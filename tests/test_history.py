@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -13,7 +12,7 @@ import feedparser
 import pytest
 
 from generator.publish.copies import output_lock_path
-from tests.conftest import ROOT, image_files, read_catalog, run_cli, write_tree
+from tests.conftest import CLI, ROOT, image_files, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -145,7 +144,7 @@ def test_a_rebuilt_state_does_not_flood_the_feed(repo: Path, tmp_path: Path) -> 
 def test_two_concurrent_runs_one_exits_75(repo: Path, tmp_path: Path) -> None:
     """The first run holds the locks while it works; a second one started then gives up at once."""
     write_tree(repo, {f"xen/{IMG}_big.img": b"\0" * (256 << 20)})
-    command = [sys.executable, "-m", "generator", "build", "--repository", str(repo), "--output",
+    command = [*CLI, "build", "--repository", str(repo), "--output",
                str(tmp_path / "site"), "--state", str(tmp_path / "state"), "--jobs", "1"]  # fmt: skip
     first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     lock = output_lock_path(tmp_path / "site")
