@@ -29,6 +29,7 @@ from generator.session import BUILD, parse_rules
 from generator.verify.hashing import hash_file
 from tests.conftest import (
     UNPRIVILEGED_UID,
+    Fifo,
     as_unprivileged,
     image_entries,
     image_files,
@@ -71,11 +72,12 @@ def image_tree(root: Path, count: int = 1) -> Path:
 
 
 def test_fifos_named_like_image_and_sidecars_never_block_a_build(tmp_path: Path) -> None:
-    root = image_tree(tmp_path / "repo", 2)
-    os.mkfifo(root / f"xen/{IMG}_fifo.img")
-    os.unlink(root / f"xen/{IMG}_1.checksum")
-    os.mkfifo(root / f"xen/{IMG}_1.checksum")
-    os.mkfifo(root / f"xen/{IMG}_0.txt")
+    root = tmp_path / "repo"
+    write_tree(root, {
+        **image_entries(f"xen/{IMG}_0.img", "image 0 " * 50),
+        f"xen/{IMG}_1.img": "image 1 " * 50,
+        f"xen/{IMG}_fifo.img": Fifo(), f"xen/{IMG}_1.checksum": Fifo(), f"xen/{IMG}_0.txt": Fifo(),
+    })  # fmt: skip
     started = time.monotonic()
     done = build(root, tmp_path)
     assert time.monotonic() - started < 120
