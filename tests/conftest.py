@@ -18,6 +18,7 @@ from generator.build import build
 from generator.catalog.model import Catalog
 from generator.config import Config
 from generator.publish.copies import publish
+from generator.read.names import split_extension
 from generator.resources import content_dir
 from generator.session import RunResult
 from generator.site.content import load_content
@@ -167,8 +168,7 @@ def md5sum(directory: Path, *names: str, flags: tuple[str, ...] = ()) -> str:
 
 
 def _stem(name: str) -> str:
-    from generator.read.names import split_extension
-
+    """The image name before its extension, as the catalog splits it."""
     return split_extension(name)[0]
 
 
