@@ -18,6 +18,7 @@ import pytest
 
 from generator import build as run
 from generator.config import Config
+from generator.demo import qcow2_header, vdi_header
 from generator.problems import CODES  # the registry of codes (KINDS once it holds kinds)
 from generator.read import disk_formats
 from generator.verify.hashing import FileDigest, FileStat, hash_file
@@ -34,6 +35,7 @@ from tests.conftest import (
     sums,
     write_tree,
 )
+from tests.test_formats import iso_bytes
 
 IMG = "sl6.4_x86_64_sl11d_8GB_batch"
 DATA = b"STAR image bytes\n"
@@ -84,27 +86,11 @@ def state_file(prepare: Callable[[sqlite3.Connection], None]) -> Setup:
     return setup
 
 
-def qcow2(virtual: int, version: int = 2) -> bytes:
-    """A qcow2 header (magic, version, no backing file, cluster bits 16, virtual size)."""
-    header = struct.pack(">4sIQIIQ", b"QFI\xfb", version, 0, 0, 16, virtual)
-    return header.ljust(512, b"\0")
-
-
-def iso_cut_short() -> bytes:
-    """An ISO 9660 whose primary volume descriptor counts 1000 blocks of a file of 18."""
-    data = bytearray(18 * 2048)
-    pvd = 16 * 2048
-    data[pvd : pvd + 7] = b"\x01CD001\x01"
-    data[pvd + 80 : pvd + 88] = struct.pack("<I", 1000) + struct.pack(">I", 1000)
-    data[pvd + 128 : pvd + 132] = struct.pack("<H", 2048) + struct.pack(">H", 2048)
-    data[pvd + 2048 : pvd + 2055] = b"\xffCD001\x01"
-    return bytes(data)
-
-
-def vdi_cut_short() -> bytes:
-    """A VDI banner and signature, cut before the header fields it announces."""
-    banner = b"<<< Oracle VM VirtualBox Disk Image >>>\n".ljust(0x40, b"\0")
-    return banner + struct.pack("<III", 0xBEDA107F, 0x00010001, 0x190)
+def qcow2_version(version: int) -> bytes:
+    """The demo's qcow2 header for 8 GiB with another version number written in."""
+    header = bytearray(qcow2_header(8 * GIB))
+    struct.pack_into(">I", header, 4, version)
+    return bytes(header)
 
 
 def with_image(extra: Mapping[str, Entry]) -> dict[str, Entry]:
@@ -178,13 +164,13 @@ CASES: dict[str, Case] = {
     "description_too_complex": Case(described("<b>" + "[" * (256 * 1024 - 10))),
     "secret_in_name": Case({"xen/sl6_x86_64_sl13b_8GB_SEED=hunter2.img": DATA}),
     # headers
-    "truncated_header": Case({f"virtualbox/{IMG}.vdi": vdi_cut_short()}),
-    "corrupt_header": Case({f"kvm/{IMG}.qcow2": qcow2(8 * GIB, version=99)}),
-    "truncated_image": Case({f"kvm/{IMG}.iso": iso_cut_short()}),
+    "truncated_header": Case({f"virtualbox/{IMG}.vdi": vdi_header(8 * GIB)[:0x4C]}),  # no fields
+    "corrupt_header": Case({f"kvm/{IMG}.qcow2": qcow2_version(99)}),
+    "truncated_image": Case({f"kvm/{IMG}.iso": iso_bytes(blocks=1000)}),  # file: 18 blocks
     "empty_file": Case({f"kvm/{IMG}.qcow2": b""}),
-    "size_mismatch": Case({f"kvm/{IMG}.qcow2": qcow2(4 * GIB)}),
-    "format_vm_mismatch": Case({f"virtualbox/{IMG}.img": qcow2(8 * GIB)}),
-    "format_extension_mismatch": Case({f"kvm/{IMG}.vdi": qcow2(8 * GIB)}),
+    "size_mismatch": Case({f"kvm/{IMG}.qcow2": qcow2_header(4 * GIB)}),
+    "format_vm_mismatch": Case({f"virtualbox/{IMG}.img": qcow2_header(8 * GIB)}),
+    "format_extension_mismatch": Case({f"kvm/{IMG}.vdi": qcow2_header(8 * GIB)}),
     # verification
     "checksum_mismatch": Case(checksum_text(f"{ZEROS}  {IMG}.img\n"), command="verify"),
     "unreadable": Case(
@@ -295,11 +281,11 @@ def test_read_budget_exceeded_with_the_budget_lowered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No header parser reads past the budget; lowered below one header read, the guard fires."""
-    repo = write_tree(tmp_path / "repo", image_entries(f"kvm/{IMG}.qcow2", qcow2(8 * GIB)))
+    repo = write_tree(tmp_path / "repo", image_entries(f"kvm/{IMG}.qcow2", qcow2_header(8 * GIB)))
     config = Config(repository=repo, jobs=1)
     assert run.check(config).catalog.problems == []
     real = disk_formats.CountingReader
-    monkeypatch.setattr(disk_formats, "CountingReader", lambda fd, size: real(fd, size, budget=100))
+    monkeypatch.setattr(disk_formats, "CountingReader", lambda fd, size: real(fd, size, budget=64))
     problems = run.check(config).catalog.problems
     assert [(p.path, p.code) for p in problems] == [(f"kvm/{IMG}.qcow2", "read_budget_exceeded")]
 
