@@ -79,10 +79,11 @@ def test_multi_file_image_members(tmp_path: Path) -> None:
     name = "centOS5_x86_64_sl10c_40GB_analysis"
     root = write_tree(
         tmp_path / "repo",
-        {f"vmware/{name}/a.vmdk": b"a" * 5000, f"vmware/{name}/b.vmdk": b"b" * 7000},
-    )
-    (root / f"vmware/{name}.checksum").write_text(
-        md5sum(root / "vmware", f"{name}/a.vmdk", f"{name}/b.vmdk")
+        {
+            f"vmware/{name}/a.vmdk": b"a" * 5000,
+            f"vmware/{name}/b.vmdk": b"b" * 7000,
+            f"vmware/{name}.checksum": sums(f"{name}/a.vmdk", f"{name}/b.vmdk"),
+        },
     )
     catalog = verify(root, tmp_path)
     image = catalog.get(f"vmware/{name}")
