@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from site_helpers import Spec, build_site, make_repository
-from test_site_render import HOSTILE_DESCRIPTION, HOSTILE_NAMES
 
 from generator.demo import demo_repository
 from generator.site.render import Layout
+from tests.conftest import FIXED_NS, build_site, write_tree
+from tests.test_site_render import HOSTILE_NAMES, hostile_files
 
 pytestmark = pytest.mark.browser
 
@@ -63,10 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("served")
     root = tmp / "www"
     demo = demo_repository(tmp / "cache")
-    hostile = make_repository(
-        tmp / "hostile",
-        [Spec(n, n.encode(), description=HOSTILE_DESCRIPTION) for n in HOSTILE_NAMES],
-    )
+    hostile = write_tree(tmp / "hostile", hostile_files(), mtime_ns=FIXED_NS)
     build_site(demo, root / "demo", base_url="http://127.0.0.1/demo/")
     build_site(demo, root / "large", layout=SMALL_LARGE)
     build_site(hostile, root / "hostile")

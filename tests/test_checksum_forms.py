@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from generator.read.checksum import match_files, parse_checksum
-from tests.conftest import md5sum, read_catalog, run_cli, write_tree
-from tests.site_helpers import read_page
+from tests.conftest import md5sum, read_catalog, run_cli, sums, write_tree
+from tests.parsed_html import read_page
 
 STEM = "sl5.3_x86_32_sl05c_8GB_"
 ZERO = "0" * 32
@@ -378,8 +378,9 @@ def test_random_sidecars_agree_with_md5sum(tmp_path: Path) -> None:
 
 def test_a_member_left_out_of_the_checksum_is_said_so(tmp_path: Path) -> None:
     d = f"{STEM}partial"
-    repo = write_tree(tmp_path / "repo", {f"xen/{d}/a.vmdk": b"a", f"xen/{d}/b.vmdk": b"b"})
-    (repo / f"xen/{d}.checksum").write_text(md5sum(repo / "xen", f"{d}/a.vmdk"))
+    repo = write_tree(tmp_path / "repo", {
+        f"xen/{d}/a.vmdk": b"a", f"xen/{d}/b.vmdk": b"b", f"xen/{d}.checksum": sums(f"{d}/a.vmdk"),
+    })  # fmt: skip
     site = tmp_path / "site"
     run_cli(
         "build", "--repository", str(repo), "--output", str(site), "--state", str(tmp_path / "s")

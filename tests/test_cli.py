@@ -11,7 +11,7 @@ import pytest
 
 from generator.demo import qcow2_header, vmdk_descriptor, vmdk_sparse_header
 from generator.publish.lock import hold_lock
-from tests.conftest import add_checksum, read_catalog, run_cli, write_tree
+from tests.conftest import image_entries, read_catalog, run_cli, sums, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
 HOSTILE = "sl5_x86_32_sl05c_8GB_<img src=x onerror=alert(1)>\"&'"
@@ -55,20 +55,15 @@ def parse_html(path: Path) -> Rows:
 @pytest.fixture
 def clean_repo(tmp_path: Path) -> Path:
     extents = [(20 << 30, "d1.vmdk"), (20 << 30, "d2.vmdk")]
+    names = tuple(f"centOS5_x86_64_sl10c_40GB_a/{n}" for n in ("a.vmdk", "d1.vmdk", "d2.vmdk"))
     root = write_tree(tmp_path / "repo", {
-        f"xen/{IMG}.img": qcow2_header(8 << 30) + b"xen image" * 100,
+        **image_entries(f"xen/{IMG}.img", qcow2_header(8 << 30) + b"xen image" * 100),
         f"xen/{IMG}.txt": "---\nkernel: 2.6.18-xen\n---\nA *fine* image.\n",
         "vmware/centOS5_x86_64_sl10c_40GB_a/d1.vmdk": vmdk_sparse_header(20 << 30),
         "vmware/centOS5_x86_64_sl10c_40GB_a/d2.vmdk": vmdk_sparse_header(20 << 30),
         "vmware/centOS5_x86_64_sl10c_40GB_a/a.vmdk": vmdk_descriptor(extents),
+        "vmware/centOS5_x86_64_sl10c_40GB_a.checksum": sums(*names),
     })  # fmt: skip
-    add_checksum(root / f"xen/{IMG}.img")
-    from tests.conftest import md5sum
-
-    names = tuple(f"centOS5_x86_64_sl10c_40GB_a/{n}" for n in ("a.vmdk", "d1.vmdk", "d2.vmdk"))
-    (root / "vmware/centOS5_x86_64_sl10c_40GB_a.checksum").write_text(
-        md5sum(root / "vmware", *names)
-    )
     return root
 
 

@@ -124,6 +124,11 @@ def test_vhd_size_is_rounded_to_chs_geometry(tmp_path: Path) -> None:
 
 
 def write_iso(path: Path, blocks: int = 18, file_blocks: int = 18, mbr: bool = False) -> Path:
+    path.write_bytes(iso_bytes(blocks, file_blocks, mbr))
+    return path
+
+
+def iso_bytes(blocks: int = 18, file_blocks: int = 18, mbr: bool = False) -> bytes:
     """16 system-area blocks, a primary volume descriptor and a terminator: a minimal ISO 9660."""
     data = bytearray(file_blocks * 2048)
     pvd = 16 * 2048
@@ -134,8 +139,7 @@ def write_iso(path: Path, blocks: int = 18, file_blocks: int = 18, mbr: bool = F
     if mbr:
         data[446 + 4] = 0x17
         data[510:512] = b"\x55\xaa"
-    path.write_bytes(bytes(data))
-    return path
+    return bytes(data)
 
 
 def write_raw(path: Path, kind: str, size: int = 4 * MIB) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -13,7 +12,7 @@ import feedparser
 import pytest
 
 from generator.publish.copies import output_lock_path
-from tests.conftest import ROOT, add_checksum, read_catalog, run_cli, write_tree
+from tests.conftest import CLI, ROOT, image_files, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -22,12 +21,9 @@ EPOCH = 4_102_444_800  # 2100-01-01: a clock far from the files' times, so nothi
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = write_tree(
-        tmp_path / "repo", {f"xen/{IMG}_{n}.img": f"image {n}" * 100 for n in range(5)}
+    return write_tree(
+        tmp_path / "repo", image_files({f"xen/{IMG}_{n}.img": f"image {n}" * 100 for n in range(5)})
     )
-    for n in range(5):
-        add_checksum(root / f"xen/{IMG}_{n}.img")
-    return root
 
 
 def build(repo: Path, tmp_path: Path, at: int, *extra: str):
@@ -148,7 +144,7 @@ def test_a_rebuilt_state_does_not_flood_the_feed(repo: Path, tmp_path: Path) -> 
 def test_two_concurrent_runs_one_exits_75(repo: Path, tmp_path: Path) -> None:
     """The first run holds the locks while it works; a second one started then gives up at once."""
     write_tree(repo, {f"xen/{IMG}_big.img": b"\0" * (256 << 20)})
-    command = [sys.executable, "-m", "generator", "build", "--repository", str(repo), "--output",
+    command = [*CLI, "build", "--repository", str(repo), "--output",
                str(tmp_path / "site"), "--state", str(tmp_path / "state"), "--jobs", "1"]  # fmt: skip
     first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     lock = output_lock_path(tmp_path / "site")

@@ -9,14 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from incremental_helpers import (
-    Clock,
-    OpenWatch,
-    add_directory_image,
-    add_image,
-    config_for,
-    verify,
-)
 
 from generator.read.scan import FileStat, scan
 from generator.state.database import open_state
@@ -30,6 +22,8 @@ from generator.verify.cached import (
 )
 from generator.verify.hashing import FileDigest
 from generator.verify.verdict import digest_all, evaluate
+from tests.conftest import Clock, config_for, directory_image, image_entries, verify, write_tree
+from tests.open_watch import OpenWatch
 
 IMAGE = "xen/sl7.3_x86_64_sl20a_8GB_base.img"
 OTHER = "kvm/sl6.4_x86_64_sl11d_20GB_batch.qcow2"
@@ -40,8 +34,8 @@ KIB = 1024
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
-    add_image(repo, IMAGE, b"original bytes " * 1000)
-    add_image(repo, OTHER, b"other image " * 500)
+    write_tree(repo, image_entries(IMAGE, b"original bytes " * 1000))
+    write_tree(repo, image_entries(OTHER, b"other image " * 500))
     return repo
 
 
@@ -230,10 +224,12 @@ def test_file_vanishing_mid_run_is_reported(tmp_path: Path, tree: Path) -> None:
 
 def test_members_are_hashed_in_parallel(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    add_directory_image(
+    write_tree(
         repo,
-        "vmware/centOS5_x86_64_sl10c_40GB_analysis",
-        {"disk-s001.vmdk": b"a" * 256 * KIB, "disk-s002.vmdk": b"b" * 200 * KIB},
+        directory_image(
+            "vmware/centOS5_x86_64_sl10c_40GB_analysis",
+            {"disk-s001.vmdk": b"a" * 256 * KIB, "disk-s002.vmdk": b"b" * 200 * KIB},
+        ),
     )
     both_reading = threading.Barrier(2, timeout=10)
     waited: set[int] = set()
@@ -255,7 +251,7 @@ def test_members_are_hashed_in_parallel(tmp_path: Path) -> None:
 def test_largest_files_are_read_first(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     for size in (3, 9, 1, 5):
-        add_image(repo, f"xen/sl7_x86_64_sl20a_8GB_s{size}.img", b"x" * size * KIB)
+        write_tree(repo, image_entries(f"xen/sl7_x86_64_sl20a_8GB_s{size}.img", b"x" * size * KIB))
     order: list[str] = []
 
     class Recording(CachedDigester):
@@ -276,7 +272,10 @@ def test_largest_files_are_read_first(tmp_path: Path) -> None:
 def scrub_tree(tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
     for letter in "abcd":
-        add_image(repo, f"xen/sl7_x86_64_sl20a_8GB_{letter}.img", letter.encode() * 64 * KIB)
+        write_tree(
+            repo,
+            image_entries(f"xen/sl7_x86_64_sl20a_8GB_{letter}.img", letter.encode() * 64 * KIB),
+        )
     return repo
 
 

@@ -29,8 +29,10 @@ from generator.session import BUILD, parse_rules
 from generator.verify.hashing import hash_file
 from tests.conftest import (
     UNPRIVILEGED_UID,
-    add_checksum,
+    Fifo,
     as_unprivileged,
+    image_entries,
+    image_files,
     read_catalog,
     run_cli,
     write_tree,
@@ -61,21 +63,21 @@ def codes_of(catalog: dict, path: str) -> set[str]:
 
 
 def image_tree(root: Path, count: int = 1) -> Path:
-    write_tree(root, {f"xen/{IMG}_{n}.img": f"image {n} " * 50 for n in range(count)})
-    for n in range(count):
-        add_checksum(root / f"xen/{IMG}_{n}.img")
-    return root
+    return write_tree(
+        root, image_files({f"xen/{IMG}_{n}.img": f"image {n} " * 50 for n in range(count)})
+    )
 
 
 # --- 2. Files are opened safely, once, as what the scan saw ---------------------------------
 
 
 def test_fifos_named_like_image_and_sidecars_never_block_a_build(tmp_path: Path) -> None:
-    root = image_tree(tmp_path / "repo", 2)
-    os.mkfifo(root / f"xen/{IMG}_fifo.img")
-    os.unlink(root / f"xen/{IMG}_1.checksum")
-    os.mkfifo(root / f"xen/{IMG}_1.checksum")
-    os.mkfifo(root / f"xen/{IMG}_0.txt")
+    root = tmp_path / "repo"
+    write_tree(root, {
+        **image_entries(f"xen/{IMG}_0.img", "image 0 " * 50),
+        f"xen/{IMG}_1.img": "image 1 " * 50,
+        f"xen/{IMG}_fifo.img": Fifo(), f"xen/{IMG}_1.checksum": Fifo(), f"xen/{IMG}_0.txt": Fifo(),
+    })  # fmt: skip
     started = time.monotonic()
     done = build(root, tmp_path)
     assert time.monotonic() - started < 120
@@ -206,9 +208,7 @@ def test_each_hostile_front_matter_is_one_problem_and_the_rest_publishes(
     tmp_path: Path,
 ) -> None:
     names = [*HOSTILE_FRONT_MATTER, "fine", "nan"]
-    root = write_tree(tmp_path / "repo", {f"xen/{IMG}_{n}.img": n for n in names})
-    for n in names:
-        add_checksum(root / f"xen/{IMG}_{n}.img")
+    root = write_tree(tmp_path / "repo", image_files({f"xen/{IMG}_{n}.img": n for n in names}))
     texts = {
         **HOSTILE_FRONT_MATTER,
         "fine": "kernel: '2.6'\n",
@@ -266,8 +266,7 @@ def test_feed_stays_valid_xml_with_control_characters_in_names(tmp_path: Path) -
     root = image_tree(tmp_path / "repo")
     assert build(root, tmp_path).returncode == 0
     odd = f"xen/{IMG}_bell\x07\x1b[31m.img"
-    write_tree(root, {odd: "odd image"})
-    add_checksum(root / odd)
+    write_tree(root, image_entries(odd, "odd image"))
     done = build(root, tmp_path, epoch=4_102_448_400)
     assert done.returncode == 0, done.stderr
     feed = ET.parse(tmp_path / "site/feed.xml").getroot()

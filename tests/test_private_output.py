@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import add_checksum, read_catalog, run_cli, write_tree
+from tests.conftest import image_entries, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
 SEED = "Zq8xK3seedvalue"
@@ -32,14 +32,12 @@ def repo(tmp_path: Path) -> Path:
     root = write_tree(
         tmp_path / "repo",
         {
-            f"xen/{IMG}.img": b"STAR image bytes\n",
+            **image_entries(f"xen/{IMG}.img", b"STAR image bytes\n"),
             f"xen/{IMG}.txt": DESCRIPTION,
-            "kvm/sl6.4_x86_64_sl11a_10GB_plain.img": b"other bytes\n",
+            **image_entries("kvm/sl6.4_x86_64_sl11a_10GB_plain.img", b"other bytes\n"),
             "kvm/sl6.4_x86_64_sl11a_10GB_plain.txt": "No secret here.\n",
         },
     )
-    add_checksum(root / f"xen/{IMG}.img")
-    add_checksum(root / "kvm/sl6.4_x86_64_sl11a_10GB_plain.img")
     return root
 
 

@@ -34,7 +34,7 @@ from generator import cli
 from generator.config import DEFAULT_IGNORE
 from generator.read.scan import ignore_matcher
 from generator.site import render
-from tests.incremental_helpers import OpenWatch
+from tests.open_watch import OpenWatch
 from tests.repo_strategies import HOSTILE_FRONT_MATTER, Entry, additions, materialize, repositories
 
 settings.register_profile(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator.publish.copies import UnsafeOutputError, builds_dir, current_build, publish
-from tests.conftest import add_checksum, read_catalog, run_cli, write_tree
+from tests.conftest import image_files, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
 SITE_A = {"index.html": b"<p>a</p>", "images/xen/x/index.html": b"x", "catalog.json": b"{}"}
@@ -154,12 +154,9 @@ def test_disk_errors_leave_the_published_site_untouched(tmp_path: Path) -> None:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = write_tree(
-        tmp_path / "repo", {f"xen/{IMG}_{n}.img": f"image {n}" * 100 for n in range(6)}
+    return write_tree(
+        tmp_path / "repo", image_files({f"xen/{IMG}_{n}.img": f"image {n}" * 100 for n in range(6)})
     )
-    for n in range(6):
-        add_checksum(root / f"xen/{IMG}_{n}.img")
-    return root
 
 
 def build(repo: Path, tmp_path: Path, *extra: str, env: dict[str, str] | None = None):

@@ -10,19 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import add_checksum, as_unprivileged, open_to_everyone, run_cli, write_tree
+from tests.conftest import as_unprivileged, image_files, open_to_everyone, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = write_tree(
-        tmp_path / "repo", {f"xen/{IMG}_{n}.img": f"image {n}" * 50 for n in range(2)}
+    return write_tree(
+        tmp_path / "repo", image_files({f"xen/{IMG}_{n}.img": f"image {n}" * 50 for n in range(2)})
     )
-    for n in range(2):
-        add_checksum(root / f"xen/{IMG}_{n}.img")
-    return root
 
 
 def build(repo: Path, tmp_path: Path, output: str, *extra: str, cwd: Path | None = None):

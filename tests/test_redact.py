@@ -7,7 +7,6 @@ the real CLI, and every byte it leaves (site, state, log, stderr) is searched fo
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +17,7 @@ from generator.problems import WARNING, Problem
 from generator.read.description import MAX_DESCRIPTION_BYTES, read_description
 from generator.redact import RULES, Normalised, redact_text
 from generator.site.render import Layout
-from tests.conftest import ROOT, run_cli, write_tree
-from tests.site_helpers import Spec, build_site, make_repository
+from tests.conftest import FIXED_NS, ROOT, build_site, image_entries, run_cli, sums, write_tree
 
 
 @dataclass(frozen=True)
@@ -326,13 +324,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     first = run_cli(*args, "--log-file", str(log))
     assert first.returncode == 0, first.stderr
     write_tree(root, fixture_files())
-    for stem in (_stem(i) for i in range(len(ALL_CASES))):
-        subprocess.run(f"md5sum {stem}.img > {stem}.checksum", shell=True, cwd=root / "xen", check=True)  # fmt: skip
+    write_tree(root, {f"xen/{_stem(i)}.checksum": sums(f"{_stem(i)}.img") for i in range(len(ALL_CASES))})  # fmt: skip
     second = run_cli(*args, "--log-file", str(log))
     assert second.returncode == 1, second.stderr  # the secret in a name is an error
     large = tmp / "large" / "site"
-    specs = [Spec(f"xen/{_stem(i)}.img", description=description_of(i, c)) for i, c in enumerate(ALL_CASES.values())]  # fmt: skip
-    build_site(make_repository(tmp / "large-repo", specs), large, layout=Layout(2, 2, 2))
+    files = {k: v for i, c in enumerate(ALL_CASES.values()) for k, v in image_entries(f"xen/{_stem(i)}.img", description=description_of(i, c)).items()}  # fmt: skip
+    build_site(
+        write_tree(tmp / "large-repo", files, mtime_ns=FIXED_NS), large, layout=Layout(2, 2, 2)
+    )
     return Built(site, state, log, first.stderr + second.stderr + second.stdout, large)
 
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from generator.read.scan import scan
-from tests.conftest import as_unprivileged, open_to_everyone, write_tree
+from tests.conftest import Folder, Link, as_unprivileged, open_to_everyone, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
 
@@ -43,9 +43,8 @@ def test_layout_problems_are_reported_not_dropped(tmp_path: Path) -> None:
     write_tree(tmp_path, {
         "stray.img": b"x", f"kvm/{IMG}.txt": "orphan", f"kvm/{IMG}_b.checksum": "",
         f"kvm/{IMG}_c/nested/deep.img": b"x", f"kvm/{IMG}_c/top.img": b"x",
-        f"kvm/{IMG}_d.img": b"1", f"kvm/{IMG}_d.qcow2": b"2",
+        f"kvm/{IMG}_d.img": b"1", f"kvm/{IMG}_d.qcow2": b"2", f"kvm/{IMG}_e": Folder(),
     })  # fmt: skip
-    (tmp_path / f"kvm/{IMG}_e").mkdir()
     found = codes(scan(tmp_path))
     assert found == {
         "stray.img": "file_at_root",
@@ -59,15 +58,18 @@ def test_layout_problems_are_reported_not_dropped(tmp_path: Path) -> None:
 
 def test_symlinks_stay_inside_and_never_loop(tmp_path: Path) -> None:
     outside = write_tree(tmp_path / "outside", {"secret.img": b"s"})
-    root = write_tree(tmp_path / "repo", {f"xen/{IMG}.img": b"x"})
-    (root / "xen" / f"{IMG}_out.img").symlink_to(outside / "secret.img")
-    (root / "xen" / f"{IMG}_loop").symlink_to(root / "xen")
-    (root / "xen" / f"{IMG}_self.img").symlink_to(f"{IMG}_self.img")
-    (root / "xen" / f"{IMG}_gone.img").symlink_to("missing.img")
-    (root / "xen" / f"{IMG}_alias.img").symlink_to(f"{IMG}.img")
-    (root / "escape").symlink_to(outside)
-    (root / "xen" / f"{IMG}_gone.txt").symlink_to("missing.txt")
-    (root / "dangling").symlink_to("nowhere")
+    root = tmp_path / "repo"
+    write_tree(root, {
+        f"xen/{IMG}.img": b"x",
+        f"xen/{IMG}_out.img": Link(str(outside / "secret.img")),
+        f"xen/{IMG}_loop": Link(str(root / "xen")),
+        f"xen/{IMG}_self.img": Link(f"{IMG}_self.img"),
+        f"xen/{IMG}_gone.img": Link("missing.img"),
+        f"xen/{IMG}_alias.img": Link(f"{IMG}.img"),
+        "escape": Link(str(outside)),
+        f"xen/{IMG}_gone.txt": Link("missing.txt"),
+        "dangling": Link("nowhere"),
+    })  # fmt: skip
     result = scan(root)
     assert (
         codes(result)

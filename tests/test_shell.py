@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator.shell import command, printable, quote
-from tests.conftest import md5sum, run_cli, write_tree
+from tests.conftest import run_cli, sums, write_tree
 
 # Names an attacker with write access to the repository might choose; all valid file names.
 HOSTILE = [
@@ -90,9 +90,11 @@ def test_command_puts_names_after_double_dash() -> None:
 def _mismatched_repository(root: Path, name: str) -> Path:
     """One image whose `.checksum` names another file: a `checksum_name_mismatch` hint."""
     stem = name.rsplit(".", 1)[0]
-    write_tree(root, {f"xen/{name}": b"image bytes\n", "xen/other.img": b"image bytes\n"})
+    write_tree(root, {
+        f"xen/{name}": b"image bytes\n", "xen/other.img": b"image bytes\n",
+        f"xen/{stem}.checksum": sums("other.img"),
+    })  # fmt: skip
     sidecar = root / "xen" / f"{stem}.checksum"
-    sidecar.write_text(md5sum(root / "xen", "other.img"))
     (root / "xen" / "other.img").unlink()
     return sidecar
 

@@ -9,11 +9,12 @@ from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 
 import pytest
-from site_helpers import Node, Spec, build_site, html_pages, make_repository, read_page
 
 from generator.catalog.model import Catalog
 from generator.cli import main
 from generator.demo import demo_repository
+from tests.conftest import FIXED_NS, build_site, image_entries, write_tree
+from tests.parsed_html import Node, html_pages, read_page
 
 BASE_URL = "https://www.star.bnl.gov/public/vm/"
 EC2 = "images/xen/sl5.3_x86_32_sl05c_8GB_ec2/index.html"
@@ -335,7 +336,9 @@ def test_static_files_are_published(demo: tuple[Path, Catalog]) -> None:
 
 
 def test_base_url_flag_reaches_the_sitemap(tmp_path: Path) -> None:
-    repository = make_repository(tmp_path / "repo", [Spec("kvm/sl6.4_x86_64_sl11d_20GB_batch.img")])
+    repository = write_tree(
+        tmp_path / "repo", image_entries("kvm/sl6.4_x86_64_sl11d_20GB_batch.img"), mtime_ns=FIXED_NS
+    )
     args = ["build", "--repository", str(repository), "--output", str(tmp_path / "site")]
     args += ["--state", str(tmp_path / "state"), "--base-url", "https://example.org/vm/"]
     code = main([*args, "--quiet"])

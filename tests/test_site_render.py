@@ -7,16 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from site_helpers import (
-    FIXED_TIME,
-    Node,
-    Spec,
-    build_site,
-    html_pages,
-    make_repository,
-    parse_html,
-    read_page,
-)
 
 from generator.build import build
 from generator.config import Config
@@ -24,6 +14,8 @@ from generator.demo import demo_repository
 from generator.resources import content_dir
 from generator.site.content import load_content
 from generator.site.render import Layout, render_site
+from tests.conftest import FIXED_NS, FIXED_TIME, Entry, build_site, image_entries, write_tree
+from tests.parsed_html import Node, html_pages, parse_html, read_page
 
 HOSTILE_DESCRIPTION = """---
 kernel: "<script>alert('fm')</script>"
@@ -51,14 +43,19 @@ HOSTILE_NAMES = [
 ]
 
 
-def hostile_specs() -> list[Spec]:
-    return [Spec(name, name.encode(), description=HOSTILE_DESCRIPTION) for name in HOSTILE_NAMES]
+def hostile_files() -> dict[str, Entry]:
+    """Every hostile name as an image with its md5sum sidecar and the hostile description."""
+    return {
+        relpath: entry
+        for name in HOSTILE_NAMES
+        for relpath, entry in image_entries(name, name.encode(), HOSTILE_DESCRIPTION).items()
+    }
 
 
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("hostile")
-    repository = make_repository(tmp / "repository", hostile_specs())
+    repository = write_tree(tmp / "repository", hostile_files(), mtime_ns=FIXED_NS)
     build_site(repository, tmp / "site")
     return tmp / "site"
 
@@ -163,7 +160,7 @@ def test_sitemap_without_base_url_is_relative(large_site: Path) -> None:
 
 
 def test_same_repository_and_clock_give_identical_sites(tmp_path: Path) -> None:
-    repository = make_repository(tmp_path / "repository", hostile_specs())
+    repository = write_tree(tmp_path / "repository", hostile_files(), mtime_ns=FIXED_NS)
     build_site(repository, tmp_path / "one")
     build_site(repository, tmp_path / "two")
     one = {
@@ -181,12 +178,13 @@ def test_same_repository_and_clock_give_identical_sites(tmp_path: Path) -> None:
 
 def render_with_formats(tmp_path: Path) -> dict[str, Node]:
     """Images carrying the detected-format fields another part of the catalog adds."""
-    repository = make_repository(
+    repository = write_tree(
         tmp_path / "repository",
-        [
-            Spec("kvm/sl6.4_x86_64_sl11d_20GB_batch.qcow2"),
-            Spec("xen/sl5.3_x86_32_sl05c_8GB_ec2.img.gz"),
-        ],
+        {
+            **image_entries("kvm/sl6.4_x86_64_sl11d_20GB_batch.qcow2"),
+            **image_entries("xen/sl5.3_x86_32_sl05c_8GB_ec2.img.gz"),
+        },
+        mtime_ns=FIXED_NS,
     )
     config = Config(repository=repository, state=tmp_path / "state", jobs=1)
     catalog = build(config, clock=lambda: FIXED_TIME, publish=False).catalog

@@ -7,7 +7,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from incremental_helpers import Clock, OpenWatch, add_image, cli, config_for
 
 from generator import build as run
 from generator.config import Config
@@ -15,6 +14,8 @@ from generator.session import RunResult
 from generator.state.database import STATE_FILE
 from generator.verify.cached import RACY_SECONDS
 from generator.verify.report import tree_signature
+from tests.conftest import Clock, config_for, image_entries, run_cli, write_tree
+from tests.open_watch import OpenWatch
 
 IMAGE = "xen/sl7.3_x86_64_sl20a_8GB_base.img"
 BAD = "kvm/sl6.4_x86_64_sl11d_20GB_batch.qcow2"
@@ -23,8 +24,8 @@ BAD = "kvm/sl6.4_x86_64_sl11d_20GB_batch.qcow2"
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
-    add_image(root, IMAGE, b"good bytes " * 300)
-    add_image(root, BAD, b"bad bytes " * 300)
+    write_tree(root, image_entries(IMAGE, b"good bytes " * 300))
+    write_tree(root, image_entries(BAD, b"bad bytes " * 300))
     (root / "kvm/sl6.4_x86_64_sl11d_20GB_batch.checksum").write_text(f"{'0' * 32}  x.qcow2\n")
     return root
 
@@ -60,7 +61,7 @@ def test_unchanged_tree_reuses_the_report_without_opening_images(
 def test_command_line_output_is_the_same_from_a_kept_report(tmp_path: Path, repo: Path) -> None:
     args = ["verify", "--repository", str(repo), "--state", str(tmp_path / "state")]
     env = {"SOURCE_DATE_EPOCH": "4102444800"}  # 2100: the tree is long settled
-    first, second = cli(*args, env=env), cli(*args, env=env)
+    first, second = run_cli(*args, env=env), run_cli(*args, env=env)
     assert first.returncode == second.returncode == 1
     lines_first, lines_second = first.stderr.splitlines(), second.stderr.splitlines()
     assert lines_first[:-1] == lines_second[:-1]
@@ -73,7 +74,7 @@ CHANGES = {
     "edit_checksum": lambda r: (r / "xen/sl7.3_x86_64_sl20a_8GB_base.checksum").write_text(
         f"{'1' * 32}  sl7.3_x86_64_sl20a_8GB_base.img\n"
     ),
-    "new_image": lambda r: add_image(r, "xen/sl7_x86_64_sl20a_8GB_new.img", b"new"),
+    "new_image": lambda r: write_tree(r, image_entries("xen/sl7_x86_64_sl20a_8GB_new.img", b"new")),
     "removed_sidecar": lambda r: (r / "kvm/sl6.4_x86_64_sl11d_20GB_batch.checksum").unlink(),
     "new_member_dir": lambda r: (r / "xen/empty_dir").mkdir(),
 }

@@ -6,14 +6,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from incremental_helpers import Clock, add_image, config_for, verify
 
 from generator.state.database import MIGRATIONS, SCHEMA_VERSION, STATE_FILE, migrate, open_state
+from tests.conftest import CLI, Clock, config_for, image_entries, run_cli, verify, write_tree
 
 IMAGE = "xen/sl7.3_x86_64_sl20a_8GB_base.img"
 MIB = 1 << 20
@@ -41,7 +40,7 @@ def test_migrate_from_every_older_version(tmp_path: Path) -> None:
 
 
 def test_images_table_keeps_first_seen(tmp_path: Path) -> None:
-    add_image(tmp_path / "repo", IMAGE, b"x" * 1000)
+    write_tree(tmp_path / "repo", image_entries(IMAGE, b"x" * 1000))
     config, clock = config_for(tmp_path), Clock()
     start = clock.now
     seen = []
@@ -73,7 +72,7 @@ def corrupt_pages(path: Path) -> None:
 def test_corrupt_state_is_moved_aside_and_rebuilt(tmp_path: Path, damage: str) -> None:
     repo = tmp_path / "repo"
     for n in range(40):
-        add_image(repo, f"xen/sl7_x86_64_sl20a_8GB_n{n:03d}.img", os.urandom(2000))
+        write_tree(repo, image_entries(f"xen/sl7_x86_64_sl20a_8GB_n{n:03d}.img", os.urandom(2000)))
     config, clock = config_for(tmp_path), Clock()
     verify(config, clock)
     path = tmp_path / "state" / STATE_FILE
@@ -91,7 +90,7 @@ def test_corrupt_state_is_moved_aside_and_rebuilt(tmp_path: Path, damage: str) -
 
 
 def test_state_from_a_newer_version_is_left_alone(tmp_path: Path) -> None:
-    add_image(tmp_path / "repo", IMAGE, b"x" * 1000)
+    write_tree(tmp_path / "repo", image_entries(IMAGE, b"x" * 1000))
     path = tmp_path / "state" / STATE_FILE
     path.parent.mkdir()
     with sqlite3.connect(path) as db:
@@ -105,13 +104,11 @@ def test_state_from_a_newer_version_is_left_alone(tmp_path: Path) -> None:
 
 
 def test_corrupt_state_warns_on_the_command_line(tmp_path: Path) -> None:
-    add_image(tmp_path / "repo", IMAGE, b"x" * 1000)
+    write_tree(tmp_path / "repo", image_entries(IMAGE, b"x" * 1000))
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / STATE_FILE).write_bytes(b"\0" * 5000)
     args = ["verify", "--repository", str(tmp_path / "repo"), "--state", str(tmp_path / "state")]
-    done = subprocess.run(
-        [sys.executable, "-m", "generator", *args], capture_output=True, text=True
-    )
+    done = run_cli(*args)
     assert done.returncode == 0
     assert "warning: state database cannot be read" in done.stderr
     assert "1 files hashed" in done.stderr
@@ -131,7 +128,7 @@ def rows_in(path: Path) -> int:
 def test_killed_run_resumes_without_redoing_finished_files(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     for n in range(8):
-        add_image(repo, f"xen/sl7_x86_64_sl20a_8GB_small{n}.img", os.urandom(MIB))
+        write_tree(repo, image_entries(f"xen/sl7_x86_64_sl20a_8GB_small{n}.img", os.urandom(MIB)))
     big = repo / "kvm/sl7_x86_64_sl20a_8GB_big.img"
     big.parent.mkdir()
     with big.open("wb") as handle:
@@ -143,7 +140,7 @@ def test_killed_run_resumes_without_redoing_finished_files(tmp_path: Path) -> No
     args = ["verify", "--repository", str(repo), "--state", str(state), "--jobs", "2"]
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(int(time.time()) + 60)}
     child = subprocess.Popen(
-        [sys.executable, "-m", "generator", *args],
+        [*CLI, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -157,9 +154,7 @@ def test_killed_run_resumes_without_redoing_finished_files(tmp_path: Path) -> No
     child.communicate()
     assert child.returncode == -signal.SIGKILL
     assert rows_in(state / STATE_FILE) == 8
-    done = subprocess.run(
-        [sys.executable, "-m", "generator", *args], env=env, capture_output=True, text=True
-    )
+    done = run_cli(*args, env=env)
     assert done.returncode == 0, done.stderr
     assert "1 files hashed (1073741824 bytes read), 8 digests reused" in done.stderr
 
@@ -177,9 +172,7 @@ def test_interrupt_stops_reading_at_once(tmp_path: Path) -> None:
         handle.truncate(16 << 30)  # sparse; reading it all would take half a minute
     state = tmp_path / "state"
     args = ["verify", "--repository", str(tmp_path / "repo"), "--state", str(state), "--jobs", "1"]
-    child = subprocess.Popen(
-        [sys.executable, "-m", "generator", *args], stderr=subprocess.PIPE, text=True
-    )
+    child = subprocess.Popen([*CLI, *args], stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while bytes_read_by(child.pid) < 64 * MIB:
         assert time.monotonic() < deadline and child.poll() is None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import UNPRIVILEGED_UID, add_checksum, read_catalog, run_cli, write_tree
+from tests.conftest import UNPRIVILEGED_UID, image_entries, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
 OTHER = "sl6.4_x86_64_sl11a_10GB_plain"
@@ -26,13 +26,11 @@ def repo(tmp_path: Path) -> Path:
     root = write_tree(
         tmp_path / "repo",
         {
-            f"xen/{IMG}.img": b"STAR image bytes\n",
+            **image_entries(f"xen/{IMG}.img", b"STAR image bytes\n"),
             f"xen/{IMG}.txt": "A description.\n",
-            f"kvm/{OTHER}.img": b"other bytes\n",
+            **image_entries(f"kvm/{OTHER}.img", b"other bytes\n"),
         },
     )
-    add_checksum(root / f"xen/{IMG}.img")
-    add_checksum(root / f"kvm/{OTHER}.img")
     for path in [root, *root.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     return root

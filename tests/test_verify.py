@@ -11,7 +11,15 @@ from generator.catalog.model import Catalog
 from generator.config import Config
 from generator.read.scan import FileStat
 from generator.verify.hashing import hash_file
-from tests.conftest import add_checksum, as_unprivileged, md5sum, open_to_everyone, write_tree
+from tests.conftest import (
+    as_unprivileged,
+    image_entries,
+    image_files,
+    md5sum,
+    open_to_everyone,
+    sums,
+    write_tree,
+)
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
 
@@ -27,11 +35,9 @@ def statuses(catalog: Catalog) -> dict[str, str]:
 
 def test_statuses_of_single_file_images(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "repo", {
-        f"xen/{IMG}_ok.img": b"good" * 1000, f"xen/{IMG}_bad.img": b"bad" * 1000,
+        **image_files({f"xen/{IMG}_ok.img": b"good" * 1000, f"xen/{IMG}_bad.img": b"bad" * 1000}),
         f"xen/{IMG}_none.img": b"n", f"xen/{IMG}_junk.img": b"j", f"xen/{IMG}_junk.checksum": "later\n",
     })  # fmt: skip
-    add_checksum(root / f"xen/{IMG}_ok.img")
-    add_checksum(root / f"xen/{IMG}_bad.img")
     with (root / f"xen/{IMG}_bad.img").open("r+b") as handle:  # one flipped byte after md5sum ran
         handle.write(b"B")
     catalog = verify(root, tmp_path)
@@ -52,9 +58,14 @@ def test_statuses_of_single_file_images(tmp_path: Path) -> None:
 def test_every_checksum_form_verifies(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     for index, flags in enumerate([(), ("--binary",), ("--tag",)]):
-        image = write_tree(root, {f"kvm/{IMG}_{index}.img": f"image {index}" * 999})
-        add_checksum(root / f"kvm/{IMG}_{index}.img", flags)
-        assert image
+        name = f"{IMG}_{index}.img"
+        write_tree(
+            root,
+            {
+                f"kvm/{name}": f"image {index}" * 999,
+                f"kvm/{IMG}_{index}.checksum": sums(name, flags=flags),
+            },
+        )
     upper = root / f"kvm/{IMG}_9.img"
     upper.write_bytes(b"upper")
     digest = md5sum(root / "kvm", upper.name).split()[0].upper()
@@ -68,10 +79,11 @@ def test_multi_file_image_members(tmp_path: Path) -> None:
     name = "centOS5_x86_64_sl10c_40GB_analysis"
     root = write_tree(
         tmp_path / "repo",
-        {f"vmware/{name}/a.vmdk": b"a" * 5000, f"vmware/{name}/b.vmdk": b"b" * 7000},
-    )
-    (root / f"vmware/{name}.checksum").write_text(
-        md5sum(root / "vmware", f"{name}/a.vmdk", f"{name}/b.vmdk")
+        {
+            f"vmware/{name}/a.vmdk": b"a" * 5000,
+            f"vmware/{name}/b.vmdk": b"b" * 7000,
+            f"vmware/{name}.checksum": sums(f"{name}/a.vmdk", f"{name}/b.vmdk"),
+        },
     )
     catalog = verify(root, tmp_path)
     image = catalog.get(f"vmware/{name}")
@@ -101,8 +113,7 @@ def test_checksum_naming_another_file_is_a_warning(tmp_path: Path) -> None:
 
 
 def test_no_verify_hashes_nothing(tmp_path: Path) -> None:
-    root = write_tree(tmp_path / "repo", {f"xen/{IMG}.img": b"data"})
-    add_checksum(root / f"xen/{IMG}.img")
+    root = write_tree(tmp_path / "repo", image_entries(f"xen/{IMG}.img", b"data"))
     config = Config(repository=root, state=tmp_path / "state", verify=False)
     result = run.verify(config)
     assert statuses(result.catalog) == {f"xen/{IMG}": "unverified"}
@@ -111,8 +122,7 @@ def test_no_verify_hashes_nothing(tmp_path: Path) -> None:
 
 def test_unreadable_image(tmp_path: Path) -> None:
     """Permission bits only stop a non-root reader, so the check runs as an unprivileged user."""
-    root = write_tree(tmp_path / "repo", {f"xen/{IMG}.img": b"secret bytes"})
-    add_checksum(root / f"xen/{IMG}.img")
+    root = write_tree(tmp_path / "repo", image_entries(f"xen/{IMG}.img", b"secret bytes"))
     (root / f"xen/{IMG}.img").chmod(0)
     state = tmp_path / "state"
     state.mkdir()

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from incremental_helpers import add_image, cli
 
 from generator.cli import parser
 from generator.state.database import STATE_FILE
 from generator.verify.progress import clock_text, line
+from tests.conftest import CLI, image_entries, run_cli, write_tree
 
 IMAGE = "xen/sl7.3_x86_64_sl20a_8GB_base.img"
 MIB = 1 << 20
@@ -22,7 +22,7 @@ MIB = 1 << 20
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    add_image(tmp_path / "repo", IMAGE, os.urandom(3 * MIB))
+    write_tree(tmp_path / "repo", image_entries(IMAGE, os.urandom(3 * MIB)))
     return tmp_path / "repo"
 
 
@@ -34,7 +34,7 @@ def run_on_terminal(args: list[str]) -> tuple[int, str]:
     """Run the CLI with stderr on a pseudo-terminal; return its exit code and what it drew."""
     controller, terminal = pty.openpty()
     child = subprocess.Popen(
-        [sys.executable, "-m", "generator", *args],
+        [*CLI, *args],
         stdout=subprocess.DEVNULL,
         stderr=terminal,
         stdin=subprocess.DEVNULL,
@@ -65,7 +65,7 @@ def test_no_progress_bar_when_quiet_or_piped(tmp_path: Path, repo: Path) -> None
     code, screen = run_on_terminal(["verify", *common(tmp_path, repo), "--quiet"])
     assert (code, screen) == (0, "")
     (tmp_path / "state" / STATE_FILE).unlink()
-    piped = cli("verify", *common(tmp_path, repo))
+    piped = run_cli("verify", *common(tmp_path, repo))
     assert piped.returncode == 0 and "\r" not in piped.stderr and "left" not in piped.stderr
     assert piped.stderr.startswith("1 images, 1 files hashed (3145728 bytes read)")
 
@@ -95,10 +95,12 @@ def test_verify_starts_without_site_libraries(tmp_path: Path, repo: Path) -> Non
 
 
 def test_check_and_no_verify_never_hash(tmp_path: Path, repo: Path) -> None:
-    checked = cli("check", *common(tmp_path, repo))
+    checked = run_cli("check", *common(tmp_path, repo))
     assert checked.returncode == 0, checked.stderr
     assert not (tmp_path / "state" / STATE_FILE).exists()
-    built = cli("build", *common(tmp_path, repo), "--no-verify", "--output", str(tmp_path / "s"))
+    built = run_cli(
+        "build", *common(tmp_path, repo), "--no-verify", "--output", str(tmp_path / "s")
+    )
     for done in (checked, built):
         assert done.returncode == 0, done.stderr
         assert "0 files hashed (0 bytes read), 0 digests reused" in done.stderr
@@ -110,8 +112,8 @@ def test_check_and_no_verify_never_hash(tmp_path: Path, repo: Path) -> None:
 
 def test_build_reuses_what_verify_read(tmp_path: Path, repo: Path) -> None:
     env = {"SOURCE_DATE_EPOCH": "4102444800"}  # the clock of both runs: 2100, far from racy
-    first = cli("verify", *common(tmp_path, repo), env=env)
-    built = cli("build", *common(tmp_path, repo), "--output", str(tmp_path / "s"), env=env)
+    first = run_cli("verify", *common(tmp_path, repo), env=env)
+    built = run_cli("build", *common(tmp_path, repo), "--output", str(tmp_path / "s"), env=env)
     assert "1 files hashed" in first.stderr
     assert "0 files hashed (0 bytes read), 1 digests reused" in built.stderr
     assert not any(p.name.startswith("state") for p in (tmp_path / "s").rglob("*"))
@@ -119,7 +121,7 @@ def test_build_reuses_what_verify_read(tmp_path: Path, repo: Path) -> None:
 
 def test_state_inside_the_site_is_refused(tmp_path: Path, repo: Path) -> None:
     site = tmp_path / "site"
-    done = cli(
+    done = run_cli(
         "build", "--repository", str(repo), "--state", str(site / "state"), "--output", str(site)
     )
     assert done.returncode == 2
@@ -150,7 +152,7 @@ def test_rehash_options(args: list[str], field: str, value: float) -> None:
     ],
 )
 def test_bad_rehash_options(args: list[str], message: str) -> None:
-    done = cli(*args)
+    done = run_cli(*args)
     assert done.returncode == 2 and message in done.stderr
 
 
@@ -161,5 +163,5 @@ def test_rehash_options_in_the_config_file(tmp_path: Path, repo: Path) -> None:
 
     assert read_config_file(config) == {"rehash_budget": 2 * MIB, "rehash_older_than": 7.0}
     config.write_text("rehash-budget: lots\n")
-    done = cli("verify", "--config", str(config), *common(tmp_path, repo))
+    done = run_cli("verify", "--config", str(config), *common(tmp_path, repo))
     assert done.returncode == 2 and "key 'rehash-budget'" in done.stderr

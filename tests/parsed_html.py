@@ -1,72 +1,11 @@
-"""Helpers for the site tests: real repositories in tmp_path, real builds, parsed HTML."""
+"""Parsed HTML for the site tests: what a reader sees, found by tag and attribute."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-
-from generator.build import build
-from generator.catalog.model import Catalog
-from generator.config import Config
-from generator.publish.copies import publish
-from generator.read.names import split_extension
-from generator.resources import content_dir
-from generator.site.content import load_content
-from generator.site.render import Layout, render_site
-
-FIXED_TIME = 1_709_300_000.0  # 2024-03-01T13:33:20Z: the clock of every test build
-FIXED_NS = int(FIXED_TIME) * 10**9
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One image of a test repository: its bytes, whether md5sum wrote a sidecar, its text."""
-
-    path: str
-    data: bytes = b"STAR image bytes\n"
-    checksum: bool = True
-    description: str | None = None
-
-
-def make_repository(root: Path, specs: list[Spec]) -> Path:
-    """Write images and their sidecars; checksums come from the real `md5sum`."""
-    for spec in specs:
-        image = root / spec.path
-        image.parent.mkdir(parents=True, exist_ok=True)
-        image.write_bytes(spec.data)
-        stem, _ = split_extension(image.name)
-        if spec.checksum:
-            result = subprocess.run(
-                ["md5sum", image.name], cwd=image.parent, check=True, capture_output=True
-            )
-            (image.parent / f"{stem}.checksum").write_bytes(result.stdout)
-        if spec.description is not None:
-            (image.parent / f"{stem}.txt").write_text(spec.description, encoding="utf-8")
-    for path in root.rglob("*"):
-        os.utime(path, ns=(FIXED_NS, FIXED_NS))
-    return root
-
-
-def build_site(
-    repository: Path,
-    output: Path,
-    base_url: str | None = None,
-    layout: Layout | None = None,
-) -> Catalog:
-    """Scan, verify (fixed clock), render and publish, as `star-vm-catalog build` does."""
-    config = Config(repository=repository, output=output, state=output.parent / "state", jobs=1)
-    catalog = build(config, clock=lambda: FIXED_TIME, publish=False).catalog
-    assert catalog is not None
-    files = render_site(
-        catalog, load_content(content_dir()), config.title, base_url, layout or Layout()
-    )
-    publish(files, output)
-    return catalog
-
 
 VOID_TAGS = frozenset(
     [
