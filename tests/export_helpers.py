@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.conftest import add_checksum, md5sum, run_cli, write_tree
+from tests.conftest import image_entries, run_cli, sums, write_tree
 
 CLEAN = "sl5.3_x86_32_sl05c_8GB_ec2"
 MULTI = "centOS5_x86_64_sl10c_40GB_split"
@@ -23,19 +23,15 @@ HOSTILE_DESCRIPTION = (
 
 def make_repository(root: Path) -> Path:
     """Three images: a clean file, a hostile name and description, a directory of files."""
-    write_tree(root, {
-        f"xen/{CLEAN}.img": b"clean image bytes" * 64,
-        f"xen/{CLEAN}.txt": "---\nkernel: 2.6.18-xen\n---\nA *fine* image for the grid.\n",
-        f"xen/{HOSTILE}.img": b"hostile image",
-        f"xen/{HOSTILE}.txt": HOSTILE_DESCRIPTION,
+    clean = "---\nkernel: 2.6.18-xen\n---\nA *fine* image for the grid.\n"
+    members = (f"{MULTI}/disk1.raw", f"{MULTI}/disk2.raw")
+    return write_tree(root, {
+        **image_entries(f"xen/{CLEAN}.img", b"clean image bytes" * 64, clean),
+        **image_entries(f"xen/{HOSTILE}.img", b"hostile image", HOSTILE_DESCRIPTION),
         f"kvm/{MULTI}/disk1.raw": b"first part",
         f"kvm/{MULTI}/disk2.raw": b"second part",
+        f"kvm/{MULTI}.checksum": sums(*members),  # listed with the directory's name in front
     })  # fmt: skip
-    add_checksum(root / f"xen/{CLEAN}.img")
-    add_checksum(root / f"xen/{HOSTILE}.img")
-    listing = md5sum(root / "kvm", f"{MULTI}/disk1.raw", f"{MULTI}/disk2.raw")
-    (root / f"kvm/{MULTI}.checksum").write_text(listing)
-    return root
 
 
 def publish_catalog(work: Path, repository: Path | None = None) -> Path:

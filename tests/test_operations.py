@@ -9,11 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from incremental_helpers import add_image, cli
 
 from generator.read.scan import FileStat
 from generator.verify.verdict import within_budget
-from tests.conftest import read_catalog
+from tests.conftest import image_files, read_catalog, run_cli, write_tree
 
 MIB = 1 << 20
 BIG, MIDDLE, SMALL = (f"xen/sl7.3_x86_64_sl20a_8GB_{n}.img" for n in ("big", "middle", "small"))
@@ -22,9 +21,8 @@ BIG, MIDDLE, SMALL = (f"xen/sl7.3_x86_64_sl20a_8GB_{n}.img" for n in ("big", "mi
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
-    for relpath, size in ((BIG, 3 * MIB), (MIDDLE, 2 * MIB), (SMALL, 1 * MIB)):
-        add_image(root, relpath, os.urandom(size))
-    return root
+    sizes = ((BIG, 3 * MIB), (MIDDLE, 2 * MIB), (SMALL, 1 * MIB))
+    return write_tree(root, image_files({relpath: os.urandom(size) for relpath, size in sizes}))
 
 
 def later() -> dict[str, str]:
@@ -34,7 +32,7 @@ def later() -> dict[str, str]:
 
 def build(tmp_path: Path, repo: Path, *args: str):
     where = ["--repository", str(repo), "--state", str(tmp_path / "state")]
-    return cli("build", *where, "--output", str(tmp_path / "site"), *args, env=later())
+    return run_cli("build", *where, "--output", str(tmp_path / "site"), *args, env=later())
 
 
 def statuses(site: Path) -> dict[str, str]:
@@ -60,10 +58,10 @@ def test_summary_counts_pending_files_and_verify_keeps_no_report_of_them(
     tmp_path: Path, repo: Path
 ) -> None:
     where = ["--repository", str(repo), "--state", str(tmp_path / "state")]
-    first = cli("verify", *where, "--hash-budget", "1MB", env=later())
+    first = run_cli("verify", *where, "--hash-budget", "1MB", env=later())
     assert first.returncode == 0
     assert "1 files hashed" in first.stderr and "2 files pending" in first.stderr
-    again = cli("verify", *where, "--hash-budget", "2MB", env=later())
+    again = run_cli("verify", *where, "--hash-budget", "2MB", env=later())
     assert "1 files hashed (2097152 bytes read)" in again.stderr, again.stderr
     assert "1 files pending" in again.stderr
 
@@ -94,14 +92,12 @@ def evict(path: Path) -> None:
 def test_hashed_pages_leave_the_page_cache_unless_keep_cache(tmp_path: Path, keep: bool) -> None:
     """A 40 MiB file goes through the helper thread, a 4 MiB one through the plain loop."""
     root = tmp_path / "repo"
-    images = [
-        add_image(root, BIG, os.urandom(40 * MIB)),
-        add_image(root, SMALL, os.urandom(4 * MIB)),
-    ]
+    write_tree(root, image_files({BIG: os.urandom(40 * MIB), SMALL: os.urandom(4 * MIB)}))
+    images = [root / BIG, root / SMALL]
     for image in images:
         evict(image)
     where = ["--repository", str(root), "--state", str(tmp_path / "state"), "--jobs", "1"]
-    done = cli("verify", *where, *(["--keep-cache"] if keep else []), env=later())
+    done = run_cli("verify", *where, *(["--keep-cache"] if keep else []), env=later())
     assert done.returncode == 0 and "2 files hashed" in done.stderr, done.stderr
     for image in images:  # the kernel may reclaim a few pages of its own accord: margins
         size, cached = image.stat().st_size, cached_bytes(image)
@@ -184,7 +180,7 @@ def test_failed_publish_command_exits_4_and_says_so_even_under_quiet(
 
 @pytest.mark.parametrize("command", ["build", "verify", "check"])
 def test_help_of_every_command_shows_an_example(command: str) -> None:
-    done = cli(command, "--help")
+    done = run_cli(command, "--help")
     assert done.returncode == 0
     example = done.stdout.split("\nexample:\n", 1)[1]
     assert example.lstrip().startswith(f"star-vm-catalog {command} --repository ")
