@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from incremental_helpers import add_image, cli
 
-from generator.cli import parser
+from generator.cli_options import parser
 from generator.state.database import STATE_FILE
 from generator.verify.progress import clock_text, line
 
