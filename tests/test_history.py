@@ -12,7 +12,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from generator.publish.copies import output_lock_path
+from generator.publish.output_checks import output_lock_path
 from tests.conftest import ROOT, add_checksum, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
