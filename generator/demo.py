@@ -154,8 +154,17 @@ Open `centOS5.vmx` to start it.
 
 def demo_files() -> list[tuple[str, bytes, int]]:
     """Every file of the demo as (path, leading bytes, apparent size)."""
-    files: list[tuple[str, bytes, int]] = []
-    for spec in (
+    return [
+        *_image_files(),
+        *_texts(_image_sidecars()),
+        *_vmware_set(),
+        *_texts(_stray_sidecars()),
+    ]
+
+
+def _image_files() -> list[tuple[str, bytes, int]]:
+    """The images themselves: the leading bytes of each and the size it claims."""
+    specs = (
         XEN_EC2,
         XEN_SL4,
         KVM_OK,
@@ -165,56 +174,74 @@ def demo_files() -> list[tuple[str, bytes, int]]:
         *VMWARE_PARTS,
         VMWARE_GARBAGE,
         BAD_NAME,
-    ):
-        files.append((spec.path, image_bytes(spec), spec.size))
-
-    def text(path: str, content: str) -> None:
-        files.append((path, content.encode(), len(content.encode())))
-
-    def stem(spec: DemoFile) -> str:
-        return spec.path.rsplit(".", 1)[0]
-
-    text(stem(XEN_EC2) + ".checksum", md5_line(XEN_EC2.path.split("/")[1], XEN_EC2))
-    text(stem(XEN_EC2) + ".txt", DESCRIPTION_EC2)
-    text(stem(XEN_SL4) + ".checksum", md5_line(XEN_SL4.path.split("/")[1], XEN_SL4, "*"))
-    text(
-        stem(XEN_SL4) + ".txt", "Scientific Linux 4 image with STAR library SL08e, for Xen hosts.\n"
     )
+    return [(spec.path, image_bytes(spec), spec.size) for spec in specs]
+
+
+def _texts(texts: list[tuple[str, str]]) -> list[tuple[str, bytes, int]]:
+    """Text files as demo files: their bytes are all there is."""
+    return [(path, content.encode(), len(content.encode())) for path, content in texts]
+
+
+def _stem(spec: DemoFile) -> str:
+    return spec.path.rsplit(".", 1)[0]
+
+
+def _image_sidecars() -> list[tuple[str, str]]:
+    """Checksums in each form the spec allows, and descriptions, for the single-file images."""
     ok_name = KVM_OK.path.split("/")[1]
-    text(
-        stem(KVM_OK) + ".checksum", f"{md5_line(ok_name, KVM_OK).split()[0].upper()}  {ok_name}\r\n"
-    )
-    text(stem(KVM_BAD) + ".checksum", f"{'0' * 32}  {KVM_BAD.path.split('/')[1]}\n")
-    text(
-        stem(KVM_BAD) + ".txt",
-        "Grid worker image. Its checksum no longer matches: being re-copied.\n",
-    )
     name = VBOX_UBUNTU.path.split("/")[1]
     digest = md5_line(name, VBOX_UBUNTU).split()[0]
-    text(stem(VBOX_UBUNTU) + ".checksum", f"MD5 ({name}) = {digest}\n")
-    text(
-        stem(VBOX_UBUNTU) + ".txt",
-        "---\nkernel: 2.6.31-14-generic\n---\nUbuntu 9.10 for VirtualBox.\n",
-    )
-    text(stem(VBOX_NOSUM) + ".txt", "Fedora 12 desktop; nobody has written its checksum yet.\n")
+    return [
+        (_stem(XEN_EC2) + ".checksum", md5_line(XEN_EC2.path.split("/")[1], XEN_EC2)),
+        (_stem(XEN_EC2) + ".txt", DESCRIPTION_EC2),
+        (_stem(XEN_SL4) + ".checksum", md5_line(XEN_SL4.path.split("/")[1], XEN_SL4, "*")),
+        (
+            _stem(XEN_SL4) + ".txt",
+            "Scientific Linux 4 image with STAR library SL08e, for Xen hosts.\n",
+        ),
+        (
+            _stem(KVM_OK) + ".checksum",
+            f"{md5_line(ok_name, KVM_OK).split()[0].upper()}  {ok_name}\r\n",
+        ),
+        (_stem(KVM_BAD) + ".checksum", f"{'0' * 32}  {KVM_BAD.path.split('/')[1]}\n"),
+        (
+            _stem(KVM_BAD) + ".txt",
+            "Grid worker image. Its checksum no longer matches: being re-copied.\n",
+        ),
+        (_stem(VBOX_UBUNTU) + ".checksum", f"MD5 ({name}) = {digest}\n"),
+        (
+            _stem(VBOX_UBUNTU) + ".txt",
+            "---\nkernel: 2.6.31-14-generic\n---\nUbuntu 9.10 for VirtualBox.\n",
+        ),
+        (_stem(VBOX_NOSUM) + ".txt", "Fedora 12 desktop; nobody has written its checksum yet.\n"),
+    ]
+
+
+def _vmware_set() -> list[tuple[str, bytes, int]]:
+    """The split VMware image: its descriptor, one checksum file for all parts, a description."""
     image_dir = VMWARE_PARTS[0].path.rsplit("/", 1)[0]
     extents = [(p.virtual_size, p.path.rsplit("/", 1)[1]) for p in VMWARE_PARTS]
     descriptor = vmdk_descriptor(extents)
-    files.append((f"{image_dir}/centOS5.vmdk", descriptor, len(descriptor)))
     lines = "".join(
         md5_line(f"{image_dir.split('/')[1]}/{p.path.rsplit('/', 1)[1]}", p) for p in VMWARE_PARTS
     )
     descriptor_md5 = hashlib.md5(descriptor, usedforsecurity=False).hexdigest()
     lines += f"{descriptor_md5}  {image_dir.split('/')[1]}/centOS5.vmdk\n"
-    text(image_dir + ".checksum", lines)
-    text(image_dir + ".txt", DESCRIPTION_VMWARE)
-    text(stem(VMWARE_GARBAGE) + ".checksum", "checksum to be added after the copy\n")
-    text(
-        "kvm/sl5.3_x86_64_sl09g_12GB_old.txt",
-        "Description of an image that was deleted long ago.\n",
-    )
-    text(stem(BAD_NAME) + ".checksum", md5_line(BAD_NAME.path.split("/")[1], BAD_NAME))
-    return files
+    texts = [(image_dir + ".checksum", lines), (image_dir + ".txt", DESCRIPTION_VMWARE)]
+    return [(f"{image_dir}/centOS5.vmdk", descriptor, len(descriptor)), *_texts(texts)]
+
+
+def _stray_sidecars() -> list[tuple[str, str]]:
+    """Sidecars the demo gets wrong on purpose: a note for a checksum, an orphan, a bad name."""
+    return [
+        (_stem(VMWARE_GARBAGE) + ".checksum", "checksum to be added after the copy\n"),
+        (
+            "kvm/sl5.3_x86_64_sl09g_12GB_old.txt",
+            "Description of an image that was deleted long ago.\n",
+        ),
+        (_stem(BAD_NAME) + ".checksum", md5_line(BAD_NAME.path.split("/")[1], BAD_NAME)),
+    ]
 
 
 def demo_repository(cache: Path | None = None) -> Path:

@@ -193,7 +193,7 @@ def opened(
     with ExitStack() as stack:
         stack.enter_context(hold_lock(state_dir / "lock", "state directory"))
         if output:
-            from generator.publish.copies import output_lock_path
+            from generator.publish.output_checks import output_lock_path
 
             stack.enter_context(hold_lock(output_lock_path(config.output), "output directory"))
             if config.private_output is not None:
@@ -273,7 +273,7 @@ def refuse_unsafe_paths(config: Config, output: bool, repository: Path, state_di
     if not output:
         refuse_nested(places)
         return
-    from generator.publish.copies import builds_dir, check_output
+    from generator.publish.output_checks import builds_dir, check_output
 
     outputs = output_places(config.output, builds_dir(config.output))
     private = config.private_output

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from generator.cli import EXIT_CODES, parser
+from generator.cli_options import EXIT_CODES, parser
 from generator.config import KEYS
 from generator.problems import KINDS
 from generator.verify.verdict import STATUSES

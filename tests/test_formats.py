@@ -15,15 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from generator.read.disk_formats import (
-    DEFAULT_EXTENSION_FORMATS,
-    DEFAULT_VM_FORMATS,
+from generator.read.disk_formats import check_consistency, detect_format
+from generator.read.format_tables import DEFAULT_EXTENSION_FORMATS, DEFAULT_VM_FORMATS
+from generator.read.header_reader import (
     MAX_READ_BYTES,
     CountingReader,
     DiskFormat,
     ReadBudgetExceeded,
-    check_consistency,
-    detect_format,
 )
 
 QEMU_IMG = shutil.which("qemu-img")

@@ -11,7 +11,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from generator.publish.copies import output_lock_path
+from generator.publish.output_checks import output_lock_path
 from tests.conftest import CLI, ROOT, image_files, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.publish.copies import UnsafeOutputError, builds_dir, current_build, publish
+from generator.publish.copies import current_build, publish
+from generator.publish.output_checks import UnsafeOutputError, builds_dir
 from tests.conftest import image_files, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"

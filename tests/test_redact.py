@@ -15,7 +15,8 @@ import pytest
 from generator.catalog.model import CATALOG_FIELDS
 from generator.problems import WARNING, Problem
 from generator.read.description import MAX_DESCRIPTION_BYTES, read_description
-from generator.redact import RULES, Normalised, redact_text
+from generator.redact import Normalised, redact_text
+from generator.redact_rules import RULES
 from generator.site.render import Layout
 from tests.conftest import FIXED_NS, ROOT, build_site, image_entries, run_cli, sums, write_tree
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import parser
+from generator.cli_options import parser
 from generator.state.database import STATE_FILE
 from generator.verify.progress import clock_text, line
 from tests.conftest import CLI, image_entries, run_cli, write_tree

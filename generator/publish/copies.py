@@ -13,31 +13,41 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import datetime
-import hashlib
-import json
 import os
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator import failpoints
-from generator.errors import CatalogError, ConfigError
+from generator.errors import CatalogError
+from generator.publish.manifest import (
+    Manifest,
+    digests,
+    key_path,
+    manifest_bytes,
+    manifest_path,
+    read_manifest,
+)
+from generator.publish.output_checks import (
+    EMPTY,
+    LEGACY,
+    OURS,
+    SLOTS,
+    builds_dir,
+    check_entry,
+    check_output,
+    is_real_dir,
+    our_slot,
+    reason,
+    unsafe_area,
+)
 
-SLOTS = ("a", "b")
 _LIBC_NAME = ctypes.util.find_library("c")
 _LIBC = ctypes.CDLL(_LIBC_NAME, use_errno=True) if _LIBC_NAME else None
-
-ABSENT, OURS, EMPTY, LEGACY = "absent", "ours", "empty", "legacy"
-Manifest = dict[str, str | None]  # relative path -> digest; None: ours, bytes not trusted
 
 
 class PublishError(CatalogError):
     """The new site could not be written (disk full, permissions); the old one is untouched."""
-
-
-class UnsafeOutputError(ConfigError):
-    """The output or its build area holds what this tool did not make: refused, left untouched."""
 
 
 @dataclass(frozen=True)
@@ -50,34 +60,12 @@ class Published:
     kept: int = 0
 
 
-def builds_dir(output: Path) -> Path:
-    output = output.absolute()
-    return output.parent / f".{output.name}.builds"
-
-
-def output_lock_path(output: Path) -> Path:
-    """The lock file guarding one output directory (beside it, never inside the site)."""
-    output = output.absolute()
-    return output.parent / f".{output.name}.lock"
-
-
-def our_slot(output: Path) -> Path | None:
-    """The copy `output` links to, when it is a link this tool made (text `.NAME.builds/a|b`)."""
-    output = output.absolute()
-    try:
-        text = os.readlink(output)
-    except OSError:
-        return None
-    builds = builds_dir(output)
-    return next((builds / s for s in SLOTS if text == f"{builds.name}/{s}"), None)
-
-
 def current_build(output: Path) -> Path | None:
     """The copy the output symlink points to, or a plain directory from an older layout."""
     output = output.absolute()
     if output.is_symlink():
         target = our_slot(output)
-        return target if target is not None and _is_real_dir(target) else None
+        return target if target is not None and is_real_dir(target) else None
     return output if output.is_dir() else None
 
 
@@ -94,100 +82,9 @@ def published_key(output: Path) -> str | None:
     """The key the published copy was made with (see `deploy.site_key`), if any."""
     build = our_slot(output)
     try:
-        return _key_path(build).read_text() if build else None
+        return key_path(build).read_text() if build else None
     except OSError:
         return None
-
-
-def digests(files: dict[str, bytes]) -> dict[str, str]:
-    return {path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())}
-
-
-def check_output(output: Path) -> str:
-    """What `output` is (ABSENT, OURS, EMPTY or LEGACY); anything else is refused, untouched.
-
-    Only a link this tool made, an empty folder, or a folder holding a catalog.json of ours
-    (a site of an older version) may be replaced: never a web root or a home directory.
-    """
-    output = output.absolute()
-    try:
-        info = os.lstat(output)
-    except FileNotFoundError:
-        kind = ABSENT
-    except OSError as exc:
-        raise _refused(output, f"cannot be examined ({_reason(exc)})") from exc
-    else:
-        kind = _existing_kind(output, info)
-    check_build_area(output)
-    return kind
-
-
-def _existing_kind(output: Path, info: os.stat_result) -> str:
-    if stat.S_ISLNK(info.st_mode):
-        if our_slot(output) is None:
-            raise _refused(output, f"is a symbolic link to '{os.readlink(output)}'")
-        return OURS
-    if not stat.S_ISDIR(info.st_mode):
-        raise _refused(output, "is not a directory")
-    try:
-        with os.scandir(output) as entries:
-            if next(entries, None) is None:
-                return EMPTY
-    except OSError as exc:
-        raise _refused(output, f"cannot be listed ({_reason(exc)})") from exc
-    if _is_our_catalog(output / "catalog.json"):
-        return LEGACY
-    raise _refused(output, "holds files this tool did not write")
-
-
-def _is_our_catalog(path: Path) -> bool:
-    """A catalog.json an older version of this tool wrote: a regular file with schema_version."""
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return False
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and "schema_version" in data and "images" in data
-
-
-def _refused(output: Path, what: str) -> UnsafeOutputError:
-    return UnsafeOutputError(
-        f"'{output}': {what}: not a site this tool published, so nothing in it was touched. "
-        "Give --output a new or empty folder (it becomes a link to the tool's copies of the "
-        "site), or move this one away first"
-    )
-
-
-def check_build_area(output: Path) -> None:
-    """Refuse a build area holding a symbolic link or a stranger: it is never followed."""
-    builds = builds_dir(output)
-    for path in (builds, *(builds / s for s in SLOTS)):
-        _check_entry(path, output, stat.S_ISDIR, "a directory")
-    for slot in SLOTS:
-        for path in (_manifest_path(builds / slot), _key_path(builds / slot)):
-            _check_entry(path, output, stat.S_ISREG, "a regular file")
-
-
-def _check_entry(path: Path, output: Path, is_kind: Callable[[int], bool], kind: str) -> None:
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise _unsafe_area(path, output, f"cannot be examined ({_reason(exc)})") from exc
-    if stat.S_ISLNK(mode):
-        raise _unsafe_area(path, output, f"is a symbolic link (to '{os.readlink(path)}')")
-    if not is_kind(mode):
-        raise _unsafe_area(path, output, f"is not {kind}")
-
-
-def _unsafe_area(path: Path, near: Path, what: str) -> UnsafeOutputError:
-    """`near`: the output, or the build area itself."""
-    return UnsafeOutputError(
-        f"'{path}': {what}, in the build area of '{near}' where this tool keeps only what it "
-        "made; nothing was followed or deleted. Remove it, then run again"
-    )
 
 
 def publish(files: dict[str, bytes], output: Path, key: str = "") -> Published:
@@ -196,25 +93,20 @@ def publish(files: dict[str, bytes], output: Path, key: str = "") -> Published:
     kind = check_output(output)
     new = digests(files)
     current = our_slot(output) if kind == OURS else None
-    if current is not None and _is_real_dir(current) and _manifest(current) == new:
+    if current is not None and is_real_dir(current) and read_manifest(current) == new:
         return Published(changed=False)
     target = _other_slot(output, current)
     try:
         written, kept = _update(target, files, new)
-        _write(_key_path(target), key.encode())
+        _write(key_path(target), key.encode())
         _sync(target)
         _swap(output, target)
     except OSError as exc:
         raise PublishError(
-            f"'{exc.filename or target}': cannot write the new site: {_reason(exc)}; "
+            f"'{exc.filename or target}': cannot write the new site: {reason(exc)}; "
             "the published site is unchanged"
         ) from exc
     return Published(True, target, written, kept)
-
-
-def _reason(exc: OSError) -> str:
-    """The system's words for an error, never 'None'."""
-    return exc.strerror or str(exc) or type(exc).__name__
 
 
 def _other_slot(output: Path, current: Path | None) -> Path:
@@ -230,14 +122,7 @@ def _make_dir(path: Path, output: Path) -> None:
     try:
         os.mkdir(path)
     except FileExistsError:
-        _check_entry(path, output, stat.S_ISDIR, "a directory")
-
-
-def _is_real_dir(path: Path) -> bool:
-    try:
-        return stat.S_ISDIR(os.lstat(path).st_mode)
-    except OSError:
-        return False
+        check_entry(path, output, stat.S_ISDIR, "a directory")
 
 
 def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple[int, int]:
@@ -249,8 +134,8 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
     """
     old = _adopt_slot(target)
     journal = {p: old.get(p) if old.get(p) == new.get(p) else None for p in {*old, *new}}
-    _write(_manifest_path(target), _manifest_bytes(journal))
-    _key_path(target).unlink(missing_ok=True)
+    _write(manifest_path(target), manifest_bytes(journal))
+    key_path(target).unlink(missing_ok=True)
     _make_dir(target, target.parent)
     real_dirs: set[Path] = set()
     for relpath in sorted(set(old) - set(new), reverse=True):
@@ -264,7 +149,7 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
             _refuse_links_inside(target, target / relpath, real_dirs)
             _write(target / relpath, files[relpath])
             written += 1
-    _write(_manifest_path(target), _manifest_bytes(new))
+    _write(manifest_path(target), manifest_bytes(new))
     return written, len(new) - written
 
 
@@ -281,7 +166,7 @@ def _refuse_links_inside(target: Path, path: Path, real_dirs: set[Path]) -> None
         except FileNotFoundError:
             continue
         if stat.S_ISLNK(mode):
-            raise _unsafe_area(
+            raise unsafe_area(
                 parent, target.parent, f"is a symbolic link (to '{os.readlink(parent)}')"
             )
         real_dirs.add(parent)
@@ -293,8 +178,8 @@ def _adopt_slot(target: Path) -> Manifest:
     Only an older version, killed while writing, leaves such a copy: its files may be ours,
     but nothing records them, so they are neither trusted nor deleted.
     """
-    old = _manifest(target)
-    if old or _manifest_path(target).exists() or not _is_real_dir(target):
+    old = read_manifest(target)
+    if old or manifest_path(target).exists() or not is_real_dir(target):
         return old
     with os.scandir(target) as entries:
         if next(entries, None) is not None:
@@ -305,11 +190,6 @@ def _adopt_slot(target: Path) -> Manifest:
 def _stamp() -> str:
     now = datetime.datetime.now(datetime.UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{os.getpid()}"
-
-
-def _manifest_bytes(manifest: Manifest) -> bytes:
-    """Compact JSON: with `indent` json falls back to its pure-Python encoder (10x slower)."""
-    return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -372,44 +252,10 @@ def _remove_stale_link(link: Path, output: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:  # not a link: someone else's file
-        raise _unsafe_area(link, output, f"is not a link this tool made ({_reason(exc)})") from exc
+        raise unsafe_area(link, output, f"is not a link this tool made ({reason(exc)})") from exc
     if text not in {f"{builds_dir(output).name}/{s}" for s in SLOTS}:
-        raise _unsafe_area(link, output, f"is a symbolic link to '{text}'")
+        raise unsafe_area(link, output, f"is a symbolic link to '{text}'")
     link.unlink()
-
-
-def _manifest_path(build: Path) -> Path:
-    """Beside the copy, not inside it: the manifest is never published."""
-    return build.parent / f"{build.name}.manifest.json"
-
-
-def _key_path(build: Path) -> Path:
-    return build.parent / f"{build.name}.key"
-
-
-def _manifest(build: Path | None) -> Manifest:
-    """What the copy holds by our own record; paths that could leave the copy are dropped."""
-    if build is None:
-        return {}
-    try:
-        data = json.loads(_manifest_path(build).read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {
-        p: d if isinstance(d, str) else None
-        for p, d in data.items()
-        if isinstance(p, str) and _inside(p)
-    }
-
-
-def _inside(relpath: str) -> bool:
-    """A relative path that stays inside the copy (no `..`, not absolute, not empty).
-
-    Plain string tests: pathlib would cost a second per 10,000-page manifest.
-    """
-    return bool(relpath) and not relpath.startswith("/") and ".." not in relpath.split("/")
 
 
 def _sync(build: Path) -> None:
