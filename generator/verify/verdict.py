@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from generator.digests import CHECKED, Digest, hex_of
 from generator.problems import Problem, problem
 from generator.read.check_command import CheckCommand, check_command, create_command
 from generator.read.checksum import ChecksumFile, member_key
@@ -57,7 +58,11 @@ class Digester(Protocol):
 
 @dataclass(frozen=True)
 class MemberResult:
-    """One member file of an image after comparison."""
+    """One member file of an image after comparison.
+
+    `md5` and `expected_md5` (catalog.json keys) are the checked algorithm's digests, taken
+    from the Digest values compared.
+    """
 
     name: str
     size: int
@@ -202,7 +207,7 @@ def evaluate(
 
 def _expected(
     entry: ImageEntry, checksum: ChecksumFile | None
-) -> tuple[dict[str, tuple[str, ...]], list[Problem]]:
+) -> tuple[dict[str, tuple[Digest, ...]], list[Problem]]:
     """Member relpath -> expected digests (matched by `checksum.match_files`), with warnings."""
     if checksum is None or checksum.error:
         return {}, []
@@ -256,14 +261,14 @@ def shown(name: str) -> str:
 def _member(
     entry: ImageEntry,
     member: FileStat,
-    expected: dict[str, tuple[str, ...]],
+    expected: dict[str, tuple[Digest, ...]],
     digests: dict[str, FileDigest] | None,
     checksum: ChecksumFile | None,
 ) -> MemberResult:
     name = member.relpath.rsplit("/", 1)[-1]
     wants = expected.get(member.relpath)
     digest = digests.get(member.relpath) if digests is not None else None
-    md5 = digest.md5 if digest else None
+    computed = digest.digests if digest else ()
     if digest and digest.error:
         status = UNREADABLE
     elif digest and digest.changing:
@@ -279,13 +284,19 @@ def _member(
     elif digest is None:
         status = UNVERIFIED
     else:  # several digests for one file: md5sum -c fails on at least one
-        status = VERIFIED if all(want == md5 for want in wants) else MISMATCH
-    want = next((w for w in wants or () if w != md5), wants[0] if wants else None)
-    return MemberResult(name, member.size, md5, want, status)
+        status = VERIFIED if all(_matches(computed, want) for want in wants) else MISMATCH
+    want = next((w for w in wants or () if not _matches(computed, w)), wants[0] if wants else None)
+    md5 = hex_of(computed, CHECKED)
+    return MemberResult(name, member.size, md5, want.hex if want else None, status)
+
+
+def _matches(computed: tuple[Digest, ...], want: Digest) -> bool:
+    """The file's digest of the expected one's algorithm equals it (absent: no match)."""
+    return hex_of(computed, want.algorithm) == want.hex
 
 
 def _member_problems(
-    entry: ImageEntry, members: list[MemberResult], expected: dict[str, tuple[str, ...]]
+    entry: ImageEntry, members: list[MemberResult], expected: dict[str, tuple[Digest, ...]]
 ) -> list[Problem]:
     """One problem per member that is not fine, plus listed members that are absent."""
     problems = []
