@@ -73,11 +73,15 @@ class MemberResult:
 
 @dataclass
 class Verification:
-    """An image's verdict: status, digests and the problems behind it."""
+    """An image's verdict: status, digests and the problems behind it.
+
+    `digests` (computed) and `expected` (from the `.checksum`) are a single-file image's;
+    a multi-file image has them per member.
+    """
 
     status: str
-    md5: str | None = None
-    expected_md5: str | None = None
+    digests: tuple[Digest, ...] = ()
+    expected: Digest | None = None
     verified_at: float | None = None
     members: list[MemberResult] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -192,11 +196,12 @@ def evaluate(
     read_times = [
         d.read_at for m in entry.members if digests and (d := digests.get(m.relpath)) and d.read_at
     ]
-    single = members[0] if len(members) == 1 and not entry.is_dir else None
+    single = entry.members[0] if len(members) == 1 and not entry.is_dir else None
+    computed = _computed(digests, single) if single else ()
     return Verification(
         status=status,
-        md5=single.md5 if single else None,
-        expected_md5=single.expected_md5 if single else None,
+        digests=computed,
+        expected=_wanted(expected.get(single.relpath), computed) if single else None,
         verified_at=min(read_times) if read_times and status in (VERIFIED, MISMATCH) else None,
         members=members,
         problems=problems,
@@ -268,7 +273,7 @@ def _member(
     name = member.relpath.rsplit("/", 1)[-1]
     wants = expected.get(member.relpath)
     digest = digests.get(member.relpath) if digests is not None else None
-    computed = digest.digests if digest else ()
+    computed = _computed(digests, member)
     if digest and digest.error:
         status = UNREADABLE
     elif digest and digest.changing:
@@ -285,9 +290,19 @@ def _member(
         status = UNVERIFIED
     else:  # several digests for one file: md5sum -c fails on at least one
         status = VERIFIED if all(_matches(computed, want) for want in wants) else MISMATCH
-    want = next((w for w in wants or () if not _matches(computed, w)), wants[0] if wants else None)
+    want = _wanted(wants, computed)
     md5 = hex_of(computed, CHECKED)
     return MemberResult(name, member.size, md5, want.hex if want else None, status)
+
+
+def _computed(digests: dict[str, FileDigest] | None, member: FileStat) -> tuple[Digest, ...]:
+    digest = digests.get(member.relpath) if digests is not None else None
+    return digest.digests if digest else ()
+
+
+def _wanted(wants: tuple[Digest, ...] | None, computed: tuple[Digest, ...]) -> Digest | None:
+    """The expected digest to show: the first one the file fails, else the first one."""
+    return next((w for w in wants or () if not _matches(computed, w)), wants[0] if wants else None)
 
 
 def _matches(computed: tuple[Digest, ...], want: Digest) -> bool:
