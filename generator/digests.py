@@ -10,6 +10,8 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from generator.errors import ConfigError
+
 CHECKED = "md5"  # what a `.checksum` sidecar holds, by the spec
 KNOWN = ("md5", "sha1", "sha256", "sha512")  # hashlib names, in the order outputs list them
 DEFAULT_SET: tuple[str, ...] = (CHECKED,)
@@ -27,11 +29,16 @@ class Digest(NamedTuple):
 
 
 def algorithm_set(names: Iterable[str]) -> tuple[str, ...]:
-    """The algorithms to compute, in KNOWN order, each once; always the checked one."""
+    """The algorithms to compute, in KNOWN order, each once; always the checked one.
+
+    A fixed order keeps outputs and the verify report's key the same whatever order a setting
+    lists them in.
+    """
     wanted = {CHECKED, *names}
     unknown = sorted(wanted - set(KNOWN))
     if unknown:
-        raise ValueError(f"unknown digest algorithm {', '.join(unknown)}; known: {KNOWN}")
+        named = ", ".join(f"'{name}'" for name in unknown)
+        raise ConfigError(f"{named}: unknown digest algorithm; use some of {', '.join(KNOWN)}")
     return tuple(name for name in KNOWN if name in wanted)
 
 

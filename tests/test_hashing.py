@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.digests import Digest
+from generator.digests import Digest, algorithm_set, has_all, hex_of
+from generator.errors import ConfigError
 from generator.read.scan import FileStat
 from generator.verify.hashing import HELPER_MIN_SIZE, Interrupted, digests_of, hash_file
 
@@ -111,3 +112,17 @@ def test_helper_read_still_notices_a_changing_file(tmp_path: Path) -> None:
     steady = hash_file(tmp_path, FileStat.of("image.img", path.stat()), spare_core=True)
     assert changing.changing and changing.digests == ()
     assert steady.digests == (Digest("md5", md5sum(path)),) and not steady.changing
+
+
+def test_algorithm_set_is_ordered_deduplicated_and_always_checks_md5() -> None:
+    assert algorithm_set(["sha256", "md5", "sha256"]) == ("md5", "sha256")
+    assert algorithm_set(["sha512"]) == ("md5", "sha512")
+    with pytest.raises(ConfigError, match="'crc32': unknown digest algorithm"):
+        algorithm_set(["sha256", "crc32"])
+
+
+def test_digest_lookup_by_algorithm() -> None:
+    digests = (Digest("md5", "a" * 32), Digest("sha256", "b" * 64))
+    assert hex_of(digests) == "a" * 32 and hex_of(digests, "sha256") == "b" * 64
+    assert hex_of(digests, "sha512") is None and hex_of(()) is None
+    assert has_all(digests, ("md5", "sha256")) and not has_all(digests[:1], ("md5", "sha256"))
