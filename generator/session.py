@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from generator import failpoints
 from generator.catalog.model import CATALOG_FIELDS, Catalog
 from generator.config import Config
+from generator.digests import DEFAULT_SET, algorithm_set
 from generator.errors import RepositoryVanished
 from generator.problems import Problem, from_rows, to_rows
 from generator.publish.lock import hold_lock
@@ -66,7 +67,7 @@ class RunStats:
             self.digests_reused += 1
         elif result.deferred:
             self.files_pending += 1
-        elif result.md5 or (result.changing and not result.vanished):
+        elif result.digests or (result.changing and not result.vanished):
             self.files_hashed += 1
             self.bytes_read += result.bytes_read
 
@@ -213,10 +214,16 @@ def rehash_policy(config: Config) -> RehashPolicy:
     return RehashPolicy(config.rehash_older_than, min(budgets) if budgets else None)
 
 
+def digest_algorithms(config: Config) -> tuple[str, ...]:
+    """The digests each file read yields: MD5 only for now (a `digests` setting goes here)."""
+    return algorithm_set(DEFAULT_SET)
+
+
 def verdict_settings(config: Config) -> tuple:
     """Every setting a `verify` report depends on (with the tree and the program)."""
     trust = (config.trusted_groups, config.owners)
-    return (str(config.repository), known_values(config), config.ignore, "no descriptions", trust)
+    settings = (str(config.repository), known_values(config), config.ignore, "no descriptions")
+    return (*settings, trust, digest_algorithms(config))
 
 
 def verify_images(
@@ -230,7 +237,8 @@ def verify_images(
         )
     assert state is not None
     on_bytes = session.progress.advance if session.progress else None
-    digester = CachedDigester(state, session.clock, on_bytes, drop_cache=not config.keep_cache)
+    algorithms = digest_algorithms(config)
+    digester = CachedDigester(state, session.clock, on_bytes, not config.keep_cache, algorithms)
     members = (p.entry.members for p in parsed)
     stats.rehash_bytes = digester.plan_rehash(members, rehash_policy(config))
     digests = hash_all(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.digests import Digest
 from generator.read.checksum import match_files, member_key, parse_checksum
 from tests.conftest import md5sum, write_tree
 
@@ -26,7 +27,7 @@ def expected(path: Path) -> str:
 def test_real_md5sum_output_forms(image_dir: Path, flags: tuple[str, ...]) -> None:
     parsed = parse_checksum(md5sum(image_dir, IMAGE, flags=flags).encode())
     assert parsed.error is None
-    assert [(line.md5, line.name) for line in parsed.lines] == [
+    assert [(line.hex, line.name) for line in parsed.lines] == [
         (expected(image_dir / IMAGE), IMAGE)
     ]
 
@@ -35,7 +36,7 @@ def test_upper_case_hex_and_crlf(image_dir: Path) -> None:
     text = md5sum(image_dir, IMAGE)
     digest, name = text.split(maxsplit=1)
     parsed = parse_checksum(f"{digest.upper()}  {name.strip()}\r\n".encode())
-    assert parsed.lines[0].md5 == expected(image_dir / IMAGE)
+    assert parsed.lines[0].hex == expected(image_dir / IMAGE)
     assert parsed.lines[0].name == IMAGE
 
 
@@ -52,7 +53,7 @@ def test_multi_file_lines_relative_or_prefixed(tmp_path: Path) -> None:
     relative = parse_checksum(md5sum(tmp_path / "img_dir", "a.vmdk", "b.vmdk").encode())
     assert [member_key(ln.name, "img_dir") for ln in prefixed.lines] == ["a.vmdk", "b.vmdk"]
     assert [member_key(ln.name, "img_dir") for ln in relative.lines] == ["a.vmdk", "b.vmdk"]
-    assert [ln.md5 for ln in prefixed.lines] == [ln.md5 for ln in relative.lines]
+    assert [ln.hex for ln in prefixed.lines] == [ln.hex for ln in relative.lines]
     assert member_key("/star/data08/OSG/APP/vm/vmware/img_dir/a.vmdk", "img_dir") == "a.vmdk"
 
 
@@ -77,7 +78,7 @@ def test_garbage_is_an_error_with_a_reason(data: bytes, fragment: str) -> None:
 def test_other_lines_are_skipped_as_md5sum_skips_them() -> None:
     parsed = parse_checksum(b"# made by hand\nd41d8cd98f00b204e9800998ecf8427e  a.img\nrubbish\n")
     assert parsed.error is None and parsed.skipped == [1, 3] and not parsed.plain
-    assert [(ln.md5, ln.name) for ln in parsed.lines] == [
+    assert [(ln.hex, ln.name) for ln in parsed.lines] == [
         ("d41d8cd98f00b204e9800998ecf8427e", "a.img")
     ]
 
@@ -89,7 +90,7 @@ def test_error_messages_never_quote_the_file() -> None:
 def test_a_bare_hash_serves_a_single_file_only() -> None:
     single = parse_checksum(b"D41D8CD98F00B204E9800998ECF8427E\r\n")
     match_files(single, "/repo", "xen", "a.img", ["xen/a.img"])
-    assert single.expected == {"xen/a.img": ("d41d8cd98f00b204e9800998ecf8427e",)}
+    assert single.expected == {"xen/a.img": (Digest("md5", "d41d8cd98f00b204e9800998ecf8427e"),)}
     assert single.oddities and not single.plain
     directory = parse_checksum(b"d41d8cd98f00b204e9800998ecf8427e\n")
     match_files(directory, "/repo", "xen", "img_dir", ["xen/img_dir/a.vmdk"])

@@ -1,7 +1,9 @@
-"""The read path: the same MD5 as md5sum, alone or with a helper thread, and a clean stop."""
+"""The read path: the same digests as md5sum/sha256sum, alone or with a helper thread, from one
+read, and a clean stop."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import threading
@@ -9,14 +11,27 @@ from pathlib import Path
 
 import pytest
 
+from generator.digests import Digest, algorithm_set, has_all, hex_of
+from generator.errors import ConfigError
 from generator.read.scan import FileStat
-from generator.verify.hashing import HELPER_MIN_SIZE, Interrupted, hash_file, md5_of
+from generator.verify.hashing import HELPER_MIN_SIZE, Interrupted, digests_of, hash_file
 
 MIB = 1 << 20
 
 
 def md5sum(path: Path) -> str:
     return subprocess.run(["md5sum", path], check=True, capture_output=True, text=True).stdout[:32]
+
+
+def sha256sum(path: Path) -> str:
+    done = subprocess.run(["sha256sum", path], check=True, capture_output=True, text=True)
+    return done.stdout[:64]
+
+
+def bytes_read_by_this_process() -> int:
+    """`rchar` of /proc/self/io: every byte any thread of the process got from read()."""
+    io = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
+    return int(io["rchar"])
 
 
 @pytest.mark.parametrize("helper", [False, True])
@@ -27,10 +42,44 @@ def test_md5_matches_md5sum(tmp_path: Path, helper: bool, size: int) -> None:
     seen: list[int] = []
     fd = os.open(path, os.O_RDONLY)
     try:
-        md5, count = md5_of(fd, seen.append, helper=helper)
+        digests, count = digests_of(fd, ("md5",), seen.append, helper=helper)
     finally:
         os.close(fd)
-    assert (md5, count, sum(seen)) == (md5sum(path), size, size)
+    assert (digests, count, sum(seen)) == ((Digest("md5", md5sum(path)),), size, size)
+
+
+@pytest.mark.parametrize("helper", [False, True])
+def test_md5_and_sha256_come_from_one_read(tmp_path: Path, helper: bool) -> None:
+    size = 12 * MIB + 4321
+    path = tmp_path / "image.img"
+    data = os.urandom(size)
+    path.write_bytes(data)
+    seen: list[int] = []
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        before = bytes_read_by_this_process()
+        digests, count = digests_of(fd, ("md5", "sha256"), seen.append, helper=helper)
+        read = bytes_read_by_this_process() - before
+    finally:
+        os.close(fd)
+    assert digests == (
+        Digest("md5", hashlib.md5(data).hexdigest()),
+        Digest("sha256", hashlib.sha256(data).hexdigest()),
+    )
+    assert digests == (Digest("md5", md5sum(path)), Digest("sha256", sha256sum(path)))
+    assert count == sum(seen) == size
+    assert size <= read < size + MIB  # the file once (plus /proc/self/io), not once per digest
+
+
+def test_hash_file_takes_the_algorithm_set(tmp_path: Path) -> None:
+    path = tmp_path / "image.img"
+    path.write_bytes(os.urandom(3 * MIB))
+    member = FileStat.of("image.img", path.stat())
+    both = hash_file(tmp_path, member, algorithms=("md5", "sha256"))
+    alone = hash_file(tmp_path, member)
+    assert both.digests == (Digest("md5", md5sum(path)), Digest("sha256", sha256sum(path)))
+    assert alone.digests == (Digest("md5", md5sum(path)),)
+    assert both.bytes_read == alone.bytes_read == 3 * MIB
 
 
 def test_stop_ends_the_helper_thread(tmp_path: Path) -> None:
@@ -41,7 +90,7 @@ def test_stop_ends_the_helper_thread(tmp_path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         with pytest.raises(Interrupted):
-            md5_of(fd, lambda count: stop.set(), stop, helper=True)
+            digests_of(fd, ("md5",), lambda count: stop.set(), stop, helper=True)
     finally:
         os.close(fd)
     assert threading.active_count() == before
@@ -61,5 +110,19 @@ def test_helper_read_still_notices_a_changing_file(tmp_path: Path) -> None:
 
     changing = hash_file(tmp_path, member, on_bytes=append_once, spare_core=True)
     steady = hash_file(tmp_path, FileStat.of("image.img", path.stat()), spare_core=True)
-    assert changing.changing and changing.md5 is None
-    assert steady.md5 == md5sum(path) and not steady.changing
+    assert changing.changing and changing.digests == ()
+    assert steady.digests == (Digest("md5", md5sum(path)),) and not steady.changing
+
+
+def test_algorithm_set_is_ordered_deduplicated_and_always_checks_md5() -> None:
+    assert algorithm_set(["sha256", "md5", "sha256"]) == ("md5", "sha256")
+    assert algorithm_set(["sha512"]) == ("md5", "sha512")
+    with pytest.raises(ConfigError, match="'crc32': unknown digest algorithm"):
+        algorithm_set(["sha256", "crc32"])
+
+
+def test_digest_lookup_by_algorithm() -> None:
+    digests = (Digest("md5", "a" * 32), Digest("sha256", "b" * 64))
+    assert hex_of(digests) == "a" * 32 and hex_of(digests, "sha256") == "b" * 64
+    assert hex_of(digests, "sha512") is None and hex_of(()) is None
+    assert has_all(digests, ("md5", "sha256")) and not has_all(digests[:1], ("md5", "sha256"))

@@ -191,7 +191,7 @@ def test_file_changing_while_read_is_never_cached(tmp_path: Path, tree: Path) ->
     member = FileStat.of(IMAGE, path.stat())
     results = digest_all(tree, [member], digester, jobs=1)
     state.close()
-    assert results[IMAGE].changing and results[IMAGE].md5 is None
+    assert results[IMAGE].changing and results[IMAGE].digests == ()
     assert open_state(tmp_path / "state", clock).files == {}
     result, statuses = verify(config_for(tmp_path), clock)  # the next run tries again
     assert statuses[IMAGE_ID] == "mismatch" and result.stats.files_hashed == 2
@@ -215,7 +215,7 @@ def test_file_vanishing_mid_run_is_reported(tmp_path: Path, tree: Path) -> None:
         tree, [m for e in scanned.images for m in e.members], CachedDigester(state, Clock()), 2
     )
     state.close()
-    assert results[IMAGE].vanished and results[OTHER].md5
+    assert results[IMAGE].vanished and results[OTHER].digests
     entry = next(e for e in scanned.images if e.id == IMAGE_ID)
     verdict = evaluate(entry, None, results)
     assert verdict.status == "changing"
@@ -245,7 +245,7 @@ def test_members_are_hashed_in_parallel(tmp_path: Path) -> None:
     members = [m for e in scan(repo).images for m in e.members]
     results = digest_all(repo, members, digester, jobs=2)
     state.close()
-    assert len(waited) == 2 and all(r.md5 for r in results.values())
+    assert len(waited) == 2 and all(r.digests for r in results.values())
 
 
 def test_largest_files_are_read_first(tmp_path: Path) -> None:

@@ -11,8 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from generator.digests import Digest
+from generator.read.scan import FileStat
 from generator.state.database import MIGRATIONS, SCHEMA_VERSION, STATE_FILE, migrate, open_state
+from generator.verify.cached import CachedDigester
+from generator.verify.verdict import digest_all
 from tests.conftest import CLI, Clock, config_for, image_entries, run_cli, verify, write_tree
+from tests.open_watch import OpenWatch
 
 IMAGE = "xen/sl7.3_x86_64_sl20a_8GB_base.img"
 MIB = 1 << 20
@@ -37,6 +42,64 @@ def test_migrate_from_every_older_version(tmp_path: Path) -> None:
         migrate(db)
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         db.close()
+
+
+def state_of_schema_3(path: Path, rows: list[tuple]) -> None:
+    """A database as the previous release left it: md5 a column of `files`."""
+    path.parent.mkdir(parents=True)
+    db = sqlite3.connect(path, isolation_level=None)
+    for number in range(3):
+        db.executescript(MIGRATIONS[number])
+    db.execute("PRAGMA user_version = 3")
+    db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.close()
+
+
+def test_digests_of_the_previous_schema_are_reused_not_read_again(tmp_path: Path) -> None:
+    image = write_tree(tmp_path / "repo", image_entries(IMAGE, os.urandom(3 * MIB))) / IMAGE
+    md5 = subprocess.run(["md5sum", image], capture_output=True, text=True).stdout[:32]
+    st, clock = image.stat(), Clock()
+    fingerprint = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    old = [(IMAGE, *fingerprint, md5, clock.now, clock.now)]  # hashed a minute after written
+    state_of_schema_3(tmp_path / "state" / STATE_FILE, old)
+    watch = OpenWatch([image])
+    try:
+        result, statuses = verify(config_for(tmp_path), clock)
+        touched = watch.touched()
+    finally:
+        watch.close()
+    assert image not in touched and result.stats.files_hashed == 0
+    assert result.stats.digests_reused == 1 and statuses == {IMAGE[:-4]: "verified"}
+    assert result.catalog.images[0].md5 == md5
+    with sqlite3.connect(tmp_path / "state" / STATE_FILE) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(files)")]
+        digests = db.execute("SELECT * FROM file_digests").fetchall()
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+    db.close()
+    assert "md5" not in columns and digests == [(IMAGE, "md5", md5)] and version == SCHEMA_VERSION
+
+
+def test_a_cached_digest_lacking_an_algorithm_of_the_set_is_read_again(tmp_path: Path) -> None:
+    image = write_tree(tmp_path / "repo", image_entries(IMAGE, os.urandom(MIB))) / IMAGE
+    verify(config_for(tmp_path), Clock())  # stores MD5 only
+    member = FileStat.of(IMAGE, image.stat())
+    both = ("md5", "sha256")
+    state = open_state(tmp_path / "state", Clock())
+    try:
+        upgraded = CachedDigester(state, Clock(), algorithms=both)
+        assert CachedDigester(state, Clock()).reuse(member) is not None
+        assert upgraded.reuse(member) is None
+        read = digest_all(tmp_path / "repo", [member], upgraded, jobs=1)[IMAGE]
+    finally:
+        state.close()
+    sha256 = subprocess.run(["sha256sum", image], capture_output=True, text=True).stdout[:64]
+    assert not read.reused and read.digests[1] == Digest("sha256", sha256)
+    state = open_state(tmp_path / "state", Clock())
+    try:
+        again = CachedDigester(state, Clock(), algorithms=both).reuse(member)
+    finally:
+        state.close()
+    assert again is not None and again.reused and again.digests == read.digests
 
 
 def test_images_table_keeps_first_seen(tmp_path: Path) -> None:

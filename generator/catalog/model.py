@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
+from generator.digests import CHECKED, hex_of
 from generator.problems import ERROR, Problem
 from generator.read.check_command import CheckCommand
 from generator.read.parse import ParsedImage
@@ -66,7 +67,7 @@ class Image:
     multi_file: bool
     size_bytes: int
     allocated_bytes: int
-    md5: str | None
+    md5: str | None  # catalog.json keys: the checked algorithm's digests, from Digest values
     expected_md5: str | None
     status: str
     verified_at: str | None
@@ -136,8 +137,8 @@ def make_image(parsed: ParsedImage, verification: Verification) -> Image:
         multi_file=entry.is_dir,
         size_bytes=sum(m.size for m in entry.members),
         allocated_bytes=sum(m.allocated for m in entry.members),
-        md5=verification.md5,
-        expected_md5=verification.expected_md5,
+        md5=hex_of(verification.digests, CHECKED),
+        expected_md5=verification.expected.hex if verification.expected else None,
         status=verification.status,
         verified_at=iso_time(verification.verified_at),
         name_valid=name.valid,

@@ -82,7 +82,7 @@ def _embedded(entry: ImageEntry, checksum: ChecksumFile) -> CheckCommand:
     lines = []
     for member in entry.members:
         name = member.relpath.rsplit("/", 1)[-1]
-        lines += [escape_line(md5, name) for md5 in checksum.expected.get(member.relpath, ())]
+        lines += [escape_line(want.hex, name) for want in checksum.expected.get(member.relpath, ())]
     command = f"printf '%s\\n' {' '.join(q(line) for line in lines)} | md5sum -c -"
     if entry.is_dir:
         command = f"cd -- {q(entry.name)} && {command}"

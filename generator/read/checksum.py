@@ -12,6 +12,9 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+from generator.digests import CHECKED, Digest
 
 MAX_CHECKSUM_BYTES = 1 << 20
 HEX = frozenset("0123456789abcdefABCDEF")
@@ -26,10 +29,11 @@ MAX_CHECKSUM_LINES = 10_000  # more members than any image directory holds
 class ChecksumLine:
     """One entry: `name` as md5sum reads it (unescaped), None for a bare hash.
 
+    `hex` is a digest of the file's `algorithm` (MD5: the spec's `.checksum` is md5sum output).
     `standard` is False for the entries md5sum -c cannot read as written (our additions).
     """
 
-    md5: str
+    hex: str
     name: str | None
     number: int = 1
     standard: bool = True
@@ -41,15 +45,16 @@ class ChecksumFile:
 
     `expected` (member relpath -> distinct expected digests) and the lists below it are filled
     by `match_files`, which knows the image; several digests for one file means md5sum -c
-    reports a mismatch for it.
+    reports a mismatch for it. Every line holds a digest of `algorithm`.
     """
 
+    algorithm: ClassVar[str] = CHECKED
     lines: list[ChecksumLine] = field(default_factory=list)
     error: str | None = None
     skipped: list[int] = field(default_factory=list)
     oddities: list[str] = field(default_factory=list)
     crlf: bool = False
-    expected: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    expected: dict[str, tuple[Digest, ...]] = field(default_factory=dict)
     absolute: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     renamed: str | None = None
@@ -205,16 +210,16 @@ def _unescape(name: str) -> str | None:
     return "".join(out)
 
 
-def escape_line(md5: str, name: str) -> str:
-    """A line md5sum -c reads back as (md5, name), escaping as md5sum does.
+def escape_line(hex_digest: str, name: str) -> str:
+    """A line md5sum -c reads back as (digest, name), escaping as md5sum does.
 
     Binary mode (`*`, the same bytes on Linux) so that no two blanks follow each other: a
     browser that collapses white space when text is selected cannot change the line.
     """
     if not any(c in name for c in "\\\n\r"):
-        return f"{md5} *{name}"
+        return f"{hex_digest} *{name}"
     escaped = name.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
-    return f"\\{md5} *{escaped}"
+    return f"\\{hex_digest} *{escaped}"
 
 
 def member_key(listed: str, image_name: str) -> str:
@@ -252,7 +257,7 @@ def match_files(parsed: ChecksumFile, root: str, vm: str, name: str, members: li
     single = members == [f"{vm}/{name}"]
     only = parsed.lines[0] if len(parsed.lines) == 1 else None
     if single and only and only.standard and only.name == name:  # the usual case, at once
-        parsed.expected[members[0]] = (only.md5,)
+        parsed.expected[members[0]] = (Digest(parsed.algorithm, only.hex),)
         return
     sidecars = {f"{name}.checksum", f"{name}.txt"}
     named = [
@@ -271,10 +276,11 @@ def match_files(parsed: ChecksumFile, root: str, vm: str, name: str, members: li
         found = next((t for t in tiers if t), [])
         used.update(id(ln) for ln in found)
         if found:
-            parsed.expected[member] = tuple(dict.fromkeys(ln.md5 for ln in found))
+            hexes = dict.fromkeys(ln.hex for ln in found)
+            parsed.expected[member] = tuple(Digest(parsed.algorithm, h) for h in hexes)
     if single and not parsed.expected and named:
         parsed.renamed = named[0].name
-        parsed.expected[members[0]] = (named[0].md5,)
+        parsed.expected[members[0]] = (Digest(parsed.algorithm, named[0].hex),)
         used.add(id(named[0]))
     for line in named:
         if id(line) in used and line.name and line.name.startswith("/"):

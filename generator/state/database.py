@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from generator.digests import Digest
 from generator.problems import Problem, problem
 
 if TYPE_CHECKING:
@@ -68,11 +69,40 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX events_by_time ON events (at);
     """,
+    """
+    CREATE TABLE file_digests (
+        relpath   TEXT NOT NULL,      -- a row of `files`: all digests of one read of the file
+        algorithm TEXT NOT NULL,      -- hashlib name: md5, sha256, ...
+        hex       TEXT NOT NULL,
+        PRIMARY KEY (relpath, algorithm)
+    ) WITHOUT ROWID;
+    INSERT INTO file_digests SELECT relpath, 'md5', md5 FROM files;
+    CREATE TABLE files_keyed (
+        relpath   TEXT PRIMARY KEY,   -- as before, without the md5 column
+        size      INTEGER NOT NULL,
+        mtime_ns  INTEGER NOT NULL,
+        ctime_ns  INTEGER NOT NULL,
+        inode     INTEGER NOT NULL,
+        hashed_at REAL NOT NULL,
+        read_at   REAL NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO files_keyed SELECT relpath, size, mtime_ns, ctime_ns, inode, hashed_at, read_at
+        FROM files;
+    DROP TABLE files;
+    ALTER TABLE files_keyed RENAME TO files;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LAST_SEEN_RESOLUTION = 3600.0  # seconds
-# size, mtime_ns, ctime_ns, inode, md5, hashed_at, read_at: a plain tuple, read in bulk.
-CachedFile = tuple[int, int, int, int, str, float, float]
+# size, mtime_ns, ctime_ns, inode, digests, hashed_at, read_at: a plain tuple, read in bulk.
+CachedFile = tuple[int, int, int, int, tuple[Digest, ...], float, float]
+# Every file row with its digests as one `algorithm hex ...` string: one query, and a
+# primary-key lookup per file in C (two queries joined in Python cost more).
+FILES_QUERY = (
+    "SELECT relpath, size, mtime_ns, ctime_ns, inode, hashed_at, read_at, "
+    "(SELECT group_concat(algorithm || ' ' || hex, ' ') FROM file_digests d "
+    "WHERE d.relpath = f.relpath) FROM files f"
+)
 # Errors that mean the file is not a usable database; anything else (busy, full, I/O) may pass.
 REBUILD_ON = {"SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_ERROR", "SQLITE_CANTOPEN"}
 NEWER_HINT = "run the newer star-vm-catalog, or give this one its own --state directory"
@@ -115,9 +145,8 @@ class State:
     def files(self) -> dict[str, CachedFile]:
         """Every file row, read at once: one query beats one per file by far."""
         if self._files is None:
-            sql = "SELECT relpath, size, mtime_ns, ctime_ns, inode, md5, hashed_at, read_at FROM files"
-            rows = self._read(lambda: self.connection.execute(sql).fetchall()) or []
-            self._files = {row[0]: row[1:] for row in rows}
+            rows = self._read(lambda: self.connection.execute(FILES_QUERY).fetchall()) or []
+            self._files = {r[0]: (r[1], r[2], r[3], r[4], _digests(r[7]), r[5], r[6]) for r in rows}
         return self._files
 
     def record(self, digest: FileDigest) -> None:
@@ -129,14 +158,22 @@ class State:
             self._reports_voided = True
             # (not the record of problems logged, `log:<command>`: a digest does not void it)
             self._write("DELETE FROM snapshots WHERE command NOT LIKE 'log:%'", ())
-        if digest.md5 is not None and digest.fingerprint and digest.hashed_at is not None:
-            values = (digest.relpath, *digest.fingerprint, digest.md5)
-            self._write(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (*values, digest.hashed_at, digest.read_at),
+        relpath = digest.relpath
+        forget = [("DELETE FROM file_digests WHERE relpath = ?", (relpath,))]
+        if digest.digests and digest.fingerprint and digest.hashed_at is not None:
+            row = (relpath, *digest.fingerprint, digest.hashed_at, digest.read_at)
+            self._write_all(
+                [
+                    ("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", row),
+                    *forget,  # the digests of this read replace all earlier ones
+                    *(
+                        ("INSERT INTO file_digests VALUES (?, ?, ?)", (relpath, *d))
+                        for d in digest.digests
+                    ),
+                ]
             )
         elif digest.changing:
-            self._write("DELETE FROM files WHERE relpath = ?", (digest.relpath,))
+            self._write_all([("DELETE FROM files WHERE relpath = ?", (relpath,)), *forget])
 
     def see_images(self, ids: Iterable[str], now: float) -> None:
         """Note that these images exist now: first_seen once, last_seen to the hour.
@@ -213,11 +250,18 @@ class State:
 
     def _write(self, sql: str, parameters: tuple) -> None:
         """One statement, one transaction; a failing database stops being written, not the run."""
+        self._write_all([(sql, parameters)])
+
+    def _write_all(self, statements: list[tuple[str, tuple]]) -> None:
+        """Statements in one transaction (one alone needs none: autocommit is one)."""
         with self._lock:
             if self._broken:
                 return
             try:
-                self.connection.execute(sql, parameters)
+                if len(statements) == 1:
+                    self.connection.execute(*statements[0])
+                else:
+                    _transaction(self.connection, statements)
             except sqlite3.Error as exc:
                 self._broken = True
                 remedy = (
@@ -227,6 +271,34 @@ class State:
                 self.problems.append(
                     _problem(self.path, "state_not_saved", action="write", error=exc, remedy=remedy)
                 )
+
+
+def _transaction(connection: sqlite3.Connection, statements: list[tuple[str, tuple]]) -> None:
+    """All or nothing: a file row never stays without its digests, nor digests without it."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, parameters in statements:
+            connection.execute(sql, parameters)
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _digests(text: str | None) -> tuple[Digest, ...]:
+    """`md5 <hex> sha256 <hex>` (the bulk query's form) as Digest values.
+
+    Called once per file row, so the usual single digest skips the NamedTuple's Python-level
+    `__new__`: `State.files` on 100,000 rows took 0.73 s this way against 1.7 s with the
+    generic path (0.35 s with the old md5 column; a loaded 2-core machine).
+    """
+    if not text:
+        return ()
+    words = text.split(" ")
+    if len(words) == 2:
+        return (tuple.__new__(Digest, words),)
+    return tuple(map(Digest, words[::2], words[1::2]))
 
 
 def open_state(directory: Path, clock: Callable[[], float]) -> State:

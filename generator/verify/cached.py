@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.digests import DEFAULT_SET, has_all
 from generator.read.scan import FileStat
 from generator.state.database import CachedFile, State
 from generator.verify.hashing import FileDigest, hash_file
@@ -63,8 +64,10 @@ class CachedDigester:
         clock: Callable[[], float],
         on_bytes: Callable[[int], None] | None = None,
         drop_cache: bool = False,
+        algorithms: tuple[str, ...] = DEFAULT_SET,
     ) -> None:
         self.state = state
+        self.algorithms = algorithms
         self.drop_cache = drop_cache
         self.clock = clock
         self.on_bytes = on_bytes
@@ -72,14 +75,31 @@ class CachedDigester:
         self.stop = threading.Event()
 
     def reuse(self, member: FileStat) -> FileDigest | None:
-        row = self.state.files.get(member.relpath)
-        if row is None or member.relpath in self.rehash or not trusted(row, member):
+        if member.relpath in self.rehash:
             return None
-        return FileDigest(member.relpath, md5=row[4], read_at=row[6], reused=True)
+        row = self.reusable(member)
+        return FileDigest(member.relpath, row[4], read_at=row[6], reused=True) if row else None
+
+    def reusable(self, member: FileStat) -> CachedFile | None:
+        """The stored row when it is trusted and holds every digest of the set, else None.
+
+        A row lacking an algorithm added since it was stored is read again, all digests at once.
+        """
+        row = self.state.files.get(member.relpath)
+        if row is None or not trusted(row, member) or not has_all(row[4], self.algorithms):
+            return None
+        return row
 
     def digest(self, root: Path, member: FileStat, spare_core: bool = False) -> FileDigest:
         result = hash_file(
-            root, member, self.clock, self.on_bytes, self.stop, spare_core, self.drop_cache
+            root,
+            member,
+            self.clock,
+            self.on_bytes,
+            self.stop,
+            spare_core,
+            self.drop_cache,
+            self.algorithms,
         )
         self.state.record(result)
         return result
@@ -93,8 +113,8 @@ class CachedDigester:
             return 0
         candidates, required = [], 0
         for members in images:
-            rows = [(m, self.state.files.get(m.relpath)) for m in members]
-            reusable = [(m, row) for m, row in rows if row is not None and trusted(row, m)]
+            rows = [(m, self.reusable(m)) for m in members]
+            reusable = [(m, row) for m, row in rows if row is not None]
             required += sum(m.size for m in members) - sum(m.size for m, _ in reusable)
             if reusable:
                 read_at = min(row[6] for _, row in reusable)

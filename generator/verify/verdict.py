@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from generator.digests import CHECKED, Digest, hex_of
 from generator.problems import Problem, problem
 from generator.read.check_command import CheckCommand, check_command, create_command
 from generator.read.checksum import ChecksumFile, member_key
@@ -57,7 +58,11 @@ class Digester(Protocol):
 
 @dataclass(frozen=True)
 class MemberResult:
-    """One member file of an image after comparison."""
+    """One member file of an image after comparison.
+
+    `md5` and `expected_md5` (catalog.json keys) are the checked algorithm's digests, taken
+    from the Digest values compared.
+    """
 
     name: str
     size: int
@@ -68,11 +73,15 @@ class MemberResult:
 
 @dataclass
 class Verification:
-    """An image's verdict: status, digests and the problems behind it."""
+    """An image's verdict: status, digests and the problems behind it.
+
+    `digests` (computed) and `expected` (from the `.checksum`) are a single-file image's;
+    a multi-file image has them per member.
+    """
 
     status: str
-    md5: str | None = None
-    expected_md5: str | None = None
+    digests: tuple[Digest, ...] = ()
+    expected: Digest | None = None
     verified_at: float | None = None
     members: list[MemberResult] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -187,11 +196,12 @@ def evaluate(
     read_times = [
         d.read_at for m in entry.members if digests and (d := digests.get(m.relpath)) and d.read_at
     ]
-    single = members[0] if len(members) == 1 and not entry.is_dir else None
+    single = entry.members[0] if len(members) == 1 and not entry.is_dir else None
+    computed = _computed(digests, single) if single else ()
     return Verification(
         status=status,
-        md5=single.md5 if single else None,
-        expected_md5=single.expected_md5 if single else None,
+        digests=computed,
+        expected=_wanted(expected.get(single.relpath), computed) if single else None,
         verified_at=min(read_times) if read_times and status in (VERIFIED, MISMATCH) else None,
         members=members,
         problems=problems,
@@ -202,7 +212,7 @@ def evaluate(
 
 def _expected(
     entry: ImageEntry, checksum: ChecksumFile | None
-) -> tuple[dict[str, tuple[str, ...]], list[Problem]]:
+) -> tuple[dict[str, tuple[Digest, ...]], list[Problem]]:
     """Member relpath -> expected digests (matched by `checksum.match_files`), with warnings."""
     if checksum is None or checksum.error:
         return {}, []
@@ -256,14 +266,14 @@ def shown(name: str) -> str:
 def _member(
     entry: ImageEntry,
     member: FileStat,
-    expected: dict[str, tuple[str, ...]],
+    expected: dict[str, tuple[Digest, ...]],
     digests: dict[str, FileDigest] | None,
     checksum: ChecksumFile | None,
 ) -> MemberResult:
     name = member.relpath.rsplit("/", 1)[-1]
     wants = expected.get(member.relpath)
     digest = digests.get(member.relpath) if digests is not None else None
-    md5 = digest.md5 if digest else None
+    computed = _computed(digests, member)
     if digest and digest.error:
         status = UNREADABLE
     elif digest and digest.changing:
@@ -279,13 +289,29 @@ def _member(
     elif digest is None:
         status = UNVERIFIED
     else:  # several digests for one file: md5sum -c fails on at least one
-        status = VERIFIED if all(want == md5 for want in wants) else MISMATCH
-    want = next((w for w in wants or () if w != md5), wants[0] if wants else None)
-    return MemberResult(name, member.size, md5, want, status)
+        status = VERIFIED if all(_matches(computed, want) for want in wants) else MISMATCH
+    want = _wanted(wants, computed)
+    md5 = hex_of(computed, CHECKED)
+    return MemberResult(name, member.size, md5, want.hex if want else None, status)
+
+
+def _computed(digests: dict[str, FileDigest] | None, member: FileStat) -> tuple[Digest, ...]:
+    digest = digests.get(member.relpath) if digests is not None else None
+    return digest.digests if digest else ()
+
+
+def _wanted(wants: tuple[Digest, ...] | None, computed: tuple[Digest, ...]) -> Digest | None:
+    """The expected digest to show: the first one the file fails, else the first one."""
+    return next((w for w in wants or () if not _matches(computed, w)), wants[0] if wants else None)
+
+
+def _matches(computed: tuple[Digest, ...], want: Digest) -> bool:
+    """The file's digest of the expected one's algorithm equals it (absent: no match)."""
+    return hex_of(computed, want.algorithm) == want.hex
 
 
 def _member_problems(
-    entry: ImageEntry, members: list[MemberResult], expected: dict[str, tuple[str, ...]]
+    entry: ImageEntry, members: list[MemberResult], expected: dict[str, tuple[Digest, ...]]
 ) -> list[Problem]:
     """One problem per member that is not fine, plus listed members that are absent."""
     problems = []
