@@ -44,8 +44,23 @@ def _iso_second(second: int) -> str:
     return dt.datetime.fromtimestamp(second, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+class Permalinked:
+    """Anything with a permalink page, `images/<vm>/<stem>/`: a live image or a tombstone."""
+
+    id: str
+
+    @property
+    def url(self) -> str:
+        return image_url(self.id)
+
+    @property
+    def output_dir(self) -> str:
+        """Directory of the page inside the site (not encoded: a file system path)."""
+        return f"images/{self.id}"
+
+
 @dataclass(frozen=True)
-class Image:
+class Image(Permalinked):
     """One catalogued image: parsed name fields, sizes, verification and description.
 
     The one definition of an image's fields: catalog.json (`to_json`), the front-matter keys
@@ -88,15 +103,6 @@ class Image:
     private_text: str = field(default="", repr=False, metadata=HIDDEN)
     check: CheckCommand | None = field(default=None, metadata=HIDDEN)  # "check your copy"
     create_command: str = field(default="", metadata=HIDDEN)  # writes a missing .checksum
-
-    @property
-    def url(self) -> str:
-        return image_url(self.id)
-
-    @property
-    def output_dir(self) -> str:
-        """Directory of the image page inside the site (not encoded: a file system path)."""
-        return f"images/{self.id}"
 
     @property
     def others_can_write(self) -> bool:
@@ -168,20 +174,12 @@ class Event:
 
 
 @dataclass(frozen=True)
-class Tombstone:
+class Tombstone(Permalinked):
     """An image that left the repository; its permalink keeps a page saying so."""
 
     id: str
     removed_at: float
     record: dict[str, Any]
-
-    @property
-    def url(self) -> str:
-        return image_url(self.id)
-
-    @property
-    def output_dir(self) -> str:
-        return f"images/{self.id}"
 
     @property
     def name(self) -> str:
