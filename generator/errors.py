@@ -34,12 +34,6 @@ class LockFileError(CatalogError):
     exit_code = EXIT_USAGE
 
 
-class RepositoryError(CatalogError):
-    """The repository root itself cannot be used (missing, not a directory)."""
-
-    exit_code = EXIT_PROBLEMS
-
-
 class RepositoryVanished(CatalogError):
     """Most published images vanished at once (an unmounted volume?): nothing was published.
 
