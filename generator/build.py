@@ -127,8 +127,11 @@ def remembered(session: Session, signature: TreeSignature | None, result: RunRes
 
 
 def lasting(result: RunResult, session: Session) -> bool:
-    """A report worth keeping: nothing changing, unreadable or pending, no trouble with the state."""
+    """A report worth keeping: nothing changing, unreadable or pending, no file still lacking
+    a configured digest, no trouble with the state."""
     assert result.catalog is not None
+    if result.stats.files_lacking:
+        return False
     passing = {"changing", "unreadable", "pending"}
     images = result.catalog.images
     return not session.state.problems and not any(i.status in passing for i in images)

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from generator.convention import parse_max_size
+from generator.digests import CONFIGURED, algorithm_set
 from generator.errors import ConfigError
 from generator.read.format_tables import DEFAULT_EXTENSION_FORMATS, DEFAULT_VM_FORMATS
 
@@ -77,6 +78,8 @@ class Config:
     hash_budget: int | None = None
     keep_cache: bool = False
     publish_command: str | None = None
+    digests: tuple[str, ...] = CONFIGURED  # algorithms every read computes (md5 always)
+    sign_with: str | None = None  # GnuPG key that signs the SUMS files and catalog.json
 
     def state_dir(self, repository: Path) -> Path:
         """The state directory: --state, else one per repository under XDG_STATE_HOME."""
@@ -159,6 +162,23 @@ def _ints(value: Any) -> tuple[int, ...]:
     return tuple(value)
 
 
+def _digest_names(value: Any) -> tuple[str, ...]:
+    """`[md5, sha256, sha512]`: in a fixed order, md5 added when left out (the spec's digest)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("expected a list of digest algorithms such as [md5, sha256, sha512]")
+    try:
+        return algorithm_set(v.lower() for v in value)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _key_id(value: Any) -> str:
+    """A GnuPG key id, fingerprint or e-mail: one word, never an option (`--...`)."""
+    if not isinstance(value, str) or not value.strip() or value.startswith("-"):
+        raise ValueError("expected a GnuPG key id, fingerprint or user id")
+    return value.strip()
+
+
 def _format_table(value: Any) -> Mapping[str, frozenset[str]]:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, list) and all(isinstance(f, str) for f in v)
@@ -196,6 +216,8 @@ KEYS = {
     "hash-budget": ("hash_budget", byte_size),
     "keep-cache": ("keep_cache", _bool),
     "publish-command": ("publish_command", _text),
+    "digests": ("digests", _digest_names),
+    "sign-with": ("sign_with", _key_id),
 }
 FIELD_NAMES = {f.name for f in fields(Config)}
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from generator import failpoints
 from generator.catalog.model import CATALOG_FIELDS, Catalog
 from generator.config import Config
-from generator.digests import DEFAULT_SET, algorithm_set
+from generator.digests import algorithm_set
 from generator.errors import RepositoryVanished
 from generator.problems import Problem, from_rows, to_rows
 from generator.publish.lock import hold_lock
@@ -60,6 +60,7 @@ class RunStats:
     digests_reused: int = 0
     rehash_bytes: int = 0
     files_pending: int = 0  # left unread by --hash-budget
+    files_lacking: int = 0  # digests reused without an algorithm added to `digests` since
 
     def add(self, result: FileDigest) -> None:
         failpoints.reach("hashing")  # after the first digest is recorded: a crash mid-run
@@ -209,14 +210,15 @@ def opened(
 def rehash_policy(config: Config) -> RehashPolicy:
     """Scrubbing within --rehash-budget, and never beyond --hash-budget (which caps all reads)."""
     budgets = [b for b in (config.rehash_budget, config.hash_budget) if b is not None]
+    smallest = min(budgets) if budgets else None
     if config.rehash_older_than is None and config.rehash_budget is None:
-        return RehashPolicy()
-    return RehashPolicy(config.rehash_older_than, min(budgets) if budgets else None)
+        return RehashPolicy(upgrade_budget=smallest)
+    return RehashPolicy(config.rehash_older_than, smallest, smallest)
 
 
 def digest_algorithms(config: Config) -> tuple[str, ...]:
-    """The digests each file read yields: MD5 only for now (a `digests` setting goes here)."""
-    return algorithm_set(DEFAULT_SET)
+    """The digests each file read yields: the `digests` setting, MD5 always among them."""
+    return algorithm_set(config.digests)
 
 
 def verdict_settings(config: Config) -> tuple:
@@ -240,7 +242,7 @@ def verify_images(
     algorithms = digest_algorithms(config)
     digester = CachedDigester(state, session.clock, on_bytes, not config.keep_cache, algorithms)
     members = (p.entry.members for p in parsed)
-    stats.rehash_bytes = digester.plan_rehash(members, rehash_policy(config))
+    stats.rehash_bytes, stats.files_lacking = digester.plan_rehash(members, rehash_policy(config))
     digests = hash_all(
         parsed, root, digester, config.jobs, stats, session.progress, config.hash_budget
     )

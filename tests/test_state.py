@@ -14,7 +14,7 @@ import pytest
 from generator.digests import Digest
 from generator.read.scan import FileStat
 from generator.state.database import MIGRATIONS, SCHEMA_VERSION, STATE_FILE, migrate, open_state
-from generator.verify.cached import CachedDigester
+from generator.verify.cached import CachedDigester, RehashPolicy
 from generator.verify.verdict import digest_all
 from tests.conftest import CLI, Clock, config_for, image_entries, run_cli, verify, write_tree
 from tests.open_watch import OpenWatch
@@ -64,7 +64,7 @@ def test_digests_of_the_previous_schema_are_reused_not_read_again(tmp_path: Path
     state_of_schema_3(tmp_path / "state" / STATE_FILE, old)
     watch = OpenWatch([image])
     try:
-        result, statuses = verify(config_for(tmp_path), clock)
+        result, statuses = verify(config_for(tmp_path, digests=("md5",)), clock)
         touched = watch.touched()
     finally:
         watch.close()
@@ -81,13 +81,15 @@ def test_digests_of_the_previous_schema_are_reused_not_read_again(tmp_path: Path
 
 def test_a_cached_digest_lacking_an_algorithm_of_the_set_is_read_again(tmp_path: Path) -> None:
     image = write_tree(tmp_path / "repo", image_entries(IMAGE, os.urandom(MIB))) / IMAGE
-    verify(config_for(tmp_path), Clock())  # stores MD5 only
+    verify(config_for(tmp_path, digests=("md5",)), Clock())  # stores MD5 only
     member = FileStat.of(IMAGE, image.stat())
     both = ("md5", "sha256")
     state = open_state(tmp_path / "state", Clock())
     try:
         upgraded = CachedDigester(state, Clock(), algorithms=both)
         assert CachedDigester(state, Clock()).reuse(member) is not None
+        assert upgraded.reusable(member) is None  # shown with MD5 alone until it is read
+        assert upgraded.plan_rehash([(member,)], RehashPolicy()) == (MIB, 0)  # no budget: now
         assert upgraded.reuse(member) is None
         read = digest_all(tmp_path / "repo", [member], upgraded, jobs=1)[IMAGE]
     finally:

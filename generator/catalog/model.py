@@ -87,6 +87,10 @@ class Image(Permalinked):
     status: str
     verified_at: str | None
     name_valid: bool
+    # The other digests of a single-file image (a directory's are per member), None when not
+    # computed or not configured; catalog.json lists only those the image has.
+    sha256: str | None = field(default=None, metadata={"digest": True})
+    sha512: str | None = field(default=None, metadata={"digest": True})
     format: str | None = None
     virtual_size_bytes: int | None = None
     compression: str | None = None
@@ -111,10 +115,13 @@ class Image(Permalinked):
 
     def to_json(self) -> dict[str, Any]:
         data = {key: getattr(self, name) for name, key in JSON_KEYS.items()}
+        for name in OPTIONAL_DIGESTS:
+            if data[name] is None:
+                del data[name]
         data.update(url=self.url, problem_count=len(self.problems))
         if self.multi_file:
             data["members"] = [
-                {**vars(m), "format": self.member_formats.get(m.name)} for m in self.members
+                {**m.to_json(), "format": self.member_formats.get(m.name)} for m in self.members
             ]
         data.update(self.fields)
         return data
@@ -126,6 +133,8 @@ JSON_KEYS = {
     for f in fields(Image)
     if f.metadata.get("json", True) is not False
 }
+# Digest fields beside MD5: catalog.json shows each only when the image has it.
+OPTIONAL_DIGESTS = tuple(f.name for f in fields(Image) if f.metadata.get("digest"))
 # Every key of an image in catalog.json; front-matter keys may not reuse them.
 CATALOG_FIELDS = frozenset({*JSON_KEYS.values(), "url", "problem_count", "members"})
 
@@ -145,6 +154,8 @@ def make_image(parsed: ParsedImage, verification: Verification) -> Image:
         allocated_bytes=sum(m.allocated for m in entry.members),
         md5=hex_of(verification.digests, CHECKED),
         expected_md5=verification.expected.hex if verification.expected else None,
+        sha256=hex_of(verification.digests, "sha256"),
+        sha512=hex_of(verification.digests, "sha512"),
         status=verification.status,
         verified_at=iso_time(verification.verified_at),
         name_valid=name.valid,

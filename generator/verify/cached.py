@@ -27,10 +27,14 @@ DAY = 86400.0
 
 @dataclass(frozen=True)
 class RehashPolicy:
-    """Scrubbing: re-read images last read more than `older_than_days` ago, within `budget`."""
+    """Scrubbing: re-read images last read more than `older_than_days` ago, within `budget`;
+    and reading again files that lack a newly configured digest, within `upgrade_budget`."""
 
     older_than_days: float | None = None
     budget: int | None = None
+    # Files whose digests lack an algorithm added to the set: re-read within this many bytes
+    # (the smaller of --rehash-budget and --hash-budget), all at once when None.
+    upgrade_budget: int | None = None
 
     @property
     def active(self) -> bool:
@@ -75,20 +79,23 @@ class CachedDigester:
         self.stop = threading.Event()
 
     def reuse(self, member: FileStat) -> FileDigest | None:
+        """The stored digests when trusted, even without an algorithm added since they were
+        stored: `plan_rehash` marks such files for reading within the budgets, and a file
+        left for later shows its digests without the new one meanwhile."""
         if member.relpath in self.rehash:
             return None
-        row = self.reusable(member)
+        row = self.trusted_row(member)
         return FileDigest(member.relpath, row[4], read_at=row[6], reused=True) if row else None
 
-    def reusable(self, member: FileStat) -> CachedFile | None:
-        """The stored row when it is trusted and holds every digest of the set, else None.
-
-        A row lacking an algorithm added since it was stored is read again, all digests at once.
-        """
+    def trusted_row(self, member: FileStat) -> CachedFile | None:
+        """The stored row when it still describes the file's bytes, else None."""
         row = self.state.files.get(member.relpath)
-        if row is None or not trusted(row, member) or not has_all(row[4], self.algorithms):
-            return None
-        return row
+        return row if row is not None and trusted(row, member) else None
+
+    def reusable(self, member: FileStat) -> CachedFile | None:
+        """The stored row when it is trusted and holds every digest of the set, else None."""
+        row = self.trusted_row(member)
+        return row if row is not None and has_all(row[4], self.algorithms) else None
 
     def digest(self, root: Path, member: FileStat, spare_core: bool = False) -> FileDigest:
         result = hash_file(
@@ -107,22 +114,42 @@ class CachedDigester:
     def cancel(self) -> None:
         self.stop.set()
 
-    def plan_rehash(self, images: Iterable[tuple[FileStat, ...]], policy: RehashPolicy) -> int:
-        """Mark the images to re-read this run despite trusted digests; returns their bytes."""
-        if not policy.active:
-            return 0
-        candidates, required = [], 0
+    def plan_rehash(
+        self, images: Iterable[tuple[FileStat, ...]], policy: RehashPolicy
+    ) -> tuple[int, int]:
+        """Mark the files to re-read this run despite trusted digests.
+
+        First the files whose stored digests lack an algorithm of the set (the setting gained
+        one), within `policy.upgrade_budget`, then the scrub. Returns (bytes marked, files
+        still lacking an algorithm after this run).
+        """
+        scrub, upgrades, required = [], [], 0
         for members in images:
-            rows = [(m, self.reusable(m)) for m in members]
-            reusable = [(m, row) for m, row in rows if row is not None]
-            required += sum(m.size for m in members) - sum(m.size for m, _ in reusable)
-            if reusable:
-                read_at = min(row[6] for _, row in reusable)
-                size = sum(m.size for m, _ in reusable)
-                candidates.append(Candidate(read_at, size, tuple(m.relpath for m, _ in reusable)))
-        chosen = pick_rehash(candidates, required, policy, self.clock())
+            complete, partial = [], []
+            for member in members:
+                row = self.trusted_row(member)
+                if row is None:
+                    required += member.size
+                else:
+                    whole = has_all(row[4], self.algorithms)
+                    (complete if whole else partial).append((member, row))
+            scrub += [_candidate(complete)] if complete else []
+            upgrades += [_candidate(partial)] if partial else []
+        now = self.clock()
+        chosen = pick_rehash(upgrades, required, RehashPolicy(budget=policy.upgrade_budget), now)
+        lacking = sum(len(c.relpaths) for c in upgrades) - sum(len(c.relpaths) for c in chosen)
+        if policy.active:
+            required += sum(c.size for c in chosen)
+            chosen += pick_rehash(scrub, required, policy, now)
         self.rehash.update(r for c in chosen for r in c.relpaths)
-        return sum(c.size for c in chosen)
+        return sum(c.size for c in chosen), lacking
+
+
+def _candidate(rows: list[tuple[FileStat, CachedFile]]) -> Candidate:
+    """An image's files that could be re-read, dated by the oldest read among them."""
+    return Candidate(
+        min(r[6] for _, r in rows), sum(m.size for m, _ in rows), tuple(m.relpath for m, _ in rows)
+    )
 
 
 def pick_rehash(

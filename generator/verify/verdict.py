@@ -60,15 +60,49 @@ class Digester(Protocol):
 class MemberResult:
     """One member file of an image after comparison.
 
-    `md5` and `expected_md5` (catalog.json keys) are the checked algorithm's digests, taken
-    from the Digest values compared.
+    `digests` are every algorithm computed from one read of the file (empty when not read or
+    not trusted), `expected` the `.checksum` digest compared with them; the hex properties
+    name them as catalog.json does.
     """
 
     name: str
     size: int
-    md5: str | None
-    expected_md5: str | None
     status: str
+    digests: tuple[Digest, ...] = ()
+    expected: Digest | None = None
+
+    @property
+    def md5(self) -> str | None:
+        return hex_of(self.digests, CHECKED)
+
+    @property
+    def expected_md5(self) -> str | None:
+        return self.expected.hex if self.expected else None
+
+    @property
+    def sha256(self) -> str | None:
+        return hex_of(self.digests, "sha256")
+
+    @property
+    def sha512(self) -> str | None:
+        return hex_of(self.digests, "sha512")
+
+    def to_json(self) -> dict[str, object]:
+        """catalog.json's member record: MD5 always, other digests when computed."""
+        data: dict[str, object] = {
+            "name": self.name,
+            "size": self.size,
+            "md5": self.md5,
+            "expected_md5": self.expected_md5,
+            "status": self.status,
+        }
+        data.update(extra_digests(self.digests))
+        return data
+
+
+def extra_digests(digests: Iterable[Digest]) -> dict[str, str]:
+    """catalog.json keys of the digests beside MD5 (`sha256`, `sha512`), those computed only."""
+    return {d.algorithm: d.hex for d in digests if d.algorithm != CHECKED}
 
 
 @dataclass
@@ -294,9 +328,7 @@ def _member(
         status = UNVERIFIED
     else:  # several digests for one file: md5sum -c fails on at least one
         status = VERIFIED if all(_matches(computed, want) for want in wants) else MISMATCH
-    want = _wanted(wants, computed)
-    md5 = hex_of(computed, CHECKED)
-    return MemberResult(name, member.size, md5, want.hex if want else None, status)
+    return MemberResult(name, member.size, status, computed, _wanted(wants, computed))
 
 
 def _computed(digests: dict[str, FileDigest] | None, member: FileStat) -> tuple[Digest, ...]:
