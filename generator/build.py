@@ -26,6 +26,7 @@ from generator.session import (
     RunResult,
     RunStats,
     Session,
+    digest_algorithms,
     opened,
     parse_rules,
     rehash_policy,
@@ -97,7 +98,8 @@ def catalog_of(session: Session, reading: Reading) -> RunResult:
         problems += session.state.problems
     images = [make_image(p, evaluate(p.entry, p.checksum, digests)) for p in parsed]
     generated_at = iso_time(session.clock()) or ""
-    catalog = make_catalog(str(session.repository), generated_at, images, problems)
+    algorithms = digest_algorithms(config)
+    catalog = make_catalog(str(session.repository), generated_at, images, problems, algorithms)
     return RunResult(catalog, stats, session.repository, summarize(catalog, stats))
 
 

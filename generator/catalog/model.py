@@ -207,6 +207,7 @@ class Catalog:
     problems: list[Problem]
     removed: list[Tombstone] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    digests: tuple[str, ...] = (CHECKED,)  # the algorithms the run computed (the SUMS files)
 
     def get(self, image_id: str) -> Image | None:
         return next((image for image in self.images if image.id == image_id), None)
@@ -246,10 +247,15 @@ class Catalog:
 
 
 def make_catalog(
-    repository: str, generated_at: str, images: list[Image], scan_problems: list[Problem]
+    repository: str,
+    generated_at: str,
+    images: list[Image],
+    scan_problems: list[Problem],
+    digests: tuple[str, ...] = (CHECKED,),
 ) -> Catalog:
     """Sort everything so that output never depends on directory order or thread timing."""
     problems = set(scan_problems)
     for image in images:
         problems.update(image.problems)
-    return Catalog(repository, generated_at, sorted(images, key=lambda i: i.id), sorted(problems))
+    ordered = sorted(images, key=lambda i: i.id)
+    return Catalog(repository, generated_at, ordered, sorted(problems), digests=digests)

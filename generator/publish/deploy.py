@@ -109,6 +109,7 @@ def site_key(catalog: Catalog, target: SiteTarget, pages: list[ContentPage]) -> 
             digest.update(path.read_bytes() + b"\0")
     digest.update(catalog_json(replace(catalog, generated_at="")))
     digest.update(repr(catalog.events).encode())
+    digest.update(repr(catalog.digests).encode())  # the SUMS files written
     digest.update(repr([(i.check, i.create_command) for i in catalog.images]).encode())
     return digest.hexdigest()
 

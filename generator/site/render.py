@@ -23,6 +23,7 @@ from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
 from generator.site.image_page import PUBLIC, Audience, image_page, shared
 from generator.site.sitemap import page_url, sitemap_xml
+from generator.site.sums import sums_files
 from generator.site.views import (
     ContentView,
     IndexPage,
@@ -122,6 +123,7 @@ def render_site(
         )
     if not audience.private:
         files["sitemap.xml"] = sitemap(catalog, pages, listing, base_url)
+    files.update(sums_files(catalog))
     files.update(static_files())
     return files
 

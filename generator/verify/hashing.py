@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import queue
 import threading
@@ -16,7 +17,8 @@ from generator.read.safe_open import NotAsScanned, open_scanned
 from generator.read.scan import FileStat
 
 CHUNK = 64 * 1024
-HELPER_CHUNK = 1 << 20  # what a helper thread copies at a time
+HELPER_CHUNK = 256 << 10  # what the helper reads at a time: a few stay in the L2 caches
+BUFFERS = 6  # buffers circulating between the helper and the hashing thread
 HELPER_MIN_SIZE = 8 << 20  # below this, starting a thread costs more than it saves
 DROP_EVERY = 16 << 20  # drop hashed pages from the page cache in steps of this many bytes
 
@@ -99,25 +101,59 @@ def digests_of(
 
     Not mmap: a file truncated while mapped (`cp` over an image) or a bad sector kills the
     process with SIGBUS, where `read` returns an error. Alone, a 64 KiB buffer that stays in L2
-    cache; with `helper` (a core is spare), a second thread copies the next megabyte out of the
-    page cache meanwhile, so hashing runs at the speed of MD5 itself (measured: 1.62 s per GiB
-    against 1.75 s; the copy is the difference). With `drop_cache`, the pages hashed are dropped
-    from the page cache behind the reader (`CacheDropper`). Each buffer feeds every hasher of
-    the set in turn, so all digests describe the same bytes.
+    cache feeds every hasher in turn. With `helper` (a core is spare), a second thread reads
+    each buffer and feeds it to part of the set (`split`) while this thread feeds the rest:
+    hashlib releases the GIL for large buffers, so MD5 and SHA-256 run on both cores at once.
+    With `drop_cache`, the pages hashed are dropped from the page cache behind the reader
+    (`CacheDropper`). All digests describe the same bytes.
     """
     hashers = [new_hasher(algorithm) for algorithm in algorithms]
-    update = _feeder(hashers)
     dropper = CacheDropper(fd, drop_cache)
-    if helper:
-        total = _read_with_helper(fd, update, on_bytes, stop, dropper, limit)
-    else:
-        total = _read_alone(fd, update, on_bytes, stop, dropper, limit)
+    with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
+        if helper:
+            mine, theirs = split(algorithms)
+            here, there = _feeder([hashers[i] for i in mine]), _feeder([hashers[i] for i in theirs])
+            total = _read_with_helper(
+                handle, here, there, ReadProgress(on_bytes, stop, dropper, limit)
+            )
+        else:
+            total = _read_alone(
+                handle, _feeder(hashers), ReadProgress(on_bytes, stop, dropper, limit)
+            )
     dropper.finish()
     return tuple(Digest(a, h.hexdigest()) for a, h in zip(algorithms, hashers, strict=True)), total
 
 
-def _feeder(hashers: list[Any]) -> Callable[[memoryview], None]:
+# Seconds per GiB on one core of the machine this was tuned on (hashlib with SHA extensions);
+# only the ratios matter. READ_COST is copying a GiB out of the page cache.
+COST = {"md5": 1.6, "sha256": 0.9, "sha512": 2.4}
+READ_COST = 0.15
+
+
+@functools.lru_cache(maxsize=16)
+def split(algorithms: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Which hashers this thread feeds and which the reading helper feeds (indexes).
+
+    The split that makes the slower of the two threads fastest, the helper also paying for the
+    read: MD5 here and SHA-256 on the helper; with SHA-512 too, MD5 and SHA-256 here.
+    """
+    indexes = range(len(algorithms))
+    best: tuple[float, tuple[int, ...], tuple[int, ...]] | None = None
+    for mask in range(1 << len(algorithms)):
+        mine = tuple(i for i in indexes if mask >> i & 1)
+        theirs = tuple(i for i in indexes if not mask >> i & 1)
+        here = sum(COST.get(algorithms[i], 2.0) for i in mine)
+        there = READ_COST + sum(COST.get(algorithms[i], 2.0) for i in theirs)
+        if best is None or max(here, there) < best[0]:
+            best = (max(here, there), mine, theirs)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _feeder(hashers: list[Any]) -> Callable[[memoryview], None] | None:
     """One call that updates every hasher (the bound method itself when there is one)."""
+    if not hashers:
+        return None
     if len(hashers) == 1:
         return hashers[0].update
 
@@ -128,60 +164,85 @@ def _feeder(hashers: list[Any]) -> Callable[[memoryview], None]:
     return update
 
 
+class ReadProgress:
+    """What happens after each buffer is hashed: the page-cache drop, the progress bar, the
+    stop request and the growth limit, in one place for both read loops."""
+
+    __slots__ = ("dropper", "limit", "on_bytes", "stop", "total")
+
+    def __init__(
+        self,
+        on_bytes: Callable[[int], None] | None,
+        stop: threading.Event | None,
+        dropper: CacheDropper,
+        limit: int | None,
+    ) -> None:
+        self.on_bytes, self.stop, self.dropper = on_bytes, stop, dropper
+        self.limit = limit
+        self.total = 0
+
+    def advance(self, count: int) -> bool:
+        """Count `count` bytes hashed; False once past the limit (stop reading)."""
+        self.total += count
+        self.dropper.advance(count)
+        if self.on_bytes:
+            self.on_bytes(count)
+        if self.stop and self.stop.is_set():
+            raise Interrupted
+        return self.limit is None or self.total <= self.limit
+
+
 def _read_alone(
-    fd: int,
-    update: Callable[[memoryview], None],
-    on_bytes: Callable[[int], None] | None,
-    stop: threading.Event | None,
-    dropper: CacheDropper,
-    limit: int | None,
+    handle: BinaryIO, update: Callable[[memoryview], None] | None, progress: ReadProgress
 ) -> int:
     """Read into one 64 KiB buffer and hash it, on this thread only."""
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
-    total = 0
-    with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
-        while count := handle.readinto(buffer):
+    while count := handle.readinto(buffer):
+        if update:
             update(view[:count])
-            total += count
-            dropper.advance(count)
-            if on_bytes:
-                on_bytes(count)
-            if stop and stop.is_set():
-                raise Interrupted
-            if limit is not None and total > limit:
-                break
-    return total
+        if not progress.advance(count):
+            break
+    return progress.total
 
 
 def _read_with_helper(
-    fd: int,
-    update: Callable[[memoryview], None],
-    on_bytes: Callable[[int], None] | None,
-    stop: threading.Event | None,
-    dropper: CacheDropper,
-    limit: int | None = None,
+    handle: BinaryIO,
+    here: Callable[[memoryview], None] | None,
+    there: Callable[[memoryview], None] | None,
+    progress: ReadProgress,
 ) -> int:
-    """Hash buffers that a helper thread fills; three buffers circulate between the two."""
+    """Hash buffers that a helper thread reads (and hashes with `there`) with `here`.
+
+    BUFFERS buffers circulate between the two threads: a buffer is reused only after both
+    fed it to their hashers, so every hasher sees every byte once, in order.
+    """
     free: queue.SimpleQueue = queue.SimpleQueue()
     full: queue.SimpleQueue = queue.SimpleQueue()
-    for _ in range(3):
+    for _ in range(BUFFERS):
         free.put(bytearray(HELPER_CHUNK))
-    with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
-        helper = threading.Thread(target=_fill, args=(handle, free, full), daemon=True)
-        helper.start()
-        try:
-            return _drain(update, free, full, on_bytes, stop, dropper, limit)
-        finally:
-            free.put(None)  # wakes the helper if it waits for a buffer
-            helper.join()
+    helper = threading.Thread(target=_fill, args=(handle, there, free, full), daemon=True)
+    helper.start()
+    try:
+        return _drain(here, free, full, progress)
+    finally:
+        free.put(None)  # wakes the helper if it waits for a buffer
+        helper.join()
 
 
-def _fill(handle: BinaryIO, free: queue.SimpleQueue, full: queue.SimpleQueue) -> None:
-    """The helper: fill each free buffer and pass it on; (error, 0) or (buffer, 0) ends it."""
+def _fill(
+    handle: BinaryIO,
+    update: Callable[[memoryview], None] | None,
+    free: queue.SimpleQueue,
+    full: queue.SimpleQueue,
+) -> None:
+    """The helper: read each free buffer, hash it with `update`, pass it on; (error, 0) or
+    (buffer, 0) ends it."""
     try:
         while (buffer := free.get()) is not None:
             count = handle.readinto(buffer)
+            if update and count:
+                update(memoryview(buffer)[:count])
             full.put((buffer, count))
             if not count:
                 return
@@ -190,30 +251,22 @@ def _fill(handle: BinaryIO, free: queue.SimpleQueue, full: queue.SimpleQueue) ->
 
 
 def _drain(
-    update: Callable[[memoryview], None],
+    update: Callable[[memoryview], None] | None,
     free: queue.SimpleQueue,
     full: queue.SimpleQueue,
-    on_bytes: Callable[[int], None] | None,
-    stop: threading.Event | None,
-    dropper: CacheDropper,
-    limit: int | None = None,
+    progress: ReadProgress,
 ) -> int:
-    total = 0
-    while limit is None or total <= limit:
+    while True:
         buffer, count = full.get()
         if isinstance(buffer, OSError):
             raise buffer
         if not count:
-            return total
-        update(memoryview(buffer)[:count])
-        total += count
+            return progress.total
+        if update:
+            update(memoryview(buffer)[:count])
         free.put(buffer)
-        dropper.advance(count)
-        if on_bytes:
-            on_bytes(count)
-        if stop and stop.is_set():
-            raise Interrupted
-    return total
+        if not progress.advance(count):
+            return progress.total
 
 
 def fingerprint(st: os.stat_result) -> Fingerprint:

@@ -1,0 +1,57 @@
+"""`MD5SUMS`, `SHA256SUMS`, `SHA512SUMS` at the site root: the verified files' digests in the
+form `md5sum -c` / `sha256sum -c` read, with paths relative to the repository root.
+
+So `cd REPOSITORY && sha256sum -c SITE/SHA256SUMS` checks a copy of the repository (or the
+repository itself) against what the catalog verified. A file is listed only when it was
+verified this run or earlier: a mismatched, unreadable, changing or unread file is left out,
+and so is a file whose stored digests do not hold the algorithm yet (after the `digests`
+setting gained one, until the file is read again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from generator.catalog.model import Catalog
+from generator.digests import hex_of
+
+SUMS_NAMES = {"md5": "MD5SUMS", "sha256": "SHA256SUMS", "sha512": "SHA512SUMS"}
+VERIFIED = "verified"
+# coreutils writes a name holding a backslash, newline or carriage return escaped, with a
+# backslash before the line (coreutils 9 escapes CR too; `generator.read.checksum` reads it).
+ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r"})
+
+
+def sums_files(catalog: Catalog) -> dict[str, bytes]:
+    """One SUMS file per algorithm of the catalog's digest set, each sorted by path."""
+    files = {}
+    for algorithm in catalog.digests:
+        lines = sorted(
+            sums_line(hex_value, path)
+            for path, digests in verified_files(catalog)
+            if (hex_value := hex_of(digests, algorithm))
+        )
+        files[SUMS_NAMES[algorithm]] = b"".join(lines)
+    return files
+
+
+def verified_files(catalog: Catalog) -> Iterator[tuple[str, tuple]]:
+    """(repository-relative path, digests) of every file whose bytes matched their .checksum."""
+    for image in catalog.images:
+        if image.multi_file:
+            for member in image.members:
+                if member.status == VERIFIED:
+                    yield f"{image.path}/{member.name}", member.digests
+        elif image.status == VERIFIED and image.members:
+            yield image.path, image.members[0].digests
+
+
+def sums_line(hex_value: str, path: str) -> bytes:
+    """`HEX  PATH` as md5sum prints it (text mode), escaped as coreutils does when needed.
+
+    A name that is not UTF-8 is kept as the bytes the file system holds (surrogateescape), so
+    the line names the real file.
+    """
+    escaped = path.translate(ESCAPES)
+    prefix = "\\" if escaped != path else ""
+    return f"{prefix}{hex_value}  {escaped}\n".encode("utf-8", "surrogateescape")
