@@ -159,7 +159,9 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
     )
     history, late = published_history(result.catalog, state, previous, now)
     catalog = with_history(with_problems(result.catalog, late), history)
-    target = SiteTarget(config.output, config.title, config.base_url, config.private_base_url)
+    target = SiteTarget(
+        config.output, config.title, config.base_url, config.private_base_url, config.sign_with
+    )
     catalog, published = deploy(catalog, target, previous)
     private = None
     if config.private_output is not None:

@@ -12,6 +12,7 @@ from generator import __version__, failpoints
 from generator.catalog.model import CATALOG_FIELDS, Catalog, Tombstone
 from generator.errors import RepositoryVanished
 from generator.publish.copies import Published, publish, published_bytes, published_key
+from generator.publish.signing import signatures, signing_problem
 from generator.read.description import unredacted
 from generator.resources import content_dir, templates_dir
 from generator.site.content import ContentPage, load_content
@@ -31,6 +32,7 @@ class SiteTarget:
     title: str
     base_url: str | None = None
     private_base_url: str | None = None
+    sign_with: str | None = None  # GnuPG key for the SUMS files' and catalog.json's signatures
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def site_key(catalog: Catalog, target: SiteTarget, pages: list[ContentPage]) -> 
     (seconds for 10,000 pages).
     """
     digest = hashlib.sha256()
-    urls = (target.base_url or "", target.private_base_url or "")
+    urls = (target.base_url or "", target.private_base_url or "", target.sign_with or "")
     for part in (__version__, target.title, *urls, *(p.html for p in pages)):
         digest.update(part.encode() + b"\0")
     for path in sorted(templates_dir().rglob("*")):
@@ -122,11 +124,19 @@ def deploy(
     `generated_at` stays the time of the last real change, so caches and feeds stay quiet.
     """
     pages = load_content(content_dir())
+    unsigned = target.sign_with is not None and signing_problem(target.sign_with)
+    if unsigned:  # shown in catalog.json and on the problems page too
+        catalog = replace(catalog, problems=sorted({*catalog.problems, unsigned}))
     key = site_key(catalog, target, pages)
     if previous and previous.generated_at and published_key(target.output) == key:
         return replace(catalog, generated_at=previous.generated_at), Published(changed=False)
     files = render_site(catalog, pages, target.title, target.base_url, audience=public(target))
     failpoints.reach("rendering")
+    if target.sign_with is not None and not unsigned:
+        signed, failed = signatures(files, target.sign_with)
+        files.update(signed)
+        if failed:  # published unsigned; no key is kept, so the next run signs again
+            catalog, key = replace(catalog, problems=sorted({*catalog.problems, failed})), ""
     return catalog, publish(files, target.output, key)
 
 

@@ -1,0 +1,99 @@
+"""`sign-with`: detached ASCII signatures of the SUMS files and catalog.json, made by the real
+gpg with a throwaway key and verified by `gpg --verify`; a key gpg cannot use is an error that
+still publishes the site, unsigned."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import image_entries, read_catalog, run_cli, write_tree
+
+IMG = "xen/sl7.3_x86_64_sl20a_8GB_signed.img"
+UID = "STAR VM catalog test <catalog-test@example.org>"
+SIGNED = ("MD5SUMS", "SHA256SUMS", "catalog.json")
+
+
+@pytest.fixture
+def gnupg_home() -> Iterator[dict[str, str]]:
+    """A new GnuPG home holding one key without passphrase; its agent is stopped afterwards.
+
+    Made under /tmp with a short name: gpg-agent's socket path must fit in 108 bytes.
+    """
+    home = tempfile.mkdtemp(prefix="gpg", dir="/tmp")
+    env = {**os.environ, "GNUPGHOME": home}
+    subprocess.run(
+        ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", UID, "default", "default"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield {"GNUPGHOME": home}
+    finally:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def build(tmp_path: Path, key: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    repo = write_tree(tmp_path / "repo", image_entries(IMG, b"signed bytes\n"))
+    config = tmp_path / "catalog.yaml"
+    config.write_text(json.dumps({"sign-with": key}))  # JSON is YAML
+    return run_cli(
+        "build",
+        "--repository",
+        str(repo),
+        "--output",
+        str(tmp_path / "site"),
+        "--state",
+        str(tmp_path / "state"),
+        "--config",
+        str(config),
+        env=env,
+    )
+
+
+def test_signatures_verify_with_gpg(tmp_path: Path, gnupg_home: dict[str, str]) -> None:
+    done = build(tmp_path, "catalog-test@example.org", gnupg_home)
+    assert done.returncode == 0, done.stderr
+    site = tmp_path / "site"
+    for name in SIGNED:
+        signature = (site / f"{name}.asc").read_bytes()
+        assert signature.startswith(b"-----BEGIN PGP SIGNATURE-----")
+        checked = subprocess.run(
+            ["gpg", "--verify", str(site / f"{name}.asc"), str(site / name)],
+            env={**os.environ, **gnupg_home},
+            capture_output=True,
+            text=True,
+        )
+        assert checked.returncode == 0 and "Good signature" in checked.stderr, checked.stderr
+    assert not (site / "SHA512SUMS.asc").exists()
+    (site / "MD5SUMS").write_text((site / "SHA256SUMS").read_text())  # a forged file fails
+    forged = subprocess.run(
+        ["gpg", "--verify", str(site / "MD5SUMS.asc"), str(site / "MD5SUMS")],
+        env={**os.environ, **gnupg_home},
+        capture_output=True,
+    )
+    assert forged.returncode == 1
+
+
+def test_an_unknown_key_publishes_unsigned_with_an_error(
+    tmp_path: Path, gnupg_home: dict[str, str]
+) -> None:
+    done = build(tmp_path, "nobody@example.org", gnupg_home)
+    assert done.returncode == 1
+    assert "cannot sign with key 'nobody@example.org'" in done.stderr
+    assert "published without signatures" in done.stderr
+    site = tmp_path / "site"
+    assert (site / "index.html").is_file() and (site / "SHA256SUMS").is_file()
+    assert not list(site.glob("*.asc"))
+    problems = {p["code"]: p for p in read_catalog(site)["problems"]}
+    assert problems["signing_failed"]["severity"] == "error"
+    assert "No secret key" in problems["signing_failed"]["message"]
