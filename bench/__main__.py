@@ -12,8 +12,10 @@ from pathlib import Path
 from bench.cases import BENCHMARKS, Outcome
 
 DESCRIPTIONS = {
-    "one_gib": "one 1 GiB file, verify --jobs 1 vs md5sum, warm cache, start-up included",
-    "two_gib": "two 1 GiB files, verify --jobs 2 vs md5sum a b (sequential)",
+    "one_gib": "one 1 GiB file, verify --jobs 1 md5+sha256 vs md5sum, warm cache, start-up in",
+    "one_gib_md5": "one 1 GiB file, verify --jobs 1 with digests: [md5] vs md5sum",
+    "one_gib_sha512": "one 1 GiB file, verify --jobs 1 md5+sha256+sha512 vs md5sum",
+    "two_gib": "two 1 GiB files, verify --jobs 2 md5+sha256 vs md5sum a b (sequential)",
     "noop_10k": "10,000 images, nothing changed: verify wall time",
     "noop_100k": "100,000 images, nothing changed: verify vs find -printf '%s %T@'",
     "one_change_10k": "10,000 images, one touched per run: the full pipeline (no target)",

@@ -17,8 +17,8 @@ from generator.read.safe_open import NotAsScanned, open_scanned
 from generator.read.scan import FileStat
 
 CHUNK = 64 * 1024
-HELPER_CHUNK = 256 << 10  # what the helper reads at a time: a few stay in the L2 caches
-BUFFERS = 6  # buffers circulating between the helper and the hashing thread
+HELPER_CHUNK = 1 << 20  # what the helper reads at a time (fewer hand-overs than 256 KiB)
+BUFFERS = 4  # buffers circulating between the helper and the hashing thread
 HELPER_MIN_SIZE = 8 << 20  # below this, starting a thread costs more than it saves
 DROP_EVERY = 16 << 20  # drop hashed pages from the page cache in steps of this many bytes
 
