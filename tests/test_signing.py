@@ -4,7 +4,6 @@ still publishes the site, unsigned."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -14,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import image_entries, read_catalog, run_cli, write_tree
+from tests.conftest import image_entries, read_catalog, write_tree
+from tests.test_sums import build_with
 
 IMG = "xen/sl7.3_x86_64_sl20a_8GB_signed.img"
 UID = "STAR VM catalog test <catalog-test@example.org>"
@@ -44,20 +44,7 @@ def gnupg_home() -> Iterator[dict[str, str]]:
 
 def build(tmp_path: Path, key: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     repo = write_tree(tmp_path / "repo", image_entries(IMG, b"signed bytes\n"))
-    config = tmp_path / "catalog.yaml"
-    config.write_text(json.dumps({"sign-with": key}))  # JSON is YAML
-    return run_cli(
-        "build",
-        "--repository",
-        str(repo),
-        "--output",
-        str(tmp_path / "site"),
-        "--state",
-        str(tmp_path / "state"),
-        "--config",
-        str(config),
-        env=env,
-    )
+    return build_with(tmp_path, repo, {"sign-with": key}, env)
 
 
 def test_signatures_verify_with_gpg(tmp_path: Path, gnupg_home: dict[str, str]) -> None:

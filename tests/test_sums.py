@@ -4,9 +4,11 @@ checked by the real coreutils, and an upgraded digest set filled in within the b
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 import subprocess
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
@@ -17,27 +19,26 @@ FAR = {"SOURCE_DATE_EPOCH": "4102444800"}  # 2100: every stored digest is past t
 MIB = 1 << 20
 
 
-def build(tmp_path: Path, repo: Path, *digests: str, budget: str = "") -> subprocess.Popen:
-    """`star-vm-catalog build` with a configuration file naming the digest set."""
+def build_with(
+    tmp_path: Path, repo: Path, settings: dict[str, object], env: dict[str, str] | None = None
+) -> CompletedProcess:
+    """`star-vm-catalog build` of `repo` into tmp_path/site, with a configuration file."""
     config = tmp_path / "catalog.yaml"
-    lines = [f"digests: [{', '.join(digests)}]"] if digests else []
-    lines += [f"hash-budget: {budget}"] if budget else []
-    config.write_text("\n".join(lines) + "\n")
+    config.write_text(json.dumps(settings))  # JSON is YAML
+    site, state = tmp_path / "site", tmp_path / "state"
     return run_cli(
-        "build",
-        "--repository",
-        str(repo),
-        "--output",
-        str(tmp_path / "site"),
-        "--state",
-        str(tmp_path / "state"),
-        "--config",
-        str(config),
-        env=FAR,
-    )
+        "build", "--repository", str(repo), "--output", str(site), "--state", str(state),
+        "--config", str(config), env={**FAR, **(env or {})},
+    )  # fmt: skip
 
 
-def check_sums(repo: Path, site: Path, tool: str, name: str) -> subprocess.CompletedProcess:
+def build(tmp_path: Path, repo: Path, *digests: str, budget: str = "") -> CompletedProcess:
+    """A build with this digest set (and hash budget)."""
+    settings: dict[str, object] = {"digests": list(digests)} if digests else {}
+    return build_with(tmp_path, repo, settings | ({"hash-budget": budget} if budget else {}))
+
+
+def check_sums(repo: Path, site: Path, tool: str, name: str) -> CompletedProcess:
     """Exactly the command the README gives: run in the repository, the SUMS file of the site."""
     command = f"cd {shlex.quote(str(repo))} && {tool} -c {shlex.quote(str(site))}/{name}"
     return subprocess.run(command, shell=True, capture_output=True, text=True)

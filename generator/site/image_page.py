@@ -307,8 +307,15 @@ def integrity(image: Image) -> list[Fact]:
     return [
         Fact("Expected MD5", image.expected_md5 or reason, code=bool(image.expected_md5)),
         Fact("Computed MD5", image.md5 or "not computed", code=bool(image.md5)),
+        *(Fact(label, value, code=True) for label, value in other_digests(image)),
         checked,
     ]
+
+
+def other_digests(image: Image) -> list[tuple[str, str]]:
+    """SHA-256 and SHA-512 when computed (the `digests` setting), as their SUMS files list them."""
+    named = (("SHA-256", image.sha256), ("SHA-512", image.sha512))
+    return [(label, value) for label, value in named if value]
 
 
 def files_summary(image: Image) -> str:
