@@ -14,7 +14,13 @@ import pytest
 from generator.digests import Digest, algorithm_set, has_all, hex_of
 from generator.errors import ConfigError
 from generator.read.scan import FileStat
-from generator.verify.hashing import HELPER_MIN_SIZE, Interrupted, digests_of, hash_file
+from generator.verify.hashing import (
+    HELPER_MIN_SIZE,
+    Interrupted,
+    digests_of,
+    hash_file,
+    split,
+)
 
 MIB = 1 << 20
 
@@ -69,6 +75,29 @@ def test_md5_and_sha256_come_from_one_read(tmp_path: Path, helper: bool) -> None
     assert digests == (Digest("md5", md5sum(path)), Digest("sha256", sha256sum(path)))
     assert count == sum(seen) == size
     assert size <= read < size + MIB  # the file once (plus /proc/self/io), not once per digest
+
+
+def test_the_helper_thread_hashes_part_of_the_set_on_the_same_bytes(tmp_path: Path) -> None:
+    """MD5 here, SHA-256 on the reading helper; with SHA-512, MD5 and SHA-256 here. Each digest
+    equals what coreutils computes, and every byte was read once for all three."""
+    assert split(("md5", "sha256")) == ((0,), (1,))
+    assert split(("md5", "sha256", "sha512")) == ((0, 1), (2,))
+    path = tmp_path / "image.img"
+    path.write_bytes(os.urandom(9 * MIB + 77))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        before = bytes_read_by_this_process()
+        digests, count = digests_of(fd, ("md5", "sha256", "sha512"), helper=True)
+        read = bytes_read_by_this_process() - before
+    finally:
+        os.close(fd)
+    sha512 = subprocess.run(["sha512sum", path], capture_output=True, text=True).stdout[:128]
+    assert digests == (
+        Digest("md5", md5sum(path)),
+        Digest("sha256", sha256sum(path)),
+        Digest("sha512", sha512),
+    )
+    assert count == 9 * MIB + 77 <= read < count + MIB
 
 
 def test_hash_file_takes_the_algorithm_set(tmp_path: Path) -> None:

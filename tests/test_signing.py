@@ -85,3 +85,9 @@ def test_an_unknown_key_publishes_unsigned_with_an_error(
     problems = {p["code"]: p for p in read_catalog(site)["problems"]}
     assert problems["signing_failed"]["severity"] == "error"
     assert "No secret key" in problems["signing_failed"]["message"]
+
+
+def test_a_key_that_reads_as_an_option_is_refused(tmp_path: Path) -> None:
+    done = build(tmp_path, "--export-secret-keys", {})
+    assert done.returncode == 2 and "key 'sign-with': expected a GnuPG key id" in done.stderr
+    assert not (tmp_path / "site").exists()
