@@ -63,16 +63,12 @@ def apply_lifecycle(catalog: Catalog, now: float) -> Catalog:
         problems += duplicates.get(image.id, [])
         free, overflow = _free_room(image)
         problems += overflow
-        updated = replace(
-            image,
-            lifecycle=lifecycle_of(image, today, ids),
-            free_bytes=free,
-            problems=sorted({*image.problems, *problems}),
-        )
-        images.append(updated)
+        state = lifecycle_of(image, today, ids)
+        if problems or free is not None or state != CURRENT:  # most images: left as they are
+            merged = sorted({*image.problems, *problems})
+            image = replace(image, lifecycle=state, free_bytes=free, problems=merged)
+        images.append(image)
         found += problems
-    if not found and all(i.lifecycle == CURRENT and i.free_bytes is None for i in images):
-        return catalog
     return replace(catalog, images=images, problems=sorted({*catalog.problems, *found}))
 
 

@@ -8,7 +8,7 @@ none inline), so they work without JavaScript and from any static server.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from generator.catalog.lifecycle import KERNEL_RE, size_value
@@ -190,14 +190,15 @@ def _line_parts(line: str) -> tuple[str, int, str, str]:
     return family, major, arch, bits
 
 
-def lifecycle_row(image: Image, row: Any) -> Any:
-    """The inventory row with the lifecycle facets: state, kernel and minimum RAM when valid."""
+def lifecycle_columns(image: Image) -> dict[str, str]:
+    """An inventory row's lifecycle facets: the state, and kernel and minimum RAM when valid."""
+    if image.lifecycle == "current" and not image.fields:
+        return {}  # the row's defaults
     kernel = str(image.fields.get("kernel") or "")
     ram = image.fields.get("min_ram")
-    return replace(
-        row,
-        lifecycle=image.lifecycle,
-        lifecycle_label=lifecycle_label(image.lifecycle),
-        kernel=kernel if KERNEL_RE.fullmatch(kernel) else "",
-        min_ram=str(ram).replace(" ", "") if size_value(image.fields, ("min_ram",)) else "",
-    )
+    return {
+        "lifecycle": image.lifecycle,
+        "lifecycle_label": lifecycle_label(image.lifecycle),
+        "kernel": kernel if KERNEL_RE.fullmatch(kernel) else "",
+        "min_ram": str(ram).replace(" ", "") if size_value(image.fields, ("min_ram",)) else "",
+    }

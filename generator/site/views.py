@@ -105,7 +105,7 @@ class Row:
     verified_at: str
     verified: str
     format: str
-    lifecycle: str = "current"  # the lifecycle facets (catalog.lifecycle): see lifecycle_row
+    lifecycle: str = "current"  # the lifecycle facets: site.lifecycle.lifecycle_columns
     lifecycle_label: str = field(default="Current", metadata=LABEL)
     kernel: str = ""
     min_ram: str = ""
@@ -248,9 +248,9 @@ def image_format(image: Image) -> str:
 
 
 def make_row(image: Image) -> Row:
-    from generator.site.lifecycle import lifecycle_row  # the lifecycle module builds on this one
+    from generator.site.lifecycle import lifecycle_columns  # that module builds on this one
 
-    row = Row(
+    return Row(
         url=image.url,
         name=image.name,
         vm=image.vm,
@@ -269,8 +269,8 @@ def make_row(image: Image) -> Row:
         verified_at=image.verified_at or "",
         verified=date_label(image.verified_at),
         format=image_format(image),
+        **lifecycle_columns(image),
     )
-    return lifecycle_row(image, row)
 
 
 def has_format(rows: list[Row]) -> bool:
