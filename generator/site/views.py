@@ -133,6 +133,7 @@ class Facet:
     title: str
     values: list[FacetValue]
     hide: str = ""  # a value the script leaves out until it is chosen, or `<field>=all` is given
+    searched: bool = True  # False: the search box ignores its values (kernel `2.6.18-164` has "64")
 
 
 @dataclass(frozen=True)
@@ -311,7 +312,8 @@ def facets(rows: list[Row]) -> list[Facet]:
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         values = [FacetValue(v, facet_label(name, v), n) for v, n in ordered]
         hide = "end_of_life" if name == "lifecycle" else ""
-        result.append(Facet(name, FACET_TITLES[name], values, hide))
+        searched = name not in ("kernel", "min_ram")
+        result.append(Facet(name, FACET_TITLES[name], values, hide, searched))
     return result
 
 

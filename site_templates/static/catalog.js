@@ -48,7 +48,7 @@
 
   /* A facet fieldset: its checkboxes by value, their count elements and labels. */
   function readFacet(fieldset) {
-    var facet = { name: fieldset.getAttribute("data-facet"), hide: fieldset.getAttribute("data-hide") || "", boxes: {}, labels: {} };
+    var facet = { name: fieldset.getAttribute("data-facet"), hide: fieldset.getAttribute("data-hide") || "", searched: fieldset.getAttribute("data-search") !== "no", boxes: {}, labels: {} };
     Array.prototype.forEach.call(fieldset.querySelectorAll("input[type=checkbox]"), function (box) {
       var label = box.closest("label");
       facet.boxes[box.value] = { input: box, count: label.querySelector(".facet-count"), label: label };
@@ -119,6 +119,7 @@
     var words = [values.name, values.detail];
     this.facets.forEach(function (facet) {
       var value = values[facet.name];
+      if (!facet.searched) { return; }
       words.push(value, this.labels[facet.name][value] || "");
     }, this);
     return { index: index, values: values, text: words.join(" ").toLowerCase(), tr: tr, display: display };
