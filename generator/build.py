@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from generator.catalog.lifecycle import apply_lifecycle
 from generator.catalog.model import Catalog, iso_time, make_catalog, make_image
 from generator.config import Config
 from generator.problems import Problem
@@ -100,6 +101,7 @@ def catalog_of(session: Session, reading: Reading) -> RunResult:
     generated_at = iso_time(session.clock()) or ""
     algorithms = digest_algorithms(config)
     catalog = make_catalog(str(session.repository), generated_at, images, problems, algorithms)
+    catalog = apply_lifecycle(catalog, session.clock())
     return RunResult(catalog, stats, session.repository, summarize(catalog, stats))
 
 
@@ -142,6 +144,7 @@ def lasting(result: RunResult, session: Session) -> bool:
 def publish_site(result: RunResult, session: Session) -> RunResult:
     """Guard against a vanished repository, record history, then render and swap in the site
     (and the members-only copy, when configured)."""
+    from generator.catalog.aliases import with_aliases
     from generator.catalog.history import published_history, with_history
     from generator.publish.deploy import (
         SiteTarget,
@@ -159,6 +162,7 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
     )
     history, late = published_history(result.catalog, state, previous, now)
     catalog = with_history(with_problems(result.catalog, late), history)
+    catalog = with_aliases(catalog, previous.alias_paths if previous else ())
     target = SiteTarget(
         config.output, config.title, config.base_url, config.private_base_url, config.sign_with
     )

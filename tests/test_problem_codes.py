@@ -215,6 +215,13 @@ CASES: dict[str, Case] = {
         ),
         command="verify",
     ),
+    # lifecycle (front matter checked against the catalog)
+    "invalid_field_value": Case(described("---\nend_of_life: next spring\n---\nOld.\n")),
+    "replacement_missing": Case(described("---\nreplaced_by: xen/no_such_image\n---\nOld.\n")),
+    "duplicate_content": Case(
+        {**with_image({}), **image_entries(f"kvm/{IMG}.img", DATA)}, command="verify"
+    ),
+    "sizes_exceed_max": Case(described("---\nos_size: 6GB\nswap: 4GB\n---\nToo full.\n")),
 }
 # Codes no file content can cause: a parser bug guard and a race. Each has its own test below,
 # through the code path that reports it, with the limit lowered or the race made certain.

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from generator.catalog.model import Catalog, Event, Image, Tombstone, iso_time
+from generator.catalog.moves import record_versions
 from generator.problems import Problem, problem
+from generator.state.versions import moved_ids, read_versions
 
 if TYPE_CHECKING:
     from generator.publish.deploy import PublishedCatalog
@@ -32,6 +34,7 @@ class History:
     last_changed: dict[str, float] = field(default_factory=dict)
     removed: list[Tombstone] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    versions: dict[str, list[dict]] = field(default_factory=dict)  # image id -> its versions
 
 
 def fingerprint(image: Image) -> tuple[str | None, str]:
@@ -62,6 +65,7 @@ def update_history(connection: sqlite3.Connection, catalog: Catalog, now: float)
                 connection.execute("UPDATE images SET removed_at = ? WHERE id = ?", (now, image_id))
                 if record is not None:
                     events.append(Event(image_id, REMOVED, now, f"Removed: {image_id}"))
+        events = record_versions(connection, catalog, rows, events, now)
         connection.executemany(
             "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)",
             [(e.image_id, e.kind, e.at, e.title) for e in events],
@@ -105,14 +109,16 @@ def _record(
 
 def read_history(connection: sqlite3.Connection, limit: int = FEED_EVENTS) -> History:
     """Everything the site shows of the past, in a stable order."""
-    history = History()
+    history = History(versions=read_versions(connection))
+    moves = moved_ids(connection)
     query = "SELECT id, first_seen, last_changed, removed_at, record FROM images WHERE record IS NOT NULL ORDER BY id"
     for image_id, first_seen, last_changed, removed_at, record in connection.execute(query):
         history.first_seen[image_id] = first_seen
         if last_changed is not None:
             history.last_changed[image_id] = last_changed
         if removed_at is not None:
-            history.removed.append(Tombstone(image_id, removed_at, json.loads(record)))
+            tombstone = Tombstone(image_id, removed_at, json.loads(record), moves.get(image_id))
+            history.removed.append(tombstone)
     rows = connection.execute(
         "SELECT image_id, kind, at, title FROM events ORDER BY at DESC, image_id, kind LIMIT ?",
         (limit,),
@@ -128,10 +134,16 @@ def with_history(catalog: Catalog, history: History) -> Catalog:
             image,
             first_seen=iso_time(history.first_seen.get(image.id)),
             last_changed=iso_time(history.last_changed.get(image.id)),
+            history=version_list(history.versions.get(image.id, [])),
         )
         for image in catalog.images
     ]
     return replace(catalog, images=images, removed=history.removed, events=history.events)
+
+
+def version_list(versions: list[dict]) -> list[dict]:
+    """An image's versions as catalog.json lists them: times in ISO form, newest first."""
+    return [{**v, "at": iso_time(v["at"])} for v in reversed(versions)]
 
 
 def carry_over(

@@ -19,6 +19,8 @@ from generator.verify.verdict import INTEGRITY_FAILURES, MemberResult, Verificat
 
 SCHEMA_VERSION = 1
 FACETS = ("vm", "os", "arch", "word_size", "star_lib", "status", "format")
+# Facets shown only when some image has a value (lifecycle: when some image is not current).
+LIFECYCLE_FACETS = ("lifecycle", "kernel", "min_ram")
 # Field metadata: `json` is the field's catalog.json key, or False for what the model keeps
 # for the pages but catalog.json shows otherwise (members with their formats, front matter
 # merged at the top level, problems as a count) or not at all (the rendered description).
@@ -107,6 +109,11 @@ class Image(Permalinked):
     private_text: str = field(default="", repr=False, metadata=HIDDEN)
     check: CheckCommand | None = field(default=None, metadata=HIDDEN)  # "check your copy"
     create_command: str = field(default="", metadata=HIDDEN)  # writes a missing .checksum
+    # Lifecycle (catalog/lifecycle.py): current, deprecated or end_of_life on the run's date;
+    # the room the spec's space rule leaves for user data; content versions from the state.
+    lifecycle: str = "current"
+    free_bytes: int | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def others_can_write(self) -> bool:
@@ -191,10 +198,27 @@ class Tombstone(Permalinked):
     id: str
     removed_at: float
     record: dict[str, Any]
+    moved_to: str | None = None  # renamed: the id of the image with the same content
 
     @property
     def name(self) -> str:
         return str(self.record.get("name") or self.id.partition("/")[2])
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A stable page `latest/<vm>/<line>/` sending people to the current image of one line.
+
+    `image_id` is None when no usable image is left in the line: the page stays and says so.
+    """
+
+    path: str
+    vm: str
+    line: str
+    image_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "vm": self.vm, "line": self.line, "image": self.image_id}
 
 
 @dataclass
@@ -208,6 +232,7 @@ class Catalog:
     removed: list[Tombstone] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     digests: tuple[str, ...] = (CHECKED,)  # the algorithms the run computed (the SUMS files)
+    aliases: list[Alias] = field(default_factory=list)
 
     def get(self, image_id: str) -> Image | None:
         return next((image for image in self.images if image.id == image_id), None)
@@ -233,7 +258,8 @@ class Catalog:
         return not self.errors() and not self.integrity_failures()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        aliases = {"aliases": [a.to_json() for a in self.aliases]} if self.aliases else {}
+        return aliases | {
             "schema_version": SCHEMA_VERSION,
             "generated_at": self.generated_at,
             "repository": self.repository,
@@ -241,6 +267,7 @@ class Catalog:
             "problems": [vars(p).copy() for p in self.problems],
             "removed": [
                 {"id": t.id, "name": t.name, "removed_at": iso_time(t.removed_at), "url": t.url}
+                | ({"moved_to": t.moved_to} if t.moved_to else {})
                 for t in self.removed
             ],
         }

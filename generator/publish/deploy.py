@@ -46,6 +46,7 @@ class PublishedCatalog:
     # still give every published permalink its page (see history.carry_over).
     records: dict[str, dict] = field(default_factory=dict)
     removed: tuple[Tombstone, ...] = ()
+    alias_paths: tuple[str, ...] = ()  # `latest/...` pages, kept when their line empties
 
 
 def published_catalog(output: Path) -> PublishedCatalog | None:
@@ -58,7 +59,10 @@ def published_catalog(output: Path) -> PublishedCatalog | None:
         problems = frozenset((p["path"], p["code"]) for p in parsed["problems"])
         records = {image["id"]: image for image in parsed["images"] if _page_id(image["id"])}
         removed = tuple(t for entry in parsed.get("removed", []) if (t := _tombstone(entry)))
-        return PublishedCatalog(parsed.get("generated_at"), ids, problems, records, removed)
+        aliases = tuple(str(a["path"]) for a in parsed.get("aliases", []))
+        return PublishedCatalog(
+            parsed.get("generated_at"), ids, problems, records, removed, aliases
+        )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # unreadable: behave as on a first run
 
@@ -70,8 +74,12 @@ def _tombstone(entry: dict) -> Tombstone | None:
         image_id = entry["id"]
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+    moved_to = entry.get("moved_to")
+    moved_to = moved_to if _page_id(moved_to) else None
     return (
-        Tombstone(image_id, removed_at, {"name": entry.get("name")}) if _page_id(image_id) else None
+        Tombstone(image_id, removed_at, {"name": entry.get("name")}, moved_to)
+        if _page_id(image_id)
+        else None
     )
 
 

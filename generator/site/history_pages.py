@@ -9,7 +9,7 @@ from generator.site.labels import os_label, time_label, vm_label
 from generator.site.views import Fact, Link, Nav, NewsItem, filter_href
 
 RECENT = 10  # entries in each list on the index
-KIND_LABELS = {"added": "Added", "changed": "Changed", "removed": "Removed"}
+KIND_LABELS = {"added": "Added", "changed": "Changed", "renamed": "Renamed", "removed": "Removed"}
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from generator.site.labels import (
     vm_label,
     word_size_label,
 )
+from generator.site.lifecycle import HistoryRow, LifecycleNotice
 from generator.site.views import Fact, Link, Nav, filter_href, image_format
 from generator.units import human_bytes
 
@@ -135,6 +136,8 @@ class ImagePage:
     problems: list[Problem]
     access: Access | None = None
     others_can_write: bool = False
+    lifecycle: LifecycleNotice | None = None  # set by site.lifecycle (render.image_files)
+    history: list[HistoryRow] = field(default_factory=list)
 
 
 def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:

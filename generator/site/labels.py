@@ -134,6 +134,7 @@ def format_label(value: str | None) -> str:
     return FORMAT_NAMES.get(value.lower(), value)
 
 
+LIFECYCLE_LABELS = {"current": "Current", "deprecated": "Deprecated", "end_of_life": "End of life"}
 FACET_LABELERS = {
     "vm": vm_label,
     "os": os_label,
@@ -142,6 +143,9 @@ FACET_LABELERS = {
     "star_lib": star_lib_label,
     "status": lambda value: status_label(value) if value else UNKNOWN,
     "format": format_label,
+    "lifecycle": lambda value: LIFECYCLE_LABELS.get(value, "Current"),
+    "kernel": lambda value: value or UNKNOWN,
+    "min_ram": lambda value: value or UNKNOWN,
 }
 
 

@@ -22,6 +22,7 @@ from generator.site.content import ContentPage
 from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
 from generator.site.image_page import PUBLIC, Audience, image_page, shared
+from generator.site.lifecycle import history_rows, lifecycle_files, notice
 from generator.site.sitemap import page_url, sitemap_xml
 from generator.site.sums import sums_files
 from generator.site.views import (
@@ -111,7 +112,8 @@ def render_site(
     problems = problems_page(catalog, nav(1, "problems"))
     files["problems/index.html"] = _render(env, "problems.html", problems)
     files.update(image_files(env, catalog, nav(3), base_url, audience))
-    for tombstone in catalog.removed:
+    files.update(lifecycle_files(catalog, nav(3), lambda name, page: _render(env, name, page)))
+    for tombstone in (t for t in catalog.removed if not t.moved_to):  # moved: a redirect
         page = removed_page(tombstone, nav(3))
         files[f"{tombstone.output_dir}/index.html"] = _render(env, "removed.html", page)
     files["feed.xml"] = render_feed(
@@ -141,6 +143,7 @@ def image_files(
     for image in catalog.images:
         canonical = page_url(image.url, base_url) if base_url else None
         page = image_page(image, context, replace(nav, canonical=canonical))
+        page = replace(page, lifecycle=notice(image, nav.root), history=history_rows(image))
         files[f"{image.output_dir}/index.html"] = _render(env, "image.html", page)
     return files
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import urlencode
 
-from generator.catalog.model import FACETS, Catalog, Image
+from generator.catalog.model import FACETS, LIFECYCLE_FACETS, Catalog, Image
 from generator.problems import SEVERITIES, Problem
 from generator.site.content import ContentPage
 from generator.site.labels import (
@@ -32,6 +32,9 @@ FACET_TITLES = {
     "star_lib": "STAR library",
     "status": "Status",
     "format": "Disk format",
+    "lifecycle": "Lifecycle",
+    "kernel": "Kernel",
+    "min_ram": "Minimum RAM",
 }
 SEVERITY_TITLES = {"error": "Errors", "warning": "Warnings"}
 
@@ -102,6 +105,10 @@ class Row:
     verified_at: str
     verified: str
     format: str
+    lifecycle: str = "current"  # the lifecycle facets: site.lifecycle.lifecycle_columns
+    lifecycle_label: str = field(default="Current", metadata=LABEL)
+    kernel: str = ""
+    min_ram: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,8 @@ class Facet:
     field: str
     title: str
     values: list[FacetValue]
+    hide: str = ""  # a value the script leaves out until it is chosen, or `<field>=all` is given
+    searched: bool = True  # False: the search box ignores its values (kernel `2.6.18-164` has "64")
 
 
 @dataclass(frozen=True)
@@ -240,6 +249,8 @@ def image_format(image: Image) -> str:
 
 
 def make_row(image: Image) -> Row:
+    from generator.site.lifecycle import lifecycle_columns  # that module builds on this one
+
     return Row(
         url=image.url,
         name=image.name,
@@ -259,6 +270,7 @@ def make_row(image: Image) -> Row:
         verified_at=image.verified_at or "",
         verified=date_label(image.verified_at),
         format=image_format(image),
+        **lifecycle_columns(image),
     )
 
 
@@ -268,8 +280,11 @@ def has_format(rows: list[Row]) -> bool:
 
 
 def facet_fields(rows: list[Row]) -> list[str]:
-    """The catalog's facets; the disk format only when some image has one."""
-    return [f for f in FACETS if f != "format" or has_format(rows)]
+    """The catalog's facets; the disk format and the lifecycle ones only when some image has one."""
+    shown = [f for f in FACETS if f != "format" or has_format(rows)]
+    present = {"lifecycle": any(r.lifecycle != "current" for r in rows)}
+    present.update({f: any(getattr(r, f) for r in rows) for f in ("kernel", "min_ram")})
+    return shown + [f for f in LIFECYCLE_FACETS if present[f]]
 
 
 def columns(rows: list[Row]) -> list[Column]:
@@ -296,7 +311,9 @@ def facets(rows: list[Row]) -> list[Facet]:
         counts = Counter(getattr(row, name) for row in rows)
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         values = [FacetValue(v, facet_label(name, v), n) for v, n in ordered]
-        result.append(Facet(name, FACET_TITLES[name], values))
+        hide = "end_of_life" if name == "lifecycle" else ""
+        searched = name not in ("kernel", "min_ram")
+        result.append(Facet(name, FACET_TITLES[name], values, hide, searched))
     return result
 
 

@@ -91,6 +91,23 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE files;
     ALTER TABLE files_keyed RENAME TO files;
     """,
+    """
+    CREATE TABLE versions (          -- image lifecycle: each content an image had (queries: versions.py)
+        image_id   TEXT NOT NULL,
+        at         REAL NOT NULL,
+        event      TEXT NOT NULL,    -- added, changed, renamed
+        md5        TEXT NOT NULL,    -- content key: MD5 (directories: MD5 of the member MD5s)
+        sha256     TEXT,
+        size_bytes INTEGER,
+        moved_from TEXT,             -- renamed: the image id it had before
+        PRIMARY KEY (image_id, at, event)
+    ) WITHOUT ROWID;
+    CREATE TABLE moves (
+        old_id TEXT PRIMARY KEY,     -- a tombstone whose content reappeared under another name
+        new_id TEXT NOT NULL,
+        at     REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LAST_SEEN_RESOLUTION = 3600.0  # seconds

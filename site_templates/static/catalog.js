@@ -43,12 +43,12 @@
     this.ordered = null;
     this.shown = [];
     this.lastChange = "";
-    this.state = { q: "", selected: {}, sort: "", descending: false, limit: this.pageSize };
+    this.state = { q: "", selected: {}, all: {}, sort: "", descending: false, limit: this.pageSize };
   }
 
   /* A facet fieldset: its checkboxes by value, their count elements and labels. */
   function readFacet(fieldset) {
-    var facet = { name: fieldset.getAttribute("data-facet"), boxes: {}, labels: {} };
+    var facet = { name: fieldset.getAttribute("data-facet"), hide: fieldset.getAttribute("data-hide") || "", searched: fieldset.getAttribute("data-search") !== "no", boxes: {}, labels: {} };
     Array.prototype.forEach.call(fieldset.querySelectorAll("input[type=checkbox]"), function (box) {
       var label = box.closest("label");
       facet.boxes[box.value] = { input: box, count: label.querySelector(".facet-count"), label: label };
@@ -119,6 +119,7 @@
     var words = [values.name, values.detail];
     this.facets.forEach(function (facet) {
       var value = values[facet.name];
+      if (!facet.searched) { return; }
       words.push(value, this.labels[facet.name][value] || "");
     }, this);
     return { index: index, values: values, text: words.join(" ").toLowerCase(), tr: tr, display: display };
@@ -131,8 +132,11 @@
     var state = this.state;
     state.q = params.has("q") || !initial ? params.get("q") || "" : this.input.value;
     state.selected = {};
+    state.all = {};
     this.facets.forEach(function (facet) {
       var values = params.getAll(facet.name);
+      if (facet.hide && values.indexOf("all") !== -1) { state.all[facet.name] = true; }
+      values = values.filter(function (value) { return !state.all[facet.name] || value !== "all"; });
       if (values.length) { state.selected[facet.name] = new Set(values); }
     });
     var sort = params.get("sort") || "";
@@ -151,6 +155,7 @@
     this.facets.forEach(function (facet) {
       var selected = state.selected[facet.name];
       if (selected) { selected.forEach(function (value) { params.append(facet.name, value); }); }
+      if (state.all[facet.name]) { params.append(facet.name, "all"); }
     });
     if (state.sort) { params.append("sort", (state.descending ? "-" : "") + state.sort); }
     var text = params.toString();
@@ -246,6 +251,7 @@
   Inventory.prototype.reset = function () {
     this.state.q = "";
     this.state.selected = {};
+    this.state.all = {};
     this.syncControls();
     this.changed("reset");
     this.input.focus();
@@ -285,6 +291,11 @@
   Inventory.prototype.filter = function () {
     var terms = this.state.q.toLowerCase().split(/\s+/).filter(Boolean);
     var active = this.facets.filter(function (f) { return this.state.selected[f.name]; }, this);
+    /* A facet's hidden value (end of life) counts as not chosen until chosen or `<facet>=all`. */
+    var hiding = this.facets.filter(function (f) {
+      return f.hide && !this.state.selected[f.name] && !this.state.all[f.name];
+    }, this);
+    this.hidden = 0;
     var counts = {};
     this.facets.forEach(function (f) { counts[f.name] = {}; });
     var matches = [];
@@ -297,6 +308,13 @@
       for (var j = 0; j < active.length && failures < 2; j++) {
         if (!this.state.selected[active[j].name].has(record.values[active[j].name])) {
           failed = active[j].name;
+          failures++;
+        }
+      }
+      for (var h = 0; h < hiding.length && failures < 2; h++) {
+        if (record.values[hiding[h].name] === hiding[h].hide) {
+          if (failures === 0) { this.hidden++; }
+          failed = hiding[h].name;
           failures++;
         }
       }
@@ -406,6 +424,7 @@
       text = number(matching) + (matching === 1 ? " image matches" : " images match") + " (of " + number(total) + ")";
     }
     if (visible < matching) { text += ", showing the first " + number(visible); }
+    if (this.hidden) { text += "; " + number(this.hidden) + " end of life not shown"; }
     this.counter.textContent = text;
     this.more.hidden = visible >= matching;
     var rest = matching - visible;
@@ -452,6 +471,13 @@
       link.setAttribute("href", shown.url);
       appendBreakable(link, shown.name);
       th.appendChild(link);
+      if (shown.lifecycle && shown.lifecycle !== "current") {
+        var flag = document.createElement("span");
+        flag.className = "badge lifecycle-" + shown.lifecycle;
+        flag.textContent = (this.labels.lifecycle || {})[shown.lifecycle] || shown.lifecycle;
+        th.appendChild(document.createTextNode(" "));
+        th.appendChild(flag);
+      }
       return th;
     }
     var td = document.createElement("td");

@@ -1,0 +1,64 @@
+"""Queries of the image lifecycle tables (`versions`, `moves`, and the `images.md5` column).
+
+The content key of each image (`images.md5`) tells a new version, a rename (a tombstone's key
+reappearing under another id) and a plain removal apart; `versions` keeps every content an
+image had, with its date, for its History section.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+VERSION_COLUMNS = ("at", "event", "md5", "sha256", "size_bytes", "moved_from")
+
+
+def content_keys(connection: sqlite3.Connection) -> dict[str, str | None]:
+    """Each known image's last recorded content key."""
+    return dict(connection.execute("SELECT id, md5 FROM images"))
+
+
+def moved_ids(connection: sqlite3.Connection) -> dict[str, str]:
+    """Old id -> new id of every recorded rename."""
+    return dict(connection.execute("SELECT old_id, new_id FROM moves"))
+
+
+def record_version(connection: sqlite3.Connection, image_id: str, version: dict[str, Any]) -> None:
+    """Store one version and make its key the image's current one."""
+    values = tuple(version.get(name) for name in VERSION_COLUMNS)
+    connection.execute(
+        "INSERT OR IGNORE INTO versions VALUES (?, ?, ?, ?, ?, ?, ?)", (image_id, *values)
+    )
+    connection.execute("UPDATE images SET md5 = ? WHERE id = ?", (version["md5"], image_id))
+
+
+def record_move(connection: sqlite3.Connection, old_id: str, new_id: str, at: float) -> None:
+    """Remember the rename; the new id inherits the old one's versions."""
+    connection.execute("INSERT OR REPLACE INTO moves VALUES (?, ?, ?)", (old_id, new_id, at))
+    connection.execute(
+        "INSERT OR IGNORE INTO versions SELECT ?, at, event, md5, sha256, size_bytes, moved_from "
+        "FROM versions WHERE image_id = ?",
+        (new_id, old_id),
+    )
+
+
+def forget_moves(connection: sqlite3.Connection, present: Iterable[str]) -> None:
+    """An old id that is back in the repository is no longer a redirect."""
+    connection.execute(
+        "DELETE FROM moves WHERE old_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted(present)),),
+    )
+
+
+def read_versions(connection: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
+    """Every image's versions, oldest first."""
+    versions: dict[str, list[dict[str, Any]]] = {}
+    query = (
+        f"SELECT image_id, {', '.join(VERSION_COLUMNS)} FROM versions ORDER BY image_id, at, event"
+    )
+    for image_id, *values in connection.execute(query):
+        row = {k: v for k, v in zip(VERSION_COLUMNS, values, strict=True) if v is not None}
+        versions.setdefault(image_id, []).append(row)
+    return versions
