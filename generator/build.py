@@ -138,6 +138,7 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
     """Guard against a vanished repository, record history, then render and swap in the site
     (and the members-only copy, when configured)."""
     from generator.catalog.history import published_history, with_history
+    from generator.catalog.links import with_links
     from generator.publish.deploy import (
         SiteTarget,
         check_not_vanished,
@@ -154,7 +155,15 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
     )
     history, late = published_history(result.catalog, state, previous, now)
     catalog = with_history(with_problems(result.catalog, late), history)
-    target = SiteTarget(config.output, config.title, config.base_url, config.private_base_url)
+    catalog = with_links(catalog, config.base_url, config.download_base_url)
+    target = SiteTarget(
+        config.output,
+        config.title,
+        config.base_url,
+        config.private_base_url,
+        exports=config.exports,
+        hepix=config.hepix,
+    )
     catalog, published = deploy(catalog, target, previous)
     private = None
     if config.private_output is not None:

@@ -215,8 +215,9 @@ def rehash_policy(config: Config) -> RehashPolicy:
 
 
 def digest_algorithms(config: Config) -> tuple[str, ...]:
-    """The digests each file read yields: MD5 only for now (a `digests` setting goes here)."""
-    return algorithm_set(DEFAULT_SET)
+    """The digests each file read yields: MD5, and SHA-512 when a HEPiX list is exported
+    (its consumers check that digest); a `digests` setting goes here."""
+    return algorithm_set((*DEFAULT_SET, *(("sha512",) if "hepix" in config.exports else ())))
 
 
 def verdict_settings(config: Config) -> tuple:

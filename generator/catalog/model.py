@@ -23,6 +23,9 @@ FACETS = ("vm", "os", "arch", "word_size", "star_lib", "status", "format")
 # for the pages but catalog.json shows otherwise (members with their formats, front matter
 # merged at the top level, problems as a count) or not at all (the rendered description).
 HIDDEN = MappingProxyType({"json": False})
+# A link catalog.json gives only when configured (`download-base-url`, `base-url`): without the
+# setting the key is left out, so nothing pretends a download or a public address exists.
+OPTIONAL = MappingProxyType({"optional": True})
 
 
 def iso_time(timestamp: float | None) -> str | None:
@@ -103,6 +106,8 @@ class Image(Permalinked):
     private_text: str = field(default="", repr=False, metadata=HIDDEN)
     check: CheckCommand | None = field(default=None, metadata=HIDDEN)  # "check your copy"
     create_command: str = field(default="", metadata=HIDDEN)  # writes a missing .checksum
+    download_url: str | None = field(default=None, metadata=OPTIONAL)  # members: theirs below
+    permalink: str | None = field(default=None, metadata=OPTIONAL)  # absolute `url`
 
     @property
     def others_can_write(self) -> bool:
@@ -111,13 +116,23 @@ class Image(Permalinked):
 
     def to_json(self) -> dict[str, Any]:
         data = {key: getattr(self, name) for name, key in JSON_KEYS.items()}
+        for name in OPTIONAL_KEYS:
+            if data[name] is None:
+                del data[name]
         data.update(url=self.url, problem_count=len(self.problems))
         if self.multi_file:
             data["members"] = [
-                {**vars(m), "format": self.member_formats.get(m.name)} for m in self.members
+                {**vars(m), "format": self.member_formats.get(m.name), **self.member_link(m.name)}
+                for m in self.members
             ]
         data.update(self.fields)
         return data
+
+    def member_link(self, member: str) -> dict[str, str]:
+        """`{"download_url": ...}` for a file of a directory image, when downloads are offered."""
+        if self.download_url is None:
+            return {}
+        return {"download_url": f"{self.download_url.rstrip('/')}/{quote(member, safe='')}"}
 
 
 # Image field -> catalog.json key, for the fields catalog.json shows as they are.
@@ -126,6 +141,7 @@ JSON_KEYS = {
     for f in fields(Image)
     if f.metadata.get("json", True) is not False
 }
+OPTIONAL_KEYS = tuple(f.name for f in fields(Image) if f.metadata.get("optional"))
 # Every key of an image in catalog.json; front-matter keys may not reuse them.
 CATALOG_FIELDS = frozenset({*JSON_KEYS.values(), "url", "problem_count", "members"})
 
