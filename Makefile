@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps 'atrope==2.0.0'  # HEPiX list parser (deps in [test])
 	touch $(STAMP)
 
 # Exit code 1 means "problems found": the demo repository has some on purpose.

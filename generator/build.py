@@ -146,6 +146,7 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
     (and the members-only copy, when configured)."""
     from generator.catalog.aliases import with_aliases
     from generator.catalog.history import published_history, with_history
+    from generator.catalog.links import with_links
     from generator.publish.deploy import (
         SiteTarget,
         check_not_vanished,
@@ -163,8 +164,15 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
     history, late = published_history(result.catalog, state, previous, now)
     catalog = with_history(with_problems(result.catalog, late), history)
     catalog = with_aliases(catalog, previous.alias_paths if previous else ())
+    catalog = with_links(catalog, config.base_url, config.download_base_url)
     target = SiteTarget(
-        config.output, config.title, config.base_url, config.private_base_url, config.sign_with
+        config.output,
+        config.title,
+        config.base_url,
+        config.private_base_url,
+        config.sign_with,
+        exports=config.exports,
+        hepix=config.hepix,
     )
     catalog, published = deploy(catalog, target, previous)
     private = None

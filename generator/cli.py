@@ -20,6 +20,7 @@ from generator.errors import (
     CatalogError,
 )
 from generator.export import export
+from generator.export.settings import ExportSettings
 from generator.redact import redact
 from generator.session import RunResult
 from generator.shell import printable
@@ -67,9 +68,14 @@ def command(argv: list[str] | None) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    """No configuration, repository or state: the catalog file and the output directory only."""
+    """No repository or state: the catalog file, the output directory, and (`--config`) the
+    settings an export names (base-url, the HEPiX endorser)."""
     try:
-        written = export(args.format, args.catalog, args.output)
+        settings = ExportSettings()
+        if args.config is not None:
+            config = load_config(args.config, {})
+            settings = ExportSettings(config.base_url, config.title, config.hepix)
+        written = export(args.format, args.catalog, args.output, settings)
     except CatalogError as exc:
         print(f"star-vm-catalog: {exc}", file=sys.stderr)
         return exc.exit_code

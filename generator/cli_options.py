@@ -12,6 +12,7 @@ from pathlib import Path
 from generator import __version__
 from generator.config import byte_size, days
 from generator.export import EXPORTS
+from generator.export.settings import absolute_url
 
 EXIT_CODES = """exit codes:
   0   all images verified (or checked) and no error problems
@@ -64,6 +65,7 @@ OVERRIDABLE = (
     "private_base_url",
     "verbose",
     "publish_command",
+    "download_base_url",
 )
 
 
@@ -87,6 +89,13 @@ def _days(text: str) -> float:
 def _size(text: str) -> int:
     try:
         return byte_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, got '{text}'") from None
+
+
+def _url(text: str) -> str:
+    try:
+        return absolute_url(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{exc}, got '{text}'") from None
 
@@ -213,6 +222,13 @@ def build_parser(
     )
     build.add_argument("--base-url", help="absolute URL of the published site, for the sitemap")
     build.add_argument(
+        "--download-base-url",
+        type=_url,
+        metavar="URL",
+        help="URL where the repository's files can be downloaded: each image gets a download "
+        "link (<URL><vm>/<name>) on its page, in catalog.json and in the exports",
+    )
+    build.add_argument(
         "--private-output",
         type=Path,
         metavar="DIR",
@@ -242,7 +258,7 @@ def export_parser(commands: argparse._SubParsersAction) -> None:
     """`export FORMAT --catalog FILE --output DIR`: reads a published catalog.json only."""
     export = commands.add_parser(
         "export",
-        help="write a published catalog.json in another format (markdown)",
+        help="write a published catalog.json in another format (csv, simplestreams, hepix, markdown)",
         epilog=EXPORT_EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -256,6 +272,12 @@ def export_parser(commands: argparse._SubParsersAction) -> None:
     )
     export.add_argument(
         "--output", type=Path, required=True, metavar="DIR", help="directory to write into"
+    )
+    export.add_argument(
+        "--config",
+        type=_path,
+        metavar="FILE",
+        help="the build's YAML configuration, for base-url and the hepix: endorser (hepix only)",
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from generator.convention import parse_max_size
 from generator.digests import CONFIGURED, algorithm_set
 from generator.errors import ConfigError
+from generator.export.settings import absolute_url, hepix_settings, site_exports
 from generator.read.format_tables import DEFAULT_EXTENSION_FORMATS, DEFAULT_VM_FORMATS
 
 DEFAULT_VMS = ("xen", "kvm", "virtualbox", "vmware", "qemu", "hyperv")
@@ -80,6 +81,9 @@ class Config:
     publish_command: str | None = None
     digests: tuple[str, ...] = CONFIGURED  # algorithms every read computes (md5 always)
     sign_with: str | None = None  # GnuPG key that signs the SUMS files and catalog.json
+    download_base_url: str | None = None  # where the repository's files can be downloaded
+    exports: tuple[str, ...] = ()  # formats written into the site with every build
+    hepix: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def state_dir(self, repository: Path) -> Path:
         """The state directory: --state, else one per repository under XDG_STATE_HOME."""
@@ -218,6 +222,9 @@ KEYS = {
     "publish-command": ("publish_command", _text),
     "digests": ("digests", _digest_names),
     "sign-with": ("sign_with", _key_id),
+    "download-base-url": ("download_base_url", absolute_url),
+    "exports": ("exports", site_exports),
+    "hepix": ("hepix", hepix_settings),
 }
 FIELD_NAMES = {f.name for f in fields(Config)}
 
@@ -267,4 +274,15 @@ def load_config(config_file: Path | None, overrides: dict[str, Any]) -> Config:
     unknown = set(values) - FIELD_NAMES
     if unknown:
         raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
-    return replace(Config(), **values)
+    return checked_exports(replace(Config(), **values))
+
+
+def checked_exports(config: Config) -> Config:
+    """A HEPiX list names its endorser and where each image is downloaded: refuse one without."""
+    if "hepix" not in config.exports:
+        return config
+    if config.download_base_url is None:
+        raise ConfigError("exports: hepix needs download-base-url (every image needs hv:uri)")
+    if not config.hepix:
+        raise ConfigError("exports: hepix needs a hepix: mapping naming the list's endorser")
+    return config

@@ -217,8 +217,10 @@ def rehash_policy(config: Config) -> RehashPolicy:
 
 
 def digest_algorithms(config: Config) -> tuple[str, ...]:
-    """The digests each file read yields: the `digests` setting, MD5 always among them."""
-    return algorithm_set(config.digests)
+    """The digests each file read yields: the `digests` setting (MD5 always among it), and
+    SHA-512 when a HEPiX list is exported (its consumers check that digest)."""
+    hepix = ("sha512",) if "hepix" in config.exports else ()
+    return algorithm_set((*config.digests, *hepix))
 
 
 def verdict_settings(config: Config) -> tuple:

@@ -7,6 +7,7 @@ test asserts that none happened and that no dialog opened.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from generator.demo import demo_repository
 from generator.site.render import Layout
 from tests.conftest import FIXED_NS, FIXED_TIME, build_site, image_entries, run_cli, write_tree
+from tests.export_helpers import CLEAN, MULTI, make_repository, publish_catalog
 from tests.test_site_render import HOSTILE_NAMES, hostile_files
 
 pytestmark = pytest.mark.browser
@@ -68,12 +70,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     build_site(demo, root / "large", layout=SMALL_LARGE)
     build_site(hostile, root / "hostile")
     build_site(hostile, root / "hostile-large", layout=Layout(2, 2, 2))
+    with serving(root) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(root: Path) -> Iterator[str]:
+    """`root` served over HTTP on 127.0.0.1 (a free port) while the block runs."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=root))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join()
 
 
 @dataclass
@@ -449,4 +460,42 @@ def test_redirect_and_alias_pages_load_the_image_page(
     tab = open_tab(f"{lifecycle_server}/small/latest/kvm/sl6-x86-64/")
     expect(tab.page).to_have_url(f"{lifecycle_server}/small/images/kvm/{CURRENT}/")
     expect(tab.page.locator("h1")).to_contain_text(CURRENT)
+    tab.assert_clean()
+
+
+# Downloads (issue 14 part B): the repository served over HTTP, the file downloaded whole.
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`work/repo` (the download base) and `work/vm-site` served from one local HTTP root."""
+    work = tmp_path_factory.mktemp("downloads")
+    make_repository(work / "repo")
+    with serving(work) as root:
+        publish_catalog(work, work / "repo", "--download-base-url", f"{root}/repo/")
+        yield root, work
+
+
+def test_the_download_button_downloads_the_image(
+    served: tuple[str, Path], open_tab: Callable, tmp_path: Path
+) -> None:
+    root, work = served
+    tab = open_tab(f"{root}/vm-site/images/xen/{CLEAN}/")
+    button = tab.page.get_by_role("link", name="Download", exact=True)
+    assert button.is_visible()
+    with tab.page.expect_download() as started:
+        button.click()
+    saved = tmp_path / "downloaded.img"
+    started.value.save_as(saved)
+    assert saved.read_bytes() == (work / "repo" / "xen" / f"{CLEAN}.img").read_bytes()
+    tab.assert_clean()
+
+
+def test_each_file_of_a_directory_image_is_linked(
+    served: tuple[str, Path], open_tab: Callable
+) -> None:
+    root, _ = served
+    tab = open_tab(f"{root}/vm-site/images/kvm/{MULTI}/")
+    assert tab.page.get_by_role("link", name="Download the files").is_visible()
+    links = tab.page.locator("table.members a")
+    hrefs = links.evaluate_all("links => links.map(a => a.href)")
+    assert hrefs == [f"{root}/repo/kvm/{MULTI}/disk1.raw", f"{root}/repo/kvm/{MULTI}/disk2.raw"]
     tab.assert_clean()

@@ -258,7 +258,7 @@ def test_export_help_shows_an_example() -> None:
     done = run_cli("export", "--help")
     assert done.returncode == 0
     assert "star-vm-catalog export markdown --catalog" in done.stdout
-    assert "{markdown}" in done.stdout
+    assert "{csv,hepix,markdown,simplestreams}" in done.stdout
 
 
 @pytest.mark.parametrize(

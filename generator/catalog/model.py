@@ -25,6 +25,9 @@ LIFECYCLE_FACETS = ("lifecycle", "kernel", "min_ram")
 # for the pages but catalog.json shows otherwise (members with their formats, front matter
 # merged at the top level, problems as a count) or not at all (the rendered description).
 HIDDEN = MappingProxyType({"json": False})
+# A link catalog.json gives only when configured (`download-base-url`, `base-url`): without the
+# setting the key is left out, so nothing pretends a download or a public address exists.
+OPTIONAL = MappingProxyType({"optional": True})
 
 
 def iso_time(timestamp: float | None) -> str | None:
@@ -91,8 +94,8 @@ class Image(Permalinked):
     name_valid: bool
     # The other digests of a single-file image (a directory's are per member), None when not
     # computed or not configured; catalog.json lists only those the image has.
-    sha256: str | None = field(default=None, metadata={"digest": True})
-    sha512: str | None = field(default=None, metadata={"digest": True})
+    sha256: str | None = field(default=None, metadata=OPTIONAL)
+    sha512: str | None = field(default=None, metadata=OPTIONAL)
     format: str | None = None
     virtual_size_bytes: int | None = None
     compression: str | None = None
@@ -114,6 +117,8 @@ class Image(Permalinked):
     lifecycle: str = "current"
     free_bytes: int | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    download_url: str | None = field(default=None, metadata=OPTIONAL)  # members: theirs below
+    permalink: str | None = field(default=None, metadata=OPTIONAL)  # absolute `url`
 
     @property
     def others_can_write(self) -> bool:
@@ -122,16 +127,27 @@ class Image(Permalinked):
 
     def to_json(self) -> dict[str, Any]:
         data = {key: getattr(self, name) for name, key in JSON_KEYS.items()}
-        for name in OPTIONAL_DIGESTS:
+        for name in OPTIONAL_KEYS:
             if data[name] is None:
                 del data[name]
         data.update(url=self.url, problem_count=len(self.problems))
         if self.multi_file:
             data["members"] = [
-                {**m.to_json(), "format": self.member_formats.get(m.name)} for m in self.members
+                {
+                    **m.to_json(),
+                    "format": self.member_formats.get(m.name),
+                    **self.member_link(m.name),
+                }
+                for m in self.members
             ]
         data.update(self.fields)
         return data
+
+    def member_link(self, member: str) -> dict[str, str]:
+        """`{"download_url": ...}` for a file of a directory image, when downloads are offered."""
+        if self.download_url is None:
+            return {}
+        return {"download_url": f"{self.download_url.rstrip('/')}/{quote(member, safe='')}"}
 
 
 # Image field -> catalog.json key, for the fields catalog.json shows as they are.
@@ -140,8 +156,8 @@ JSON_KEYS = {
     for f in fields(Image)
     if f.metadata.get("json", True) is not False
 }
-# Digest fields beside MD5: catalog.json shows each only when the image has it.
-OPTIONAL_DIGESTS = tuple(f.name for f in fields(Image) if f.metadata.get("digest"))
+# Fields catalog.json shows only when set (digests beside MD5, download links).
+OPTIONAL_KEYS = tuple(f.name for f in fields(Image) if f.metadata.get("optional"))
 # Every key of an image in catalog.json; front-matter keys may not reuse them.
 CATALOG_FIELDS = frozenset({*JSON_KEYS.values(), "url", "problem_count", "members"})
 

@@ -48,6 +48,12 @@ IMAGE_FIELDS: dict[str, tuple[type, ...]] = {
     "last_changed": TEXT,
     "description": TEXT,
     "members": (list, type(None)),
+    "url": TEXT,
+    "permalink": TEXT,
+    "download_url": TEXT,
+    "sha256": TEXT,
+    "sha512": TEXT,
+    "problem_count": COUNT,
 }
 MEMBER_FIELDS: dict[str, tuple[type, ...]] = {
     "name": (str,),
@@ -55,6 +61,9 @@ MEMBER_FIELDS: dict[str, tuple[type, ...]] = {
     "md5": TEXT,
     "expected_md5": TEXT,
     "status": (str,),
+    "download_url": TEXT,
+    "sha256": TEXT,
+    "sha512": TEXT,
 }
 
 

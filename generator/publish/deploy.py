@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -33,6 +34,8 @@ class SiteTarget:
     base_url: str | None = None
     private_base_url: str | None = None
     sign_with: str | None = None  # GnuPG key for the SUMS files' and catalog.json's signatures
+    exports: tuple[str, ...] = ()  # `exports:` formats written into the public site
+    hepix: Mapping[str, object] = field(default_factory=dict)  # the HEPiX list's publisher
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ def site_key(catalog: Catalog, target: SiteTarget, pages: list[ContentPage]) -> 
     urls = (target.base_url or "", target.private_base_url or "", target.sign_with or "")
     for part in (__version__, target.title, *urls, *(p.html for p in pages)):
         digest.update(part.encode() + b"\0")
+    digest.update(repr((target.exports, sorted(target.hepix.items()))).encode() + b"\0")
     for path in sorted(templates_dir().rglob("*")):
         if path.is_file():
             digest.update(path.read_bytes() + b"\0")
@@ -139,6 +143,7 @@ def deploy(
     if previous and previous.generated_at and published_key(target.output) == key:
         return replace(catalog, generated_at=previous.generated_at), Published(changed=False)
     files = render_site(catalog, pages, target.title, target.base_url, audience=public(target))
+    files.update(export_files(files["catalog.json"], target))
     failpoints.reach("rendering")
     if target.sign_with is not None and not unsigned:
         signed, failed = signatures(files, target.sign_with)
@@ -146,6 +151,17 @@ def deploy(
         if failed:  # published unsigned; no key is kept, so the next run signs again
             catalog, key = replace(catalog, problems=sorted({*catalog.problems, failed})), ""
     return catalog, publish(files, target.output, key)
+
+
+def export_files(catalog_bytes: bytes, target: SiteTarget) -> dict[str, bytes]:
+    """The `exports:` formats, made from the catalog.json being published, as `export` would."""
+    if not target.exports:
+        return {}
+    from generator.export import site_files
+    from generator.export.settings import ExportSettings
+
+    settings = ExportSettings(target.base_url, target.title, target.hepix)
+    return site_files(json.loads(catalog_bytes), target.exports, settings)
 
 
 def public(target: SiteTarget) -> Audience:

@@ -11,6 +11,7 @@ import uuid
 import xml.etree.ElementTree as ET
 
 from generator.catalog.model import Event, image_url, iso_time
+from generator.site.sitemap import page_url
 
 ATOM = "http://www.w3.org/2005/Atom"
 # Characters XML 1.0 does not allow anywhere (surrogates never reach here: see markup.py).
@@ -25,7 +26,8 @@ def entry_id(event: Event) -> str:
 def render_feed(
     events: list[Event], title: str, updated: str, base_url: str | None, repository: str
 ) -> bytes:
-    """Atom 1.0 XML; links are relative to `base_url` (xml:base) when it is known."""
+    """Atom 1.0 XML; with `base_url` every link is absolute (aggregators such as Drupal's
+    ignore xml:base), without it relative to the feed."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     if base_url:
@@ -35,7 +37,8 @@ def render_feed(
     _text(feed, "updated", iso_time(events[0].at) if events else updated)
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     _text(author, "name", "star-vm-catalog")
-    ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", type="text/html", href="index.html")
+    home = page_url("index.html", base_url)
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=home)
     if base_url:
         ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=base_url.rstrip("/") + "/feed.xml")
     for event in events:
@@ -49,7 +52,7 @@ def render_feed(
             f"{{{ATOM}}}link",
             rel="alternate",
             type="text/html",
-            href=image_url(event.image_id),
+            href=page_url(image_url(event.image_id), base_url),
         )
         _text(entry, "summary", _summary(event))
     ET.indent(feed)

@@ -66,6 +66,7 @@ class MemberRow:
     md5: str
     status: str
     status_label: str
+    download_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ class ImagePage:
     others_can_write: bool = False
     lifecycle: LifecycleNotice | None = None  # set by site.lifecycle (render.image_files)
     history: list[HistoryRow] = field(default_factory=list)
+    download_url: str | None = None  # only with `download-base-url`
 
 
 def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
@@ -165,7 +167,14 @@ def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
         vm_path=str(PurePosixPath(context.repository) / image.vm),
         multi_file=image.multi_file,
         members=[
-            MemberRow(m.name, human_bytes(m.size), m.md5 or "", m.status, status_label(m.status))
+            MemberRow(
+                m.name,
+                human_bytes(m.size),
+                m.md5 or "",
+                m.status,
+                status_label(m.status),
+                image.member_link(m.name).get("download_url"),
+            )
             for m in image.members
         ],
         description_html=description_html,
@@ -176,6 +185,7 @@ def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
         problems=image.problems,
         access=access(image, context.audience),
         others_can_write=image.others_can_write,
+        download_url=image.download_url,
     )
 
 

@@ -145,6 +145,7 @@ def image_files(
         page = image_page(image, context, replace(nav, canonical=canonical))
         page = replace(page, lifecycle=notice(image, nav.root), history=history_rows(image))
         files[f"{image.output_dir}/index.html"] = _render(env, "image.html", page)
+        files[f"{image.output_dir}/image.json"] = stable_json(image.to_json())
     return files
 
 
@@ -154,10 +155,13 @@ def _render(env: jinja2.Environment, template: str, page: Any) -> bytes:
 
 def catalog_json(catalog: Catalog) -> bytes:
     """Stable JSON: sorted keys, fixed separators, so unchanged catalogs give equal bytes."""
-    return (
-        json.dumps(catalog.to_json(), indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False)
-        + "\n"
-    ).encode("utf-8")
+    return stable_json(catalog.to_json())
+
+
+def stable_json(data: dict[str, Any]) -> bytes:
+    """catalog.json's form, also of each image's `image.json` (its entry there)."""
+    text = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode("utf-8")
 
 
 def search_index(rows: list[Row]) -> bytes:
