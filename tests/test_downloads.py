@@ -140,4 +140,4 @@ def test_requesting_the_hepix_list_computes_sha512_of_every_file(linked: Path) -
     with sqlite3.connect(linked.parent / "state" / "state.sqlite") as db:
         rows = db.execute("SELECT algorithm, count(*) FROM file_digests GROUP BY algorithm")
         counts = dict(rows.fetchall())
-    assert counts == {"md5": 4, "sha512": 4}  # two single files, two members
+    assert counts == {"md5": 4, "sha256": 4, "sha512": 4}  # two single files, two members
