@@ -134,3 +134,17 @@ def test_image_page_shows_first_seen_and_last_changed(tmp_path: Path) -> None:
         for dt, dd in zip(where.find_all("dt"), where.find_all("dd"), strict=True)
     }
     assert facts == {"First seen": "2024-03-01 13:33 UTC", "Last changed": "2024-03-01 13:33 UTC"}
+
+
+def test_an_empty_image_with_a_good_checksum_is_still_called_damaged(tmp_path: Path) -> None:
+    repo = write_tree(tmp_path / "repo", image_entries(f"kvm/{BATCH}.qcow2", b""))
+    site = tmp_path / "site"
+    catalog = build_site(repo, site)
+    assert [i.status for i in catalog.images] == ["verified"]  # md5 of nothing matches
+    page = read_page(site, f"images/kvm/{BATCH}/index.html")
+    alert = page.find("section", id="image-alert")
+    assert alert.attrs["class"] == "alert alert-damaged"
+    assert alert.find("h2").text() == "✕ Damaged: the image file is broken"
+    steps = page.find("ul", cls="fixes").text()
+    assert steps == "Fix: the file is empty: copy the image again or remove it"
+    assert "Check your copy" not in [h.text() for h in page.find_all("h3")]
