@@ -24,6 +24,7 @@ from generator.session import RunResult
 from generator.site.content import load_content
 from generator.site.render import Layout, render_site
 from generator.verify.verdict import Digester
+from tests.browser_session import browser  # noqa: F401 (the one Chromium of all browser tests)
 
 ROOT = Path(__file__).resolve().parent.parent
 UNPRIVILEGED_UID = 65534  # nobody

@@ -162,7 +162,11 @@ def test_image_page_shows_labels_path_sizes_and_checks(demo: tuple[Path, Catalog
     assert "Allocated on disk" in facts
     image = catalog.get("xen/sl5.3_x86_32_sl05c_8GB_ec2")
     assert image is not None and image.md5
+    md5s = [page.find("code", id=f"{which}-md5").text() for which in ("expected", "computed")]
+    assert md5s == [image.md5, image.md5]
     assert facts["Expected MD5"] == facts["Computed MD5"] == image.md5
+    copy = page.find("button", data_copy_target="computed-md5")
+    assert copy.attrs["aria-label"] == "Copy the computed MD5" and copy.text() == ""
     assert facts["Checked"] == "2024-03-01 13:33 UTC"
     assert page.find("code", id="repo-path").text() == f"{catalog.repository}/{image.path}"
     assert page.find("button", data_copy_target="repo-path").text() == "Copy path"

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from generator.catalog.model import Catalog, Image
 from generator.convention import parse_max_size
-from generator.problems import Problem
+from generator.site.fixes import fix_of
+from generator.site.image_notices import Alert, Sibling, alert, dates, sibling_groups, siblings
 from generator.site.labels import (
     STATUS_EXPLANATIONS,
     arch_label,
@@ -29,7 +30,7 @@ from generator.site.labels import (
     word_size_label,
 )
 from generator.site.lifecycle import HistoryRow, LifecycleNotice
-from generator.site.views import Fact, Link, Nav, filter_href, image_format
+from generator.site.views import Fact, Link, Nav, ProblemItem, filter_href, image_format
 from generator.units import human_bytes
 
 if TYPE_CHECKING:  # the type only: the site never imports the reader
@@ -94,11 +95,12 @@ class Shared:
     counts: dict[str, Counter]
     base_url: str | None
     audience: Audience = PUBLIC
+    siblings: dict[str, list[Image]] = field(default_factory=dict)
 
 
 def shared(catalog: Catalog, base_url: str | None, audience: Audience = PUBLIC) -> Shared:
     counts = {name: Counter(getattr(i, name) for i in catalog.images) for name, _, _ in RELATED}
-    return Shared(catalog.repository, counts, base_url, audience)
+    return Shared(catalog.repository, counts, base_url, audience, sibling_groups(catalog))
 
 
 @dataclass(frozen=True)
@@ -134,12 +136,15 @@ class ImagePage:
     description_html: str
     fields: list[Fact]
     related: list[Link]
-    problems: list[Problem]
+    problems: list[ProblemItem]
     access: Access | None = None
     others_can_write: bool = False
     lifecycle: LifecycleNotice | None = None  # set by site.lifecycle (render.image_files)
     history: list[HistoryRow] = field(default_factory=list)
     download_url: str | None = None  # only with `download-base-url`
+    dates: list[Fact] = field(default_factory=list)
+    alert: Alert | None = None
+    siblings: list[Sibling] = field(default_factory=list)
 
 
 def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
@@ -182,10 +187,16 @@ def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
             Fact(field_label(k), field_value(v)) for k, v in fields.items() if k != ACCESS_NOTE
         ],
         related=related(image, context.counts, nav.root),
-        problems=image.problems,
+        problems=[
+            ProblemItem(p.path, None, p.message, p.hint, fix_of(p, f"problem-fix-{n}"), p.severity)
+            for n, p in enumerate(image.problems, start=1)
+        ],
         access=access(image, context.audience),
         others_can_write=image.others_can_write,
         download_url=image.download_url,
+        dates=dates(image),
+        alert=alert(image),
+        siblings=siblings(image, context.siblings, nav.root),
     )
 
 
@@ -318,8 +329,18 @@ def integrity(image: Image) -> list[Fact]:
         return [Fact("Files", files_summary(image)), checked]
     reason = NO_EXPECTED.get(image.status, "none (no usable .checksum)")
     return [
-        Fact("Expected MD5", image.expected_md5 or reason, code=bool(image.expected_md5)),
-        Fact("Computed MD5", image.md5 or "not computed", code=bool(image.md5)),
+        Fact(
+            "Expected MD5",
+            image.expected_md5 or reason,
+            code=bool(image.expected_md5),
+            copy_id="expected-md5" if image.expected_md5 else "",
+        ),
+        Fact(
+            "Computed MD5",
+            image.md5 or "not computed",
+            code=bool(image.md5),
+            copy_id="computed-md5" if image.md5 else "",
+        ),
         *(Fact(label, value, code=True) for label, value in other_digests(image)),
         checked,
     ]

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from generator.catalog.model import FACETS, LIFECYCLE_FACETS, Catalog, Image
 from generator.problems import SEVERITIES, Problem
 from generator.site.content import ContentPage
+from generator.site.fixes import Fix, fix_of
 from generator.site.labels import (
     date_label,
     facet_label,
@@ -53,6 +54,7 @@ class Fact:
     label: str
     value: str
     code: bool = False
+    copy_id: str = ""  # the value gets a copy button; its element id
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,8 @@ class ProblemItem:
     href: str | None
     message: str
     hint: str
+    fix: Fix | None = None  # the hint with its command apart, for a copy button
+    severity: str = ""  # shown on image pages, where problems of both severities mix
 
 
 @dataclass(frozen=True)
@@ -355,7 +359,10 @@ def problems_page(catalog: Catalog, nav: Nav) -> ProblemsPage:
             ProblemGroup(
                 code,
                 problem_title(code),
-                [_item(p, pages, nav.root) for p in groups[(severity, code)]],
+                [
+                    _item(p, pages, nav.root, f"fix-{severity}-{code}-{n}")
+                    for n, p in enumerate(groups[(severity, code)], start=1)
+                ],
             )
             for code in codes
         ]
@@ -367,8 +374,9 @@ def problems_page(catalog: Catalog, nav: Nav) -> ProblemsPage:
     return ProblemsPage(nav, len(catalog.problems), sections)
 
 
-def _item(problem: Problem, pages: dict[Problem | str, str], root: str) -> ProblemItem:
+def _item(problem: Problem, pages: dict[Problem | str, str], root: str, fix_id: str) -> ProblemItem:
     """The problem, linked to the image page it belongs to (by problem, else by path)."""
     url = pages.get(problem) or pages.get(problem.path)
     href = f"{root}{url}" if url else None
-    return ProblemItem(problem.path, href, problem.message, problem.hint)
+    fix = fix_of(problem, fix_id) if problem.hint else None
+    return ProblemItem(problem.path, href, problem.message, problem.hint, fix)
