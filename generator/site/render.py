@@ -9,7 +9,7 @@ because laying out tens of thousands of table rows takes the browser seconds.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from generator.site.history_pages import news_items, recently_removed, removed_p
 from generator.site.image_page import PUBLIC, Audience, image_page, shared
 from generator.site.sitemap import page_url, sitemap_xml
 from generator.site.views import (
+    SEARCH_FIELDS,
     ContentView,
     IndexPage,
     Link,
@@ -49,10 +50,6 @@ class Layout:
     table_limit: int = 500  # up to this many images, index.html holds every row
     preview_rows: int = 100  # above it: rows in index.html, and rows the script adds per step
     listing_page_size: int = 500  # rows per no-JS listing page (`list/<n>/`)
-
-
-# What `search-index.json` carries of each row: every Row field but the display-only labels.
-SEARCH_FIELDS = tuple(f.name for f in fields(Row) if f.metadata.get("search", True))
 
 
 def environment() -> jinja2.Environment:
@@ -104,6 +101,7 @@ def render_site(
     index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
     index = replace(index, news=news_items(catalog.events), removed=recently_removed(catalog))
     files["index.html"] = _render(env, "index.html", index)
+    files["embed.html"] = _render(env, "embed.html", replace(index, embed=True))
     if listing:
         files[SEARCH_INDEX] = search_index(rows)
     files.update({path: _render(env, "listing.html", page) for path, page in listing.items()})
@@ -203,7 +201,7 @@ def listing_pages(rows: list[Row], nav: Any, size: int) -> dict[str, ListingPage
     for number in range(1, count + 1):
         start = (number - 1) * size
         chunk = rows[start : start + size]
-        links = [Link(f"../{n}/", str(n), n == number) for n in range(1, count + 1)]
+        links = [Link(f"../{n}/index.html", str(n), n == number) for n in range(1, count + 1)]
         pages[f"list/{number}/index.html"] = ListingPage(
             nav=nav(2),
             number=number,
@@ -215,8 +213,8 @@ def listing_pages(rows: list[Row], nav: Any, size: int) -> dict[str, ListingPage
             show_format=has_format(rows),
             rows=chunk,
             pages=links,
-            previous=f"../{number - 1}/" if number > 1 else None,
-            next=f"../{number + 1}/" if number < count else None,
+            previous=f"../{number - 1}/index.html" if number > 1 else None,
+            next=f"../{number + 1}/index.html" if number < count else None,
         )
     return pages
 

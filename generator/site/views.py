@@ -6,14 +6,14 @@ no-JavaScript listing and `search-index.json`, so the three always agree.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from urllib.parse import urlencode
 
 from generator.catalog.model import FACETS, Catalog, Image
 from generator.problems import SEVERITIES, Problem
 from generator.site.content import ContentPage
+from generator.site.facet_order import FacetValue, facet_values
 from generator.site.labels import (
     date_label,
     facet_label,
@@ -22,6 +22,8 @@ from generator.site.labels import (
     time_label,
     vm_label,
 )
+from generator.site.search_words import search_words
+from generator.site.sorting import SORT_KEYS, SORT_OPTIONS
 from generator.units import human_bytes
 
 FACET_TITLES = {
@@ -100,8 +102,27 @@ class Row:
     status: str
     status_label: str = field(metadata=LABEL)
     verified_at: str
-    verified: str
+    verified: str = field(metadata=LABEL)
     format: str
+    first_seen: str
+    added: str = field(metadata=LABEL)
+    last_changed: str
+    changed: str = field(metadata=LABEL)
+    md5: str
+    words: str  # what the search matches (`search_words`)
+
+    @property
+    def data(self) -> list[tuple[str, str]]:
+        """The row's `data-*` attributes: the same fields as search-index.json."""
+        return [(name, _text(getattr(self, name))) for name in SEARCH_FIELDS]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+# What the browser script gets of each row (attributes or search-index.json): not the labels.
+SEARCH_FIELDS = tuple(f.name for f in fields(Row) if f.metadata.get("search", True))
 
 
 @dataclass(frozen=True)
@@ -111,13 +132,7 @@ class Column:
     key: str
     label: str
     numeric: bool = False
-
-
-@dataclass(frozen=True)
-class FacetValue:
-    value: str
-    label: str
-    count: int
+    legend: str = ""  # what the short heading means, shown beside the table
 
 
 @dataclass(frozen=True)
@@ -164,6 +179,9 @@ class IndexPage:
     listing: list[Link]
     news: list[NewsItem] = field(default_factory=list)
     removed: list[NewsItem] = field(default_factory=list)
+    embed: bool = False  # embed.html: no header or menu, links open in the parent page
+    sort_options: tuple[tuple[str, str], ...] = SORT_OPTIONS
+    sort_keys: str = SORT_KEYS
 
 
 @dataclass(frozen=True)
@@ -259,7 +277,18 @@ def make_row(image: Image) -> Row:
         verified_at=image.verified_at or "",
         verified=date_label(image.verified_at),
         format=image_format(image),
+        first_seen=image.first_seen or "",
+        added=date_label(image.first_seen),
+        last_changed=image.last_changed or "",
+        changed=date_label(image.last_changed),
+        md5=image.md5 or "",
+        words=search_words(
+            image, [facet_label(name, _text(getattr(image, name))) for name in LABELLED]
+        ),
     )
+
+
+LABELLED = ("vm", "os", "arch", "star_lib", "status", "format")  # their labels are searched too
 
 
 def has_format(rows: list[Row]) -> bool:
@@ -273,31 +302,33 @@ def facet_fields(rows: list[Row]) -> list[str]:
 
 
 def columns(rows: list[Row]) -> list[Column]:
+    """Few enough to fit 1280 px: the detail is in the name, the verification time under the
+    status, first seen and last change share a cell."""
     cols = [
-        Column("name", "Image"),
-        Column("vm", "VM"),
-        Column("os", "OS"),
-        Column("arch", "Arch"),
-        Column("word_size", "Bits", numeric=True),
-        Column("star_lib", "Library"),
-        Column("max_size", "Max", numeric=True),
-        Column("detail", "Detail"),
-        Column("size_bytes", "On disk", numeric=True),
+        Column("name", "Image", legend="the file or directory name, linked to its page"),
+        Column("vm", "VM", legend="the virtual machine software (the directory)"),
+        Column("os", "OS", legend="operating system and version"),
+        Column("arch", "Arch", legend="instruction set"),
+        Column("word_size", "Bits", True, "word size of the processor (32 or 64)"),
+        Column("star_lib", "Library", legend="STAR software library release"),
+        Column("max_size", "Max", True, "the largest size the virtual disk can grow to"),
+        Column("size_bytes", "On disk", True, "what the files hold now"),
     ]
     if has_format(rows):
-        cols.append(Column("format", "Format"))
-    return [*cols, Column("status", "Status"), Column("verified_at", "Verified")]
+        cols.append(Column("format", "Format", legend="disk format read from the header"))
+    return [
+        *cols,
+        Column("status", "Status", legend="checksum verdict, and the day it was read"),
+        Column("last_changed", "Dates", legend="first seen, then last changed"),
+    ]
 
 
 def facets(rows: list[Row]) -> list[Facet]:
-    """Facet values with counts, most common first, then by value."""
-    result = []
-    for name in facet_fields(rows):
-        counts = Counter(getattr(row, name) for row in rows)
-        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        values = [FacetValue(v, facet_label(name, v), n) for v, n in ordered]
-        result.append(Facet(name, FACET_TITLES[name], values))
-    return result
+    """Facet values with counts, case variants as one, in each facet's order (`facet_order`)."""
+    return [
+        Facet(name, FACET_TITLES[name], facet_values(name, [getattr(row, name) for row in rows]))
+        for name in facet_fields(rows)
+    ]
 
 
 def totals(catalog: Catalog, rows: list[Row]) -> Totals:
