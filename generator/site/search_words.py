@@ -1,11 +1,11 @@
 """The words the inventory search matches, defined once for the page and search-index.json.
 
-A token is a run of letters and digits (everything else separates), lower-cased; a run that
-mixes letters and digits also yields its letter and digit parts (`sl6` -> `sl6 sl 6`), so a
-number can match whole numbers only (`6` finds `sl6.4`, never `64`). The browser script splits
-what people type by the same rule (`tokens` in static/catalog.js; a test keeps the two equal)
-and matches: a number against whole numbers, other words as the start of a token, and 8 or more
-hex digits also against the start of the MD5 (which is not among the words).
+A token is a run of letters and digits (everything else separates), lower-cased: `sl6.4_x86_64`
+is `sl6 4 x86 64`. The browser script splits what people type by the same rule (`tokens` in
+static/catalog.js; a test keeps the two equal) and matches: a number against whole numbers (`6`
+never finds `64`), other words as the start of a token, a typed run of letters and digits that
+starts no token as its parts (`64bit` as `64` and `bit`), and 8 or more hex digits also against
+the start of the MD5 (which is not among the words).
 """
 
 from __future__ import annotations
@@ -17,19 +17,12 @@ from generator.catalog.model import Image
 from generator.site.labels import field_label, field_value
 
 RUN = re.compile(r"[^\W_]+")
-PARTS = re.compile(r"\d+|[^\W\d_]+")
 MAX_DESCRIPTION_WORDS = 400  # distinct words of a description kept: the index stays lean
 
 
 def tokens(text: str) -> list[str]:
-    """Every token of `text`, in order, with the letter and digit parts of mixed runs."""
-    found = []
-    for run in RUN.findall(text.lower()):
-        found.append(run)
-        parts = PARTS.findall(run)
-        if len(parts) > 1:
-            found += parts
-    return found
+    """Every token of `text`, in order."""
+    return RUN.findall(text.lower())
 
 
 def search_words(image: Image, labels: Iterable[str]) -> str:

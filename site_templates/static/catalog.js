@@ -23,20 +23,14 @@
     "detail", "size_bytes", "format", "status", "verified_at", "first_seen", "last_changed", "md5", "url"];
   var NUMERIC_EXPORT = { word_size: true, max_size_bytes: true, size_bytes: true };
 
-  /* Runs of letters and digits, lower-cased; a run mixing both also gives its parts. */
+  /* Runs of letters and digits, lower-cased: the words of search-index.json and of a query. */
   function tokens(text) {
-    var found = [];
-    (String(text).toLowerCase().match(RUN) || []).forEach(function (run) {
-      found.push(run);
-      var parts = run.match(PARTS);
-      if (parts.length > 1) { found.push.apply(found, parts); }
-    });
-    return found;
+    return String(text).toLowerCase().match(RUN) || [];
   }
 
   /* What one typed word must match (see searchTerm): the run, its parts, what kind it is. */
   function searchTerms(query) {
-    return (String(query).toLowerCase().match(RUN) || []).map(function (run) {
+    return tokens(query).map(function (run) {
       var parts = run.match(PARTS);
       return { run: run, number: NUMBER.test(run), hex: HEX.test(run), parts: parts.length > 1 ? parts : null };
     });
