@@ -101,7 +101,7 @@ def synthetic_image(number: int, rng: random.Random) -> Image:
         status=rng.choice(STATUSES),
         verified_at=f"2024-03-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00Z",
         name_valid=True,
-        fields={"kernel": f"2.6.{rng.randint(9, 40)}-{rng.randint(1, 999)}", "maintainer": "STAR"},
+        fields={"kernel": f"2.6.{9 + OSES.index(os_name)}-{bits}", "maintainer": "STAR"},
         description_text=rng.choice(DESCRIPTIONS) + f" Built for run {rng.randint(1, 25)}.",
         first_seen=f"2023-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T00:00:00Z",
         last_changed=f"2024-02-{rng.randint(1, 28):02d}T00:00:00Z",

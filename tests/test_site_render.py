@@ -102,7 +102,10 @@ def test_hostile_description_keeps_its_text_without_its_code(hostile_site: Path)
 def test_hostile_image_page_lives_at_its_encoded_permalink(hostile_site: Path) -> None:
     index = read_page(hostile_site, "index.html")
     hrefs = [a.get("href") for a in index.find("tbody").find_all("a")]
-    assert "images/xen/sl5_x86_32_sl05c_8GB_%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E/index.html" in hrefs
+    assert (
+        "images/xen/sl5_x86_32_sl05c_8GB_%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E/index.html"
+        in hrefs
+    )
     assert (hostile_site / "images/xen/sl5_x86_32_sl05c_8GB_<img src=x onerror=alert(1)>").is_dir()
     command = read_page(hostile_site, "images/kvm/sl6_x86_64_sl06a_4GB_a&amp;b'c/index.html")
     assert command.find("code", id="check-command").text() == (

@@ -154,11 +154,21 @@ def catalog_json(catalog: Catalog) -> bytes:
 
 
 def search_index(rows: list[Row]) -> bytes:
-    """The inventory for the browser script: field names once, then one array per image."""
+    """The inventory for the browser script: field names once, then one array per image
+    (`text_words` as a number into `texts`, the distinct description words)."""
+    texts: dict[str, int] = {}  # each distinct description's words once; rows hold its number
+    shared = SEARCH_FIELDS.index("text_words")
+
+    def values(row: Row) -> list[Any]:
+        found = [getattr(row, name) for name in SEARCH_FIELDS]
+        found[shared] = texts.setdefault(row.text_words, len(texts))
+        return found
+
     data = {
         "version": 1,
         "fields": list(SEARCH_FIELDS),
-        "rows": [[getattr(row, name) for name in SEARCH_FIELDS] for row in rows],
+        "rows": [values(row) for row in rows],
+        "texts": list(texts),
     }
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return (text + "\n").encode("utf-8")

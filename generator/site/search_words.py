@@ -26,14 +26,22 @@ def tokens(text: str) -> list[str]:
 
 
 def search_words(image: Image, labels: Iterable[str]) -> str:
-    """The image's distinct tokens: name fields and their labels, then front matter, then the
-    description (capped), joined by spaces."""
-    named = [image.name, image.vm, image.detail or "", image.max_size or "", *labels]
+    """The distinct tokens of the image's fields and their labels that its name lacks, joined
+    by spaces (the script adds the name's own tokens: the index does not carry them twice)."""
+    named = [image.vm, image.detail or "", image.max_size or "", *labels]
     if image.word_size is not None:
         named.append(f"{image.word_size}-bit")
-    words = dict.fromkeys(token for text in named for token in tokens(text))
+    own = set(tokens(image.name))
+    return " ".join(dict.fromkeys(t for text in named for t in tokens(text) if t not in own))
+
+
+def text_words(image: Image) -> str:
+    """The distinct tokens of the front matter (keys and values) and of the description (the
+    first MAX_DESCRIPTION_WORDS). Kept apart from `search_words`: images often share a
+    description, and search-index.json stores each distinct text once."""
+    words: dict[str, None] = {}
     for key, value in image.fields.items():
         words.update(dict.fromkeys(tokens(f"{field_label(key)} {field_value(value)}")))
-    extra = dict.fromkeys(t for t in tokens(image.description_text) if t not in words)
-    words.update(dict.fromkeys(list(extra)[:MAX_DESCRIPTION_WORDS]))
+    described = dict.fromkeys(tokens(image.description_text))
+    words.update(dict.fromkeys(list(described)[:MAX_DESCRIPTION_WORDS]))
     return " ".join(words)

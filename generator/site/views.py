@@ -22,7 +22,7 @@ from generator.site.labels import (
     time_label,
     vm_label,
 )
-from generator.site.search_words import search_words
+from generator.site.search_words import search_words, text_words
 from generator.site.sorting import SORT_KEYS, SORT_OPTIONS
 from generator.units import human_bytes
 
@@ -110,6 +110,7 @@ class Row:
     changed: str = field(metadata=LABEL)
     md5: str
     words: str  # what the search matches (`search_words`)
+    text_words: str  # and in the description and front matter (`text_words`)
 
     @property
     def data(self) -> list[tuple[str, str]]:
@@ -285,6 +286,7 @@ def make_row(image: Image) -> Row:
         words=search_words(
             image, [facet_label(name, _text(getattr(image, name))) for name in LABELLED]
         ),
+        text_words=text_words(image),
     )
 
 

@@ -88,6 +88,8 @@
     this.labels = {};
     this.facets.forEach(function (facet) { this.labels[facet.name] = facet.labels; }, this);
     this.records = [];
+    this.hitCache = {};  // typed word -> Uint8Array over records (see termHits)
+    this.hitCount = 0;
     this.ordered = null;
     this.shown = [];
     this.lastChange = "";
@@ -155,6 +157,7 @@
 
   Inventory.prototype.recordsFromIndex = function (data) {
     var fields = data.fields;
+    var shared = fields.indexOf("text_words");  // a number into data.texts
     var preview = this.tbody.rows;
     return data.rows.map(function (row, index) {
       var values = {};
@@ -162,6 +165,7 @@
         var value = row[i];
         values[fields[i]] = value === null || value === undefined ? "" : String(value);
       }
+      values.text_words = data.texts[row[shared]] || "";
       var tr = preview[index] && preview[index].getAttribute("data-name") === values.name ? preview[index] : null;
       return this.makeRecord(values, index, tr);
     }, this);
@@ -175,7 +179,8 @@
     }
     return {
       index: index, values: values, folded: folded, tr: tr,
-      text: " " + (values.words || "") + " ", md5: (values.md5 || "").toLowerCase()
+      text: " " + tokens(values.name).join(" ") + " " + (values.words || "") + " " + (values.text_words || "") + " ",
+      md5: (values.md5 || "").toLowerCase()
     };
   };
 
@@ -405,7 +410,7 @@
   /* One pass: the matching records, and per facet value the count it would have if chosen
    * (a record that fails only facet F still counts towards F's values). */
   Inventory.prototype.filter = function () {
-    var terms = searchTerms(this.state.q);
+    var hits = searchTerms(this.state.q).map(this.termHits, this);
     var active = this.facets.filter(function (f) { return this.state.selected[f.name]; }, this);
     var counts = {};
     this.facets.forEach(function (f) { counts[f.name] = {}; });
@@ -413,7 +418,7 @@
     var records = this.sorted();
     for (var i = 0; i < records.length; i++) {
       var record = records[i];
-      if (!matchesText(record, terms)) { continue; }
+      if (!matchesAll(hits, record.index)) { continue; }
       var failed = null;
       var failures = 0;
       for (var j = 0; j < active.length && failures < 2; j++) {
@@ -428,9 +433,25 @@
     return { matches: matches, counts: counts };
   };
 
-  function matchesText(record, terms) {
-    for (var i = 0; i < terms.length; i++) {
-      if (!termMatches(record, terms[i])) { return false; }
+  /* Which records one typed word matches, cached by word: a keystroke changes one word, so
+   * only that word is matched against every record again (deleting reuses earlier words). */
+  Inventory.prototype.termHits = function (term) {
+    var hits = this.hitCache[term.run];
+    if (!hits) {
+      var records = this.records;
+      hits = new Uint8Array(records.length);
+      for (var i = 0; i < records.length; i++) {
+        if (termMatches(records[i], term)) { hits[i] = 1; }
+      }
+      if (++this.hitCount > 64) { this.hitCache = {}; this.hitCount = 0; }
+      this.hitCache[term.run] = hits;
+    }
+    return hits;
+  };
+
+  function matchesAll(hits, index) {
+    for (var i = 0; i < hits.length; i++) {
+      if (!hits[i][index]) { return false; }
     }
     return true;
   }
