@@ -96,7 +96,7 @@ def test_clean_repository_builds_every_output_and_exits_0(clean_repo: Path, tmp_
     for slug in ("about", "naming", "using", "security"):
         assert (site / slug / "index.html").is_file()
     links = parse_html(site / "index.html").links
-    assert f"images/xen/{IMG}/" in links and "problems/" in links
+    assert f"images/xen/{IMG}/index.html" in links and "problems/" in links
 
 
 def test_problems_exit_1_and_print_one_line_each(clean_repo: Path, tmp_path: Path) -> None:

@@ -120,6 +120,13 @@ CASES: dict[str, Case] = {
     "unknown_star_lib": Case({"xen/sl5_x86_32_dev_8GB.img": DATA}),
     "unknown_vm": Case({f"parallels/{IMG}.img": DATA}),
     "missing_extension": Case({f"xen/{IMG}": DATA}),
+    "case_variant": Case(
+        {
+            "xen/sl6.4_x86_64_sl13b_8GB_a.img": DATA,
+            "xen/sl6.4_x86_64_sl13b_8GB_b.img": DATA,
+            "kvm/SL6.4_x86_64_SL13b_8GB_c.img": DATA,
+        }
+    ),
     # layout
     "file_at_root": Case({"README": "stray"}),
     "orphan_checksum": Case({f"xen/{IMG}.checksum": f"{ZEROS}  {IMG}.img\n"}),

@@ -70,11 +70,10 @@ def test_index_columns_cover_every_field_people_choose_by(demo: tuple[Path, Cata
         "word_size",
         "star_lib",
         "max_size",
-        "detail",
         "size_bytes",
         "format",
         "status",
-        "verified_at",
+        "last_changed",
     ]
     ec2 = next(r for r in body_rows(page) if "sl5.3_x86_32_sl05c_8GB_ec2" in r.text())
     cells = [c.text() for c in ec2.children if isinstance(c, Node)]
@@ -86,11 +85,10 @@ def test_index_columns_cover_every_field_people_choose_by(demo: tuple[Path, Cata
         "32",
         "sl05c",
         "8GB",
-        "ec2",
         "24.0 MiB",
         "qcow2",
-        "Verified",
-        "2024-03-01",
+        "Verified 2024-03-01",
+        "never · never",  # first seen and last changed: this build keeps no history
     ]
 
 
@@ -334,7 +332,7 @@ def test_catalog_json_is_published_beside_the_pages(demo: tuple[Path, Catalog]) 
 def test_static_files_are_published(demo: tuple[Path, Catalog]) -> None:
     site, _ = demo
     names = sorted(p.name for p in (site / "static").iterdir())
-    assert names == ["catalog.js", "copy.js", "favicon.svg", "nojs.css", "style.css"]
+    assert names == ["catalog.js", "copy.js", "embed.css", "favicon.svg", "nojs.css", "style.css"]
     css = (site / "static" / "style.css").read_text(encoding="utf-8")
     assert "prefers-color-scheme: dark" in css and "@media print" in css
     assert re.search(r"@media \(max-width: \d+rem\)", css)

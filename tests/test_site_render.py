@@ -102,7 +102,10 @@ def test_hostile_description_keeps_its_text_without_its_code(hostile_site: Path)
 def test_hostile_image_page_lives_at_its_encoded_permalink(hostile_site: Path) -> None:
     index = read_page(hostile_site, "index.html")
     hrefs = [a.get("href") for a in index.find("tbody").find_all("a")]
-    assert "images/xen/sl5_x86_32_sl05c_8GB_%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E/" in hrefs
+    assert (
+        "images/xen/sl5_x86_32_sl05c_8GB_%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E/index.html"
+        in hrefs
+    )
     assert (hostile_site / "images/xen/sl5_x86_32_sl05c_8GB_<img src=x onerror=alert(1)>").is_dir()
     command = read_page(hostile_site, "images/kvm/sl6_x86_64_sl06a_4GB_a&amp;b'c/index.html")
     assert command.find("code", id="check-command").text() == (
@@ -125,7 +128,9 @@ def test_large_index_holds_a_preview_and_points_to_the_data(large_site: Path) ->
     assert app.get("data-index") == "search-index.json"
     assert app.get("data-page-size") == "4"
     listing = page.find("p", cls="listing-link")
-    assert [a.get("href") for a in listing.find_all("a")] == ["list/1/", "list/2/", "list/3/"]
+    assert [a.get("href") for a in listing.find_all("a")] == [
+        f"list/{n}/index.html" for n in (1, 2, 3)
+    ]
 
 
 def test_search_index_holds_every_image_compactly(large_site: Path) -> None:
@@ -146,7 +151,7 @@ def test_listing_pages_list_every_image_once_without_script(large_site: Path) ->
         seen += [a.get("href") for a in page.find("tbody").find_all("a")]
         current = page.find("nav", cls="pager").find("a", aria_current="page")
         assert current.text() == str(number)
-    assert seen == [f"../../{i['url']}" for i in catalog["images"]]
+    assert seen == [f"../../{i['url']}index.html" for i in catalog["images"]]
     assert not (large_site / "list/4").exists()
     sitemap = (large_site / "sitemap.xml").read_text(encoding="utf-8")
     assert "<loc>list/3/</loc>" in sitemap

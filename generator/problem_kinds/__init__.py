@@ -5,6 +5,7 @@ Every code lives in one module of this package by where it is found; KINDS joins
 
 from __future__ import annotations
 
+from generator.problem_kinds.case_variants import CASE_KINDS
 from generator.problem_kinds.checks import CHECK_KINDS
 from generator.problem_kinds.kind import ERROR, SEVERITIES, WARNING, Kind
 from generator.problem_kinds.lifecycle import LIFECYCLE_KINDS
@@ -19,6 +20,7 @@ KINDS: dict[str, Kind] = {
     **CHECK_KINDS,
     **SIGNING_KINDS,
     **LIFECYCLE_KINDS,
+    **CASE_KINDS,
 }
 
 __all__ = ["ERROR", "KINDS", "SEVERITIES", "WARNING", "Kind"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.problems import Problem, problem
+from generator.read.case_variants import attach_case_variants
 from generator.read.check_command import create_command
 from generator.read.checksum import MAX_CHECKSUM_BYTES, ChecksumFile, match_files, parse_checksum
 from generator.read.description import Description, read_description
@@ -52,6 +53,7 @@ def parse_all(scanned: ScanResult, rules: ParseRules) -> list[ParsedImage]:
     trust = [p for p in scanned.problems if p.code in TRUST_CODES]
     if trust:
         _attach_trust(parsed, trust)
+    attach_case_variants(parsed)
     return parsed
 
 

@@ -9,7 +9,7 @@ because laying out tens of thousands of table rows takes the browser seconds.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from generator.site.lifecycle import history_rows, lifecycle_files, notice
 from generator.site.sitemap import page_url, sitemap_xml
 from generator.site.sums import sums_files
 from generator.site.views import (
+    SEARCH_FIELDS,
     ContentView,
     IndexPage,
     Link,
@@ -51,10 +52,6 @@ class Layout:
     table_limit: int = 500  # up to this many images, index.html holds every row
     preview_rows: int = 100  # above it: rows in index.html, and rows the script adds per step
     listing_page_size: int = 500  # rows per no-JS listing page (`list/<n>/`)
-
-
-# What `search-index.json` carries of each row: every Row field but the display-only labels.
-SEARCH_FIELDS = tuple(f.name for f in fields(Row) if f.metadata.get("search", True))
 
 
 def environment() -> jinja2.Environment:
@@ -106,6 +103,7 @@ def render_site(
     index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
     index = replace(index, news=news_items(catalog.events), removed=recently_removed(catalog))
     files["index.html"] = _render(env, "index.html", index)
+    files["embed.html"] = _render(env, "embed.html", replace(index, embed=True))
     if listing:
         files[SEARCH_INDEX] = search_index(rows)
     files.update({path: _render(env, "listing.html", page) for path, page in listing.items()})
@@ -165,11 +163,21 @@ def stable_json(data: dict[str, Any]) -> bytes:
 
 
 def search_index(rows: list[Row]) -> bytes:
-    """The inventory for the browser script: field names once, then one array per image."""
+    """The inventory for the browser script: field names once, then one array per image
+    (`text_words` as a number into `texts`, the distinct description words)."""
+    texts: dict[str, int] = {}  # each distinct description's words once; rows hold its number
+    shared = SEARCH_FIELDS.index("text_words")
+
+    def values(row: Row) -> list[Any]:
+        found = [getattr(row, name) for name in SEARCH_FIELDS]
+        found[shared] = texts.setdefault(row.text_words, len(texts))
+        return found
+
     data = {
         "version": 1,
         "fields": list(SEARCH_FIELDS),
-        "rows": [[getattr(row, name) for name in SEARCH_FIELDS] for row in rows],
+        "rows": [values(row) for row in rows],
+        "texts": list(texts),
     }
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return (text + "\n").encode("utf-8")
@@ -212,7 +220,7 @@ def listing_pages(rows: list[Row], nav: Any, size: int) -> dict[str, ListingPage
     for number in range(1, count + 1):
         start = (number - 1) * size
         chunk = rows[start : start + size]
-        links = [Link(f"../{n}/", str(n), n == number) for n in range(1, count + 1)]
+        links = [Link(f"../{n}/index.html", str(n), n == number) for n in range(1, count + 1)]
         pages[f"list/{number}/index.html"] = ListingPage(
             nav=nav(2),
             number=number,
@@ -224,8 +232,8 @@ def listing_pages(rows: list[Row], nav: Any, size: int) -> dict[str, ListingPage
             show_format=has_format(rows),
             rows=chunk,
             pages=links,
-            previous=f"../{number - 1}/" if number > 1 else None,
-            next=f"../{number + 1}/" if number < count else None,
+            previous=f"../{number - 1}/index.html" if number > 1 else None,
+            next=f"../{number + 1}/index.html" if number < count else None,
         )
     return pages
 

@@ -6,14 +6,14 @@ no-JavaScript listing and `search-index.json`, so the three always agree.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from urllib.parse import urlencode
 
 from generator.catalog.model import FACETS, LIFECYCLE_FACETS, Catalog, Image
 from generator.problems import SEVERITIES, Problem
 from generator.site.content import ContentPage
+from generator.site.facet_order import FacetValue, facet_values
 from generator.site.fixes import Fix, fix_of
 from generator.site.labels import (
     date_label,
@@ -23,6 +23,8 @@ from generator.site.labels import (
     time_label,
     vm_label,
 )
+from generator.site.search_words import search_words, text_words
+from generator.site.sorting import SORT_KEYS, SORT_OPTIONS
 from generator.units import human_bytes
 
 FACET_TITLES = {
@@ -105,12 +107,32 @@ class Row:
     status: str
     status_label: str = field(metadata=LABEL)
     verified_at: str
-    verified: str
+    verified: str = field(metadata=LABEL)
     format: str
+    first_seen: str
+    added: str = field(metadata=LABEL)
+    last_changed: str
+    changed: str = field(metadata=LABEL)
+    md5: str
+    words: str  # what the search matches (`search_words`)
+    text_words: str  # and in the description and front matter (`text_words`)
     lifecycle: str = "current"  # the lifecycle facets: site.lifecycle.lifecycle_columns
     lifecycle_label: str = field(default="Current", metadata=LABEL)
     kernel: str = ""
     min_ram: str = ""
+
+    @property
+    def data(self) -> list[tuple[str, str]]:
+        """The row's `data-*` attributes: the same fields as search-index.json."""
+        return [(name, _text(getattr(self, name))) for name in SEARCH_FIELDS]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+# What the browser script gets of each row (attributes or search-index.json): not the labels.
+SEARCH_FIELDS = tuple(f.name for f in fields(Row) if f.metadata.get("search", True))
 
 
 @dataclass(frozen=True)
@@ -120,13 +142,7 @@ class Column:
     key: str
     label: str
     numeric: bool = False
-
-
-@dataclass(frozen=True)
-class FacetValue:
-    value: str
-    label: str
-    count: int
+    legend: str = ""  # what the short heading means, shown beside the table
 
 
 @dataclass(frozen=True)
@@ -135,7 +151,6 @@ class Facet:
     title: str
     values: list[FacetValue]
     hide: str = ""  # a value the script leaves out until it is chosen, or `<field>=all` is given
-    searched: bool = True  # False: the search box ignores its values (kernel `2.6.18-164` has "64")
 
 
 @dataclass(frozen=True)
@@ -175,6 +190,9 @@ class IndexPage:
     listing: list[Link]
     news: list[NewsItem] = field(default_factory=list)
     removed: list[NewsItem] = field(default_factory=list)
+    embed: bool = False  # embed.html: no header or menu, links open in the parent page
+    sort_options: tuple[tuple[str, str], ...] = SORT_OPTIONS
+    sort_keys: str = SORT_KEYS
 
 
 @dataclass(frozen=True)
@@ -274,8 +292,20 @@ def make_row(image: Image) -> Row:
         verified_at=image.verified_at or "",
         verified=date_label(image.verified_at),
         format=image_format(image),
+        first_seen=image.first_seen or "",
+        added=date_label(image.first_seen),
+        last_changed=image.last_changed or "",
+        changed=date_label(image.last_changed),
+        md5=image.md5 or "",
+        words=search_words(
+            image, [facet_label(name, _text(getattr(image, name))) for name in LABELLED]
+        ),
+        text_words=text_words(image),
         **lifecycle_columns(image),
     )
+
+
+LABELLED = ("vm", "os", "arch", "star_lib", "status", "format")  # their labels are searched too
 
 
 def has_format(rows: list[Row]) -> bool:
@@ -292,33 +322,39 @@ def facet_fields(rows: list[Row]) -> list[str]:
 
 
 def columns(rows: list[Row]) -> list[Column]:
+    """Few enough to fit 1280 px: the detail is in the name, the verification time under the
+    status, first seen and last change share a cell."""
     cols = [
-        Column("name", "Image"),
-        Column("vm", "VM"),
-        Column("os", "OS"),
-        Column("arch", "Arch"),
-        Column("word_size", "Bits", numeric=True),
-        Column("star_lib", "Library"),
-        Column("max_size", "Max", numeric=True),
-        Column("detail", "Detail"),
-        Column("size_bytes", "On disk", numeric=True),
+        Column("name", "Image", legend="the file or directory name, linked to its page"),
+        Column("vm", "VM", legend="the virtual machine software (the directory)"),
+        Column("os", "OS", legend="operating system and version"),
+        Column("arch", "Arch", legend="instruction set"),
+        Column("word_size", "Bits", True, "word size of the processor (32 or 64)"),
+        Column("star_lib", "Library", legend="STAR software library release"),
+        Column("max_size", "Max", True, "the largest size the virtual disk can grow to"),
+        Column("size_bytes", "On disk", True, "what the files hold now"),
     ]
     if has_format(rows):
-        cols.append(Column("format", "Format"))
-    return [*cols, Column("status", "Status"), Column("verified_at", "Verified")]
+        cols.append(Column("format", "Format", legend="disk format read from the header"))
+    return [
+        *cols,
+        Column("status", "Status", legend="checksum verdict, and the day it was read"),
+        Column("last_changed", "Dates", legend="first seen, then last changed"),
+    ]
 
 
 def facets(rows: list[Row]) -> list[Facet]:
-    """Facet values with counts, most common first, then by value."""
-    result = []
-    for name in facet_fields(rows):
-        counts = Counter(getattr(row, name) for row in rows)
-        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        values = [FacetValue(v, facet_label(name, v), n) for v, n in ordered]
-        hide = "end_of_life" if name == "lifecycle" else ""
-        searched = name not in ("kernel", "min_ram")
-        result.append(Facet(name, FACET_TITLES[name], values, hide, searched))
-    return result
+    """Facet values with counts, case variants as one, in each facet's order (`facet_order`);
+    the lifecycle facet hides end-of-life images until chosen (or `lifecycle=all`)."""
+    return [
+        Facet(
+            name,
+            FACET_TITLES[name],
+            facet_values(name, [getattr(row, name) for row in rows]),
+            "end_of_life" if name == "lifecycle" else "",
+        )
+        for name in facet_fields(rows)
+    ]
 
 
 def totals(catalog: Catalog, rows: list[Row]) -> Totals:

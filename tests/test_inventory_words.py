@@ -1,0 +1,75 @@
+"""The inventory's rules as plain functions: search words, case folding, facet order."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from generator.case_fold import usual_spellings
+from generator.site.facet_order import SHOWN, facet_values, natural_key
+from generator.site.render import Layout
+from generator.site.search_words import tokens
+from tests.conftest import build_site, write_tree
+from tests.inventory_repo import first_files
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("sl6.4_x86_64_SL13b", ["sl6", "4", "x86", "64", "sl13b"]),
+        ("64-bit", ["64", "bit"]),
+        ("Geant4, ROOT6 (v2.6.32-754)", ["geant4", "root6", "v2", "6", "32", "754"]),
+        ("Jérôme  ünï_ÇODE", ["jérôme", "ünï", "çode"]),
+        ("--", []),
+    ],
+)
+def test_a_word_is_a_run_of_letters_and_digits(text: str, words: list[str]) -> None:
+    assert tokens(text) == words
+
+
+def test_the_usual_spelling_is_the_most_common_then_lower_case() -> None:
+    assert usual_spellings(["SL6.4", "sl6.4", "sl6.4"]) == {"sl6.4": "sl6.4"}
+    assert usual_spellings(["SL13b", "SL13b", "sl13b"]) == {"sl13b": "SL13b"}
+    assert usual_spellings(["SL13b", "sl13b"]) == {"sl13b": "sl13b"}
+
+
+def test_versions_sort_naturally() -> None:
+    versions = ["sl6.2", "sl5.10", "sl5.3", "SL6.4", "sl4"]
+    assert sorted(versions, key=natural_key) == ["sl4", "sl5.3", "sl5.10", "sl6.2", "SL6.4"]
+
+
+def test_os_values_fold_group_by_family_and_unknown_comes_last() -> None:
+    values = ["sl6.4", "SL6.4", "sl5.10", "centOS5", "sl5.3", "", "centos7", "ubuntu9.10"]
+    facet = facet_values("os", values)
+    assert [(v.value, v.count) for v in facet] == [
+        ("centOS5", 1),
+        ("centos7", 1),
+        ("sl5.3", 1),
+        ("sl5.10", 1),
+        ("sl6.4", 2),
+        ("ubuntu9.10", 1),
+        ("", 1),
+    ]
+    assert [v.group for v in facet if v.group] == ["CentOS", "Scientific Linux"]
+
+
+def test_libraries_sort_by_release_and_long_facets_mark_the_rest() -> None:
+    libraries = [f"sl{n:02d}a" for n in range(20, 8, -1)] + ["SL13b", "sl05c"]
+    facet = facet_values("star_lib", libraries)
+    assert [v.value for v in facet][:3] == ["sl05c", "sl09a", "sl10a"]
+    assert [v.extra for v in facet] == [i >= SHOWN for i in range(len(facet))]
+
+
+def test_the_search_index_carries_words_digests_and_dates_not_labels(tmp_path: Path) -> None:
+    repository = write_tree(tmp_path / "vm", first_files())
+    build_site(repository, tmp_path / "site", layout=Layout(table_limit=3, preview_rows=2))
+    index = json.loads((tmp_path / "site" / "search-index.json").read_text())
+    fields = index["fields"]
+    assert {"words", "md5", "first_seen", "last_changed", "url"} <= set(fields)
+    assert not {"vm_label", "status_label", "verified", "added", "changed"} & set(fields)
+    row = dict(zip(fields, index["rows"][0], strict=True))
+    assert row["md5"] and row["md5"] not in row["words"].split()
+    assert not set(tokens(row["name"])) & set(row["words"].split())  # the script adds them
+    assert "bit" in row["words"].split()  # the word size's label
