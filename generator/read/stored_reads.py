@@ -15,14 +15,12 @@ would keep its fingerprint).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
-from generator import __version__
+from generator.identity import program_identity
 from generator.problems import Problem, from_rows, to_rows
 from generator.read.description import Description
 from generator.read.format_tables import ImageFormat
@@ -54,16 +52,6 @@ class FileReads:
     checksum_error: str | None
     description: Description
     description_problems: tuple[Problem, ...]
-
-
-@functools.cache
-def program_identity() -> str:
-    """The version and every source file of the package: new code never trusts old reads."""
-    digest = hashlib.sha256(__version__.encode())
-    package = Path(__file__).resolve().parent.parent
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
 
 
 def read_key(entry: ImageEntry, settings: str, now: float) -> str | None:
