@@ -201,6 +201,28 @@ def page_cache(work: Path, repeats: int) -> Outcome:
     return Outcome("page_cache", ratio, TARGET_RATIO, "x keep-cache", lines)
 
 
+def builds(work: Path, repeats: int, count: int, full_runs: int) -> Outcome:
+    """Issue 17: `build` with one change costs about one image (its module has the details)."""
+    from bench.bench_builds import measure_builds, report, verdicts
+
+    cases = measure_builds(work, count, repeats, full_runs)
+    lines = report(cases)
+    if count != 10_000:
+        return Outcome(f"builds_{count // 1000}k", cases.full.median, None, "s full", lines)
+    figures = verdicts(cases)
+    lines += [f"  {name}: {figure:.2f} of its target" for name, (figure, _) in figures.items()]
+    worst = max(figure for figure, _ in figures.values())
+    return Outcome("builds_10k", worst, 1.0, "x target", lines)
+
+
+def builds_10k(work: Path, repeats: int) -> Outcome:
+    return builds(work, repeats, 10_000, min(repeats, 3))
+
+
+def builds_100k(work: Path, repeats: int) -> Outcome:
+    return builds(work, min(repeats, 3), 100_000, 1)
+
+
 BENCHMARKS: dict[str, Callable[[Path, int], Outcome]] = {
     "one_gib": one_gib,
     "one_gib_md5": one_gib_md5,
@@ -213,4 +235,7 @@ BENCHMARKS: dict[str, Callable[[Path, int], Outcome]] = {
     "site_10k": site_10k,
     "hostile_descriptions": hostile_descriptions,
     "page_cache": page_cache,
+    "builds_10k": builds_10k,
+    "builds_100k": builds_100k,
 }
+OPT_IN = {"builds_100k"}  # minutes long: only when named

@@ -44,3 +44,31 @@ def synthetic_repository(root: Path, count: int) -> None:
         (directory / f"{stem}.img").write_bytes(data)
         md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
         (directory / f"{stem}.checksum").write_text(f"{md5}  {stem}.img\n")
+
+
+def description_text(n: int) -> str:
+    """A few lines of Markdown as STAR writes them; one in five opens with front matter."""
+    front = f"---\nmaintainer: starvm{n % 7}\nkernel: 3.10.{n % 50}\n---\n" if n % 5 == 0 else ""
+    return (
+        f"{front}# Worker image {n}\n\nScientific Linux with the STAR library `sl20a`, built for"
+        f" **grid** jobs.\n\n- root 5.34.{n % 40}\n- geant 3.21\n\nSee the "
+        f"[twiki](https://www.star.bnl.gov/twiki/Vm{n % 13}) for how to start it.\n"
+    )
+
+
+def star_like_repository(root: Path, count: int) -> None:
+    """`count` tiny images as STAR keeps them: each with a `.checksum` and a `.txt` description."""
+    synthetic_repository(root, count)
+    for n in range(count):
+        stem = f"sl7.{n % 10}_x86_64_sl20a_8GB_n{n:06d}"
+        (root / VMS[n % len(VMS)] / f"{stem}.txt").write_text(description_text(n))
+
+
+def add_image(root: Path, n: int) -> None:
+    """One more image (number `n`, beyond those made), with its checksum and description."""
+    stem = f"sl7.{n % 10}_x86_64_sl20a_8GB_n{n:06d}"
+    directory, data = root / VMS[n % len(VMS)], f"image {n}\n".encode()
+    (directory / f"{stem}.img").write_bytes(data)
+    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    (directory / f"{stem}.checksum").write_text(f"{md5}  {stem}.img\n")
+    (directory / f"{stem}.txt").write_text(description_text(n))

@@ -35,6 +35,7 @@ from generator.session import (
     verify_images,
     with_last_problems,
 )
+from generator.state.stored_reads import StateReadStore
 from generator.verify.progress import Progress
 from generator.verify.report import (
     Summary,
@@ -91,7 +92,13 @@ def catalog_of(session: Session, reading: Reading) -> RunResult:
     config, stats = session.config, RunStats()
     rules = trust_rules(config.trusted_groups, config.owners)
     scanned = withhold_secret_names(scan(session.repository, config.ignore, rules))
-    parsed = parse_all(scanned, parse_rules(config, reading))
+    rules, store = parse_rules(config, reading), None
+    if session.state is not None and reading.headers and reading.descriptions:
+        store = StateReadStore(session.state, session.clock())
+        rules = replace(rules, store=store)
+    parsed = parse_all(scanned, rules)
+    if store is not None:
+        store.save(p.entry.id for p in parsed)
     digests, problems = None, list(scanned.problems)
     hashes = reading.hashes and config.verify and session.state is not None
     if hashes:

@@ -155,12 +155,18 @@ def known_values(config: Config) -> KnownValues:
 def parse_rules(config: Config, reading: Reading) -> ParseRules:
     """What the parse stage checks against, and which files it opens."""
     formats = FormatRules(config.vm_formats, config.extension_formats)
+    known = known_values(config)
     return ParseRules(
-        known_values(config),
+        known,
         CATALOG_FIELDS,
         formats,
         headers=reading.headers,
         descriptions=reading.descriptions,
+        settings=json.dumps(
+            [known.vms, known.os_families, known.arches, known.word_sizes, sorted(CATALOG_FIELDS)]
+            + [{k: sorted(v) for k, v in table.items()} for table in formats.__dict__.values()],
+            sort_keys=True,
+        ),
     )
 
 

@@ -115,3 +115,13 @@ def test_sanitizer_removes_anything_that_runs(hostile: str) -> None:
     html = render_markdown(hostile).lower()
     for needle in ("<script", "onerror", "onload", "javascript:", "<iframe", "<svg", "style="):
         assert needle not in html
+
+
+def test_one_text_leaves_nothing_behind_for_the_next() -> None:
+    """The converter is reused: link definitions and stashed code of one text stay with it."""
+    first = render_markdown(
+        "[docs][1]\n\n[1]: https://www.star.bnl.gov/\n\n```\n<b>code</b>\n```\n"
+    )
+    second = render_markdown("[docs][1]\n")
+    assert 'href="https://www.star.bnl.gov/"' in first and "&lt;b&gt;code" in first
+    assert "href" not in second and second == "<p>[docs][1]</p>"

@@ -41,6 +41,7 @@ from generator.publish.output_checks import (
     reason,
     unsafe_area,
 )
+from generator.site.page_memo import Reused, page_keys, pages_bytes, pages_path
 
 _LIBC_NAME = ctypes.util.find_library("c")
 _LIBC = ctypes.CDLL(_LIBC_NAME, use_errno=True) if _LIBC_NAME else None
@@ -136,6 +137,7 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
     journal = {p: old.get(p) if old.get(p) == new.get(p) else None for p in {*old, *new}}
     _write(manifest_path(target), manifest_bytes(journal))
     key_path(target).unlink(missing_ok=True)
+    pages_path(target).unlink(missing_ok=True)  # page keys name only files the manifest vouches for
     _make_dir(target, target.parent)
     real_dirs: set[Path] = set()
     for relpath in sorted(set(old) - set(new), reverse=True):
@@ -147,9 +149,11 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
             failpoints.reach("publishing")
         if old.get(relpath) != new[relpath]:
             _refuse_links_inside(target, target / relpath, real_dirs)
-            _write(target / relpath, files[relpath])
+            data = files[relpath]
+            _write(target / relpath, data.read() if isinstance(data, Reused) else data)
             written += 1
     _write(manifest_path(target), manifest_bytes(new))
+    _write(pages_path(target), pages_bytes(page_keys(files)))
     return written, len(new) - written
 
 

@@ -13,12 +13,13 @@ from generator import __version__, failpoints
 from generator.catalog.model import CATALOG_FIELDS, Catalog, Tombstone
 from generator.errors import RepositoryVanished
 from generator.publish.copies import Published, publish, published_bytes, published_key
+from generator.publish.page_reuse import page_memo
 from generator.publish.signing import signatures, signing_problem
 from generator.read.description import unredacted
 from generator.resources import content_dir, templates_dir
 from generator.site.content import ContentPage, load_content
 from generator.site.image_page import Audience
-from generator.site.render import catalog_json, render_site
+from generator.site.render import render_site
 
 # Losing more than this share of the published images in one run looks like an unmounted volume.
 VANISH_SHARE = 0.5
@@ -121,7 +122,10 @@ def site_key(catalog: Catalog, target: SiteTarget, pages: list[ContentPage]) -> 
     for path in sorted(templates_dir().rglob("*")):
         if path.is_file():
             digest.update(path.read_bytes() + b"\0")
-    digest.update(catalog_json(replace(catalog, generated_at="")))
+    # Compact JSON: json's C encoder (catalog.json's indented form takes its Python one, 10x
+    # slower); the key only needs equal catalogs to give equal bytes.
+    data = replace(catalog, generated_at="").to_json()
+    digest.update(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
     digest.update(repr(catalog.events).encode())
     digest.update(repr(catalog.digests).encode())  # the SUMS files written
     digest.update(repr([(i.check, i.create_command) for i in catalog.images]).encode())
@@ -142,7 +146,10 @@ def deploy(
     key = site_key(catalog, target, pages)
     if previous and previous.generated_at and published_key(target.output) == key:
         return replace(catalog, generated_at=previous.generated_at), Published(changed=False)
-    files = render_site(catalog, pages, target.title, target.base_url, audience=public(target))
+    memo = page_memo(target.output)
+    files = render_site(
+        catalog, pages, target.title, target.base_url, audience=public(target), memo=memo
+    )
     files.update(export_files(files["catalog.json"], target))
     failpoints.reach("rendering")
     if target.sign_with is not None and not unsigned:
@@ -183,7 +190,14 @@ def deploy_private(catalog: Catalog, target: SiteTarget, output: Path) -> Publis
     if published_key(output) == key:
         return Published(changed=False)
     audience = Audience(private=True, as_written=as_written(catalog))
-    files = render_site(catalog, pages, target.title, target.private_base_url, audience=audience)
+    files = render_site(
+        catalog,
+        pages,
+        target.title,
+        target.private_base_url,
+        audience=audience,
+        memo=page_memo(output),
+    )
     return publish(files, output, key)
 
 

@@ -14,7 +14,11 @@ Manifest = dict[str, str | None]  # relative path -> digest; None: ours, bytes n
 
 
 def digests(files: dict[str, bytes]) -> dict[str, str]:
-    return {path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())}
+    """SHA-256 of each file; a page reused unrendered (`site.page_memo.Reused`) knows its own."""
+    return {
+        path: getattr(data, "sha256", None) or hashlib.sha256(data).hexdigest()
+        for path, data in sorted(files.items())
+    }
 
 
 def manifest_path(build: Path) -> Path:

@@ -15,6 +15,7 @@ from generator.read.format_tables import FormatRules, ImageFormat
 from generator.read.names import ImageName, KnownValues, parse_name
 from generator.read.safe_open import read_scanned
 from generator.read.scan import FileStat, ImageEntry, ScanResult
+from generator.read.stored_reads import FileReads, ReadStore, decode, encode, keepable, read_key
 from generator.read.trust import TRUST_CODES
 
 NO_DESCRIPTION = Description()  # frozen: one shared instance for every image without a .txt
@@ -45,6 +46,8 @@ class ParseRules:
     formats: FormatRules
     headers: bool = True
     descriptions: bool = True
+    store: ReadStore | None = None  # reads kept by an earlier run (the state's), if any
+    settings: str = ""  # what else the reads depend on (format tables, reserved keys)
 
 
 def parse_all(scanned: ScanResult, rules: ParseRules) -> list[ParsedImage]:
@@ -75,21 +78,48 @@ def parse_image(root: Path, entry: ImageEntry, rules: ParseRules) -> ParsedImage
     if entry.vm.lower() not in rules.known.vms:
         known = ", ".join(rules.known.vms)
         problems.append(problem("unknown_vm", entry.relpath, vm=entry.vm, known=known))
-    image_format = NO_FORMAT
+    reads = _reads(root, entry, name, rules)
+    problems += reads.format_problems
+    checksum = checksum_of(root, entry, reads.checksum, reads.checksum_error, problems)
+    problems += reads.description_problems
+    return ParsedImage(entry, name, checksum, reads.description, reads.format, problems)
+
+
+def _reads(root: Path, entry: ImageEntry, name: ImageName, rules: ParseRules) -> FileReads:
+    """What the image's files say: kept from an earlier run when none of them changed."""
+    store = rules.store if rules.headers and rules.descriptions else None
+    key = read_key(entry, rules.settings, store.now) if store is not None else None
+    if key is not None:
+        value = store.get(entry.id, key)
+        kept = decode(value) if value is not None else None
+        if kept is not None:
+            return kept
+    reads = read_files(root, entry, name, rules)
+    if key is not None and keepable(reads):
+        store.put(entry.id, key, encode(reads))
+    return reads
+
+
+def read_files(root: Path, entry: ImageEntry, name: ImageName, rules: ParseRules) -> FileReads:
+    """Open and read the image's headers and sidecars (as the rules ask)."""
+    image_format, format_problems = NO_FORMAT, []
     if rules.headers:
         from generator.read.headers import inspect_image  # header readers: not for `verify`
 
-        image_format, found = inspect_image(root, entry, name, rules.formats)
-        problems += found
-    checksum = read_checksum(root, entry, problems)
-    description = NO_DESCRIPTION
+        image_format, format_problems = inspect_image(root, entry, name, rules.formats)
+    data, error = None, None
+    if entry.checksum is not None:
+        try:
+            data = read_small(root, entry.checksum, MAX_CHECKSUM_BYTES + 1)
+        except OSError as exc:
+            error = f"cannot be read: {exc.strerror}"
+    description, found = NO_DESCRIPTION, []
     if entry.description and rules.descriptions:
         relpath = entry.description.relpath
         description, found = read_description(
             root / relpath, relpath, rules.reserved, entry.description, root
         )
-        problems += found
-    return ParsedImage(entry, name, checksum, description, image_format, problems)
+    return FileReads(image_format, tuple(format_problems), data, error, description, tuple(found))
 
 
 def read_small(root: Path, scanned: FileStat, limit: int) -> bytes:
@@ -101,15 +131,14 @@ def read_small(root: Path, scanned: FileStat, limit: int) -> bytes:
     return read_scanned(root, os.path.join(root, scanned.relpath), scanned, limit)
 
 
-def read_checksum(root: Path, entry: ImageEntry, problems: list[Problem]) -> ChecksumFile | None:
-    """Read and parse the `.checksum` sidecar; garbage is an `invalid_checksum` error."""
+def checksum_of(
+    root: Path, entry: ImageEntry, data: bytes | None, error: str | None, problems: list[Problem]
+) -> ChecksumFile | None:
+    """Parse the `.checksum` sidecar's bytes; garbage is an `invalid_checksum` error."""
     if entry.checksum is None:
         return None
     relpath = entry.checksum.relpath
-    try:
-        parsed = parse_checksum(read_small(root, entry.checksum, MAX_CHECKSUM_BYTES + 1))
-    except OSError as exc:
-        parsed = ChecksumFile(error=f"cannot be read: {exc.strerror}")
+    parsed = ChecksumFile(error=error) if data is None else parse_checksum(data)
     if not parsed.error:
         members = [m.relpath for m in entry.members]
         match_files(parsed, str(root), entry.vm, entry.name, members)

@@ -23,6 +23,7 @@ from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
 from generator.site.image_page import PUBLIC, Audience, image_page, shared
 from generator.site.lifecycle import history_rows, lifecycle_files, notice
+from generator.site.page_memo import PageMemo
 from generator.site.sitemap import page_url, sitemap_xml
 from generator.site.sums import sums_files
 from generator.site.views import (
@@ -80,13 +81,17 @@ def render_site(
     base_url: str | None = None,
     layout: Layout = Layout(),
     audience: Audience = PUBLIC,
+    memo: PageMemo | None = None,
 ) -> dict[str, bytes]:
     """Every file of the site, keyed by its path relative to the site root.
+
+    With a `memo` of the pages already published, unchanged pages are `Reused`, not rendered.
 
     For the members-only copy (`audience.private`): pages marked noindex, image pages with
     descriptions as written, and no sitemap.
     """
     env = environment()
+    env.page_memo = memo  # read by `_render`: every templated page is keyed, whoever adds it
     rows = [make_row(image) for image in catalog.images]
 
     def nav(depth: int, current: str = "") -> Nav:
@@ -148,7 +153,13 @@ def image_files(
 
 
 def _render(env: jinja2.Environment, template: str, page: Any) -> bytes:
-    return env.get_template(template).render(page=page).encode("utf-8")
+    """The page's bytes; with a memo (`render_site(memo=...)`) maybe a `Reused` file instead."""
+
+    def draw() -> bytes:
+        return env.get_template(template).render(page=page).encode("utf-8")
+
+    memo = getattr(env, "page_memo", None)
+    return memo.page(template, page, draw) if memo is not None else draw()
 
 
 def catalog_json(catalog: Catalog) -> bytes:

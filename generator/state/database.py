@@ -108,6 +108,13 @@ MIGRATIONS: tuple[str, ...] = (
         at     REAL NOT NULL
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE stored_reads (
+        image_id TEXT PRIMARY KEY,  -- <vm>/<stem>
+        key      TEXT NOT NULL,     -- fingerprints of its files + program + settings (stored_reads)
+        value    TEXT NOT NULL      -- JSON: header facts, .checksum text, redacted description
+    ) WITHOUT ROWID;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LAST_SEEN_RESOLUTION = 3600.0  # seconds

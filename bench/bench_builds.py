@@ -1,0 +1,94 @@
+"""`build` end to end on STAR-like trees (issue 17): full, unchanged, one edit, one addition.
+
+Every image has a `.txt` description and a `.checksum`, as STAR's do. Each case runs the CLI as
+cron would (a fresh interpreter, publishing included) and is compared with the full build of the
+same run: a one-image change must cost about one image, not the whole catalog.
+
+Run: `python -m bench builds_10k` (part of `make bench`), `python -m bench builds_100k` (opt-in:
+about 10 minutes of data set-up and full builds).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.measure import Series, catalog, timed
+from bench.trees import add_image, description_text, star_like_repository
+
+# (ratio of the full build, seconds) at 10,000 images; the full build itself: seconds only.
+TARGETS_10K = {"full": (None, 5.0), "unchanged": (0.1, 1.0), "edited": (0.15, 1.5),
+               "added": (0.2, 2.0)}  # fmt: skip
+
+
+@dataclass
+class Cases:
+    """The four series of one tree size."""
+
+    full: Series
+    unchanged: Series
+    edited: Series
+    added: Series
+
+    def all(self) -> dict[str, Series]:
+        return {"full": self.full, "unchanged": self.unchanged, "edited": self.edited,
+                "added": self.added}  # fmt: skip
+
+
+def command(repo: Path, state: Path, output: Path) -> list[str]:
+    return catalog("build", "--repository", str(repo), "--state", str(state),
+                   "--output", str(output), "--quiet")  # fmt: skip
+
+
+def measure_builds(work: Path, count: int, repeats: int, full_runs: int) -> Cases:
+    """Full builds on fresh state and output, then changes against one settled site."""
+    repo = work / f"builds-{count}"
+    if not repo.exists():
+        star_like_repository(repo, count)
+    full = Series(f"full build ({count:,} images)")
+    for n in range(full_runs):
+        state, output = work / f"builds-state-{count}-{n}", work / f"builds-site-{count}-{n}"
+        full.samples.append(timed(command(repo, state, output)))
+        if n:
+            shutil.rmtree(state)
+            shutil.rmtree(output.parent / f".{output.name}.builds")
+            output.unlink()
+    settled = command(repo, work / f"builds-state-{count}-0", work / f"builds-site-{count}-0")
+    for _ in range(2):  # both copies of the site up to date, racy entries settled
+        timed(settled)
+    cases = Cases(full, Series("unchanged"), Series("one description edited"),
+                  Series("one image added"))  # fmt: skip
+    for n in range(repeats):
+        cases.unchanged.samples.append(timed(settled))
+        edited = next((repo / "xen").glob(f"*_n{4 * n:06d}.txt"))
+        edited.write_text(description_text(4 * n) + f"\nEdited in round {n}.\n")
+        cases.edited.samples.append(timed(settled))
+        add_image(repo, count + n)
+        cases.added.samples.append(timed(settled))
+    return cases
+
+
+def report(cases: Cases) -> list[str]:
+    full = cases.full.median
+    lines = []
+    for name, series in cases.all().items():
+        ratio = "" if name == "full" else f", {series.median / full:.3f} of the full build"
+        lines.append(
+            f"  {series.label:<28} wall median {series.median:7.3f} s{ratio}; best "
+            f"{series.best:7.3f} s; CPU {series.cpu:7.3f} s; peak RSS {series.peak_mib:7.1f} MiB"
+        )
+    return lines
+
+
+def verdicts(cases: Cases) -> dict[str, tuple[float, float]]:
+    """Per case: (figure, target) where figure <= target means met (both ratio and seconds)."""
+    out = {}
+    full = cases.full.median
+    for name, series in cases.all().items():
+        ratio, seconds = TARGETS_10K[name]
+        worst = series.median / seconds
+        if ratio is not None:
+            worst = max(worst, series.median / full / ratio)
+        out[name] = (worst, 1.0)
+    return out

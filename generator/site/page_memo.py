@@ -1,0 +1,115 @@
+"""Render only what changed: every templated page gets a key over what it is made from.
+
+A page's key is a digest of the program's identity (code, templates, library versions), the
+template's name and the view data passed to it (its pickle: every value the template can
+reach). Equal keys give equal bytes, so a page whose key is already recorded for a file of a
+copy of the site is not rendered again: it becomes `Reused`, which names that file and its
+digest. Publishing keeps the file where it is when the copy being written already holds those
+bytes, copies them from the other copy otherwise, and renders after all (`Reused.render`) if
+the file no longer has the recorded bytes.
+
+This is generic: any page rendered through `render._render` is keyed, whoever added it. The
+keys of each copy are kept beside it (`<copy>.pages.json`, never published), written after
+the copy's manifest, so they only ever name files whose bytes the manifest vouches for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.identity import program_identity
+
+
+class Page(bytes):
+    """Rendered bytes that know the key they were rendered under."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Reused:
+    """A page not rendered this run: its bytes are those of `source` (digest `sha256`)."""
+
+    key: str
+    sha256: str
+    source: Path
+    render: Callable[[], bytes] = field(repr=False, compare=False)
+
+    def read(self) -> bytes:
+        """The recorded bytes; rendered again if the file no longer holds them."""
+        try:
+            data = self.source.read_bytes()
+        except OSError:
+            data = b""
+        if hashlib.sha256(data).hexdigest() == self.sha256:
+            return data
+        return self.render()
+
+
+@dataclass
+class PageMemo:
+    """Keys of the pages both copies hold: key -> (digest, file), the target copy first."""
+
+    known: dict[str, tuple[str, Path]] = field(default_factory=dict)
+    rendered: int = 0
+    reused: int = 0
+
+    def key(self, template: str, page: object) -> str | None:
+        """The page's key, or None for view data that cannot be pickled (never reused)."""
+        try:
+            data = pickle.dumps(page, protocol=5)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return None
+        digest = hashlib.sha256(program_identity().encode() + b"\0" + template.encode() + b"\0")
+        digest.update(data)
+        return digest.hexdigest()
+
+    def page(self, template: str, view: object, render: Callable[[], bytes]) -> bytes | Reused:
+        """The page's bytes, rendered only when no copy holds them under its key."""
+        key = self.key(template, view)
+        if key is not None and key in self.known:
+            self.reused += 1
+            digest, source = self.known[key]
+            return Reused(key, digest, source, render)
+        self.rendered += 1
+        page = Page(render())
+        if key is not None:
+            page.key = key
+        return page
+
+
+def pages_path(build: Path) -> Path:
+    """Beside the copy, like its manifest: the keys of the pages it holds."""
+    return build.parent / f"{build.name}.pages.json"
+
+
+def read_pages(build: Path | None) -> dict[str, str]:
+    """path -> key of the copy's pages; nothing when the record is missing or damaged."""
+    if build is None:
+        return {}
+    try:
+        data = json.loads(pages_path(build).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {p: k for p, k in data.items() if isinstance(p, str) and isinstance(k, str)}
+
+
+def page_keys(files: dict[str, object]) -> dict[str, str]:
+    """The key of every keyed page of a site about to be published."""
+    keys = {}
+    for path, data in files.items():
+        key = getattr(data, "key", None)
+        if isinstance(key, str):
+            keys[path] = key
+    return keys
+
+
+def pages_bytes(keys: dict[str, str]) -> bytes:
+    return json.dumps(keys, sort_keys=True, separators=(",", ":")).encode()

@@ -1,0 +1,49 @@
+"""The state's table of kept reads (see `generator.read.stored_reads`): one row per image.
+
+Rows are looked up one by one (a primary-key lookup in C, about 5 µs) rather than loaded at
+once: at 100,000 images the whole table is some 150 MB of text, most of it never needed again
+once the catalog holds it. New rows are written in one transaction at the end of the parse, and
+rows of images no longer in the repository are dropped then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from generator.state.database import State, _json_list
+
+GET = "SELECT value FROM stored_reads WHERE image_id = ? AND key = ?"
+PUT = "INSERT OR REPLACE INTO stored_reads VALUES (?, ?, ?)"
+COUNT = "SELECT count(*) FROM stored_reads"
+FORGET = "DELETE FROM stored_reads WHERE image_id NOT IN (SELECT value FROM json_each(?))"
+
+
+class StateReadStore:
+    """A `ReadStore` over the state database; writes wait for `save`."""
+
+    def __init__(self, state: State, now: float) -> None:
+        self.state = state
+        self.now = now
+        self.new: list[tuple[str, str, str]] = []
+        self.hits = 0
+
+    def get(self, image: str, key: str) -> str | None:
+        row = self.state._read(lambda: self.state.connection.execute(GET, (image, key)).fetchone())
+        if row:
+            self.hits += 1
+        return row[0] if row else None
+
+    def put(self, image: str, key: str, value: str) -> None:
+        self.new.append((image, key, value))
+
+    def save(self, images: Iterable[str]) -> None:
+        """Write the new rows, then forget images that are gone (`images`: all there are now).
+
+        After the write, rows for images present number `hits + new`: any more are stale.
+        """
+        if self.new:
+            self.state._write_all([(PUT, row) for row in self.new])
+        rows = self.state._read(lambda: self.state.connection.execute(COUNT).fetchone())
+        if rows and rows[0] > self.hits + len(self.new):
+            self.state._write(FORGET, (_json_list(images),))
+        self.new, self.hits = [], 0

@@ -1,0 +1,120 @@
+"""Render only what changed: a one-image change renders and rewrites that image's page and the
+shared pages whose content changed; every other file keeps its bytes and its mtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from generator.build import build as run_build
+from generator.publish.copies import current_build
+from generator.publish.page_reuse import page_memo
+from generator.resources import content_dir
+from generator.site.content import load_content
+from generator.site.page_memo import Reused
+from generator.site.render import render_site
+from tests.conftest import Clock, config_for, image_entries, run_cli, write_tree
+
+IMAGES = [f"{vm}/sl7.{n}_x86_64_sl20a_8GB_n{n:02d}" for n in range(6) for vm in ("xen", "kvm")]
+SETTLED = {"SOURCE_DATE_EPOCH": "4102444800"}  # 2100: far from the racy window
+
+
+def repository(tmp_path: Path) -> Path:
+    entries = {}
+    for n, image in enumerate(IMAGES):
+        entries.update(image_entries(f"{image}.img", f"bytes {n}\n", f"# Image {n}\n\nText.\n"))
+    return write_tree(tmp_path / "repo", entries)
+
+
+def build(repo: Path, tmp_path: Path) -> str:
+    done = run_cli("build", "--repository", str(repo), "--output", str(tmp_path / "site"),
+                   "--state", str(tmp_path / "state"), env=SETTLED)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+def snapshot(copy: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        p.relative_to(copy).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in copy.rglob("*")
+        if p.is_file()
+    }
+
+
+def changed_in_next_copy(repo: Path, tmp_path: Path, change) -> tuple[set[str], set[str]]:
+    """Apply `change`, build, and compare the copy it published with what that copy held.
+
+    Returns (files whose bytes changed, image pages among them); asserts every other file
+    kept its bytes and mtime (it was neither rendered into nor written).
+    """
+    live = current_build(tmp_path / "site")
+    next_copy = live.parent / ("b" if live.name == "a" else "a")
+    before = snapshot(next_copy)
+    change()
+    build(repo, tmp_path)
+    assert current_build(tmp_path / "site") == next_copy
+    after = snapshot(next_copy)
+    changed = {p for p in after if p not in before or after[p][0] != before[p][0]}
+    for path in set(after) - changed:
+        assert after[path][1] == before[path][1], f"{path} was rewritten with the same bytes"
+    pages = {p for p in changed if p.startswith("images/")}
+    return changed, pages
+
+
+def test_an_edit_rewrites_its_page_and_the_shared_pages_whose_content_changed(
+    tmp_path: Path,
+) -> None:
+    repo = repository(tmp_path)
+    build(repo, tmp_path)
+    first, second = IMAGES[0], IMAGES[5]
+    (repo / f"{first}.txt").write_text("# Image 0\n\nFirst edit.\n")
+    build(repo, tmp_path)  # the other copy, written whole for the first time
+    changed, pages = changed_in_next_copy(
+        repo, tmp_path, lambda: (repo / f"{second}.txt").write_text("# Image 5\n\nEdited.\n")
+    )
+    # This copy was one build behind: it also takes the first edit, and nothing else.
+    assert pages == {f"images/{first}/index.html", f"images/{second}/index.html"}
+    assert "Edited." in (tmp_path / "site" / "images" / second / "index.html").read_text()
+    assert changed - pages <= {"catalog.json", "index.html", "feed.xml"}
+    assert "catalog.json" in changed
+
+
+def test_an_added_image_writes_its_page_and_the_shared_pages_it_appears_on(
+    tmp_path: Path,
+) -> None:
+    repo = repository(tmp_path)
+    build(repo, tmp_path)
+    (repo / f"{IMAGES[0]}.txt").write_text("# Image 0\n\nFirst edit.\n")
+    build(repo, tmp_path)
+    # Another VM, OS and library: no other page's "same ..." counts change.
+    added = "vmware/centos7.9_x86_64_sl21b_8GB_added"
+    changed, pages = changed_in_next_copy(
+        repo,
+        tmp_path,
+        lambda: write_tree(repo, image_entries(f"{added}.img", b"new\n", "# Added\n")),
+    )
+    assert pages == {f"images/{IMAGES[0]}/index.html", f"images/{added}/index.html"}
+    # Its size warning (8 GB named, 4 bytes held) puts it on the problems page too.
+    shared = {"catalog.json", "index.html", "feed.xml", "sitemap.xml", "problems/index.html"}
+    assert changed - pages <= shared
+    assert {"catalog.json", "index.html", "sitemap.xml", "problems/index.html"} <= changed
+
+
+def test_unchanged_pages_are_not_rendered_again(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    config, clock = config_for(tmp_path), Clock()
+    run_build(config, clock)
+    (repo / f"{IMAGES[3]}.txt").write_text("# Image 3\n\nEdited.\n")
+    clock.advance(1)
+    catalog = run_build(config, clock, publish=False).catalog
+    memo = page_memo(config.output)
+    files = render_site(catalog, load_content(content_dir()), config.title, memo=memo)
+    rendered = {
+        p for p, data in files.items() if p.endswith(".html") and not isinstance(data, Reused)
+    }
+    assert f"images/{IMAGES[3]}/index.html" in rendered
+    assert not {p for p in rendered if p.startswith("images/")} - {f"images/{IMAGES[3]}/index.html"}
+    assert memo.reused >= len(IMAGES) - 1 and memo.rendered == len(rendered)
+    # What a reused page stands for are exactly the bytes a full render gives.
+    fresh = render_site(catalog, load_content(content_dir()), config.title)
+    for path, data in files.items():
+        assert (data.read() if isinstance(data, Reused) else data) == fresh[path], path

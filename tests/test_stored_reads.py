@@ -1,0 +1,98 @@
+"""Reads kept by fingerprint: an unchanged image's files are not opened again by `build`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.conftest import image_entries, read_catalog, run_cli, write_tree
+from tests.open_watch import OpenWatch
+
+PLAIN = "xen/sl7.3_x86_64_sl20a_8GB_base"
+EDITED = "kvm/sl6.4_x86_64_sl11d_20GB_batch"
+SECRET = "kvm/sl5.3_x86_32_sl05c_8GB_ec2"
+SEED = "Zq8xK3seedvalue"
+SETTLED = {"SOURCE_DATE_EPOCH": "4102444800"}  # 2100: far from the racy window
+
+
+def repository(tmp_path: Path) -> Path:
+    return write_tree(
+        tmp_path / "repo",
+        {
+            **image_entries(f"{PLAIN}.img", b"plain bytes\n", "---\nkernel: 3.10\n---\n# Plain\n"),
+            **image_entries(f"{EDITED}.img", b"edited bytes\n", "First *text*.\n"),
+            **image_entries(
+                f"{SECRET}.img", b"seeded bytes\n", f"Boot, then:\n\n    SEED={SEED}\n"
+            ),
+        },
+    )
+
+
+def build(repo: Path, tmp_path: Path, *extra: str) -> dict:
+    done = run_cli("build", "--repository", str(repo), "--output", str(tmp_path / "site"),
+                   "--state", str(tmp_path / "state"), "--private-output",
+                   str(tmp_path / "members"), *extra, env=SETTLED)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return read_catalog(tmp_path / "site")
+
+
+def files_of(repo: Path, image: str) -> list[Path]:
+    return [repo / f"{image}{suffix}" for suffix in (".img", ".checksum", ".txt")]
+
+
+def test_unchanged_images_are_not_opened_and_read_the_same(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    first = build(repo, tmp_path)
+    watch = OpenWatch([*files_of(repo, PLAIN), *files_of(repo, EDITED), *files_of(repo, SECRET)])
+    try:
+        second = build(repo, tmp_path)
+        # Only the description holding a secret is read again: its text as written is kept
+        # nowhere, and the members-only copy needs it.
+        assert watch.touched() == set(files_of(repo, SECRET))
+        assert second["images"] == first["images"]
+        (repo / f"{EDITED}.txt").write_text("Second **text**.\n")
+        third = build(repo, tmp_path)
+        assert watch.touched() == set(files_of(repo, EDITED) + files_of(repo, SECRET))
+    finally:
+        watch.close()
+    edited = {i["id"]: i for i in third["images"]}[EDITED]
+    assert edited["description"] == "Second **text**."
+    members = (tmp_path / "members" / "images" / SECRET / "index.html").read_text()
+    public = (tmp_path / "site" / "images" / SECRET / "index.html").read_text()
+    assert f"SEED={SEED}" in members and SEED not in public
+
+
+def test_kept_reads_never_hold_a_secret(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    build(repo, tmp_path)
+    build(repo, tmp_path)
+    state = b"".join(p.read_bytes() for p in (tmp_path / "state").rglob("*") if p.is_file())
+    assert b"First *text*." in state  # the other descriptions are kept
+    assert SEED.encode() not in state
+
+
+def test_other_settings_read_the_headers_again(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    build(repo, tmp_path)
+    config = tmp_path / "catalog.yaml"
+    config.write_text("vm-formats:\n  xen: [qcow2]\n  kvm: [raw]\n")
+    watch = OpenWatch([repo / f"{PLAIN}.img"])
+    try:
+        found = build(repo, tmp_path, "--config", str(config))
+        assert watch.touched() == {repo / f"{PLAIN}.img"}
+    finally:
+        watch.close()
+    codes = {(p["path"], p["code"]) for p in found["problems"]}
+    assert (f"{PLAIN}.img", "format_vm_mismatch") in codes
+
+
+def test_a_file_replaced_under_its_old_times_is_read_again(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    build(repo, tmp_path)
+    path = repo / f"{EDITED}.txt"
+    st = path.stat()
+    path.write_text("Other *text*.\n")  # as long as "First *text*.\n"
+    assert path.stat().st_size == st.st_size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # `touch -r`: only ctime tells
+    found = {i["id"]: i for i in build(repo, tmp_path)["images"]}
+    assert found[EDITED]["description"] == "Other *text*."
