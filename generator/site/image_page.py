@@ -30,7 +30,8 @@ from generator.site.labels import (
     word_size_label,
 )
 from generator.site.lifecycle import HistoryRow, LifecycleNotice
-from generator.site.views import Fact, Link, Nav, ProblemItem, filter_href, image_format
+from generator.site.problems_page import ProblemItem
+from generator.site.views import Fact, Link, Nav, filter_href, image_format
 from generator.units import human_bytes
 
 if TYPE_CHECKING:  # the type only: the site never imports the reader

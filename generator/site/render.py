@@ -24,6 +24,7 @@ from generator.site.history_pages import news_items, recently_removed, removed_p
 from generator.site.image_page import PUBLIC, Audience, image_page, shared
 from generator.site.lifecycle import history_rows, lifecycle_files, notice
 from generator.site.page_memo import PageMemo
+from generator.site.problems_page import problems_page
 from generator.site.sitemap import page_url, sitemap_xml
 from generator.site.sums import sums_files
 from generator.site.views import (
@@ -39,7 +40,6 @@ from generator.site.views import (
     has_format,
     make_nav,
     make_row,
-    problems_page,
     totals,
 )
 
