@@ -93,13 +93,14 @@
     this.ordered = null;
     this.shown = [];
     this.lastChange = "";
-    this.state = { q: "", selected: {}, sort: "", descending: false, limit: this.pageSize };
+    this.state = { q: "", selected: {}, all: {}, sort: "", descending: false, limit: this.pageSize };
   }
 
   /* A facet fieldset: its checkboxes and labels by folded value (case variants are one). */
   function readFacet(fieldset) {
     var facet = {
       name: fieldset.getAttribute("data-facet"), fieldset: fieldset, boxes: {}, labels: {},
+      hide: fieldset.getAttribute("data-hide") || "",
       title: fieldset.querySelector("legend").textContent, expanded: false, toggle: null
     };
     Array.prototype.forEach.call(fieldset.querySelectorAll("input[type=checkbox]"), function (box) {
@@ -191,8 +192,12 @@
     var state = this.state;
     state.q = params.has("q") || !initial ? params.get("q") || "" : this.input.value;
     state.selected = {};
+    state.all = {};
     this.facets.forEach(function (facet) {
       var values = params.getAll(facet.name);
+      /* `<facet>=all` (lifecycle=all): show the value the facet hides, choose nothing. */
+      if (facet.hide && values.indexOf("all") !== -1) { state.all[facet.name] = true; }
+      values = values.filter(function (value) { return !state.all[facet.name] || value !== "all"; });
       if (values.length) {
         var chosen = new Map();
         values.forEach(function (value) { chosen.set(value.toLowerCase(), value); });
@@ -215,6 +220,7 @@
     this.facets.forEach(function (facet) {
       var selected = state.selected[facet.name];
       if (selected) { selected.forEach(function (value) { params.append(facet.name, value); }); }
+      if (state.all[facet.name]) { params.append(facet.name, "all"); }
     });
     if (state.sort) { params.append("sort", this.sortValue()); }
     var text = params.toString();
@@ -342,6 +348,7 @@
   Inventory.prototype.reset = function () {
     this.state.q = "";
     this.state.selected = {};
+    this.state.all = {};
     this.syncControls();
     this.changed("reset");
     this.input.focus();
@@ -412,6 +419,11 @@
   Inventory.prototype.filter = function () {
     var hits = searchTerms(this.state.q).map(this.termHits, this);
     var active = this.facets.filter(function (f) { return this.state.selected[f.name]; }, this);
+    /* A facet's hidden value (end of life) counts as not chosen until chosen or `<facet>=all`. */
+    var hiding = this.facets.filter(function (f) {
+      return f.hide && !this.state.selected[f.name] && !this.state.all[f.name];
+    }, this);
+    this.hidden = 0;
     var counts = {};
     this.facets.forEach(function (f) { counts[f.name] = {}; });
     var matches = [];
@@ -424,6 +436,13 @@
       for (var j = 0; j < active.length && failures < 2; j++) {
         if (!this.state.selected[active[j].name].has(record.folded[active[j].name])) {
           failed = active[j].name;
+          failures++;
+        }
+      }
+      for (var h = 0; h < hiding.length && failures < 2; h++) {
+        if (record.values[hiding[h].name] === hiding[h].hide) {
+          if (failures === 0) { this.hidden++; }
+          failed = hiding[h].name;
           failures++;
         }
       }
@@ -548,6 +567,7 @@
       text = number(matching) + (matching === 1 ? " image matches" : " images match") + " (of " + number(total) + ")";
     }
     if (visible < matching) { text += ", showing the first " + number(visible); }
+    if (this.hidden) { text += "; " + number(this.hidden) + " end of life not shown"; }
     this.counter.textContent = text;
     this.more.hidden = visible >= matching;
     var rest = matching - visible;
@@ -631,6 +651,13 @@
       if (this.target) { link.setAttribute("target", this.target); }
       appendBreakable(link, shown.name);
       th.appendChild(link);
+      if (shown.lifecycle && shown.lifecycle !== "current") {
+        var flag = document.createElement("span");
+        flag.className = "badge lifecycle-" + shown.lifecycle;
+        flag.textContent = (this.labels.lifecycle || {})[shown.lifecycle.toLowerCase()] || shown.lifecycle;
+        th.appendChild(document.createTextNode(" "));
+        th.appendChild(flag);
+      }
       return th;
     }
     var td = document.createElement("td");
