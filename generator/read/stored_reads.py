@@ -25,6 +25,7 @@ from generator.problems import Problem, from_rows, to_rows
 from generator.read.description import Description
 from generator.read.format_tables import ImageFormat
 from generator.read.scan import FileStat, ImageEntry
+from generator.redact import redact_text
 
 RACY_SECONDS = 2.0  # as for digests (`verify.cached`): timestamps may be this coarse
 NOT_KEPT = frozenset({"secret_redacted", "description_too_complex", "unreadable_description"})
@@ -70,8 +71,12 @@ def _fingerprint(stat: FileStat) -> str:
 
 
 def keepable(reads: FileReads) -> bool:
+    """Worth keeping, and safe to: a `.checksum` that holds a secret is never stored."""
     problems = (*reads.format_problems, *reads.description_problems)
-    return reads.checksum_error is None and not any(p.code in NOT_KEPT for p in problems)
+    if reads.checksum_error is not None or any(p.code in NOT_KEPT for p in problems):
+        return False
+    data = reads.checksum or b""
+    return not any(redact_text(data.decode(code, "replace"))[1] for code in ("utf-8", "latin-1"))
 
 
 def encode(reads: FileReads) -> str:
