@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from generator.catalog.lifecycle import apply_lifecycle
 from generator.catalog.model import Catalog, iso_time, make_catalog, make_image
@@ -47,6 +48,9 @@ from generator.verify.report import (
     tree_signature,
 )
 from generator.verify.verdict import Digester, evaluate
+
+if TYPE_CHECKING:  # publishing is imported only when a run publishes
+    from generator.publish.deploy import PublishedCatalog
 
 Clock = Callable[[], float]
 
@@ -151,9 +155,6 @@ def lasting(result: RunResult, session: Session) -> bool:
 def publish_site(result: RunResult, session: Session) -> RunResult:
     """Guard against a vanished repository, record history, then render and swap in the site
     (and the members-only copy, when configured)."""
-    from generator.catalog.aliases import with_aliases
-    from generator.catalog.history import published_history, with_history
-    from generator.catalog.links import with_links
     from generator.publish.deploy import (
         SiteTarget,
         check_not_vanished,
@@ -162,16 +163,13 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
         published_catalog,
     )
 
-    config, state, now = session.config, session.state, session.clock()
+    config, state = session.config, session.state
     previous = published_catalog(config.output)
     published_ids = previous.image_ids if previous else frozenset()
     check_not_vanished(
         result.catalog, published_ids | state.live_image_ids(), config.accept_removals
     )
-    history, late = published_history(result.catalog, state, previous, now)
-    catalog = with_history(with_problems(result.catalog, late), history)
-    catalog = with_aliases(catalog, previous.alias_paths if previous else ())
-    catalog = with_links(catalog, config.base_url, config.download_base_url)
+    catalog = site_catalog(result.catalog, session, previous)
     target = SiteTarget(
         config.output,
         config.title,
@@ -196,6 +194,19 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
         private=private,
     )
     return replace(result, publish_error=copy_elsewhere(config))
+
+
+def site_catalog(catalog: Catalog, session: Session, previous: PublishedCatalog | None) -> Catalog:
+    """The catalog as the site shows it: with its history (recorded now), aliases and links."""
+    from generator.catalog.aliases import with_aliases
+    from generator.catalog.history import published_history, with_history
+    from generator.catalog.links import with_links
+
+    config = session.config
+    history, late = published_history(catalog, session.state, previous, session.clock())
+    catalog = with_history(with_problems(catalog, late), history)
+    catalog = with_aliases(catalog, previous.alias_paths if previous else ())
+    return with_links(catalog, config.base_url, config.download_base_url)
 
 
 def with_problems(catalog: Catalog, late: list[Problem]) -> Catalog:

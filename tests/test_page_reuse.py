@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from generator.build import build as run_build
+from generator.build import catalog_of, site_catalog
 from generator.publish.copies import current_build
+from generator.publish.deploy import published_catalog
 from generator.publish.page_reuse import page_memo
 from generator.resources import content_dir
+from generator.session import BUILD, opened
 from generator.site.content import load_content
 from generator.site.page_memo import Reused
 from generator.site.render import render_site
@@ -60,6 +63,11 @@ def changed_in_next_copy(repo: Path, tmp_path: Path, change) -> tuple[set[str], 
     return changed, pages
 
 
+def image_files(*image_ids: str) -> set[str]:
+    """What the site holds of each image: its page and its catalog record (image.json)."""
+    return {f"images/{i}/{name}" for i in image_ids for name in ("index.html", "image.json")}
+
+
 def test_an_edit_rewrites_its_page_and_the_shared_pages_whose_content_changed(
     tmp_path: Path,
 ) -> None:
@@ -72,9 +80,9 @@ def test_an_edit_rewrites_its_page_and_the_shared_pages_whose_content_changed(
         repo, tmp_path, lambda: (repo / f"{second}.txt").write_text("# Image 5\n\nEdited.\n")
     )
     # This copy was one build behind: it also takes the first edit, and nothing else.
-    assert pages == {f"images/{first}/index.html", f"images/{second}/index.html"}
+    assert pages == image_files(first, second)
     assert "Edited." in (tmp_path / "site" / "images" / second / "index.html").read_text()
-    assert changed - pages <= {"catalog.json", "index.html", "feed.xml"}
+    assert changed - pages <= {"catalog.json", "index.html", "embed.html", "feed.xml"}
     assert "catalog.json" in changed
 
 
@@ -92,9 +100,11 @@ def test_an_added_image_writes_its_page_and_the_shared_pages_it_appears_on(
         tmp_path,
         lambda: write_tree(repo, image_entries(f"{added}.img", b"new\n", "# Added\n")),
     )
-    assert pages == {f"images/{IMAGES[0]}/index.html", f"images/{added}/index.html"}
-    # Its size warning (8 GB named, 4 bytes held) puts it on the problems page too.
+    assert pages == image_files(IMAGES[0], added)
+    # Its size warning (8 GB named, 4 bytes held) puts it on the problems page too; verified,
+    # it is a line of each SUMS file.
     shared = {"catalog.json", "index.html", "feed.xml", "sitemap.xml", "problems/index.html"}
+    shared |= {"MD5SUMS", "SHA256SUMS", "embed.html", "latest/vmware/centos7-x86-64/index.html"}
     assert changed - pages <= shared
     assert {"catalog.json", "index.html", "sitemap.xml", "problems/index.html"} <= changed
 
@@ -105,7 +115,9 @@ def test_unchanged_pages_are_not_rendered_again(tmp_path: Path) -> None:
     run_build(config, clock)
     (repo / f"{IMAGES[3]}.txt").write_text("# Image 3\n\nEdited.\n")
     clock.advance(1)
-    catalog = run_build(config, clock, publish=False).catalog
+    with opened(config, clock, state=True, output=True) as session:  # as `build` publishes
+        read = catalog_of(session, BUILD).catalog
+        catalog = site_catalog(read, session, published_catalog(config.output))
     memo = page_memo(config.output)
     files = render_site(catalog, load_content(content_dir()), config.title, memo=memo)
     rendered = {
