@@ -272,6 +272,11 @@ def test_alias_pages_send_to_the_current_image_of_each_line(tmp_path: Path) -> N
     (repo / f"kvm/{NEW}.txt").write_text("Back in service.\n")
     assert build(tmp_path, EPOCH + DAY).returncode == 0
     assert alias_target(site, "latest/kvm/sl6-x86-64") == f"../../../images/kvm/{NEW}/"
+    # damaged (its bytes no longer match its .checksum): never the image to use now
+    (repo / f"kvm/{NEW}.img").write_bytes(b"sl12a on 6.4, damaged")
+    assert build(tmp_path, EPOCH + 2 * DAY).returncode == 1
+    target = alias_target(site, "latest/kvm/sl6-x86-64")
+    assert target == "../../../images/kvm/sl6.4_x86_64_sl11d_20GB_batch/"
 
 
 def test_an_emptied_line_keeps_its_alias_page_with_the_nearest_lines(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 A line is a VM directory, an OS family and major version, an architecture and a word size
 (`latest/kvm/sl6-x86-64/`). Its alias points at the image to use now: not deprecated (end of
 life never), then the newest STAR library, then the newest OS version, then the most recently
-changed. A line once published keeps its alias when its last image goes (the page says so),
+changed; never an image whose check failed (a mismatch, unreadable). A line once published keeps its alias when its last image goes (the page says so),
 so an alias never turns into a 404; lines are carried forward from the published catalog.
 """
 
@@ -15,6 +15,7 @@ from dataclasses import replace
 from generator.catalog.lifecycle import CURRENT, END_OF_LIFE
 from generator.catalog.model import Alias, Catalog, Image, Tombstone
 from generator.convention import OS_RE, STAR_LIB_USUAL_RE
+from generator.verify.verdict import INTEGRITY_FAILURES
 
 PART = r"[a-z0-9][a-z0-9.+_]*"
 ALIAS_RE = re.compile(rf"latest/(?P<vm>{PART})/(?P<line>{PART}-{PART}-\d+)/")
@@ -55,7 +56,7 @@ def with_aliases(catalog: Catalog, published: tuple[str, ...] = ()) -> Catalog:
         line = line_of(image)
         if line is not None:
             lines.setdefault(line, [])
-            if image.lifecycle != END_OF_LIFE:
+            if image.lifecycle != END_OF_LIFE and image.status not in INTEGRITY_FAILURES:
                 lines[line].append(image)
     for path in published:
         match = ALIAS_RE.fullmatch(path)
