@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from generator import failpoints
 from generator.catalog.lifecycle import apply_lifecycle
 from generator.catalog.model import Catalog, iso_time, make_catalog, make_image
 from generator.config import Config
@@ -28,6 +29,7 @@ from generator.session import (
     RunResult,
     RunStats,
     Session,
+    build_settings,
     digest_algorithms,
     opened,
     parse_rules,
@@ -50,7 +52,7 @@ from generator.verify.report import (
 from generator.verify.verdict import Digester, evaluate
 
 if TYPE_CHECKING:  # publishing is imported only when a run publishes
-    from generator.publish.deploy import PublishedCatalog
+    from generator.publish.published import PublishedCatalog
 
 Clock = Callable[[], float]
 
@@ -85,14 +87,29 @@ def build(
     progress: Progress | None = None,
     publish: bool = True,
 ) -> RunResult:
-    """Read and verify into a catalog, then publish it (unless `publish` is False)."""
+    """Read and verify into a catalog, then publish it (unless `publish` is False).
+
+    A build whose inputs are all as at the last one answers with that build's report
+    (`publish.unchanged_run`).
+    """
     with opened(config, clock, state=True, output=True, digester=digester, progress=progress) as s:
-        result = catalog_of(s, BUILD)
-        return with_last_problems(s, "build", publish_site(result, s) if publish else result)
+        if not publish or digester is not None:
+            result = catalog_of(s, BUILD)
+            return with_last_problems(s, "build", publish_site(result, s) if publish else result)
+        from generator.publish.unchanged_run import build_key
+
+        signature = tree_signature(s.repository, config.ignore, s.clock)  # before reading
+        key = build_key(signature, build_settings(config), s.clock()) if signature else None
+        result = repeated(s, key)
+        if result is None:
+            result = publish_site(catalog_of(s, BUILD), s)
+            remember_build(s, signature, key, result)
+        return with_last_problems(s, "build", result)
 
 
 def catalog_of(session: Session, reading: Reading) -> RunResult:
     """Scan, parse and verify into a catalog; digests are recorded as they are computed."""
+    failpoints.reach("reading")
     config, stats = session.config, RunStats()
     rules = trust_rules(config.trusted_groups, config.owners)
     scanned = withhold_secret_names(scan(session.repository, config.ignore, rules))
@@ -152,6 +169,61 @@ def lasting(result: RunResult, session: Session) -> bool:
     return not session.state.problems and not any(i.status in passing for i in images)
 
 
+def repeated(session: Session, key: str | None) -> RunResult | None:
+    """The last build's result, when this build's inputs are exactly its inputs."""
+    from generator.publish.copies import Published
+    from generator.publish.published import PublishedCatalog
+    from generator.publish.unchanged_run import still_standing
+
+    config, state, now = session.config, session.state, session.clock()
+    if key is None or scrub_due(state, rehash_policy(config), now):
+        return None
+    last = still_standing(state, key, config.output, config.private_output)
+    if last is None:
+        return None
+    state.touch_images(now)
+    shown = frozenset((p.path, p.code) for p in last.summary.problems)
+    private = Published(changed=False) if config.private_output is not None else None
+    return RunResult(
+        None,
+        RunStats(digests_reused=last.summary.files),
+        session.repository,
+        last.summary,
+        output=config.output,
+        published=Published(changed=False),
+        previous=PublishedCatalog(None, frozenset(), shown),
+        private=private,
+        publish_error=copy_elsewhere(config),
+    )
+
+
+def remember_build(
+    session: Session, signature: TreeSignature | None, key: str | None, result: RunResult
+) -> None:
+    """Keep this build's report for the next run, when its inputs alone made it (see `lasting`)."""
+    from generator.publish.unchanged_run import (
+        LastBuild,
+        forget_last_build,
+        published_keys,
+        save_last_build,
+    )
+
+    config, state, now = session.config, session.state, session.clock()
+    site, private = published_keys(config.output, config.private_output)
+    if (
+        key is None
+        or signature is None
+        or not signature.settled
+        or result.stats.files_pending
+        or not site
+        or (config.private_output is not None and not private)
+        or not lasting(result, session)
+    ):
+        forget_last_build(state, now)
+        return
+    save_last_build(state, LastBuild(key, result.summary, site, private), now)
+
+
 def publish_site(result: RunResult, session: Session) -> RunResult:
     """Guard against a vanished repository, record history, then render and swap in the site
     (and the members-only copy, when configured)."""
@@ -160,8 +232,8 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
         check_not_vanished,
         deploy,
         deploy_private,
-        published_catalog,
     )
+    from generator.publish.published import published_catalog
 
     config, state = session.config, session.state
     previous = published_catalog(config.output)

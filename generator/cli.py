@@ -133,22 +133,22 @@ class Log:
 
 def report(result: RunResult, config: Config, log: Log) -> None:
     """Problems on stderr, then one summary line; --quiet shows only errors that are new."""
-    problems = [problem.line() for problem in result.summary.problems]
     where = (
         printable(f"Site written to {(result.output / 'index.html').absolute()}")
         if result.output
         else None
     )
-    if config.verbose:
-        log.write([*problems, summary_line(result), *([where] if where else [])])
-    else:
-        log.write(log_lines(result))
+    if log.path is not None:  # the lines of a large catalog cost time: made only for a log
+        problems = [problem.line() for problem in result.summary.problems]
+        verbose = [*problems, summary_line(result), *([where] if where else [])]
+        log.write(verbose if config.verbose else log_lines(result))
     if config.quiet:
         for problem in result.new_errors():
             print(problem.line(), file=sys.stderr)
         return
-    for line in [*problems, summary_line(result)]:
-        print(line, file=sys.stderr)
+    for problem in result.summary.problems:
+        print(problem.line(), file=sys.stderr)
+    print(summary_line(result), file=sys.stderr)
     if where:
         print(where)
 

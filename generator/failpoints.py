@@ -1,6 +1,6 @@
 """Crash on purpose at a named point, so tests can prove a `kill -9` there loses nothing.
 
-Set `STAR_VM_CATALOG_CRASH_AT=<point>` (points: `hashing`, `rendering`, `publishing`) and the
+Set `STAR_VM_CATALOG_CRASH_AT=<point>` (points: `reading`, `hashing`, `rendering`, `publishing`) and the
 process kills itself with SIGKILL when it gets there: no cleanup, no flush, as a real crash.
 """
 
@@ -10,7 +10,7 @@ import os
 import signal
 
 VARIABLE = "STAR_VM_CATALOG_CRASH_AT"
-POINTS = ("hashing", "rendering", "publishing")
+POINTS = ("reading", "hashing", "rendering", "publishing")
 
 
 def reach(point: str) -> None:

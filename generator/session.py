@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,7 @@ from generator.verify.verdict import Digester, digest_all
 
 if TYPE_CHECKING:  # imported for real only by `build`, so `check` and `verify` start fast
     from generator.publish.copies import Published
-    from generator.publish.deploy import PublishedCatalog
+    from generator.publish.published import PublishedCatalog
 
 
 @dataclass(frozen=True)
@@ -234,6 +234,22 @@ def verdict_settings(config: Config) -> tuple:
     trust = (config.trusted_groups, config.owners)
     settings = (str(config.repository), known_values(config), config.ignore, "no descriptions")
     return (*settings, trust, digest_algorithms(config))
+
+
+def build_settings(config: Config) -> str:
+    """Every setting a build depends on, as text (how it reports is not among them)."""
+    quiet = replace(config, quiet=False, verbose=False, log_file=None, jobs=1)
+    values = {f.name: getattr(quiet, f.name) for f in fields(quiet)}
+    return json.dumps(values, sort_keys=True, default=_plain)
+
+
+def _plain(value: object) -> object:
+    """Sets in a stable order (their own order changes with each process), the rest as text."""
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return str(value)
 
 
 def verify_images(

@@ -8,8 +8,8 @@ from pathlib import Path
 from generator.build import build as run_build
 from generator.build import catalog_of, site_catalog
 from generator.publish.copies import current_build
-from generator.publish.deploy import published_catalog
 from generator.publish.page_reuse import page_memo
+from generator.publish.published import published_catalog
 from generator.resources import content_dir
 from generator.session import BUILD, opened
 from generator.site.content import load_content

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.failpoints import POINTS
 from generator.publish.copies import current_build, publish
 from generator.publish.output_checks import UnsafeOutputError, builds_dir
 from tests.conftest import image_files, read_catalog, run_cli, write_tree
@@ -165,7 +166,7 @@ def build(repo: Path, tmp_path: Path, *extra: str, env: dict[str, str] | None = 
                    "--state", str(tmp_path / "state"), *extra, env=env)  # fmt: skip
 
 
-@pytest.mark.parametrize("point", ["hashing", "rendering", "publishing"])
+@pytest.mark.parametrize("point", POINTS)
 def test_killed_build_leaves_the_previous_site_and_the_next_run_completes(
     repo: Path, tmp_path: Path, point: str
 ) -> None:

@@ -19,7 +19,7 @@ from generator.problems import Problem, problem
 from generator.state.versions import moved_ids, read_versions
 
 if TYPE_CHECKING:
-    from generator.publish.deploy import PublishedCatalog
+    from generator.publish.published import PublishedCatalog
     from generator.state.database import State
 
 ADDED, CHANGED, REMOVED = "added", "changed", "removed"
