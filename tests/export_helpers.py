@@ -34,12 +34,14 @@ def make_repository(root: Path) -> Path:
     })  # fmt: skip
 
 
-def publish_catalog(work: Path, repository: Path | None = None, *args: str) -> Path:
+def publish_catalog(
+    work: Path, repository: Path | None = None, *args: str, env: dict[str, str] | None = None
+) -> Path:
     """`star-vm-catalog build` (with `args`) into `work/vm-site`; returns its catalog.json."""
     repository = repository or make_repository(work / "repo")
     done = run_cli(
         "build", "--repository", str(repository), "--output", str(work / "vm-site"),
-        "--state", str(work / "state"), *args,
+        "--state", str(work / "state"), *args, env=env,
     )  # fmt: skip
     assert done.returncode in (0, 1), done.stderr
     return work / "vm-site" / "catalog.json"

@@ -35,8 +35,10 @@ def verify(config: Config, clock: Clock) -> RunResult:
 
 
 def reports_kept(tmp_path: Path) -> int:
+    """`verify` reports kept (a build keeps its own record: `publish.unchanged_run`)."""
     with sqlite3.connect(tmp_path / "state" / STATE_FILE) as db:
-        count = db.execute("SELECT count(*) FROM snapshots").fetchone()[0]
+        sql = "SELECT count(*) FROM snapshots WHERE command = 'verify'"
+        count = db.execute(sql).fetchone()[0]
     db.close()
     return count
 

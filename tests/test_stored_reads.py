@@ -13,6 +13,7 @@ EDITED = "kvm/sl6.4_x86_64_sl11d_20GB_batch"
 SECRET = "kvm/sl5.3_x86_32_sl05c_8GB_ec2"
 SEED = "Zq8xK3seedvalue"
 SETTLED = {"SOURCE_DATE_EPOCH": "4102444800"}  # 2100: far from the racy window
+OTHER_SITE = ("--base-url", "https://www.star.bnl.gov/vm/")
 
 
 def repository(tmp_path: Path) -> Path:
@@ -45,14 +46,20 @@ def test_unchanged_images_are_not_opened_and_read_the_same(tmp_path: Path) -> No
     first = build(repo, tmp_path)
     watch = OpenWatch([*files_of(repo, PLAIN), *files_of(repo, EDITED), *files_of(repo, SECRET)])
     try:
-        second = build(repo, tmp_path)
+        # Another base URL: the whole build runs (an unchanged run would not even read the tree:
+        # see test_unchanged_run), but what the files say does not depend on it.
+        second = build(repo, tmp_path, *OTHER_SITE)
         # Only the description holding a secret is read again: its text as written is kept
         # nowhere, and the members-only copy needs it.
         assert watch.touched() == set(files_of(repo, SECRET))
-        assert second["images"] == first["images"]
+        assert [{**i, "permalink": None} for i in second["images"]] == [
+            {**i, "permalink": None} for i in first["images"]
+        ]
         (repo / f"{EDITED}.txt").write_text("Second **text**.\n")
-        third = build(repo, tmp_path)
+        third = build(repo, tmp_path, *OTHER_SITE)
         assert watch.touched() == set(files_of(repo, EDITED) + files_of(repo, SECRET))
+        build(repo, tmp_path, *OTHER_SITE)  # nothing changed since: the tree is not read at all
+        assert watch.touched() == set()
     finally:
         watch.close()
     edited = {i["id"]: i for i in third["images"]}[EDITED]
