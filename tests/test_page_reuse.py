@@ -13,7 +13,7 @@ from generator.publish.page_reuse import page_memo
 from generator.resources import content_dir
 from generator.session import BUILD, opened
 from generator.site.content import load_content
-from generator.site.page_memo import Reused
+from generator.site.page_memo import Reused, read_pages
 from generator.site.render import render_site
 from tests.conftest import Clock, config_for, image_entries, run_cli, write_tree
 
@@ -130,3 +130,32 @@ def test_unchanged_pages_are_not_rendered_again(tmp_path: Path) -> None:
     fresh = render_site(catalog, load_content(content_dir()), config.title)
     for path, data in files.items():
         assert (data.read() if isinstance(data, Reused) else data) == fresh[path], path
+
+
+def test_a_kept_read_gives_the_page_keys_of_a_fresh_read(tmp_path: Path) -> None:
+    """The first build reads every file; the next takes unchanged images from kept reads.
+
+    Their pages must keep their keys, or every later build renders them again: here images
+    whose format warning repeats their path (a string a fresh read shares between fields) and
+    whose front matter nests lists and maps.
+    """
+    front = "---\nkernel: 3.10\nusers: [alice, bob]\nbuilt: {by: starvm, on: 2020-01-02}\n---\n"
+    entries = {}
+    for n, vm in enumerate(("xen", "virtualbox", "vmware", "kvm")):
+        text = f"{front if n % 2 else ''}# Image {n}\n\nSee [the twiki](https://example.org/{n}).\n"
+        entries.update(image_entries(f"{vm}/sl7.{n}_x86_64_sl20a_8GB_k{n}.img", f"{n}\n", text))
+    repo = write_tree(tmp_path / "repo", entries)
+    build(repo, tmp_path)  # fresh reads, into one copy
+    builds = tmp_path / ".site.builds"
+    first = read_pages(current_build(tmp_path / "site"))
+    (repo / "xen/sl7.0_x86_64_sl20a_8GB_k0.txt").write_text("# Image 0\n\nEdited.\n")
+    build(repo, tmp_path)  # kept reads but the edited one, into the other copy
+    second = read_pages(current_build(tmp_path / "site"))
+    assert {p.name for p in builds.iterdir() if p.name.endswith(".pages.json")} == {
+        "a.pages.json",
+        "b.pages.json",
+    }
+    pages = {p for p in first if p.startswith("images/") and p.endswith("/index.html")}
+    assert len(pages) == 4
+    differ = {p for p in pages if first[p] != second.get(p)}
+    assert differ == {"images/xen/sl7.0_x86_64_sl20a_8GB_k0/index.html"}
