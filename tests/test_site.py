@@ -329,6 +329,25 @@ def test_catalog_json_is_published_beside_the_pages(demo: tuple[Path, Catalog]) 
     assert not (site / "list").exists()
 
 
+def test_catalog_json_has_an_image_per_line_and_image_json_is_that_line(
+    demo: tuple[Path, Catalog],
+) -> None:
+    site, catalog = demo
+    text = (site / "catalog.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert list(data) == sorted(data)  # top-level keys sorted, one per line
+    assert [line.partition(":")[0] for line in text.splitlines() if line.startswith('"')] == [
+        json.dumps(key) for key in sorted(data)
+    ]
+    lines = [line.removesuffix(",") for line in text.splitlines()]
+    for image, entry in zip(catalog.images, data["images"], strict=True):
+        record = (site / "images" / image.id / "image.json").read_text(encoding="utf-8")
+        assert record.count("\n") == 1 and record.endswith("\n")
+        assert record.rstrip("\n") in lines  # the entry's own line of catalog.json
+        assert json.loads(record) == entry
+        assert list(entry) == sorted(entry)
+
+
 def test_static_files_are_published(demo: tuple[Path, Catalog]) -> None:
     site, _ = demo
     names = sorted(p.name for p in (site / "static").iterdir())
