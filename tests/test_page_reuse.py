@@ -132,6 +132,35 @@ def test_unchanged_pages_are_not_rendered_again(tmp_path: Path) -> None:
         assert (data.read() if isinstance(data, Reused) else data) == fresh[path], path
 
 
+def test_a_page_is_rendered_again_when_another_image_changes_what_it_shows(
+    tmp_path: Path,
+) -> None:
+    """Image pages are keyed by their inputs, not their views: those include the sibling
+    list's statuses and the related links' counts, which other images change."""
+    repo = repository(tmp_path)
+    config, clock = config_for(tmp_path), Clock()
+    run_build(config, clock)
+    (repo / f"{IMAGES[3]}.img").write_bytes(b"damaged\n")  # its xen sibling shows its status
+    added = "vmware/sl7.2_x86_64_sl21b_8GB_more"  # one more sl7.2 image, in no sibling group
+    write_tree(repo, image_entries(f"{added}.img", b"more\n", "# More\n"))
+    clock.advance(1)
+    with opened(config, clock, state=True, output=True) as session:
+        read = catalog_of(session, BUILD).catalog
+        catalog = site_catalog(read, session, published_catalog(config.output))
+    files = render_site(
+        catalog, load_content(content_dir()), config.title, memo=page_memo(config.output)
+    )
+    rendered = {
+        p for p, data in files.items() if p.startswith("images/") and p.endswith("index.html")
+        and not isinstance(data, Reused)
+    }  # fmt: skip
+    expected = {f"images/{i}/index.html" for i in (*IMAGES[2:6], added)}
+    assert rendered == expected
+    fresh = render_site(catalog, load_content(content_dir()), config.title)
+    for path, data in files.items():
+        assert (data.read() if isinstance(data, Reused) else data) == fresh[path], path
+
+
 def test_a_kept_read_gives_the_page_keys_of_a_fresh_read(tmp_path: Path) -> None:
     """The first build reads every file; the next takes unchanged images from kept reads.
 

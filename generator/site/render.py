@@ -9,6 +9,7 @@ because laying out tens of thousands of table rows takes the browser seconds.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,19 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from generator.catalog.model import Catalog
+from generator.catalog.model import Catalog, Image
 from generator.resources import templates_dir
 from generator.site.content import ContentPage
 from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
-from generator.site.image_page import PUBLIC, Audience, image_page, shared
+from generator.site.image_inputs import page_inputs
+from generator.site.image_page import (
+    PUBLIC,
+    Audience,
+    ImagePage,
+    image_page,
+    shared,
+)
 from generator.site.lifecycle import history_rows, lifecycle_files, notice
 from generator.site.page_memo import PageMemo
 from generator.site.problems_page import problems_page
@@ -149,11 +157,29 @@ def image_files(
     files = {}
     for image in catalog.images:
         canonical = page_url(image.url, base_url) if base_url else None
-        page = image_page(image, context, replace(nav, canonical=canonical))
-        page = replace(page, lifecycle=notice(image, nav.root), history=history_rows(image))
-        files[f"{image.output_dir}/index.html"] = _render(env, "image.html", page)
+        image_nav = replace(nav, canonical=canonical)
+
+        def view(image: Image = image, image_nav: Nav = image_nav) -> ImagePage:
+            page = image_page(image, context, image_nav)
+            return replace(page, lifecycle=notice(image, nav.root), history=history_rows(image))
+
+        inputs = page_inputs(image, context, image_nav)
+        files[f"{image.output_dir}/index.html"] = _render_lazily(env, "image.html", inputs, view)
         files[f"{image.output_dir}/image.json"] = (records[image.id] + "\n").encode("utf-8")
     return files
+
+
+def _render_lazily(
+    env: jinja2.Environment, template: str, inputs: object, view: Callable[[], Any]
+) -> bytes:
+    """A page keyed by what its view is made from (`inputs`): an unchanged page's view is
+    not even built. `inputs` must hold everything `view` reads."""
+
+    def draw() -> bytes:
+        return env.get_template(template).render(page=view()).encode("utf-8")
+
+    memo = getattr(env, "page_memo", None)
+    return memo.page(template, ("inputs", inputs), draw) if memo is not None else draw()
 
 
 def _render(env: jinja2.Environment, template: str, page: Any) -> bytes:
