@@ -4,7 +4,7 @@ rendered (see `page_memo`): a one-description edit costs one page, not 10,000 vi
 from __future__ import annotations
 
 from generator.catalog.model import Image
-from generator.site.image_page import RELATED, Shared
+from generator.site.image_page import Shared
 from generator.site.views import Nav
 
 
@@ -15,9 +15,8 @@ def page_inputs(image: Image, context: Shared, nav: Nav) -> tuple[object, ...]:
     never built: whatever the page comes to read must be added here.
     """
     audience = context.audience
-    counts = tuple(context.counts[name][getattr(image, name)] for name, _, _ in RELATED)
     group = context.siblings.get(image.id, [])
     others = tuple((i.id, i.vm, i.name, i.status) for i in group)
     written = audience.as_written.get(image.id)
-    return (image, nav, context.repository, context.base_url, counts, others, written,
+    return (image, nav, context.repository, context.base_url, others, written,
             audience.private, audience.private_base_url)  # fmt: skip
