@@ -90,10 +90,12 @@ def render_site(
     layout: Layout = Layout(),
     audience: Audience = PUBLIC,
     memo: PageMemo | None = None,
+    records: dict[str, str] | None = None,
 ) -> dict[str, bytes]:
     """Every file of the site, keyed by its path relative to the site root.
 
     With a `memo` of the pages already published, unchanged pages are `Reused`, not rendered.
+    `records`: the images' catalog.json lines (`image_records`), when the caller made them.
 
     For the members-only copy (`audience.private`): pages marked noindex, image pages with
     descriptions as written, and no sitemap.
@@ -112,7 +114,7 @@ def render_site(
     listing = (
         listing_pages(rows, nav, layout.listing_page_size) if len(rows) > layout.table_limit else {}
     )
-    records = image_records(catalog)
+    records = image_records(catalog) if records is None else records
     files = {"catalog.json": catalog_json(catalog, records)}
     index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
     index = replace(index, news=news_items(catalog.events), removed=recently_removed(catalog))
