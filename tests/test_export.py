@@ -281,7 +281,7 @@ def test_front_matter_values_read_back_as_written(value: str) -> None:
 
 
 def test_a_lone_surrogate_is_refused_not_a_crash(catalog: Path, tmp_path: Path) -> None:
-    text = catalog.read_text().replace(f'"name": "{CLEAN}.img"', '"name": "bad \\ud800 name"')
+    text = catalog.read_text().replace(f'"name":"{CLEAN}.img"', '"name":"bad \\ud800 name"')
     path = _catalog_with(tmp_path, text)
     done = export(path, tmp_path / "out")
     assert done.returncode == 2

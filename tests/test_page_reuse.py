@@ -13,7 +13,7 @@ from generator.publish.published import published_catalog
 from generator.resources import content_dir
 from generator.session import BUILD, opened
 from generator.site.content import load_content
-from generator.site.page_memo import Reused
+from generator.site.page_memo import Reused, read_pages
 from generator.site.render import render_site
 from tests.conftest import Clock, config_for, image_entries, run_cli, write_tree
 
@@ -93,8 +93,9 @@ def test_an_added_image_writes_its_page_and_the_shared_pages_it_appears_on(
     build(repo, tmp_path)
     (repo / f"{IMAGES[0]}.txt").write_text("# Image 0\n\nFirst edit.\n")
     build(repo, tmp_path)
-    # Another VM, OS and library: no other page's "same ..." counts change.
-    added = "vmware/centos7.9_x86_64_sl21b_8GB_added"
+    # The OS and library of every other image (in no image's group of siblings): their pages
+    # link the same filtered inventories and stay as they were.
+    added = "vmware/sl7.1_x86_64_sl20a_8GB_added"
     changed, pages = changed_in_next_copy(
         repo,
         tmp_path,
@@ -104,7 +105,7 @@ def test_an_added_image_writes_its_page_and_the_shared_pages_it_appears_on(
     # Its size warning (8 GB named, 4 bytes held) puts it on the problems page too; verified,
     # it is a line of each SUMS file.
     shared = {"catalog.json", "index.html", "feed.xml", "sitemap.xml", "problems/index.html"}
-    shared |= {"MD5SUMS", "SHA256SUMS", "embed.html", "latest/vmware/centos7-x86-64/index.html"}
+    shared |= {"MD5SUMS", "SHA256SUMS", "embed.html", "latest/vmware/sl7-x86-64/index.html"}
     assert changed - pages <= shared
     assert {"catalog.json", "index.html", "sitemap.xml", "problems/index.html"} <= changed
 
@@ -130,3 +131,61 @@ def test_unchanged_pages_are_not_rendered_again(tmp_path: Path) -> None:
     fresh = render_site(catalog, load_content(content_dir()), config.title)
     for path, data in files.items():
         assert (data.read() if isinstance(data, Reused) else data) == fresh[path], path
+
+
+def test_a_page_is_rendered_again_when_another_image_changes_what_it_shows(
+    tmp_path: Path,
+) -> None:
+    """Image pages are keyed by their inputs, not their views: those include the statuses of
+    the image's siblings; an image of the same OS added beside it changes nothing on them."""
+    repo = repository(tmp_path)
+    config, clock = config_for(tmp_path), Clock()
+    run_build(config, clock)
+    (repo / f"{IMAGES[3]}.img").write_bytes(b"damaged\n")  # its xen sibling shows its status
+    added = "vmware/sl7.2_x86_64_sl21b_8GB_more"  # one more sl7.2 image, in no sibling group
+    write_tree(repo, image_entries(f"{added}.img", b"more\n", "# More\n"))
+    clock.advance(1)
+    with opened(config, clock, state=True, output=True) as session:
+        read = catalog_of(session, BUILD).catalog
+        catalog = site_catalog(read, session, published_catalog(config.output))
+    files = render_site(
+        catalog, load_content(content_dir()), config.title, memo=page_memo(config.output)
+    )
+    rendered = {
+        p for p, data in files.items() if p.startswith("images/") and p.endswith("index.html")
+        and not isinstance(data, Reused)
+    }  # fmt: skip
+    expected = {f"images/{i}/index.html" for i in (*IMAGES[2:4], added)}
+    assert rendered == expected
+    fresh = render_site(catalog, load_content(content_dir()), config.title)
+    for path, data in files.items():
+        assert (data.read() if isinstance(data, Reused) else data) == fresh[path], path
+
+
+def test_a_kept_read_gives_the_page_keys_of_a_fresh_read(tmp_path: Path) -> None:
+    """The first build reads every file; the next takes unchanged images from kept reads.
+
+    Their pages must keep their keys, or every later build renders them again: here images
+    whose format warning repeats their path (a string a fresh read shares between fields) and
+    whose front matter nests lists and maps.
+    """
+    front = "---\nkernel: 3.10\nusers: [alice, bob]\nbuilt: {by: starvm, on: 2020-01-02}\n---\n"
+    entries = {}
+    for n, vm in enumerate(("xen", "virtualbox", "vmware", "kvm")):
+        text = f"{front if n % 2 else ''}# Image {n}\n\nSee [the twiki](https://example.org/{n}).\n"
+        entries.update(image_entries(f"{vm}/sl7.{n}_x86_64_sl20a_8GB_k{n}.img", f"{n}\n", text))
+    repo = write_tree(tmp_path / "repo", entries)
+    build(repo, tmp_path)  # fresh reads, into one copy
+    builds = tmp_path / ".site.builds"
+    first = read_pages(current_build(tmp_path / "site"))
+    (repo / "xen/sl7.0_x86_64_sl20a_8GB_k0.txt").write_text("# Image 0\n\nEdited.\n")
+    build(repo, tmp_path)  # kept reads but the edited one, into the other copy
+    second = read_pages(current_build(tmp_path / "site"))
+    assert {p.name for p in builds.iterdir() if p.name.endswith(".pages.json")} == {
+        "a.pages.json",
+        "b.pages.json",
+    }
+    pages = {p for p in first if p.startswith("images/") and p.endswith("/index.html")}
+    assert len(pages) == 4
+    differ = {p for p in pages if first[p] != second.get(p)}
+    assert differ == {"images/xen/sl7.0_x86_64_sl20a_8GB_k0/index.html"}

@@ -213,9 +213,9 @@ def test_image_page_links_related_filtered_views(demo: tuple[Path, Catalog]) -> 
     links = read_page(site, EC2).find("ul", cls="related").find_all("a")
     found = {a.text(): a.get("href") for a in links}
     assert found == {
-        "Same operating system: Scientific Linux 5.3 (3 images)": "../../../index.html?os=sl5.3",
-        "Same STAR library: SL05c (4 images)": "../../../index.html?star_lib=sl05c",
-        "Same VM software: Xen (3 images)": "../../../index.html?vm=xen",
+        "Same operating system: Scientific Linux 5.3": "../../../index.html?os=sl5.3",
+        "Same STAR library: SL05c": "../../../index.html?star_lib=sl05c",
+        "Same VM software: Xen": "../../../index.html?vm=xen",
     }
 
 
@@ -327,6 +327,25 @@ def test_catalog_json_is_published_beside_the_pages(demo: tuple[Path, Catalog]) 
     assert [i["id"] for i in data["images"]] == [i.id for i in catalog.images]
     assert not (site / "search-index.json").exists()
     assert not (site / "list").exists()
+
+
+def test_catalog_json_has_an_image_per_line_and_image_json_is_that_line(
+    demo: tuple[Path, Catalog],
+) -> None:
+    site, catalog = demo
+    text = (site / "catalog.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert list(data) == sorted(data)  # top-level keys sorted, one per line
+    assert [line.partition(":")[0] for line in text.splitlines() if line.startswith('"')] == [
+        json.dumps(key) for key in sorted(data)
+    ]
+    lines = [line.removesuffix(",") for line in text.splitlines()]
+    for image, entry in zip(catalog.images, data["images"], strict=True):
+        record = (site / "images" / image.id / "image.json").read_text(encoding="utf-8")
+        assert record.count("\n") == 1 and record.endswith("\n")
+        assert record.rstrip("\n") in lines  # the entry's own line of catalog.json
+        assert json.loads(record) == entry
+        assert list(entry) == sorted(entry)
 
 
 def test_static_files_are_published(demo: tuple[Path, Catalog]) -> None:

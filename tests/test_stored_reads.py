@@ -5,6 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from generator.config import Config
+from generator.read.names import parse_name
+from generator.read.parse import read_files
+from generator.read.scan import scan
+from generator.read.stored_reads import decode, encode
+from generator.session import BUILD, parse_rules
 from tests.conftest import image_entries, read_catalog, run_cli, write_tree
 from tests.open_watch import OpenWatch
 
@@ -103,3 +109,28 @@ def test_a_file_replaced_under_its_old_times_is_read_again(tmp_path: Path) -> No
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # `touch -r`: only ctime tells
     found = {i["id"]: i for i in build(repo, tmp_path)["images"]}
     assert found[EDITED]["description"] == "Other *text*."
+
+
+def test_a_kept_read_decodes_to_the_values_and_types_of_a_fresh_read(tmp_path: Path) -> None:
+    front = "---\nkernel: 3.10\nusers: [alice, {name: bob, ids: [1, 2.5]}]\nday: 2020-01-02\n---\n"
+    repo = write_tree(
+        tmp_path / "repo",
+        {
+            **image_entries(f"{PLAIN}.img", b"plain bytes\n", f"{front}# Plain\n\n*one*\n"),
+            **image_entries("virtualbox/sl7.1_x86_64_sl20a_8GB_raw.img", b"raw\n", "Raw.\n"),
+            **image_entries("kvm/sl7.2_x86_64_sl20a_8GB_none.img", b"no text\n"),
+        },
+    )
+    config = Config(repository=repo, state=tmp_path / "state", output=tmp_path / "site")
+    rules = parse_rules(config, BUILD)
+    scanned = scan(repo)
+    assert len(scanned.images) == 3
+    reads = {}
+    for entry in scanned.images:
+        name = parse_name(entry.relpath, entry.name, entry.is_dir, rules.known)[0]
+        fresh = reads[entry.id] = read_files(scanned.root, entry, name, rules)
+        kept = decode(encode(fresh))
+        assert kept == fresh, entry.relpath
+        assert repr(kept) == repr(fresh), entry.relpath  # also list / tuple / dict order
+    assert reads[PLAIN].description.fields["users"][1] == {"name": "bob", "ids": [1, 2.5]}
+    assert reads["virtualbox/sl7.1_x86_64_sl20a_8GB_raw"].format_problems

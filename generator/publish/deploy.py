@@ -19,7 +19,7 @@ from generator.read.description import unredacted
 from generator.resources import content_dir, templates_dir
 from generator.site.content import ContentPage, load_content
 from generator.site.image_page import Audience
-from generator.site.render import render_site
+from generator.site.render import compact_json, image_records, render_site
 
 # Losing more than this share of the published images in one run looks like an unmounted volume.
 VANISH_SHARE = 0.5
@@ -54,11 +54,16 @@ def check_not_vanished(catalog: Catalog, known: frozenset[str], accept_removals:
         )
 
 
-def site_key(catalog: Catalog, target: SiteTarget, pages: list[ContentPage]) -> str:
+def site_key(
+    catalog: Catalog,
+    target: SiteTarget,
+    pages: list[ContentPage],
+    records: dict[str, str] | None = None,
+) -> str:
     """Everything the pages are rendered from, but the clock: equal keys give equal sites.
 
     Comparing keys instead of rendered bytes lets a run that found nothing new skip rendering
-    (seconds for 10,000 pages).
+    (seconds for 10,000 pages). `records` are the images' catalog.json lines, when made.
     """
     digest = hashlib.sha256()
     urls = (target.base_url or "", target.private_base_url or "", target.sign_with or "")
@@ -68,10 +73,11 @@ def site_key(catalog: Catalog, target: SiteTarget, pages: list[ContentPage]) -> 
     for path in sorted(templates_dir().rglob("*")):
         if path.is_file():
             digest.update(path.read_bytes() + b"\0")
-    # Compact JSON: json's C encoder (catalog.json's indented form takes its Python one, 10x
-    # slower); the key only needs equal catalogs to give equal bytes.
-    data = replace(catalog, generated_at="").to_json()
-    digest.update(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
+    # The images as catalog.json holds them (made once, for the key and for catalog.json).
+    records = image_records(catalog) if records is None else records
+    for image in catalog.images:
+        digest.update(records[image.id].encode() + b"\n")
+    digest.update(compact_json(replace(catalog, generated_at="", images=[]).to_json()).encode())
     digest.update(repr(catalog.events).encode())
     digest.update(repr(catalog.digests).encode())  # the SUMS files written
     digest.update(repr([(i.check, i.create_command) for i in catalog.images]).encode())
@@ -89,12 +95,19 @@ def deploy(
     unsigned = target.sign_with is not None and signing_problem(target.sign_with)
     if unsigned:  # shown in catalog.json and on the problems page too
         catalog = replace(catalog, problems=sorted({*catalog.problems, unsigned}))
-    key = site_key(catalog, target, pages)
+    records = image_records(catalog)
+    key = site_key(catalog, target, pages, records)
     if previous and previous.generated_at and published_key(target.output) == key:
         return replace(catalog, generated_at=previous.generated_at), Published(changed=False)
     memo = page_memo(target.output)
     files = render_site(
-        catalog, pages, target.title, target.base_url, audience=public(target), memo=memo
+        catalog,
+        pages,
+        target.title,
+        target.base_url,
+        audience=public(target),
+        memo=memo,
+        records=records,
     )
     files.update(export_files(files["catalog.json"], target))
     failpoints.reach("rendering")

@@ -93,15 +93,13 @@ class Shared:
     """What every image page needs from the whole catalog, computed once per build."""
 
     repository: str
-    counts: dict[str, Counter]
     base_url: str | None
     audience: Audience = PUBLIC
     siblings: dict[str, list[Image]] = field(default_factory=dict)
 
 
 def shared(catalog: Catalog, base_url: str | None, audience: Audience = PUBLIC) -> Shared:
-    counts = {name: Counter(getattr(i, name) for i in catalog.images) for name, _, _ in RELATED}
-    return Shared(catalog.repository, counts, base_url, audience, sibling_groups(catalog))
+    return Shared(catalog.repository, base_url, audience, sibling_groups(catalog))
 
 
 @dataclass(frozen=True)
@@ -187,7 +185,7 @@ def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
         fields=[
             Fact(field_label(k), field_value(v)) for k, v in fields.items() if k != ACCESS_NOTE
         ],
-        related=related(image, context.counts, nav.root),
+        related=related(image, nav.root),
         problems=[
             ProblemItem(p.path, None, p.message, p.hint, fix_of(p, f"problem-fix-{n}"), p.severity)
             for n, p in enumerate(image.problems, start=1)
@@ -370,16 +368,16 @@ def files_summary(image: Image) -> str:
     return f"{count} {noun}: {parts}"
 
 
-def related(image: Image, counts: dict[str, Counter], root: str) -> list[Link]:
-    """Filtered inventory views of images sharing the OS, the STAR library or the VM."""
+def related(image: Image, root: str) -> list[Link]:
+    """Filtered inventory views of images sharing the OS, the STAR library or the VM.
+
+    Without a count of them: a count would change every such page when one image is added,
+    and publishing would rewrite thousands of pages for one new image (the inventory counts).
+    """
     links = []
     for name, labeler, text in RELATED:
         value = getattr(image, name)
         if value is None:
             continue
-        count, label = counts[name][value], labeler(value)
-        noun = "image" if count == 1 else "images"
-        links.append(
-            Link(filter_href(root, **{name: str(value)}), f"{text}: {label} ({count} {noun})")
-        )
+        links.append(Link(filter_href(root, **{name: str(value)}), f"{text}: {labeler(value)}"))
     return links

@@ -1,8 +1,8 @@
 """Render only what changed: every templated page gets a key over what it is made from.
 
 A page's key is a digest of the program's identity (code, templates, library versions), the
-template's name and the view data passed to it (its pickle: every value the template can
-reach). Equal keys give equal bytes, so a page whose key is already recorded for a file of a
+template's name and the view data passed to it (its pickle without back-references, see
+`view_bytes`: every value the template can reach). Equal keys give equal bytes, so a page whose key is already recorded for a file of a
 copy of the site is not rendered again: it becomes `Reused`, which names that file and its
 digest. Publishing keeps the file where it is when the copy being written already holds those
 bytes, copies them from the other copy otherwise, and renders after all (`Reused.render`) if
@@ -16,6 +16,7 @@ the copy's manifest, so they only ever name files whose bytes the manifest vouch
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import pickle
 from collections.abc import Callable
@@ -61,9 +62,8 @@ class PageMemo:
 
     def key(self, template: str, page: object) -> str | None:
         """The page's key, or None for view data that cannot be pickled (never reused)."""
-        try:
-            data = pickle.dumps(page, protocol=5)
-        except (pickle.PicklingError, TypeError, AttributeError):
+        data = view_bytes(page)
+        if data is None:
             return None
         digest = hashlib.sha256(program_identity().encode() + b"\0" + template.encode() + b"\0")
         digest.update(data)
@@ -81,6 +81,24 @@ class PageMemo:
         if key is not None:
             page.key = key
         return page
+
+
+def view_bytes(view: object) -> bytes | None:
+    """The view's values as bytes, the same for equal values whoever made them.
+
+    A plain pickle is not: it writes an object seen before as a back-reference, so a view
+    sharing one string between two fields (a fresh read) pickles unlike an equal view holding
+    two copies of it (the same read kept in the state). Without the memo ("fast" mode) every
+    value is written out in full. None for what cannot be pickled so (never reused).
+    """
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.fast = True  # no memo: bytes depend on values, not on which objects are shared
+    try:
+        pickler.dump(view)
+    except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError):
+        return None
+    return buffer.getvalue()
 
 
 def pages_path(build: Path) -> Path:

@@ -9,6 +9,7 @@ because laying out tens of thousands of table rows takes the browser seconds.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,19 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from generator.catalog.model import Catalog
+from generator.catalog.model import Catalog, Image
 from generator.resources import templates_dir
 from generator.site.content import ContentPage
 from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
-from generator.site.image_page import PUBLIC, Audience, image_page, shared
+from generator.site.image_inputs import page_inputs
+from generator.site.image_page import (
+    PUBLIC,
+    Audience,
+    ImagePage,
+    image_page,
+    shared,
+)
 from generator.site.lifecycle import history_rows, lifecycle_files, notice
 from generator.site.page_memo import PageMemo
 from generator.site.problems_page import problems_page
@@ -82,10 +90,12 @@ def render_site(
     layout: Layout = Layout(),
     audience: Audience = PUBLIC,
     memo: PageMemo | None = None,
+    records: dict[str, str] | None = None,
 ) -> dict[str, bytes]:
     """Every file of the site, keyed by its path relative to the site root.
 
     With a `memo` of the pages already published, unchanged pages are `Reused`, not rendered.
+    `records`: the images' catalog.json lines (`image_records`), when the caller made them.
 
     For the members-only copy (`audience.private`): pages marked noindex, image pages with
     descriptions as written, and no sitemap.
@@ -104,7 +114,8 @@ def render_site(
     listing = (
         listing_pages(rows, nav, layout.listing_page_size) if len(rows) > layout.table_limit else {}
     )
-    files = {"catalog.json": catalog_json(catalog)}
+    records = image_records(catalog) if records is None else records
+    files = {"catalog.json": catalog_json(catalog, records)}
     index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
     index = replace(index, news=news_items(catalog.events), removed=recently_removed(catalog))
     files["index.html"] = _render(env, "index.html", index)
@@ -114,7 +125,7 @@ def render_site(
     files.update({path: _render(env, "listing.html", page) for path, page in listing.items()})
     problems = problems_page(catalog, nav(1, "problems"))
     files["problems/index.html"] = _render(env, "problems.html", problems)
-    files.update(image_files(env, catalog, nav(3), base_url, audience))
+    files.update(image_files(env, catalog, nav(3), base_url, audience, records))
     files.update(lifecycle_files(catalog, nav(3), lambda name, page: _render(env, name, page)))
     for tombstone in (t for t in catalog.removed if not t.moved_to):  # moved: a redirect
         page = removed_page(tombstone, nav(3))
@@ -139,17 +150,38 @@ def image_files(
     nav: Nav,
     base_url: str | None,
     audience: Audience = PUBLIC,
+    records: dict[str, str] | None = None,
 ) -> dict[str, bytes]:
-    """One permalink page per image; with a base URL each names its canonical address."""
+    """One permalink page per image, and its catalog.json entry (`image.json`); with a base URL
+    each page names its canonical address."""
+    records = image_records(catalog) if records is None else records
     context = shared(catalog, base_url, audience)
     files = {}
     for image in catalog.images:
         canonical = page_url(image.url, base_url) if base_url else None
-        page = image_page(image, context, replace(nav, canonical=canonical))
-        page = replace(page, lifecycle=notice(image, nav.root), history=history_rows(image))
-        files[f"{image.output_dir}/index.html"] = _render(env, "image.html", page)
-        files[f"{image.output_dir}/image.json"] = stable_json(image.to_json())
+        image_nav = replace(nav, canonical=canonical)
+
+        def view(image: Image = image, image_nav: Nav = image_nav) -> ImagePage:
+            page = image_page(image, context, image_nav)
+            return replace(page, lifecycle=notice(image, nav.root), history=history_rows(image))
+
+        inputs = page_inputs(image, context, image_nav)
+        files[f"{image.output_dir}/index.html"] = _render_lazily(env, "image.html", inputs, view)
+        files[f"{image.output_dir}/image.json"] = (records[image.id] + "\n").encode("utf-8")
     return files
+
+
+def _render_lazily(
+    env: jinja2.Environment, template: str, inputs: object, view: Callable[[], Any]
+) -> bytes:
+    """A page keyed by what its view is made from (`inputs`): an unchanged page's view is
+    not even built. `inputs` must hold everything `view` reads."""
+
+    def draw() -> bytes:
+        return env.get_template(template).render(page=view()).encode("utf-8")
+
+    memo = getattr(env, "page_memo", None)
+    return memo.page(template, ("inputs", inputs), draw) if memo is not None else draw()
 
 
 def _render(env: jinja2.Environment, template: str, page: Any) -> bytes:
@@ -162,15 +194,42 @@ def _render(env: jinja2.Environment, template: str, page: Any) -> bytes:
     return memo.page(template, page, draw) if memo is not None else draw()
 
 
-def catalog_json(catalog: Catalog) -> bytes:
-    """Stable JSON: sorted keys, fixed separators, so unchanged catalogs give equal bytes."""
-    return stable_json(catalog.to_json())
+def catalog_json(catalog: Catalog, records: dict[str, str] | None = None) -> bytes:
+    """Stable JSON: sorted keys, one top-level key per line and one list item (an image, a
+    problem) per line, so unchanged catalogs give equal bytes and a change is a line of a diff.
+
+    `records` are the images' lines (`image_records`) when the caller already made them.
+    """
+    records = image_records(catalog) if records is None else records
+    parts = {
+        key: _json_lines(value) for key, value in replace(catalog, images=[]).to_json().items()
+    }
+    parts["images"] = _json_lines([Raw(records[image.id]) for image in catalog.images])
+    lines = [f"{compact_json(key)}: {text}" for key, text in sorted(parts.items())]
+    return ("{\n" + ",\n".join(lines) + "\n}\n").encode("utf-8")
 
 
-def stable_json(data: dict[str, Any]) -> bytes:
-    """catalog.json's form, also of each image's `image.json` (its entry there)."""
-    text = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False)
-    return (text + "\n").encode("utf-8")
+class Raw(str):
+    """A JSON text already encoded (an image's record), placed as it is."""
+
+
+def _json_lines(value: Any) -> str:
+    if isinstance(value, list) and value:
+        items = (v if isinstance(v, Raw) else compact_json(v) for v in value)
+        return "[\n" + ",\n".join(items) + "\n]"
+    return compact_json(value)
+
+
+def compact_json(data: Any) -> str:
+    """One line, sorted keys: json's C encoder (an indented form takes the Python one, 10x
+    slower at 10,000 images)."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, allow_nan=False,
+                      separators=(",", ":"))  # fmt: skip
+
+
+def image_records(catalog: Catalog) -> dict[str, str]:
+    """Each image's catalog.json entry as one line: the line of catalog.json, and `image.json`."""
+    return {image.id: compact_json(image.to_json()) for image in catalog.images}
 
 
 def search_index(rows: list[Row]) -> bytes:
