@@ -184,6 +184,7 @@ class IndexPage:
     data_url: str | None
     page_size: int
     listing: list[Link]
+    text_url: str | None = None  # the descriptions' words, read after data_url (large catalogs)
     news: list[NewsItem] = field(default_factory=list)
     removed: list[NewsItem] = field(default_factory=list)
     embed: bool = False  # embed.html: no header or menu, links open in the parent page
