@@ -27,8 +27,13 @@ SEARCH_INDEX = "search-index.json"
 SEARCH_TEXT = "search-text.json"
 SEPARATORS = ("|", "\n", "\0")  # a packed column's values are joined by the first none holds
 SEARCHED = ("words", "text_words")  # not columns: stored as search words (see module doc)
-COLUMNS = tuple(name for name in SEARCH_FIELDS if name not in SEARCHED)
+LATER = ("md5",)  # read with the descriptions' words: searched (8+ hex digits), never shown
+COLUMNS = tuple(name for name in SEARCH_FIELDS if name not in SEARCHED + LATER)
 CODED = FACETS + LIFECYCLE_FACETS  # always a table: the script filters and counts by number
+# A coded column's numbers are written as one string, each number in `width` digits of base 91
+# (the printable ASCII characters from "#" on, but the backslash): one byte per image for a
+# table of up to 91 values, where a JSON array of numbers takes two or more and parses slower.
+DIGITS = "".join(chr(c) for c in range(35, 127) if c != 92)
 WORD_FACETS = ("vm", "os", "arch", "word_size", "star_lib", "status", "format")
 
 
@@ -48,7 +53,12 @@ def search_index_files(rows: list[Row]) -> dict[str, bytes]:
     index["columns"]["url"] = column("url", [_url_or_empty(row) for row in rows])
     texts: dict[str, int] = {}  # each distinct description's words once; rows hold its number
     codes = [texts.setdefault(_spaced(row.text_words.split()), len(texts)) for row in rows]
-    text = {"version": 2, "count": len(rows), "texts": list(texts), "codes": codes}
+    text = {
+        "version": 2,
+        "count": len(rows),
+        "texts": {"values": list(texts), **_numbers(codes, len(texts))},
+        "columns": {name: column(name, [_text(getattr(r, name)) for r in rows]) for name in LATER},
+    }
     return {SEARCH_INDEX: _json(index), SEARCH_TEXT: _json(text)}
 
 
@@ -58,7 +68,19 @@ def column(name: str, values: list[str]) -> dict[str, Any]:
     if name not in CODED and len(distinct) * 4 > len(values) and _separator(values):
         return _packed(values)
     numbers = {value: n for n, value in enumerate(distinct)}
-    return {"values": list(distinct), "codes": [numbers[v] for v in values]}
+    return {"values": list(distinct), **_numbers([numbers[v] for v in values], len(distinct))}
+
+
+def _numbers(codes: list[int], size: int) -> dict[str, Any]:
+    """A coded column's numbers in as few base-91 digits each as its table needs (see DIGITS)."""
+    width = 1
+    while len(DIGITS) ** width < size:
+        width += 1
+    base = len(DIGITS)
+    digits = [
+        DIGITS[code // base**place % base] for code in codes for place in range(width - 1, -1, -1)
+    ]
+    return {"codes": "".join(digits), "width": width}
 
 
 def value_words(field: str, value: str) -> list[str]:

@@ -70,6 +70,9 @@
   function runEdge(text, at, before) {
     if (before ? at === 0 : at >= text.length) { return true; }
     var unit = text.charCodeAt(before ? at - 1 : at);
+    if (unit < 128) {  // ASCII, most names: no regular expression needed
+      return !((unit >= 48 && unit <= 57) || (unit >= 97 && unit <= 122) || (unit >= 65 && unit <= 90));
+    }
     var low = unit >= 0xDC00 && unit <= 0xDFFF;
     var high = unit >= 0xD800 && unit <= 0xDBFF;
     var start = before ? (low && at >= 2 ? at - 2 : at - 1) : at;
@@ -86,7 +89,7 @@
   function Column(spec, count) {
     this.count = count;
     this.values = spec.values || null;
-    this.codes = spec.codes || null;
+    this.codes = typeof spec.codes === "string" ? decodeNumbers(spec.codes, spec.width, count) : spec.codes || null;
     this.packed = spec.packed;
     this.separator = spec.separator;
     this.starts = null;
@@ -132,6 +135,21 @@
       at = find(this.lower.text, starts[image + 1]);  // the next image's value
     }
   };
+
+  /* A coded column's numbers: `width` base-91 digits each, "#" to "~" without the backslash
+   * (DIGITS in generator/site/search_index.py). */
+  function decodeNumbers(text, width, count) {
+    var numbers = new Int32Array(count);
+    for (var i = 0, at = 0; i < count; i++) {
+      var value = 0;
+      for (var k = 0; k < width; k++, at++) {
+        var unit = text.charCodeAt(at);
+        value = value * 91 + unit - (unit > 92 ? 36 : 35);
+      }
+      numbers[i] = value;
+    }
+    return numbers;
+  }
 
   /* Where each of `count` joined values starts, and one more: the end plus one. */
   function valueStarts(text, separator, count) {
@@ -195,9 +213,11 @@
     return data;
   };
 
-  /* search-text.json: the distinct description words, and each image's number into them. */
+  /* search-text.json: the distinct description words and each image's number into them, and
+   * the columns read later (the MD5s). */
   Data.prototype.addTexts = function (text) {
-    this.texts = new Column({ values: text.texts, codes: text.codes }, this.count);
+    this.texts = new Column(text.texts, this.count);
+    Object.keys(text.columns).forEach(function (name) { this.columns[name] = new Column(text.columns[name], this.count); }, this);
   };
 
   Data.prototype.column = function (name) {
@@ -377,16 +397,25 @@
       facet.folded = facet.column.values.map(function (value) { return value.toLowerCase(); });
     });
     var preview = this.tbody.rows;
+    var shown = [];
     for (var i = 0; i < preview.length && i < data.count; i++) {
-      if (preview[i].getAttribute("data-name") === data.value("name", i)) { this.built[i] = preview[i]; }
+      if (preview[i].getAttribute("data-name") === data.value("name", i)) {
+        this.built[i] = preview[i];
+        shown.push(i);
+      }
     }
+    /* The rows the page came with stay as they are when the first result is the same rows. */
+    this.shown = shown.length === preview.length ? shown : [];
   };
 
   /* The descriptions' words: searched from now on; a search typed meanwhile is run again. */
   Inventory.prototype.loadTexts = function () {
-    if (!this.texts) { return; }
+    if (!this.texts) {
+      this.app.setAttribute("data-text-ready", "true");
+      return;
+    }
     var self = this;
-    this.texts.then(function (response) { return response.json(); }).then(function (text) {
+    this.texts = this.texts.then(function (response) { return response.json(); }).then(function (text) {
       self.data.addTexts(text);
       self.textPending = false;
       self.hitCache = {};
@@ -397,7 +426,7 @@
     }, function () {
       self.textPending = false;
       self.app.setAttribute("data-text-failed", "true");
-    });
+    });  // from now on: done when the texts are read (see download)
   };
 
   /* ---------- state <-> URL ---------- */
@@ -799,7 +828,7 @@
     }
     if (visible < matching) { text += ", showing the first " + number(visible); }
     if (this.hidden) { text += "; " + number(this.hidden) + " end of life not shown"; }
-    if (this.textPending && this.state.q.trim()) { text += "; descriptions still loading"; }
+    if (this.textPending && this.state.q.trim()) { text += "; descriptions and digests still loading"; }
     this.counter.textContent = text;
     this.more.hidden = visible >= matching;
     var rest = matching - visible;
@@ -943,6 +972,10 @@
   /* ---------- export: the filtered rows, made here from the loaded data ---------- */
 
   Inventory.prototype.download = function (kind) {
+    if (this.textPending) {  // the MD5s come with search-text.json
+      this.texts.then(this.download.bind(this, kind));
+      return;
+    }
     var data = this.data;
     var rows = this.matches.map(function (image) {
       var row = {};
