@@ -113,14 +113,19 @@
     return this.packed.slice(this.starts[i], this.starts[i + 1] - 1);
   };
 
-  /* Marks in `hits` each image whose lower-cased value `find` finds something in. */
-  Column.prototype.mark = function (find, hits) {
+  /* Marks in `hits` each image whose lower-cased value `find` finds something in; with
+   * `only`, just among the images it marks (those a shorter word matched). */
+  Column.prototype.mark = function (find, hits, only) {
     var i;
     if (this.codes) {
       this.lower = this.lower || this.values.map(function (value) { return value.toLowerCase(); });
-      var found = new Uint8Array(this.lower.length);
-      for (i = 0; i < found.length; i++) { found[i] = find(this.lower[i], 0) === -1 ? 0 : 1; }
-      for (i = 0; i < this.count; i++) { if (found[this.codes[i]]) { hits[i] = 1; } }
+      var found = new Int8Array(this.lower.length).fill(-1);  // per value: unknown, 0 or 1
+      for (i = 0; i < this.count; i++) {
+        if (only && !only[i]) { continue; }
+        var code = this.codes[i];
+        if (found[code] === -1) { found[code] = find(this.lower[code], 0) === -1 ? 0 : 1; }
+        if (found[code]) { hits[i] = 1; }
+      }
       return;
     }
     if (!this.lower) {
@@ -128,6 +133,12 @@
       this.lower = { text: text, starts: valueStarts(text, this.separator, this.count) };
     }
     var starts = this.lower.starts;
+    if (only) {
+      for (i = 0; i < this.count; i++) {
+        if (only[i] && find(this.lower.text.slice(starts[i], starts[i + 1] - 1), 0) !== -1) { hits[i] = 1; }
+      }
+      return;
+    }
     var at = find(this.lower.text, 0);
     while (at !== -1) {
       var image = valueAt(starts, at);
@@ -181,6 +192,7 @@
     this.columns = columns;
     this.words = words;  // [Column of " word word " texts]
     this.texts = null;
+    this.found = new Map();  // typed word ("#" before a number) -> its wordHits
   }
 
   /* search-index.json (see generator/site/search_index.py). */
@@ -216,6 +228,7 @@
   /* search-text.json: the distinct description words and each image's number into them, and
    * the columns read later (the MD5s). */
   Data.prototype.addTexts = function (text) {
+    this.found = new Map();
     this.texts = new Column(text.texts, this.count);
     Object.keys(text.columns).forEach(function (name) { this.columns[name] = new Column(text.columns[name], this.count); }, this);
   };
@@ -243,12 +256,23 @@
     return values;
   };
 
-  /* Images a typed word matches (see the finders): in the name, the words, the descriptions. */
+  /* Images a typed word matches (see the finders): in the name, the words, the descriptions.
+   * Kept by word: a word that starts another is matched only among the shorter one's images
+   * (what `sl5` matches, `sl` does too), so typing a word narrows instead of starting over. */
   Data.prototype.wordHits = function (word, number, hits) {
-    var spaced = spacedFinder(word, number);
-    if (this.columns.name) { this.columns.name.mark(nameFinder(word, number), hits); }
-    this.words.forEach(function (column) { column.mark(spaced, hits); });
-    if (this.texts) { this.texts.mark(spaced, hits); }
+    var key = (number ? "#" : "") + word;
+    var known = this.found.get(key);
+    if (!known) {
+      known = new Uint8Array(this.count);
+      var only = number ? null : this.found.get(word.slice(0, -1)) || null;
+      var spaced = spacedFinder(word, number);
+      if (this.columns.name) { this.columns.name.mark(nameFinder(word, number), known, only); }
+      this.words.forEach(function (column) { column.mark(spaced, known, only); });
+      if (this.texts) { this.texts.mark(spaced, known, only); }
+      if (this.found.size >= 64) { this.found.clear(); }
+      this.found.set(key, known);
+    }
+    for (var i = 0; i < known.length; i++) { hits[i] |= known[i]; }
   };
 
   /* Which images one typed word matches: the word, all its parts (`64bit`), an MD5's start. */
