@@ -119,7 +119,8 @@
     var i;
     if (this.codes) {
       this.lower = this.lower || this.values.map(function (value) { return value.toLowerCase(); });
-      var found = new Int8Array(this.lower.length).fill(-1);  // per value: unknown, 0 or 1
+      var found = only ? new Int8Array(this.lower.length).fill(-1) : this.findValues(find);
+      if (found.indexOf(1) === -1 && found.indexOf(-1) === -1) { return; }  // no value has it
       for (i = 0; i < this.count; i++) {
         if (only && !only[i]) { continue; }
         var code = this.codes[i];
@@ -161,6 +162,33 @@
     }
     return numbers;
   }
+
+  /* For each value of a coded column, 1 when `find` finds something in it. Many values (the
+   * descriptions' words) are searched as one string, a call per value costs more. */
+  Column.prototype.findValues = function (find) {
+    var values = this.lower;
+    var found = new Int8Array(values.length);
+    if (values.length < 1000) {
+      for (var i = 0; i < values.length; i++) { found[i] = find(values[i], 0) === -1 ? 0 : 1; }
+      return found;
+    }
+    if (!this.joined) {
+      var whole = values.some(function (value) { return value.indexOf("\n") !== -1; }) ? null : values.join("\n");
+      this.joined = whole === null ? false : { text: whole, starts: valueStarts(whole, "\n", values.length) };
+    }
+    if (!this.joined) {
+      for (var j = 0; j < values.length; j++) { found[j] = find(values[j], 0) === -1 ? 0 : 1; }
+      return found;
+    }
+    var starts = this.joined.starts;
+    var at = find(this.joined.text, 0);
+    while (at !== -1) {
+      var value = valueAt(starts, at);
+      found[value] = 1;
+      at = find(this.joined.text, starts[value + 1]);
+    }
+    return found;
+  };
 
   /* Where each of `count` joined values starts, and one more: the end plus one. */
   function valueStarts(text, separator, count) {
