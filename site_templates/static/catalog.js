@@ -117,8 +117,8 @@
    * `only`, just among the images it marks (those a shorter word matched). */
   Column.prototype.mark = function (find, hits, only) {
     var i;
+    this.prepare();
     if (this.codes) {
-      this.lower = this.lower || this.values.map(function (value) { return value.toLowerCase(); });
       var found = only ? new Int8Array(this.lower.length).fill(-1) : this.findValues(find);
       if (found.indexOf(1) === -1 && found.indexOf(-1) === -1) { return; }  // no value has it
       for (i = 0; i < this.count; i++) {
@@ -128,10 +128,6 @@
         if (found[code]) { hits[i] = 1; }
       }
       return;
-    }
-    if (!this.lower) {
-      var text = this.packed.toLowerCase();
-      this.lower = { text: text, starts: valueStarts(text, this.separator, this.count) };
     }
     var starts = this.lower.starts;
     if (only) {
@@ -163,25 +159,34 @@
     return numbers;
   }
 
-  /* For each value of a coded column, 1 when `find` finds something in it. Many values (the
-   * descriptions' words) are searched as one string, a call per value costs more. */
+  /* What search reads, made once: the lower-cased values (a packed column's text and where
+   * each value starts); many values (the descriptions' words) also joined into one string,
+   * searched at once, where a call per value costs more. */
+  Column.prototype.prepare = function () {
+    if (this.lower) { return; }
+    if (!this.codes) {
+      var text = this.packed.toLowerCase();
+      this.lower = { text: text, starts: valueStarts(text, this.separator, this.count) };
+      return;
+    }
+    var values = this.lower = this.values.map(function (value) { return value.toLowerCase(); });
+    this.joined = false;
+    if (values.length >= 1000 && !values.some(function (value) { return value.indexOf("\n") !== -1; })) {
+      var whole = values.join("\n");
+      this.joined = { text: whole, starts: valueStarts(whole, "\n", values.length) };
+    }
+  };
+
+  /* For each value of a coded column, 1 when `find` finds something in it. */
   Column.prototype.findValues = function (find) {
     var values = this.lower;
     var found = new Int8Array(values.length);
-    if (values.length < 1000) {
-      for (var i = 0; i < values.length; i++) { found[i] = find(values[i], 0) === -1 ? 0 : 1; }
-      return found;
-    }
-    if (!this.joined) {
-      var whole = values.some(function (value) { return value.indexOf("\n") !== -1; }) ? null : values.join("\n");
-      this.joined = whole === null ? false : { text: whole, starts: valueStarts(whole, "\n", values.length) };
-    }
     if (!this.joined) {
       for (var j = 0; j < values.length; j++) { found[j] = find(values[j], 0) === -1 ? 0 : 1; }
       return found;
     }
     var starts = this.joined.starts;
-    var at = find(this.joined.text, 0);
+    var at = find(this.joined.text, 0);  // one search over all values
     while (at !== -1) {
       var value = valueAt(starts, at);
       found[value] = 1;
@@ -259,6 +264,11 @@
     this.found = new Map();
     this.texts = new Column(text.texts, this.count);
     Object.keys(text.columns).forEach(function (name) { this.columns[name] = new Column(text.columns[name], this.count); }, this);
+  };
+
+  Data.prototype.prepare = function () {
+    if (this.columns.name) { this.columns.name.prepare(); }
+    this.words.forEach(function (column) { column.prepare(); });
   };
 
   Data.prototype.column = function (name) {
@@ -400,6 +410,7 @@
       self.app.setAttribute("data-ready", "true");
       mark("catalog-ready");
       self.loadTexts();
+      setTimeout(function () { self.data.prepare(); }, 0);  // what search reads, before typing
     }, function () {
       self.app.setAttribute("data-failed", "true");
       self.counter.textContent = "Search needs the site served by a web server: this browser " +
@@ -469,6 +480,7 @@
     var self = this;
     this.texts = this.texts.then(function (response) { return response.json(); }).then(function (text) {
       self.data.addTexts(text);
+      self.data.texts.prepare();  // now, not at the first keystroke
       self.textPending = false;
       self.hitCache = {};
       self.hitCount = 0;
