@@ -240,4 +240,4 @@ BENCHMARKS: dict[str, Callable[[Path, int], Outcome]] = {
     "builds_10k": builds_10k,
     "builds_100k": builds_100k,
 }
-OPT_IN = {"builds_100k", "site_100k"}  # minutes long: only when named
+OPT_IN = {"builds_100k"}  # minutes long: only when named
