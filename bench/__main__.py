@@ -21,6 +21,7 @@ DESCRIPTIONS = {
     "one_change_10k": "10,000 images, one touched per run: the full pipeline (no target)",
     "publish_10k": "10,000-image site, one page changed: publish vs writing every file",
     "site_10k": "10,000-image index in Chromium: time to usable, keystroke re-filter",
+    "site_100k": "100,000-image index in Chromium, the same targets (66-111 s measured)",
     "hostile_descriptions": "worst descriptions (nested brackets, alias bomb, deep YAML): <= 2 s",
     "page_cache": "1 GiB file, verify with pages dropped vs --keep-cache: speed, fincore after",
     "builds_10k": "10,000 STAR-like images: build full, unchanged, one edited, one added",

@@ -11,8 +11,10 @@ from generator.case_fold import usual_spellings
 from generator.site.facet_order import SHOWN, facet_values, natural_key
 from generator.site.render import Layout
 from generator.site.search_words import tokens
+from generator.site.views import make_row
 from tests.conftest import build_site, write_tree
 from tests.inventory_repo import first_files
+from tests.search_index_reader import index_rows
 
 
 @pytest.mark.parametrize(
@@ -64,12 +66,20 @@ def test_libraries_sort_by_release_and_long_facets_mark_the_rest() -> None:
 
 def test_the_search_index_carries_words_digests_and_dates_not_labels(tmp_path: Path) -> None:
     repository = write_tree(tmp_path / "vm", first_files())
-    build_site(repository, tmp_path / "site", layout=Layout(table_limit=3, preview_rows=2))
+    catalog = build_site(
+        repository, tmp_path / "site", layout=Layout(table_limit=3, preview_rows=2)
+    )
     index = json.loads((tmp_path / "site" / "search-index.json").read_text())
-    fields = index["fields"]
-    assert {"words", "md5", "first_seen", "last_changed", "url"} <= set(fields)
-    assert not {"vm_label", "status_label", "verified", "added", "changed"} & set(fields)
-    row = dict(zip(fields, index["rows"][0], strict=True))
-    assert row["md5"] and row["md5"] not in row["words"].split()
-    assert not set(tokens(row["name"])) & set(row["words"].split())  # the script adds them
-    assert "bit" in row["words"].split()  # the word size's label
+    fields = set(index["columns"])
+    assert {"first_seen", "last_changed", "url"} <= fields
+    later = json.loads((tmp_path / "site" / "search-text.json").read_text())
+    assert set(later["columns"]) == {"md5"}  # searched, not shown: read after the first rows
+    assert not {"vm_label", "status_label", "verified", "added", "changed", "words"} & fields
+    rows = index_rows(tmp_path / "site")
+    for row, image in zip(rows, catalog.images, strict=True):
+        assert row["md5"] == (image.md5 or "") and row["md5"] not in row["searched"]
+        made = make_row(image)
+        assert row["searched"] == set(tokens(row["name"])) | set(made.words.split())
+        assert row["text_words"] == set(made.text_words.split())
+        assert not set(row["extra"].split()) & set(tokens(row["name"]))  # stored once
+    assert "bit" in rows[0]["searched"]  # the word size's label

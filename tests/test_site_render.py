@@ -16,6 +16,7 @@ from generator.site.content import load_content
 from generator.site.render import Layout, render_site
 from tests.conftest import FIXED_NS, FIXED_TIME, Entry, build_site, image_entries, write_tree
 from tests.parsed_html import Node, html_pages, parse_html, read_page
+from tests.search_index_reader import index_rows
 
 HOSTILE_DESCRIPTION = """---
 kernel: "<script>alert('fm')</script>"
@@ -134,13 +135,17 @@ def test_large_index_holds_a_preview_and_points_to_the_data(large_site: Path) ->
 
 
 def test_search_index_holds_every_image_compactly(large_site: Path) -> None:
-    data = json.loads((large_site / "search-index.json").read_text(encoding="utf-8"))
     catalog = json.loads((large_site / "catalog.json").read_text(encoding="utf-8"))
-    rows = [dict(zip(data["fields"], row, strict=True)) for row in data["rows"]]
+    rows = index_rows(large_site)
     assert [r["url"] for r in rows] == [i["url"] for i in catalog["images"]]
     ec2 = next(r for r in rows if r["name"] == "sl5.3_x86_32_sl05c_8GB_ec2.img")
-    assert ec2["word_size"] == "32" and ec2["max_size_bytes"] == 8 << 30
+    assert ec2["word_size"] == "32" and ec2["max_size_bytes"] == str(8 << 30)
     assert ec2["status"] == "verified" and ec2["size"] == "24.0 MiB"
+    data = json.loads((large_site / "search-index.json").read_text(encoding="utf-8"))
+    assert data["columns"]["url"]["values"] == [""]  # every permalink is the derived one
+    statuses = data["columns"]["status"]  # a facet: its distinct values once, a number per image
+    assert set(statuses["values"]) == {i["status"] for i in catalog["images"]}
+    assert len(statuses["codes"]) == len(rows) > len(statuses["values"])
 
 
 def test_listing_pages_list_every_image_once_without_script(large_site: Path) -> None:

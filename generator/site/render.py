@@ -33,10 +33,10 @@ from generator.site.image_page import (
 from generator.site.lifecycle import history_rows, lifecycle_files, notice
 from generator.site.page_memo import PageMemo
 from generator.site.problems_page import problems_page
+from generator.site.search_index import SEARCH_INDEX, SEARCH_TEXT, search_index_files
 from generator.site.sitemap import page_url, sitemap_xml
 from generator.site.sums import sums_files
 from generator.site.views import (
-    SEARCH_FIELDS,
     ContentView,
     IndexPage,
     Link,
@@ -50,8 +50,6 @@ from generator.site.views import (
     make_row,
     totals,
 )
-
-SEARCH_INDEX = "search-index.json"
 
 
 @dataclass(frozen=True)
@@ -121,7 +119,7 @@ def render_site(
     files["index.html"] = _render(env, "index.html", index)
     files["embed.html"] = _render(env, "embed.html", replace(index, embed=True))
     if listing:
-        files[SEARCH_INDEX] = search_index(rows)
+        files.update(search_index_files(rows))
     files.update({path: _render(env, "listing.html", page) for path, page in listing.items()})
     problems = problems_page(catalog, nav(1, "problems"))
     files["problems/index.html"] = _render(env, "problems.html", problems)
@@ -232,27 +230,6 @@ def image_records(catalog: Catalog) -> dict[str, str]:
     return {image.id: compact_json(image.to_json()) for image in catalog.images}
 
 
-def search_index(rows: list[Row]) -> bytes:
-    """The inventory for the browser script: field names once, then one array per image
-    (`text_words` as a number into `texts`, the distinct description words)."""
-    texts: dict[str, int] = {}  # each distinct description's words once; rows hold its number
-    shared = SEARCH_FIELDS.index("text_words")
-
-    def values(row: Row) -> list[Any]:
-        found = [getattr(row, name) for name in SEARCH_FIELDS]
-        found[shared] = texts.setdefault(row.text_words, len(texts))
-        return found
-
-    data = {
-        "version": 1,
-        "fields": list(SEARCH_FIELDS),
-        "rows": [values(row) for row in rows],
-        "texts": list(texts),
-    }
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (text + "\n").encode("utf-8")
-
-
 def static_files() -> dict[str, bytes]:
     static = templates_dir() / "static"
     return {f"static/{p.name}": p.read_bytes() for p in sorted(static.iterdir()) if p.is_file()}
@@ -277,6 +254,7 @@ def index_page(
         image_count=len(rows),
         show_format=has_format(rows),
         data_url=SEARCH_INDEX if listing else None,
+        text_url=SEARCH_TEXT if listing else None,
         page_size=preview_rows,
         listing=links,
     )

@@ -122,6 +122,12 @@ class Row:
         """The row's `data-*` attributes: the same fields as search-index.json."""
         return [(name, _text(getattr(self, name))) for name in SEARCH_FIELDS]
 
+    @property
+    def name_data(self) -> list[tuple[str, str]]:
+        """Rows the script does not read its data from (listing pages, a large catalog's first
+        rows, which come with search-index.json) carry only the name."""
+        return [("name", self.name)]
+
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
@@ -184,6 +190,7 @@ class IndexPage:
     data_url: str | None
     page_size: int
     listing: list[Link]
+    text_url: str | None = None  # the descriptions' words, read after data_url (large catalogs)
     news: list[NewsItem] = field(default_factory=list)
     removed: list[NewsItem] = field(default_factory=list)
     embed: bool = False  # embed.html: no header or menu, links open in the parent page

@@ -18,6 +18,8 @@
   var PARTS = /\p{N}+|\p{L}+/gu;
   var NUMBER = /^\p{N}+$/u;
   var HEX = /^[0-9a-f]{8,}$/;
+  var HEX_DIGIT = /[0-9a-f]/;
+  var WORD_CHAR = /^[\p{L}\p{N}]$/u;
   var SORT_FIELD = { max_size: "max_size_bytes" };  // sort keys whose values are elsewhere
   var EXPORT_FIELDS = ["name", "vm", "os", "arch", "word_size", "star_lib", "max_size", "max_size_bytes",
     "detail", "size_bytes", "format", "status", "verified_at", "first_seen", "last_changed", "md5", "url"];
@@ -36,22 +38,297 @@
     });
   }
 
-  /* A number matches a whole number; other words the start of a word; 8+ hex digits an MD5. */
-  function wordMatches(text, word, number) {
-    return text.indexOf(number ? " " + word + " " : " " + word) !== -1;
+  /* How a typed word is found in a text (text, from -> position or -1). A number matches a
+   * whole number, other words the start of a word: in words kept with a space on each side
+   * (" sl6 4 x86 ") that is a space before (and after, a number) ... */
+  function spacedFinder(word, number) {
+    var needle = number ? " " + word + " " : " " + word;
+    return function (text, from) { return text.indexOf(needle, from); };
   }
 
-  function termMatches(record, term) {
-    if (term.hex && record.md5.lastIndexOf(term.run, 0) === 0) { return true; }
-    if (wordMatches(record.text, term.run, term.number)) { return true; }
-    if (!term.parts) { return false; }
-    for (var i = 0; i < term.parts.length; i++) {
-      if (!wordMatches(record.text, term.parts[i], NUMBER.test(term.parts[i]))) { return false; }
+  /* ... and in a name as written, where a run of letters and digits starts (and ends). */
+  function nameFinder(word, number) {
+    return function (text, from) {
+      var at = text.indexOf(word, from);
+      while (at !== -1 && !(runEdge(text, at, true) && (!number || runEdge(text, at + word.length, false)))) {
+        at = text.indexOf(word, at + 1);
+      }
+      return at;
+    };
+  }
+
+  /* 8+ hex digits: the start of an MD5 (a value start: what precedes is not a hex digit). */
+  function digestFinder(run) {
+    return function (text, from) {
+      var at = text.indexOf(run, from);
+      while (at > 0 && HEX_DIGIT.test(text.charAt(at - 1))) { at = text.indexOf(run, at + 1); }
+      return at;
+    };
+  }
+
+  /* True when no letter or digit is just before (`before`) or at `at` (surrogate pairs whole). */
+  function runEdge(text, at, before) {
+    if (before ? at === 0 : at >= text.length) { return true; }
+    var unit = text.charCodeAt(before ? at - 1 : at);
+    if (unit < 128) {  // ASCII, most names: no regular expression needed
+      return !((unit >= 48 && unit <= 57) || (unit >= 97 && unit <= 122) || (unit >= 65 && unit <= 90));
     }
-    return true;
+    var low = unit >= 0xDC00 && unit <= 0xDFFF;
+    var high = unit >= 0xD800 && unit <= 0xDBFF;
+    var start = before ? (low && at >= 2 ? at - 2 : at - 1) : at;
+    var end = before ? at : (high ? at + 2 : at + 1);
+    return !WORD_CHAR.test(text.slice(start, end));
   }
 
   window.StarCatalog = { tokens: tokens };
+
+  /* ---------- the data: one column per field ---------- */
+
+  /* A column of search-index.json: a table of values and a number per image, or one string
+   * of the values joined by a separator, read in place (no string per image until shown). */
+  function Column(spec, count) {
+    this.count = count;
+    this.values = spec.values || null;
+    this.codes = typeof spec.codes === "string" ? decodeNumbers(spec.codes, spec.width, count) : spec.codes || null;
+    this.packed = spec.packed;
+    this.separator = spec.separator;
+    this.starts = null;
+    this.lower = null;  // the lower-cased text (or table) that search reads, and its starts
+  }
+
+  /* A column made here from one value per image (small catalogs: the table's attributes). */
+  Column.coded = function (list) {
+    var numbers = new Map();
+    var values = [];
+    var codes = list.map(function (value) {
+      if (!numbers.has(value)) { numbers.set(value, values.length); values.push(value); }
+      return numbers.get(value);
+    });
+    return new Column({ values: values, codes: codes }, list.length);
+  };
+
+  Column.prototype.get = function (i) {
+    if (this.codes) { return this.values[this.codes[i]]; }
+    if (!this.starts) { this.starts = valueStarts(this.packed, this.separator, this.count); }
+    return this.packed.slice(this.starts[i], this.starts[i + 1] - 1);
+  };
+
+  /* Marks in `hits` each image whose lower-cased value `find` finds something in; with
+   * `only`, just among the images it marks (those a shorter word matched). */
+  Column.prototype.mark = function (find, hits, only) {
+    var i;
+    this.prepare();
+    if (this.codes) {
+      var found = only ? new Int8Array(this.lower.length).fill(-1) : this.findValues(find);
+      if (found.indexOf(1) === -1 && found.indexOf(-1) === -1) { return; }  // no value has it
+      for (i = 0; i < this.count; i++) {
+        if (only && !only[i]) { continue; }
+        var code = this.codes[i];
+        if (found[code] === -1) { found[code] = find(this.lower[code], 0) === -1 ? 0 : 1; }
+        if (found[code]) { hits[i] = 1; }
+      }
+      return;
+    }
+    var starts = this.lower.starts;
+    if (only) {
+      for (i = 0; i < this.count; i++) {
+        if (only[i] && find(this.lower.text.slice(starts[i], starts[i + 1] - 1), 0) !== -1) { hits[i] = 1; }
+      }
+      return;
+    }
+    var at = find(this.lower.text, 0);
+    while (at !== -1) {
+      var image = valueAt(starts, at);
+      hits[image] = 1;
+      at = find(this.lower.text, starts[image + 1]);  // the next image's value
+    }
+  };
+
+  /* A coded column's numbers: `width` base-91 digits each, "#" to "~" without the backslash
+   * (DIGITS in generator/site/search_index.py). */
+  function decodeNumbers(text, width, count) {
+    var numbers = new Int32Array(count);
+    for (var i = 0, at = 0; i < count; i++) {
+      var value = 0;
+      for (var k = 0; k < width; k++, at++) {
+        var unit = text.charCodeAt(at);
+        value = value * 91 + unit - (unit > 92 ? 36 : 35);
+      }
+      numbers[i] = value;
+    }
+    return numbers;
+  }
+
+  /* What search reads, made once: the lower-cased values (a packed column's text and where
+   * each value starts); many values (the descriptions' words) also joined into one string,
+   * searched at once, where a call per value costs more. */
+  Column.prototype.prepare = function () {
+    if (this.lower) { return; }
+    if (!this.codes) {
+      var text = this.packed.toLowerCase();
+      this.lower = { text: text, starts: valueStarts(text, this.separator, this.count) };
+      return;
+    }
+    var values = this.lower = this.values.map(function (value) { return value.toLowerCase(); });
+    this.joined = false;
+    if (values.length >= 1000 && !values.some(function (value) { return value.indexOf("\n") !== -1; })) {
+      var whole = values.join("\n");
+      this.joined = { text: whole, starts: valueStarts(whole, "\n", values.length) };
+    }
+  };
+
+  /* For each value of a coded column, 1 when `find` finds something in it. */
+  Column.prototype.findValues = function (find) {
+    var values = this.lower;
+    var found = new Int8Array(values.length);
+    if (!this.joined) {
+      for (var j = 0; j < values.length; j++) { found[j] = find(values[j], 0) === -1 ? 0 : 1; }
+      return found;
+    }
+    var starts = this.joined.starts;
+    var at = find(this.joined.text, 0);  // one search over all values
+    while (at !== -1) {
+      var value = valueAt(starts, at);
+      found[value] = 1;
+      at = find(this.joined.text, starts[value + 1]);
+    }
+    return found;
+  };
+
+  /* Where each of `count` joined values starts, and one more: the end plus one. */
+  function valueStarts(text, separator, count) {
+    var starts = new Int32Array(count + 1);
+    var at = 0;
+    for (var i = 0; i < count; i++) {
+      starts[i] = at;
+      var next = text.indexOf(separator, at);
+      at = next === -1 ? text.length + 1 : next + 1;
+    }
+    starts[count] = text.length + 1;
+    return starts;
+  }
+
+  function valueAt(starts, position) {
+    var low = 0;
+    var high = starts.length - 2;
+    while (low < high) {
+      var middle = (low + high + 1) >> 1;
+      if (starts[middle] <= position) { low = middle; } else { high = middle - 1; }
+    }
+    return low;
+  }
+
+  /* The images' fields by column, and what search reads: the name as written, the words its
+   * facet values bring, other words, and (once search-text.json is in) the descriptions'. */
+  function Data(count, columns, words) {
+    this.count = count;
+    this.columns = columns;
+    this.words = words;  // [Column of " word word " texts]
+    this.texts = null;
+    this.found = new Map();  // typed word ("#" before a number) -> its wordHits
+  }
+
+  /* search-index.json (see generator/site/search_index.py). */
+  Data.fromIndex = function (index) {
+    var count = index.count;
+    var columns = {};
+    Object.keys(index.columns).forEach(function (name) { columns[name] = new Column(index.columns[name], count); });
+    var words = [new Column(index.extra, count)];
+    Object.keys(index.value_words).forEach(function (name) {
+      words.push(new Column({ values: index.value_words[name], codes: columns[name].codes }, count));
+    });
+    return new Data(count, columns, words);
+  };
+
+  /* A server-rendered row carries every field as a data- attribute. */
+  Data.fromRows = function (rows) {
+    var lists = {};
+    Array.prototype.forEach.call(rows, function (tr, i) {
+      Array.prototype.forEach.call(tr.attributes, function (attribute) {
+        if (attribute.name.lastIndexOf("data-", 0) !== 0) { return; }
+        var name = attribute.name.slice(5);
+        (lists[name] = lists[name] || new Array(rows.length).fill(""))[i] = attribute.value;
+      });
+    });
+    var spaced = function (name) { return Column.coded((lists[name] || []).map(function (w) { return " " + w + " "; })); };
+    var columns = {};
+    Object.keys(lists).forEach(function (name) { columns[name] = Column.coded(lists[name]); });
+    var data = new Data(rows.length, columns, [spaced("words")]);
+    data.texts = spaced("text_words");
+    return data;
+  };
+
+  /* search-text.json: the distinct description words and each image's number into them, and
+   * the columns read later (the MD5s). */
+  Data.prototype.addTexts = function (text) {
+    this.found = new Map();
+    this.texts = new Column(text.texts, this.count);
+    Object.keys(text.columns).forEach(function (name) { this.columns[name] = new Column(text.columns[name], this.count); }, this);
+  };
+
+  Data.prototype.prepare = function () {
+    if (this.columns.name) { this.columns.name.prepare(); }
+    this.words.forEach(function (column) { column.prepare(); });
+  };
+
+  Data.prototype.column = function (name) {
+    return this.columns[name] || null;
+  };
+
+  /* One field of image `i` ("" when unknown); an empty `url` is the one catalog.js derives. */
+  Data.prototype.value = function (name, i) {
+    var column = this.columns[name];
+    var value = column ? column.get(i) : "";
+    if (name === "url" && !value) {
+      var file = this.value("name", i);
+      var dot = file.lastIndexOf(".");
+      value = "images/" + this.value("vm", i) + "/" + (dot === -1 ? file : file.slice(0, dot)) + "/";
+    }
+    return value;
+  };
+
+  Data.prototype.row = function (i) {
+    var values = {};
+    Object.keys(this.columns).forEach(function (name) { values[name] = this.value(name, i); }, this);
+    values.url = this.value("url", i);
+    return values;
+  };
+
+  /* Images a typed word matches (see the finders): in the name, the words, the descriptions.
+   * Kept by word: a word that starts another is matched only among the shorter one's images
+   * (what `sl5` matches, `sl` does too), so typing a word narrows instead of starting over. */
+  Data.prototype.wordHits = function (word, number, hits) {
+    var key = (number ? "#" : "") + word;
+    var known = this.found.get(key);
+    if (!known) {
+      known = new Uint8Array(this.count);
+      var only = number ? null : this.found.get(word.slice(0, -1)) || null;
+      var spaced = spacedFinder(word, number);
+      if (this.columns.name) { this.columns.name.mark(nameFinder(word, number), known, only); }
+      this.words.forEach(function (column) { column.mark(spaced, known, only); });
+      if (this.texts) { this.texts.mark(spaced, known, only); }
+      if (this.found.size >= 64) { this.found.clear(); }
+      this.found.set(key, known);
+    }
+    for (var i = 0; i < known.length; i++) { hits[i] |= known[i]; }
+  };
+
+  /* Which images one typed word matches: the word, all its parts (`64bit`), an MD5's start. */
+  Data.prototype.termHits = function (term) {
+    var hits = new Uint8Array(this.count);
+    if (term.hex && this.columns.md5) { this.columns.md5.mark(digestFinder(term.run), hits); }
+    this.wordHits(term.run, term.number, hits);
+    if (!term.parts) { return hits; }
+    var all = null;
+    term.parts.forEach(function (part) {
+      var found = new Uint8Array(this.count);
+      this.wordHits(part, NUMBER.test(part), found);
+      if (all) { for (var i = 0; i < all.length; i++) { all[i] &= found[i]; } } else { all = found; }
+    }, this);
+    for (var i = 0; i < hits.length; i++) { hits[i] |= all[i]; }
+    return hits;
+  };
+
 
   function init() {
     var app = document.getElementById("catalog");
@@ -87,11 +364,14 @@
     this.facets = Array.prototype.map.call(app.querySelectorAll("fieldset[data-facet]"), readFacet);
     this.labels = {};
     this.facets.forEach(function (facet) { this.labels[facet.name] = facet.labels; }, this);
-    this.records = [];
-    this.hitCache = {};  // typed word -> Uint8Array over records (see termHits)
+    this.data = null;  // a Data: every image's fields by column, numbered in catalog order
+    this.count = 0;
+    this.built = [];  // image number -> its table row, once shown
+    this.hitCache = {};  // typed word -> Uint8Array over images (see termHits)
     this.hitCount = 0;
     this.ordered = null;
     this.shown = [];
+    this.textPending = false;  // search-text.json (the descriptions' words) not read yet
     this.lastChange = "";
     this.state = { q: "", selected: {}, all: {}, sort: "", descending: false, limit: this.pageSize };
   }
@@ -119,13 +399,18 @@
     if (this.filters && window.matchMedia("(max-width: 52rem)").matches) {
       this.filters.open = false;
     }
-    this.load().then(function (records) {
-      self.records = records;
+    this.load().then(function (data) {
+      self.useData(data);
       self.readUrl(true);
+      if (self.state.q && !new URLSearchParams(window.location.search).has("q")) {
+        window.history.replaceState(null, "", window.location.pathname + self.query() + window.location.hash);
+      }
       self.listen();
       self.apply();
       self.app.setAttribute("data-ready", "true");
-      if (window.performance && performance.mark) { performance.mark("catalog-ready"); }
+      mark("catalog-ready");
+      self.loadTexts();
+      setTimeout(function () { self.data.prepare(); }, 0);  // what search reads, before typing
     }, function () {
       self.app.setAttribute("data-failed", "true");
       self.counter.textContent = "Search needs the site served by a web server: this browser " +
@@ -134,55 +419,78 @@
     });
   };
 
-  /* Records come from the table itself (small catalogs) or from search-index.json. */
+  function mark(name) {
+    if (window.performance && performance.mark) { performance.mark(name); }
+  }
+
+  function fetchOk(url) {
+    return fetch(url, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response;
+    });
+  }
+
+  /* The data comes from the table itself (small catalogs) or from search-index.json; once
+   * that answers, search-text.json downloads meanwhile and is read after the first rows. */
   Inventory.prototype.load = function () {
     var url = this.app.getAttribute("data-index");
     if (!url) {
-      return Promise.resolve(Array.prototype.map.call(this.tbody.rows, this.recordFromRow, this));
+      return Promise.resolve(Data.fromRows(this.tbody.rows));
     }
     var self = this;
-    return fetch(url, { credentials: "same-origin" }).then(function (response) {
-      if (!response.ok) { throw new Error("HTTP " + response.status); }
-      return response.json();
-    }).then(function (data) { return self.recordsFromIndex(data); });
-  };
-
-  /* A server-rendered row carries every search-index field as a data- attribute. */
-  Inventory.prototype.recordFromRow = function (tr, index) {
-    var values = {};
-    Array.prototype.forEach.call(tr.attributes, function (attribute) {
-      if (attribute.name.lastIndexOf("data-", 0) === 0) { values[attribute.name.slice(5)] = attribute.value; }
-    });
-    return this.makeRecord(values, index, tr);
-  };
-
-  Inventory.prototype.recordsFromIndex = function (data) {
-    var fields = data.fields;
-    var shared = fields.indexOf("text_words");  // a number into data.texts
-    var preview = this.tbody.rows;
-    return data.rows.map(function (row, index) {
-      var values = {};
-      for (var i = 0; i < fields.length; i++) {
-        var value = row[i];
-        values[fields[i]] = value === null || value === undefined ? "" : String(value);
+    var texts = this.app.getAttribute("data-text");
+    return fetchOk(url).then(function (response) {
+      if (texts) {
+        self.textPending = true;
+        self.texts = fetchOk(texts);
+        self.texts.catch(function () { return null; });  // reported when read (loadTexts)
       }
-      values.text_words = data.texts[row[shared]] || "";
-      var tr = preview[index] && preview[index].getAttribute("data-name") === values.name ? preview[index] : null;
-      return this.makeRecord(values, index, tr);
-    }, this);
+      return response.json();
+    }).then(function (index) {
+      mark("catalog-index");
+      return Data.fromIndex(index);
+    });
   };
 
-  Inventory.prototype.makeRecord = function (values, index, tr) {
-    var folded = {};
-    for (var k = 0; k < this.facets.length; k++) {
-      var name = this.facets[k].name;
-      folded[name] = (values[name] || "").toLowerCase();
+  Inventory.prototype.useData = function (data) {
+    this.data = data;
+    this.count = data.count;
+    this.facets.forEach(function (facet) {
+      facet.column = data.column(facet.name) || Column.coded(new Array(data.count).fill(""));
+      facet.folded = facet.column.values.map(function (value) { return value.toLowerCase(); });
+    });
+    var preview = this.tbody.rows;
+    var shown = [];
+    for (var i = 0; i < preview.length && i < data.count; i++) {
+      if (preview[i].getAttribute("data-name") === data.value("name", i)) {
+        this.built[i] = preview[i];
+        shown.push(i);
+      }
     }
-    return {
-      index: index, values: values, folded: folded, tr: tr,
-      text: " " + tokens(values.name).join(" ") + " " + (values.words || "") + " " + (values.text_words || "") + " ",
-      md5: (values.md5 || "").toLowerCase()
-    };
+    /* The rows the page came with stay as they are when the first result is the same rows. */
+    this.shown = shown.length === preview.length ? shown : [];
+  };
+
+  /* The descriptions' words: searched from now on; a search typed meanwhile is run again. */
+  Inventory.prototype.loadTexts = function () {
+    if (!this.texts) {
+      this.app.setAttribute("data-text-ready", "true");
+      return;
+    }
+    var self = this;
+    this.texts = this.texts.then(function (response) { return response.json(); }).then(function (text) {
+      self.data.addTexts(text);
+      self.data.texts.prepare();  // now, not at the first keystroke
+      self.textPending = false;
+      self.hitCache = {};
+      self.hitCount = 0;
+      if (self.state.q.trim()) { self.apply(); } else { self.describe(self.matches.length, self.shown.length); }
+      self.app.setAttribute("data-text-ready", "true");
+      mark("catalog-text");
+    }, function () {
+      self.textPending = false;
+      self.app.setAttribute("data-text-failed", "true");
+    });  // from now on: done when the texts are read (see download)
   };
 
   /* ---------- state <-> URL ---------- */
@@ -414,54 +722,57 @@
     this.render(true);
   };
 
-  /* One pass: the matching records, and per facet value the count it would have if chosen
-   * (a record that fails only facet F still counts towards F's values). */
+  /* One pass: the matching images, and per facet value the count it would have if chosen
+   * (an image that fails only facet F still counts towards F's values). */
   Inventory.prototype.filter = function () {
     var hits = searchTerms(this.state.q).map(this.termHits, this);
-    var active = this.facets.filter(function (f) { return this.state.selected[f.name]; }, this);
-    /* A facet's hidden value (end of life) counts as not chosen until chosen or `<facet>=all`. */
-    var hiding = this.facets.filter(function (f) {
-      return f.hide && !this.state.selected[f.name] && !this.state.all[f.name];
-    }, this);
+    var state = this.state;
+    var active = [];
+    var hiding = [];  // a facet's hidden value (end of life) is left out until chosen or `<facet>=all`
+    this.facets.forEach(function (facet, n) {
+      var selected = state.selected[facet.name];
+      if (selected) {
+        active.push({ n: n, codes: facet.column.codes, keep: facet.folded.map(function (v) { return selected.has(v); }) });
+      } else if (facet.hide && !state.all[facet.name]) {
+        hiding.push({ n: n, codes: facet.column.codes, code: facet.column.values.indexOf(facet.hide) });
+      }
+    });
+    var codes = this.facets.map(function (facet) { return facet.column.codes; });
+    var counts = this.facets.map(function (facet) { return new Int32Array(facet.column.values.length); });
     this.hidden = 0;
-    var counts = {};
-    this.facets.forEach(function (f) { counts[f.name] = {}; });
     var matches = [];
-    var records = this.sorted();
-    for (var i = 0; i < records.length; i++) {
-      var record = records[i];
-      if (!matchesAll(hits, record.index)) { continue; }
-      var failed = null;
+    var order = this.sorted();
+    for (var k = 0; k < order.length; k++) {
+      var i = order[k];
+      if (!matchesAll(hits, i)) { continue; }
+      var failed = -1;
       var failures = 0;
       for (var j = 0; j < active.length && failures < 2; j++) {
-        if (!this.state.selected[active[j].name].has(record.folded[active[j].name])) {
-          failed = active[j].name;
-          failures++;
-        }
+        if (!active[j].keep[active[j].codes[i]]) { failed = active[j].n; failures++; }
       }
       for (var h = 0; h < hiding.length && failures < 2; h++) {
-        if (record.values[hiding[h].name] === hiding[h].hide) {
+        if (hiding[h].codes[i] === hiding[h].code) {
           if (failures === 0) { this.hidden++; }
-          failed = hiding[h].name;
+          failed = hiding[h].n;
           failures++;
         }
       }
-      if (failures === 0) { matches.push(record); }
-      if (failures < 2) { this.countRecord(record, counts, failed); }
+      if (failures === 0) { matches.push(i); }
+      if (failures < 2) {
+        for (var f = 0; f < codes.length; f++) {
+          if (failed === -1 || failed === f) { counts[f][codes[f][i]]++; }
+        }
+      }
     }
     return { matches: matches, counts: counts };
   };
 
-  /* Which records one typed word matches, cached by word: a keystroke changes one word, so
-   * only that word is matched against every record again (deleting reuses earlier words). */
+  /* Which images one typed word matches, cached by word: a keystroke changes one word, so
+   * only that word is matched against every image again (deleting reuses earlier words). */
   Inventory.prototype.termHits = function (term) {
     var hits = this.hitCache[term.run];
     if (!hits) {
-      var records = this.records;
-      hits = new Uint8Array(records.length);
-      for (var i = 0; i < records.length; i++) {
-        if (termMatches(records[i], term)) { hits[i] = 1; }
-      }
+      hits = this.data.termHits(term);
       if (++this.hitCount > 64) { this.hitCache = {}; this.hitCount = 0; }
       this.hitCache[term.run] = hits;
     }
@@ -475,50 +786,63 @@
     return true;
   }
 
-  Inventory.prototype.countRecord = function (record, counts, only) {
-    for (var k = 0; k < this.facets.length; k++) {
-      var name = this.facets[k].name;
-      if (only === null || only === name) {
-        var value = record.folded[name];
-        counts[name][value] = (counts[name][value] || 0) + 1;
-      }
-    }
-  };
-
+  /* Counts by value number, summed per folded value (case variants are one). */
   Inventory.prototype.updateFacetCounts = function (counts) {
-    this.facets.forEach(function (facet) {
+    this.facets.forEach(function (facet, n) {
+      var byKey = {};
+      facet.folded.forEach(function (key, code) { byKey[key] = (byKey[key] || 0) + counts[n][code]; });
       Object.keys(facet.boxes).forEach(function (key) {
         var box = facet.boxes[key];
-        var count = String(counts[facet.name][key] || 0);
+        var count = String(byKey[key] || 0);
         if (box.count.textContent !== count) { box.count.textContent = count; }
         box.label.classList.toggle("zero", count === "0" && !box.input.checked);
       });
     });
   };
 
-  /* Records in the chosen order (catalog order when none); cached until the sort changes. */
+  /* Image numbers in the chosen order (catalog order when none); cached until it changes. A
+   * column of few values is ranked once, so the sort compares numbers. */
   Inventory.prototype.sorted = function () {
     if (this.ordered) { return this.ordered; }
+    var order = new Array(this.count);
+    for (var i = 0; i < order.length; i++) { order[i] = i; }
     var key = this.state.sort;
-    if (!key) {
-      this.ordered = this.records;
-      return this.ordered;
-    }
+    this.ordered = order;
+    if (!key) { return order; }
     var sign = this.state.descending ? -1 : 1;
-    var sortValue = this.recordSortValue.bind(this, key, this.sortKeys[key].numeric);
-    var keyed = this.records.map(function (record) { return { record: record, value: sortValue(record) }; });
-    keyed.sort(function (a, b) {
-      var missing = (a.value === null) - (b.value === null);
+    var keys = this.sortKeyValues(key);
+    order.sort(function (a, b) {
+      var x = keys[a];
+      var y = keys[b];
+      var missing = (x === null) - (y === null);
       if (missing) { return missing; }
-      var order = a.value === null ? 0 : compareValues(a.value, b.value);
-      return order ? sign * order : a.record.index - b.record.index;
+      var result = x === null ? 0 : compareValues(x, y);
+      return result ? sign * result : a - b;
     });
-    this.ordered = keyed.map(function (item) { return item.record; });
-    return this.ordered;
+    return order;
   };
 
-  Inventory.prototype.recordSortValue = function (key, numeric, record) {
-    var value = record.values[SORT_FIELD[key] || key];
+  /* Each image's sort value (null when unknown): a rank for a column of few values. */
+  Inventory.prototype.sortKeyValues = function (key) {
+    var column = this.data.column(SORT_FIELD[key] || key) || Column.coded(new Array(this.count).fill(""));
+    var convert = this.sortKeyOf.bind(this, key, this.sortKeys[key].numeric);
+    var keys = new Array(this.count);
+    if (!column.codes) {
+      for (var i = 0; i < keys.length; i++) { keys[i] = convert(column.get(i)); }
+      return keys;
+    }
+    var table = column.values.map(convert);
+    var byValue = table.map(function (value, code) { return code; }).filter(function (code) { return table[code] !== null; });
+    byValue.sort(function (a, b) { return compareValues(table[a], table[b]); });
+    var rank = table.map(function () { return null; });
+    byValue.forEach(function (code, n) {
+      rank[code] = n && compareValues(table[byValue[n - 1]], table[code]) === 0 ? rank[byValue[n - 1]] : n;
+    });
+    for (var j = 0; j < keys.length; j++) { keys[j] = rank[column.codes[j]]; }
+    return keys;
+  };
+
+  Inventory.prototype.sortKeyOf = function (key, numeric, value) {
     if (value === "" || value === undefined) { return null; }
     if (numeric) { return Number(value); }
     var labels = this.labels[key];
@@ -538,8 +862,8 @@
     if (!sameRecords(visible, this.shown)) {
       var fragment = document.createDocumentFragment();
       for (var i = 0; i < visible.length; i++) {
-        var record = visible[i];
-        fragment.appendChild(record.tr || (record.tr = this.buildRow(record)));
+        var image = visible[i];
+        fragment.appendChild(this.built[image] || (this.built[image] = this.buildRow(image)));
       }
       this.tbody.textContent = "";
       this.tbody.appendChild(fragment);
@@ -558,7 +882,7 @@
   }
 
   Inventory.prototype.describe = function (matching, visible) {
-    var total = this.records.length;
+    var total = this.count;
     var filtered = this.isFiltered();
     var text;
     if (!filtered) {
@@ -568,6 +892,7 @@
     }
     if (visible < matching) { text += ", showing the first " + number(visible); }
     if (this.hidden) { text += "; " + number(this.hidden) + " end of life not shown"; }
+    if (this.textPending && this.state.q.trim()) { text += "; descriptions and digests still loading"; }
     this.counter.textContent = text;
     this.more.hidden = visible >= matching;
     var rest = matching - visible;
@@ -630,13 +955,14 @@
     return value.toLocaleString("en");
   }
 
-  /* A table row for a record from search-index.json, the same cells as the server's rows. */
-  Inventory.prototype.buildRow = function (record) {
+  /* A table row for an image of search-index.json, the same cells as the server's rows. */
+  Inventory.prototype.buildRow = function (image) {
     var tr = document.createElement("tr");
+    var values = this.data.row(image);
     this.columns.forEach(function (column) {
-      tr.appendChild(this.buildCell(column, record.values));
+      tr.appendChild(this.buildCell(column, values));
     }, this);
-    tr.setAttribute("data-name", record.values.name);
+    tr.setAttribute("data-name", values.name);
     return tr;
   };
 
@@ -710,10 +1036,15 @@
   /* ---------- export: the filtered rows, made here from the loaded data ---------- */
 
   Inventory.prototype.download = function (kind) {
-    var rows = this.matches.map(function (record) {
+    if (this.textPending) {  // the MD5s come with search-text.json
+      this.texts.then(this.download.bind(this, kind));
+      return;
+    }
+    var data = this.data;
+    var rows = this.matches.map(function (image) {
       var row = {};
       EXPORT_FIELDS.forEach(function (name) {
-        var value = record.values[name] || "";
+        var value = data.value(name, image) || "";
         row[name] = NUMERIC_EXPORT[name] ? (value === "" ? null : Number(value)) : value;
       });
       return row;

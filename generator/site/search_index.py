@@ -1,0 +1,138 @@
+"""The large inventory's data for the browser script, in two files, compact enough to load fast.
+
+`search-index.json` is what the inventory needs to be usable: every shown, sorted and exported
+field, as columns rather than one array per image (a column of few distinct values is a table
+plus one number per image; any other is one string, the values joined by NUL, which the script
+reads without making a string per image), and the search words of the fields. The words of the
+descriptions and front matter, the largest part, are `search-text.json`, which the script reads
+after the first rows and the filters are live.
+
+The fields' search words are split so that none is stored per image twice: the name is searched
+as it is (a word starts where a run of letters and digits does), the words a facet value brings
+(`scientific` for `sl6.4`) are stored once per value, and `extra` holds per image only what the
+two lack (usually nothing). Together they are exactly `tokens(name)` plus `Row.words`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from generator.catalog.model import FACETS, LIFECYCLE_FACETS
+from generator.site.labels import facet_label
+from generator.site.search_words import tokens
+from generator.site.views import SEARCH_FIELDS, Row
+
+SEARCH_INDEX = "search-index.json"
+SEARCH_TEXT = "search-text.json"
+SEPARATORS = ("|", "\n", "\0")  # a packed column's values are joined by the first none holds
+SEARCHED = ("words", "text_words")  # not columns: stored as search words (see module doc)
+LATER = ("md5",)  # read with the descriptions' words: searched (8+ hex digits), never shown
+COLUMNS = tuple(name for name in SEARCH_FIELDS if name not in SEARCHED + LATER)
+CODED = FACETS + LIFECYCLE_FACETS  # always a table: the script filters and counts by number
+# A coded column's numbers are written as one string, each number in `width` digits of base 91
+# (the printable ASCII characters from "#" on, but the backslash): one byte per image for a
+# table of up to 91 values, where a JSON array of numbers takes two or more and parses slower.
+DIGITS = "".join(chr(c) for c in range(35, 127) if c != 92)
+WORD_FACETS = ("vm", "os", "arch", "word_size", "star_lib", "status", "format")
+
+
+def search_index_files(rows: list[Row]) -> dict[str, bytes]:
+    """Both files, for a catalog that is too large for one table in index.html."""
+    index = {
+        "version": 2,
+        "count": len(rows),
+        "columns": {
+            name: column(name, [_text(getattr(r, name)) for r in rows]) for name in COLUMNS
+        },
+        "value_words": {
+            f: [_spaced(value_words(f, v)) for v in _values(rows, f)] for f in WORD_FACETS
+        },
+        "extra": column("extra", [_spaced(extra_words(row)) for row in rows]),
+    }
+    index["columns"]["url"] = column("url", [_url_or_empty(row) for row in rows])
+    texts: dict[str, int] = {}  # each distinct description's words once; rows hold its number
+    codes = [texts.setdefault(_spaced(row.text_words.split()), len(texts)) for row in rows]
+    text = {
+        "version": 2,
+        "count": len(rows),
+        "texts": {"values": list(texts), **_numbers(codes, len(texts))},
+        "columns": {name: column(name, [_text(getattr(r, name)) for r in rows]) for name in LATER},
+    }
+    return {SEARCH_INDEX: _json(index), SEARCH_TEXT: _json(text)}
+
+
+def column(name: str, values: list[str]) -> dict[str, Any]:
+    """A table and a number per image when values repeat (always for facets), else packed."""
+    distinct = dict.fromkeys(values)
+    if name not in CODED and len(distinct) * 4 > len(values) and _separator(values):
+        return _packed(values)
+    numbers = {value: n for n, value in enumerate(distinct)}
+    return {"values": list(distinct), **_numbers([numbers[v] for v in values], len(distinct))}
+
+
+def _numbers(codes: list[int], size: int) -> dict[str, Any]:
+    """A coded column's numbers in as few base-91 digits each as its table needs (see DIGITS)."""
+    width = 1
+    while len(DIGITS) ** width < size:
+        width += 1
+    base = len(DIGITS)
+    digits = [
+        DIGITS[code // base**place % base] for code in codes for place in range(width - 1, -1, -1)
+    ]
+    return {"codes": "".join(digits), "width": width}
+
+
+def value_words(field: str, value: str) -> list[str]:
+    """The search words one facet value brings (`search_words` takes them from these fields)."""
+    if field == "word_size":
+        return tokens(f"{value}-bit") if value else []
+    found = tokens(facet_label(field, value))
+    return list(dict.fromkeys(tokens(value) + found)) if field == "vm" else found
+
+
+def extra_words(row: Row) -> list[str]:
+    """The row's search words that neither its name nor its facet values bring."""
+    covered = set(tokens(row.name))
+    for field in WORD_FACETS:
+        covered.update(value_words(field, getattr(row, field)))
+    return [word for word in row.words.split() if word not in covered]
+
+
+def derived_url(vm: str, name: str) -> str:
+    """The permalink the script derives when the index leaves `url` empty (as catalog.js)."""
+    stem = name[: name.rfind(".")] if "." in name else name
+    return f"images/{vm}/{stem}/"
+
+
+def _url_or_empty(row: Row) -> str:
+    return "" if derived_url(row.vm, row.name) == row.url else row.url
+
+
+def _values(rows: list[Row], field: str) -> list[str]:
+    """A coded column's table, in the order `column` makes it."""
+    return list(dict.fromkeys(_text(getattr(row, field)) for row in rows))
+
+
+def _packed(values: list[str]) -> dict[str, str]:
+    """One string, the values joined by a separator none of them holds (see `column`)."""
+    separator = _separator(values)
+    return {"packed": separator.join(values), "separator": separator}
+
+
+def _separator(values: list[str]) -> str:
+    return next((s for s in SEPARATORS if not any(s in value for value in values)), "")
+
+
+def _spaced(words: list[str]) -> str:
+    """Words as the script matches them: each with a space on both sides ("" for none)."""
+    return f" {' '.join(words)} " if words else ""
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _json(data: dict[str, Any]) -> bytes:
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (text + "\n").encode("utf-8")
