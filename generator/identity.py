@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from importlib import metadata
 from pathlib import Path
 
 from generator import __version__
@@ -17,6 +16,10 @@ LIBRARIES = ("markdown", "nh3", "jinja2", "markupsafe", "pyyaml")
 @functools.cache
 def program_identity() -> str:
     """The version, every source and template file of the package, and the library versions."""
+    # Here, not at the top: importlib.metadata pulls in email, zipfile and more (about 40 ms),
+    # and only runs that keep reads or pages ask who made them; `verify` never does.
+    from importlib import metadata
+
     digest = hashlib.sha256(__version__.encode())
     for library in LIBRARIES:
         try:

@@ -15,6 +15,8 @@ from generator.digests import Digest, algorithm_set, has_all, hex_of
 from generator.errors import ConfigError
 from generator.read.scan import FileStat
 from generator.verify.hashing import (
+    BUFFERS,
+    HELPER_CHUNK,
     HELPER_MIN_SIZE,
     Interrupted,
     digests_of,
@@ -98,6 +100,35 @@ def test_the_helper_thread_hashes_part_of_the_set_on_the_same_bytes(tmp_path: Pa
         Digest("sha512", sha512),
     )
     assert count == 9 * MIB + 77 <= read < count + MIB
+
+
+def coreutils_sum(algorithm: str, path: Path) -> str:
+    """What `md5sum`, `sha256sum` or `sha512sum` prints for `path` (the hex part)."""
+    done = subprocess.run([f"{algorithm}sum", path], check=True, capture_output=True, text=True)
+    return done.stdout.split()[0]
+
+
+@pytest.mark.parametrize(
+    "algorithms", [("md5", "sha256"), ("md5", "sha512"), ("md5", "sha256", "sha512")]
+)
+def test_every_split_of_a_configurable_set_gives_what_coreutils_prints(
+    tmp_path: Path, algorithms: tuple[str, ...]
+) -> None:
+    """Whichever hashers the helper takes (with md5+sha512, MD5 moves to the helper), every
+    digest covers every byte once, in order, across more buffers than circulate and a last
+    buffer that is not full."""
+    mine, theirs = split(algorithms)
+    assert mine and theirs and sorted(mine + theirs) == list(range(len(algorithms)))
+    size = (BUFFERS + 3) * HELPER_CHUNK + 4321
+    path = tmp_path / "image.img"
+    path.write_bytes(os.urandom(size))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        digests, count = digests_of(fd, algorithms, helper=True)
+    finally:
+        os.close(fd)
+    assert count == size
+    assert digests == tuple(Digest(a, coreutils_sum(a, path)) for a in algorithms)
 
 
 def test_hash_file_takes_the_algorithm_set(tmp_path: Path) -> None:

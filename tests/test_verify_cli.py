@@ -94,6 +94,35 @@ def test_verify_starts_without_site_libraries(tmp_path: Path, repo: Path) -> Non
     assert done.stdout.strip() == "[]"
 
 
+def imported_modules(importtime_report: str) -> set[str]:
+    """The modules named by `python -X importtime` (one `import time: self | total | name`
+    line per module the interpreter loaded)."""
+    lines = importtime_report.splitlines()
+    return {line.rsplit("|", 1)[1].strip() for line in lines if line.startswith("import time:")}
+
+
+def test_verify_imports_neither_the_rendering_stack_nor_package_metadata(
+    tmp_path: Path, repo: Path
+) -> None:
+    """Start-up is part of every cron run's time: `verify` loads what hashing and reporting
+    need, not the templates, Markdown, sanitiser, YAML, publishing or importlib.metadata
+    (which only kept reads and kept pages need, to know what made them)."""
+    (repo / "xen/sl7.3_x86_64_sl20a_8GB_base.txt").write_text("---\nkernel: 5\n---\n*hi*\n")
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", *CLI[1:], "verify", *common(tmp_path, repo)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 files hashed (3145728 bytes read)" in done.stderr
+    modules = imported_modules(done.stderr)
+    assert {"generator.cli", "generator.verify.hashing", "hashlib", "sqlite3"} <= modules
+    heavy = {"jinja2", "markdown", "nh3", "markupsafe", "yaml", "importlib.metadata", "email"}
+    assert heavy & modules == set()
+    later_stages = ("generator.site", "generator.publish.deploy", "generator.publish.copies")
+    assert [m for m in modules if m.startswith(later_stages)] == []
+
+
 def test_check_and_no_verify_never_hash(tmp_path: Path, repo: Path) -> None:
     checked = run_cli("check", *common(tmp_path, repo))
     assert checked.returncode == 0, checked.stderr
