@@ -57,7 +57,7 @@ class Layout:
     """How the inventory is split once it is large (tests use small numbers)."""
 
     table_limit: int = 500  # up to this many images, index.html holds every row
-    preview_rows: int = 100  # above it: rows in index.html, and rows the script adds per step
+    preview_rows: int = 50  # above it: rows in index.html, and rows the script adds per step
     listing_page_size: int = 500  # rows per no-JS listing page (`list/<n>/`)
 
 
