@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.identity import program_identity
-from generator.problems import from_rows, to_rows
 from generator.publish.copies import published_key
 from generator.resources import content_dir
 from generator.state.database import State
-from generator.verify.report import Summary, TreeSignature
+from generator.verify.report import Summary, TreeSignature, summary_data, summary_from
 
 SNAPSHOT = ("build", "last")  # one row: a new build replaces the record of the last one
 
@@ -78,25 +77,16 @@ def load_last_build(state: State) -> LastBuild | None:
         return None
     try:
         data = json.loads(stored)
-        figures = data["summary"]
-        problems = list(from_rows(figures["problems"]))
-        summary = Summary(figures["images"], figures["files"], figures["failures"], problems)
+        summary = summary_from(data["summary"])
         return LastBuild(data["key"], summary, data["site_key"], data["private_key"])
     except (ValueError, KeyError, TypeError):
         return None
 
 
 def save_last_build(state: State, last: LastBuild, now: float) -> None:
-    summary = last.summary
-    figures = {
-        "images": summary.images,
-        "files": summary.files,
-        "failures": summary.failures,
-        "problems": to_rows(summary.problems),
-    }
     data = {
         "key": last.key,
-        "summary": figures,
+        "summary": summary_data(last.summary),
         "site_key": last.site_key,
         "private_key": last.private_key,
     }

@@ -153,17 +153,24 @@ def load_report(state: State, key: str) -> Summary | None:
     stored = state.snapshot("verify", key)
     if stored is None:
         return None
-    data = json.loads(stored)
-    problems = list(from_rows(data["problems"]))
-    return Summary(data["images"], data["files"], data["failures"], problems)
+    return summary_from(json.loads(stored))
 
 
 def save_report(state: State, key: str, summary: Summary, now: float) -> None:
-    problems = to_rows(summary.problems)
-    data = {
+    state.save_snapshot("verify", key, json.dumps(summary_data(summary)), now)
+
+
+def summary_data(summary: Summary) -> dict:
+    """A summary as JSON data, for the state (this report and the last build's)."""
+    return {
         "images": summary.images,
         "files": summary.files,
         "failures": summary.failures,
-        "problems": problems,
+        "problems": to_rows(summary.problems),
     }
-    state.save_snapshot("verify", key, json.dumps(data), now)
+
+
+def summary_from(data: dict) -> Summary:
+    """The summary `summary_data` made (KeyError, TypeError or ValueError when damaged)."""
+    problems = list(from_rows(data["problems"]))
+    return Summary(data["images"], data["files"], data["failures"], problems)
