@@ -49,17 +49,8 @@ from generator.site.render import (
 )
 from generator.site.search_index import search_index_files
 from generator.site.views import make_nav, make_row
+from tests.browser_session import CHROMIUM, CHROMIUM_ARGS  # the tests' Chromium, launched alike
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 USABLE_TARGET_MS = 1000.0
 KEYSTROKE_TARGET_MS = 50.0
 QUERY = "sl5.3 x86 ec2"
@@ -273,7 +264,7 @@ def figures(images: int, loads: int) -> tuple[Figures, Figures | None]:
             write_reference(catalog, Path(tmp) / "reference")
         del catalog
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             with serve(Path(tmp)) as base:
                 ours = measure(browser, f"{base}/ours/index.html", loads, 2 * len(QUERY))
                 reference = None
