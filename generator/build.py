@@ -13,12 +13,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from generator import failpoints
+from generator.catalog.cross_checks import with_cross_checks
+from generator.catalog.kept import catalog_images
 from generator.catalog.lifecycle import apply_lifecycle
-from generator.catalog.model import Catalog, iso_time, make_catalog, make_image
+from generator.catalog.model import Catalog, Image, iso_time, make_catalog
 from generator.config import Config
 from generator.problems import Problem
-from generator.read.parse import parse_all
-from generator.read.scan import scan
+from generator.read.scan import ScanResult, scan
 from generator.read.trust import trust_rules
 from generator.read.withhold import withhold_secret_names
 from generator.session import (
@@ -49,7 +50,7 @@ from generator.verify.report import (
     scrub_due,
     tree_signature,
 )
-from generator.verify.verdict import Digester, evaluate
+from generator.verify.verdict import Digester
 
 if TYPE_CHECKING:  # publishing is imported only when a run publishes
     from generator.publish.published import PublishedCatalog
@@ -113,24 +114,35 @@ def catalog_of(session: Session, reading: Reading) -> RunResult:
     config, stats = session.config, RunStats()
     rules = trust_rules(config.trusted_groups, config.owners)
     scanned = withhold_secret_names(scan(session.repository, config.ignore, rules))
-    rules, store = parse_rules(config, reading), None
-    if session.state is not None and reading.headers and reading.descriptions:
-        store = StateReadStore(session.state, session.clock())
-        rules = replace(rules, store=store)
-    parsed = parse_all(scanned, rules)
-    if store is not None:
-        store.save(p.entry.id for p in parsed)
-    digests, problems = None, list(scanned.problems)
-    hashes = reading.hashes and config.verify and session.state is not None
-    if hashes:
-        digests = verify_images(session, parsed, scanned.root, stats)
-        problems += session.state.problems
-    images = [make_image(p, evaluate(p.entry, p.checksum, digests)) for p in parsed]
+    images, problems = _images(session, reading, scanned, stats)
     generated_at = iso_time(session.clock()) or ""
     algorithms = digest_algorithms(config)
     catalog = make_catalog(str(session.repository), generated_at, images, problems, algorithms)
     catalog = apply_lifecycle(catalog, session.clock())
     return RunResult(catalog, stats, session.repository, summarize(catalog, stats))
+
+
+def _images(
+    session: Session, reading: Reading, scanned: ScanResult, stats: RunStats
+) -> tuple[list[Image], list[Problem]]:
+    """Each scanned image's record (kept ones from the state), and the run's other problems."""
+    config, state, entries = session.config, session.state, scanned.images
+    rules, stores = parse_rules(config, reading), []
+    if state is not None and reading.headers and reading.descriptions:
+        now = session.clock()
+        stores = [StateReadStore(state, now), StateReadStore(state, now, "kept_images")]
+        rules = replace(rules, store=stores[0])
+    digests, problems = None, list(scanned.problems)
+    if reading.hashes and config.verify and state is not None:
+        digests = verify_images(session, entries, scanned.root, stats)
+    kept = stores[1] if stores else None
+    settings = " ".join(digest_algorithms(config))
+    images = catalog_images(scanned.root, entries, rules, digests, kept, settings)
+    for store in stores:
+        store.save(entry.id for entry in entries)
+    if digests is not None:
+        problems += state.problems
+    return with_cross_checks(images, entries, scanned.problems), problems
 
 
 def summarize(catalog: Catalog, stats: RunStats) -> Summary:

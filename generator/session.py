@@ -24,7 +24,8 @@ from generator.publish.lock import hold_lock
 from generator.publish.overlaps import Place, output_places, refuse_log_in_output, refuse_nested
 from generator.read.format_tables import FormatRules
 from generator.read.names import KnownValues
-from generator.read.parse import ParsedImage, ParseRules
+from generator.read.parse import ParseRules
+from generator.read.scan import ImageEntry
 from generator.state.database import State, open_state
 from generator.verify.cached import CachedDigester, RehashPolicy
 from generator.verify.hashing import FileDigest
@@ -253,29 +254,35 @@ def _plain(value: object) -> object:
 
 
 def verify_images(
-    session: Session, parsed: list[ParsedImage], root: Path, stats: RunStats
+    session: Session, entries: list[ImageEntry], root: Path, stats: RunStats
 ) -> dict[str, FileDigest]:
     """Reuse what the state can vouch for, scrub by the rehash policy, read the rest."""
     config, state = session.config, session.state
     if session.digester is not None:
         return hash_all(
-            parsed, root, session.digester, config.jobs, stats, session.progress, config.hash_budget
+            entries,
+            root,
+            session.digester,
+            config.jobs,
+            stats,
+            session.progress,
+            config.hash_budget,
         )
     assert state is not None
     on_bytes = session.progress.advance if session.progress else None
     algorithms = digest_algorithms(config)
     digester = CachedDigester(state, session.clock, on_bytes, not config.keep_cache, algorithms)
-    members = (p.entry.members for p in parsed)
+    members = (entry.members for entry in entries)
     stats.rehash_bytes, stats.files_lacking = digester.plan_rehash(members, rehash_policy(config))
     digests = hash_all(
-        parsed, root, digester, config.jobs, stats, session.progress, config.hash_budget
+        entries, root, digester, config.jobs, stats, session.progress, config.hash_budget
     )
-    state.see_images([p.entry.id for p in parsed], session.clock())
+    state.see_images([entry.id for entry in entries], session.clock())
     return digests
 
 
 def hash_all(
-    parsed: list[ParsedImage],
+    entries: list[ImageEntry],
     root: Path,
     digester: Digester,
     jobs: int,
@@ -283,7 +290,7 @@ def hash_all(
     progress: Progress | None = None,
     budget: int | None = None,
 ) -> dict[str, FileDigest]:
-    members = [m for p in parsed for m in p.entry.members]
+    members = [m for entry in entries for m in entry.members]
     try:
         on_start = progress.start if progress else None
         return digest_all(

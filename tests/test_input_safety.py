@@ -22,7 +22,7 @@ from generator.cli import main
 from generator.config import Config
 from generator.read.description import read_description
 from generator.read.disk_formats import detect_format
-from generator.read.parse import parse_all
+from generator.read.parse import parse_image
 from generator.read.safe_open import NotAsScanned, open_scanned
 from generator.read.scan import scan
 from generator.session import BUILD, parse_rules
@@ -152,7 +152,8 @@ def test_sidecars_swapped_for_links_outside_are_never_read(tmp_path: Path) -> No
         (root / sidecar).unlink()
         (root / sidecar).symlink_to(private)
     rules = parse_rules(Config(repository=root), BUILD)
-    [parsed] = parse_all(scanned, rules)
+    [entry] = scanned.images
+    parsed = parse_image(scanned.root, entry, rules)
     shown = json.dumps([parsed.description.text, parsed.description.html,
                         parsed.checksum.error if parsed.checksum else None])  # fmt: skip
     assert "private-hash" not in shown
@@ -385,7 +386,8 @@ def test_vm_directory_swapped_for_a_link_outside_is_never_read(tmp_path: Path) -
     scanned = scan(root)
     os.rename(root / "xen", tmp_path / "moved-away")
     (root / "xen").symlink_to(outside)
-    [parsed] = parse_all(scanned, parse_rules(Config(repository=root), BUILD))
+    [entry] = scanned.images
+    parsed = parse_image(scanned.root, entry, parse_rules(Config(repository=root), BUILD))
     assert "private-hash" not in parsed.description.text + parsed.description.html
     assert "unreadable_description" in {p.code for p in parsed.problems}
     result = hash_file(scanned.root, parsed.entry.members[0])

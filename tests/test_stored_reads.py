@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from generator.config import Config
 from generator.read.names import parse_name
 from generator.read.parse import read_files
@@ -134,3 +136,8 @@ def test_a_kept_read_decodes_to_the_values_and_types_of_a_fresh_read(tmp_path: P
         assert repr(kept) == repr(fresh), entry.relpath  # also list / tuple / dict order
     assert reads[PLAIN].description.fields["users"][1] == {"name": "bob", "ids": [1, 2.5]}
     assert reads["virtualbox/sl7.1_x86_64_sl20a_8GB_raw"].format_problems
+
+
+@pytest.mark.parametrize("value", ["", "[]", "{}", "[" * 5000, '{"format": 1}'])
+def test_a_damaged_kept_read_is_read_again_not_a_crash(value: str) -> None:
+    assert decode(value) is None

@@ -7,16 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.problems import Problem, problem
-from generator.read.case_variants import attach_case_variants
 from generator.read.check_command import create_command
 from generator.read.checksum import MAX_CHECKSUM_BYTES, ChecksumFile, match_files, parse_checksum
 from generator.read.description import Description, read_description
 from generator.read.format_tables import FormatRules, ImageFormat
 from generator.read.names import ImageName, KnownValues, parse_name
 from generator.read.safe_open import read_scanned
-from generator.read.scan import FileStat, ImageEntry, ScanResult
+from generator.read.scan import FileStat, ImageEntry
 from generator.read.stored_reads import FileReads, ReadStore, decode, encode, keepable, read_key
-from generator.read.trust import TRUST_CODES
 
 NO_DESCRIPTION = Description()  # frozen: one shared instance for every image without a .txt
 NO_FORMAT = ImageFormat()  # headers not read
@@ -32,6 +30,7 @@ class ParsedImage:
     description: Description
     format: ImageFormat
     problems: list[Problem] = field(default_factory=list)
+    lasting: bool = False  # what its files said may be kept (nothing racy, secret or unreadable)
 
 
 @dataclass(frozen=True)
@@ -50,54 +49,36 @@ class ParseRules:
     settings: str = ""  # what else the reads depend on (format tables, reserved keys)
 
 
-def parse_all(scanned: ScanResult, rules: ParseRules) -> list[ParsedImage]:
-    """Parse every image; a bad name or sidecar is a problem on that image, never an abort."""
-    parsed = [parse_image(scanned.root, entry, rules) for entry in scanned.images]
-    trust = [p for p in scanned.problems if p.code in TRUST_CODES]
-    if trust:
-        _attach_trust(parsed, trust)
-    attach_case_variants(parsed)
-    return parsed
-
-
-def _attach_trust(parsed: list[ParsedImage], trust: list[Problem]) -> None:
-    """Show on each image page who else could replace its files (the scan found them)."""
-    by_path: dict[str, list[Problem]] = {}
-    for found in trust:
-        by_path.setdefault(found.path, []).append(found)
-    for image in parsed:
-        entry = image.entry
-        paths = [entry.relpath, *(m.relpath for m in entry.members)]
-        paths += [s.relpath for s in (entry.checksum, entry.description) if s is not None]
-        image.problems += [p for path in dict.fromkeys(paths) for p in by_path.get(path, ())]
-
-
 def parse_image(root: Path, entry: ImageEntry, rules: ParseRules) -> ParsedImage:
     """Name fields, sidecar contents and header facts of one image, with their problems."""
     name, problems = parse_name(entry.relpath, entry.name, entry.is_dir, rules.known)
     if entry.vm.lower() not in rules.known.vms:
         known = ", ".join(rules.known.vms)
         problems.append(problem("unknown_vm", entry.relpath, vm=entry.vm, known=known))
-    reads = _reads(root, entry, name, rules)
+    reads, lasting = _reads(root, entry, name, rules)
     problems += reads.format_problems
     checksum = checksum_of(root, entry, reads.checksum, reads.checksum_error, problems)
     problems += reads.description_problems
-    return ParsedImage(entry, name, checksum, reads.description, reads.format, problems)
+    return ParsedImage(entry, name, checksum, reads.description, reads.format, problems, lasting)
 
 
-def _reads(root: Path, entry: ImageEntry, name: ImageName, rules: ParseRules) -> FileReads:
-    """What the image's files say: kept from an earlier run when none of them changed."""
+def _reads(
+    root: Path, entry: ImageEntry, name: ImageName, rules: ParseRules
+) -> tuple[FileReads, bool]:
+    """What the image's files say, kept from an earlier run when none of them changed; and
+    whether it may be kept."""
     store = rules.store if rules.headers and rules.descriptions else None
     key = read_key(entry, rules.settings, store.now) if store is not None else None
     if key is not None:
         value = store.get(entry.id, key)
         kept = decode(value) if value is not None else None
         if kept is not None:
-            return kept
+            return kept, True
     reads = read_files(root, entry, name, rules)
-    if key is not None and keepable(reads):
+    lasting = key is not None and keepable(reads)
+    if lasting:
         store.put(entry.id, key, encode(reads))
-    return reads
+    return reads, lasting
 
 
 def read_files(root: Path, entry: ImageEntry, name: ImageName, rules: ParseRules) -> FileReads:

@@ -110,5 +110,5 @@ def decode(value: str) -> FileReads | None:
             Description(dict(fields), html, text) if fields or html or text else Description(),
             from_rows(data["description_problems"]),
         )
-    except (ValueError, KeyError, TypeError, IndexError):
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError):  # a damaged row
         return None

@@ -115,6 +115,13 @@ MIGRATIONS: tuple[str, ...] = (
         value    TEXT NOT NULL      -- JSON: header facts, .checksum text, redacted description
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE kept_images (
+        image_id TEXT PRIMARY KEY,  -- <vm>/<stem>
+        key      TEXT NOT NULL,     -- its reads' key + its files' digests + settings (catalog.kept)
+        value    TEXT NOT NULL      -- JSON: the Image record as built (catalog.image_record)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LAST_SEEN_RESOLUTION = 3600.0  # seconds

@@ -1,4 +1,5 @@
-"""The state's table of kept reads (see `generator.read.stored_reads`): one row per image.
+"""The state's tables of values kept per image under a key: `stored_reads` (what an image's files
+said, see `generator.read.stored_reads`) and `kept_images` (its whole record, `catalog.kept`).
 
 Rows are looked up one by one (a primary-key lookup in C, about 5 µs) rather than loaded at
 once: at 100,000 images the whole table is some 150 MB of text, most of it never needed again
@@ -12,23 +13,29 @@ from collections.abc import Iterable
 
 from generator.state.database import State, _json_list
 
-GET = "SELECT value FROM stored_reads WHERE image_id = ? AND key = ?"
-PUT = "INSERT OR REPLACE INTO stored_reads VALUES (?, ?, ?)"
-COUNT = "SELECT count(*) FROM stored_reads"
-FORGET = "DELETE FROM stored_reads WHERE image_id NOT IN (SELECT value FROM json_each(?))"
+TABLES = frozenset({"stored_reads", "kept_images"})  # same columns: image_id, key, value
 
 
 class StateReadStore:
-    """A `ReadStore` over the state database; writes wait for `save`."""
+    """A `ReadStore` over one of the state's tables; writes wait for `save`."""
 
-    def __init__(self, state: State, now: float) -> None:
+    def __init__(self, state: State, now: float, table: str = "stored_reads") -> None:
+        assert table in TABLES
         self.state = state
         self.now = now
+        self.get_sql = f"SELECT value FROM {table} WHERE image_id = ? AND key = ?"
+        self.put_sql = f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)"
+        self.count_sql = f"SELECT count(*) FROM {table}"
+        self.forget_sql = (
+            f"DELETE FROM {table} WHERE image_id NOT IN (SELECT value FROM json_each(?))"
+        )
         self.new: list[tuple[str, str, str]] = []
         self.hits = 0
 
     def get(self, image: str, key: str) -> str | None:
-        row = self.state._read(lambda: self.state.connection.execute(GET, (image, key)).fetchone())
+        row = self.state._read(
+            lambda: self.state.connection.execute(self.get_sql, (image, key)).fetchone()
+        )
         if row:
             self.hits += 1
         return row[0] if row else None
@@ -42,8 +49,8 @@ class StateReadStore:
         After the write, rows for images present number `hits + new`: any more are stale.
         """
         if self.new:
-            self.state._write_all([(PUT, row) for row in self.new])
-        rows = self.state._read(lambda: self.state.connection.execute(COUNT).fetchone())
+            self.state._write_all([(self.put_sql, row) for row in self.new])
+        rows = self.state._read(lambda: self.state.connection.execute(self.count_sql).fetchone())
         if rows and rows[0] > self.hits + len(self.new):
-            self.state._write(FORGET, (_json_list(images),))
+            self.state._write(self.forget_sql, (_json_list(images),))
         self.new, self.hits = [], 0

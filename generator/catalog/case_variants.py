@@ -8,42 +8,43 @@ maintainers can rename it. The usual spelling is the one most names use (`genera
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from generator.case_fold import fold, usual_spellings
-from generator.problems import problem
+from generator.problems import Problem, problem
 
 if TYPE_CHECKING:
-    from generator.read.parse import ParsedImage
+    from generator.catalog.model import Image
 
-# Field (as the message names it) -> how to read it from a parsed image.
-FIELDS: dict[str, Callable[[ParsedImage], str | None]] = {
-    "VM directory": lambda p: p.entry.vm,
-    "operating system": lambda p: p.name.os,
-    "instruction set": lambda p: p.name.arch,
-    "STAR library": lambda p: p.name.star_lib,
+# Field (as the message names it) -> the Image attribute that holds it.
+FIELDS = {
+    "VM directory": "vm",
+    "operating system": "os",
+    "instruction set": "arch",
+    "STAR library": "star_lib",
 }
 
 
-def attach_case_variants(parsed: list[ParsedImage]) -> None:
-    """Add a warning to each image whose field is not written the way most names write it."""
-    for field, read in FIELDS.items():
-        values = [value for value in map(read, parsed) if value]
+def case_variants(images: list[Image]) -> dict[str, list[Problem]]:
+    """Image id -> a warning for each field not written the way most names write it."""
+    found: dict[str, list[Problem]] = {}
+    for field, attribute in FIELDS.items():
+        values = [value for image in images if (value := getattr(image, attribute))]
         counts = Counter(values)
         usual = usual_spellings(values)
-        for image in parsed:
-            value = read(image)
+        for image in images:
+            value = getattr(image, attribute)
             if not value or usual[fold(value)] == value:
                 continue
             spelled = usual[fold(value)]
-            image.problems.append(
+            found.setdefault(image.id, []).append(
                 problem(
                     "case_variant",
-                    image.entry.relpath,
+                    image.path,
                     field=field,
                     value=value,
                     usual=spelled,
                     count=counts[spelled],
                 )
             )
+    return found

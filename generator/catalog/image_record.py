@@ -1,0 +1,83 @@
+"""An `Image` as one line of JSON and back, for the state to keep between runs (`catalog.kept`).
+
+The line is the list of the Image's field values in field order. Plain values (text, numbers,
+flags, JSON-shaped dicts) are written as they are; the fields holding records (members,
+problems, the check command) have a codec each, so reading back is one `json.loads` and a few
+short loops rather than a walk over every value (10,000 images are read back per build). Only
+these classes are rebuilt, through their constructors (a Problem is redacted again), so a
+damaged or forged row gives BadRecord, never an object of another kind or running code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+
+from generator.catalog.model import Image
+from generator.digests import Digest
+from generator.problems import Problem
+from generator.read.check_command import CheckCommand
+from generator.verify.verdict import MemberResult
+
+NAMES = tuple(f.name for f in fields(Image))
+
+
+class BadRecord(ValueError):
+    """Text that `image_from_text` cannot turn back into an Image."""
+
+
+def _digest(value: list | None) -> Digest | None:
+    return None if value is None else Digest(*value)
+
+
+def _member(m: MemberResult) -> list:
+    expected = list(m.expected) if m.expected else None
+    return [m.name, m.size, m.status, [list(d) for d in m.digests], expected]
+
+
+def _member_from(v: list) -> MemberResult:
+    return MemberResult(v[0], v[1], v[2], tuple(Digest(*d) for d in v[3]), _digest(v[4]))
+
+
+def _check(c: CheckCommand | None) -> list | None:
+    return None if c is None else [list(c.copy), c.command, c.note]
+
+
+def _check_from(v: list | None) -> CheckCommand | None:
+    return None if v is None else CheckCommand(tuple(v[0]), v[1], v[2])
+
+
+# Field -> (to JSON, from JSON), for the fields that hold records rather than plain values.
+CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "members": (lambda ms: [_member(m) for m in ms], lambda vs: [_member_from(v) for v in vs]),
+    "problems": (
+        lambda ps: [[p.path, p.code, p.severity, p.message, p.hint] for p in ps],
+        lambda vs: [Problem(*v) for v in vs],
+    ),
+    "check": (_check, _check_from),
+}
+_CODED = tuple((NAMES.index(name), codec[1]) for name, codec in CODECS.items())
+
+
+def image_text(image: Image) -> str:
+    """The image as one line of JSON (`image_from_text` reads it back)."""
+    values = [
+        CODECS[name][0](getattr(image, name)) if name in CODECS else getattr(image, name)
+        for name in NAMES
+    ]
+    return json.dumps(values, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def image_from_text(text: str) -> Image:
+    """The Image `image_text` wrote; BadRecord for anything else."""
+    try:
+        values = json.loads(text)
+        if type(values) is not list or len(values) != len(NAMES):
+            raise ValueError(f"{len(NAMES)} field values expected")
+        for index, read in _CODED:
+            values[index] = read(values[index])
+        return Image(*values)
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
+        raise BadRecord(f"not a kept image: {exc}") from exc
