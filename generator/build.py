@@ -18,7 +18,7 @@ from generator.catalog.kept import catalog_images
 from generator.catalog.lifecycle import apply_lifecycle
 from generator.catalog.model import Catalog, Image, iso_time, make_catalog
 from generator.config import Config
-from generator.problems import Problem
+from generator.problems import Problem, sorted_problems
 from generator.read.scan import ScanResult, scan
 from generator.read.trust import trust_rules
 from generator.read.withhold import withhold_secret_names
@@ -295,7 +295,9 @@ def site_catalog(catalog: Catalog, session: Session, previous: PublishedCatalog 
 
 def with_problems(catalog: Catalog, late: list[Problem]) -> Catalog:
     """The catalog with problems found after it was made (the state's, while publishing)."""
-    return replace(catalog, problems=sorted({*catalog.problems, *late})) if late else catalog
+    return (
+        replace(catalog, problems=sorted_problems([*catalog.problems, *late])) if late else catalog
+    )
 
 
 def copy_elsewhere(config: Config) -> str | None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from generator.catalog.image_record import NAMES, BadRecord, image_from_text, image_text
+from generator.catalog.model import with_fields
 from generator.demo import make_demo
 from tests.conftest import directory_image, image_entries, read_catalog, run_cli, write_tree
 from tests.golden import site_files
@@ -137,3 +139,15 @@ def test_problems_from_other_images_are_found_again_each_build(tmp_path: Path) -
     write_tree(repo, directory_image("xen/SL7.3_x86_64_sl20a_8GB_dir", {"disk.img": b"d\n"}))
     again = build(repo, tmp_path, "--accept-removals")
     assert [p for p in again["problems"] if p["code"] == "case_variant"] == []
+
+
+def test_with_fields_is_replace_without_init(tmp_path: Path) -> None:
+    make_demo(tmp_path / "repo")
+    build(tmp_path / "repo", tmp_path)
+    for value in kept_rows(tmp_path).values():
+        image = image_from_text(value)
+        changes = {"first_seen": "2100-01-01T00:00:00Z", "history": [{"at": "x"}]}
+        assert with_fields(image, **changes) == replace(image, **changes)
+        assert image.first_seen is None  # the original is left as it was
+    with pytest.raises(TypeError, match="not fields of Image: \\['colour'\\]"):
+        with_fields(image, colour="red")

@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from generator.catalog.model import Catalog, Event, Image, Tombstone, iso_time
+from generator.catalog.model import Catalog, Event, Image, Tombstone, iso_time, with_fields
 from generator.catalog.moves import record_versions
 from generator.problems import Problem, problem
 from generator.state.versions import moved_ids, read_versions
@@ -130,7 +130,7 @@ def read_history(connection: sqlite3.Connection, limit: int = FEED_EVENTS) -> Hi
 def with_history(catalog: Catalog, history: History) -> Catalog:
     """The catalog as published: each image's dates, the tombstones and the recent events."""
     images = [
-        replace(
+        with_fields(
             image,
             first_seen=iso_time(history.first_seen.get(image.id)),
             last_changed=iso_time(history.last_changed.get(image.id)),

@@ -17,7 +17,7 @@ from typing import Any
 
 from generator.catalog.model import Image
 from generator.digests import Digest
-from generator.problems import Problem
+from generator.problems import from_rows, to_rows
 from generator.read.check_command import CheckCommand
 from generator.verify.verdict import MemberResult
 
@@ -52,10 +52,7 @@ def _check_from(v: list | None) -> CheckCommand | None:
 # Field -> (to JSON, from JSON), for the fields that hold records rather than plain values.
 CODECS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "members": (lambda ms: [_member(m) for m in ms], lambda vs: [_member_from(v) for v in vs]),
-    "problems": (
-        lambda ps: [[p.path, p.code, p.severity, p.message, p.hint] for p in ps],
-        lambda vs: [Problem(*v) for v in vs],
-    ),
+    "problems": (to_rows, lambda rows: list(from_rows(rows))),
     "check": (_check, _check_from),
 }
 _CODED = tuple((NAMES.index(name), codec[1]) for name, codec in CODECS.items())

@@ -18,7 +18,7 @@ from typing import Any
 
 from generator.catalog.model import Catalog, Image
 from generator.convention import parse_max_size
-from generator.problems import Problem, problem
+from generator.problems import Problem, problem, sorted_problems
 from generator.units import human_bytes
 
 CURRENT, DEPRECATED, END_OF_LIFE = "current", "deprecated", "end_of_life"
@@ -65,11 +65,11 @@ def apply_lifecycle(catalog: Catalog, now: float) -> Catalog:
         problems += overflow
         state = lifecycle_of(image, today, ids)
         if problems or free is not None or state != CURRENT:  # most images: left as they are
-            merged = sorted({*image.problems, *problems})
+            merged = sorted_problems([*image.problems, *problems])
             image = replace(image, lifecycle=state, free_bytes=free, problems=merged)
         images.append(image)
         found += problems
-    return replace(catalog, images=images, problems=sorted({*catalog.problems, *found}))
+    return replace(catalog, images=images, problems=sorted_problems([*catalog.problems, *found]))
 
 
 def lifecycle_of(image: Image, today: dt.date, ids: set[str]) -> str:
