@@ -69,7 +69,8 @@ def apply_lifecycle(catalog: Catalog, now: float) -> Catalog:
             image = replace(image, lifecycle=state, free_bytes=free, problems=merged)
         images.append(image)
         found += problems
-    return replace(catalog, images=images, problems=sorted_problems([*catalog.problems, *found]))
+    problems = sorted_problems([*catalog.problems, *found]) if found else catalog.problems
+    return replace(catalog, images=images, problems=problems)
 
 
 def lifecycle_of(image: Image, today: dt.date, ids: set[str]) -> str:
