@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import pytest
+from markupsafe import Markup
 
 from bench.bench_render import render_times
 from generator.resources import content_dir, templates_dir
@@ -116,3 +117,19 @@ def test_a_remembered_facet_link_is_the_filter_link() -> None:
 def test_the_render_benchmark_renders_every_page() -> None:
     walls, cpus, pages = render_times(1, 30)
     assert pages == 30 and len(walls) == len(cpus) == 1 and walls[0] > 0
+
+
+def test_a_remembered_part_renders_as_its_macro_and_never_mixes_text_with_markup() -> None:
+    bound = environment().globals
+    badge, copy_button = bound["badge"], bound["copy_button"]
+    assert badge("verified", "Verified") == '<span class="badge status-verified">Verified</span>\n'
+    assert badge("verified", "Verified") is badge("verified", "Verified")
+    text = badge("x", "<b>x</b>")
+    assert text == '<span class="badge status-x">&lt;b&gt;x&lt;/b&gt;</span>\n'
+    # Equal as strings, not as HTML: the Markup call must not be answered from the text one.
+    assert badge("x", Markup("<b>x</b>")) == '<span class="badge status-x"><b>x</b></span>\n'
+    labelled = copy_button("repo-path", "Copy path")
+    assert 'aria-describedby="repo-path-label">Copy path</button>' in labelled
+    short = copy_button("expected-md5", aria="Copy the expected MD5")
+    assert 'aria-label="Copy the expected MD5"' in short and "aria-describedby" not in short
+    assert copy_button("expected-md5", "Copy the expected MD5") != short

@@ -32,6 +32,9 @@ PARTS = (
     "_history.html",
     "_lifecycle_notice.html",
 )
+# Macros whose HTML depends on their text arguments only, called many times per page with a
+# few distinct values (a status badge, a copy button): each distinct call is rendered once.
+REMEMBERED = frozenset({"badge", "copy_button"})
 CHROME = "_chrome.html"
 SHARED_FIELDS = tuple(f.name for f in fields(Nav) if f.name != "canonical")
 
@@ -41,8 +44,30 @@ def bind_parts(env: jinja2.Environment) -> None:
     env.globals["shared_part"] = shared_parts(env)
     for name in PARTS:
         module = env.get_template(name).module
-        macros = {k: v for k, v in vars(module).items() if isinstance(v, jinja2.runtime.Macro)}
-        env.globals.update(macros)
+        for macro_name, value in vars(module).items():
+            if isinstance(value, jinja2.runtime.Macro):
+                remember = macro_name in REMEMBERED
+                env.globals[macro_name] = remembered(value) if remember else value
+
+
+def remembered(macro: jinja2.runtime.Macro, limit: int = 4096) -> Callable[..., Markup]:
+    """`macro`, rendering each distinct call once. Only for calls whose arguments are all plain
+    `str` (or None): a `Markup` argument equal to a `str` one renders differently, so any
+    other call goes to the macro itself."""
+    made: dict[tuple[object, ...], Markup] = {}
+
+    def call(*args: object, **kwargs: object) -> Markup:
+        key = (*args, "", *kwargs.items())
+        if not all(type(a) is str or a is None for a in (*args, *kwargs.values())):
+            return macro(*args, **kwargs)
+        html = made.get(key)
+        if html is None:
+            if len(made) >= limit:  # bounded: a catalog of distinct values cannot grow it
+                made.clear()
+            html = made[key] = macro(*args, **kwargs)
+        return html
+
+    return call
 
 
 def shared_parts(env: jinja2.Environment) -> Callable[[str, Nav], Markup]:
