@@ -27,6 +27,7 @@ DESCRIPTIONS = {
     "page_cache": "1 GiB file, verify with pages dropped vs --keep-cache: speed, fincore after",
     "builds_10k": "10,000 STAR-like images: build full, unchanged, one edited, one added",
     "builds_100k": "100,000 STAR-like images, the same (opt-in, about 10 minutes): time, peak RSS",
+    "render_pages": "10,000 image pages rendered in-process (render.image_files): ms per page",
 }
 
 

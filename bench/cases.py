@@ -224,6 +224,15 @@ def builds_100k(work: Path, repeats: int) -> Outcome:
     return builds(work, min(repeats, 3), 100_000, 1)
 
 
+def render_pages(work: Path, repeats: int) -> Outcome:
+    """Issue 17: image pages rendered in this process, milliseconds per page."""
+    from bench.bench_render import TARGET_MS
+    from bench.bench_render import render_pages as measure
+
+    figure, lines = measure(work, min(repeats, 3))  # within `make bench`'s time
+    return Outcome("render_pages", figure, TARGET_MS, "ms/page", lines)
+
+
 BENCHMARKS: dict[str, Callable[[Path, int], Outcome]] = {
     "one_gib": one_gib,
     "one_gib_md5": one_gib_md5,
@@ -239,5 +248,6 @@ BENCHMARKS: dict[str, Callable[[Path, int], Outcome]] = {
     "page_cache": page_cache,
     "builds_10k": builds_10k,
     "builds_100k": builds_100k,
+    "render_pages": render_pages,
 }
 OPT_IN = {"builds_100k"}  # minutes long: only when named

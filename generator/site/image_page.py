@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from generator.catalog.model import Catalog, Image
 from generator.convention import parse_max_size
 from generator.site.fixes import fix_of
+from generator.site.image_links import facet_href, related, repository_path
 from generator.site.image_notices import Alert, Sibling, alert, dates, sibling_groups, siblings
 from generator.site.labels import (
     STATUS_EXPLANATIONS,
@@ -31,7 +31,7 @@ from generator.site.labels import (
 )
 from generator.site.lifecycle import HistoryRow, LifecycleNotice
 from generator.site.problems_page import ProblemItem
-from generator.site.views import Fact, Link, Nav, filter_href, image_format
+from generator.site.views import Fact, Link, Nav, image_format
 from generator.units import human_bytes
 
 if TYPE_CHECKING:  # the type only: the site never imports the reader
@@ -42,11 +42,6 @@ BUDGET_PARTS = (
     ("Operating system", ("os_size",)),
     ("Swap space", ("swap", "swap_size")),
     ("STAR software", ("software_size",)),
-)
-RELATED = (
-    ("os", os_label, "Same operating system"),
-    ("star_lib", star_lib_label, "Same STAR library"),
-    ("vm", vm_label, "Same VM software"),
 )
 
 
@@ -146,7 +141,15 @@ class ImagePage:
     siblings: list[Sibling] = field(default_factory=list)
 
 
-def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
+def image_page(
+    image: Image,
+    context: Shared,
+    nav: Nav,
+    lifecycle: LifecycleNotice | None = None,
+    history: list[HistoryRow] | None = None,
+) -> ImagePage:
+    """The page's view; `lifecycle` and `history` come from `site.lifecycle`, passed in here
+    rather than set by `dataclasses.replace` afterwards (a second copy of every page's view)."""
     base_url = context.base_url
     shown = (image.fields, image.description_html)
     fields, description_html = context.audience.as_written.get(image.id, shown)
@@ -155,12 +158,12 @@ def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
         name=image.name,
         name_valid=image.name_valid,
         vm_label=vm_label(image.vm),
-        vm_href=filter_href(nav.root, vm=image.vm),
+        vm_href=facet_href(nav.root, "vm", image.vm),
         summary=summary(image),
         status=image.status,
         status_label=status_label(image.status),
         status_explanation=explanation(image),
-        full_path=str(PurePosixPath(context.repository) / image.path),
+        full_path=repository_path(context.repository, image.path),
         permalink=f"{base_url.rstrip('/')}/{image.url}" if base_url else None,
         facts=facts(image),
         sizes=sizes(image),
@@ -168,35 +171,46 @@ def image_page(image: Image, context: Shared, nav: Nav) -> ImagePage:
         integrity=integrity(image),
         check=image.check,
         create_command=image.create_command,
-        vm_path=str(PurePosixPath(context.repository) / image.vm),
+        vm_path=repository_path(context.repository, image.vm),
         multi_file=image.multi_file,
-        members=[
-            MemberRow(
-                m.name,
-                human_bytes(m.size),
-                m.md5 or "",
-                m.status,
-                status_label(m.status),
-                image.member_link(m.name).get("download_url"),
-            )
-            for m in image.members
-        ],
+        members=member_rows(image),
         description_html=description_html,
         fields=[
             Fact(field_label(k), field_value(v)) for k, v in fields.items() if k != ACCESS_NOTE
         ],
         related=related(image, nav.root),
-        problems=[
-            ProblemItem(p.path, None, p.message, p.hint, fix_of(p, f"problem-fix-{n}"), p.severity)
-            for n, p in enumerate(image.problems, start=1)
-        ],
+        problems=problem_items(image),
         access=access(image, context.audience),
         others_can_write=image.others_can_write,
+        lifecycle=lifecycle,
+        history=[] if history is None else history,
         download_url=image.download_url,
         dates=dates(image),
         alert=alert(image),
         siblings=siblings(image, context.siblings, nav.root),
     )
+
+
+def member_rows(image: Image) -> list[MemberRow]:
+    """The files of a directory image, as its table lists them."""
+    return [
+        MemberRow(
+            m.name,
+            human_bytes(m.size),
+            m.md5 or "",
+            m.status,
+            status_label(m.status),
+            image.member_link(m.name).get("download_url"),
+        )
+        for m in image.members
+    ]
+
+
+def problem_items(image: Image) -> list[ProblemItem]:
+    return [
+        ProblemItem(p.path, None, p.message, p.hint, fix_of(p, f"problem-fix-{n}"), p.severity)
+        for n, p in enumerate(image.problems, start=1)
+    ]
 
 
 def access(image: Image, audience: Audience) -> Access | None:
@@ -366,18 +380,3 @@ def files_summary(image: Image) -> str:
     order = sorted(statuses.items(), key=lambda item: (item[0] != "verified", item[0]))
     parts = ", ".join(f"{n} {status_label(s).lower()}" for s, n in order)
     return f"{count} {noun}: {parts}"
-
-
-def related(image: Image, root: str) -> list[Link]:
-    """Filtered inventory views of images sharing the OS, the STAR library or the VM.
-
-    Without a count of them: a count would change every such page when one image is added,
-    and publishing would rewrite thousands of pages for one new image (the inventory counts).
-    """
-    links = []
-    for name, labeler, text in RELATED:
-        value = getattr(image, name)
-        if value is None:
-            continue
-        links.append(Link(filter_href(root, **{name: str(value)}), f"{text}: {labeler(value)}"))
-    return links

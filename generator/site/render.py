@@ -36,6 +36,7 @@ from generator.site.problems_page import problems_page
 from generator.site.search_index import SEARCH_INDEX, SEARCH_TEXT, search_index_files
 from generator.site.sitemap import page_url, sitemap_xml
 from generator.site.sums import sums_files
+from generator.site.template_parts import bind_parts
 from generator.site.views import (
     ContentView,
     IndexPage,
@@ -70,8 +71,10 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # one build, one process: no template changes under it to look for
     )
     env.filters["breakable"] = breakable
+    bind_parts(env)
     return env
 
 
@@ -160,8 +163,8 @@ def image_files(
         image_nav = replace(nav, canonical=canonical)
 
         def view(image: Image = image, image_nav: Nav = image_nav) -> ImagePage:
-            page = image_page(image, context, image_nav)
-            return replace(page, lifecycle=notice(image, nav.root), history=history_rows(image))
+            lifecycle, history = notice(image, nav.root), history_rows(image)
+            return image_page(image, context, image_nav, lifecycle, history)
 
         inputs = page_inputs(image, context, image_nav)
         files[f"{image.output_dir}/index.html"] = _render_lazily(env, "image.html", inputs, view)
