@@ -152,7 +152,7 @@ class State:
     def __init__(self, path: Path, clock: Callable[[], float]) -> None:
         self.path = path
         self.clock = clock
-        self.problems: list[Problem] = []
+        self._problems: list[Problem] = []
         self.connection = _memory_connection()
         self._files: dict[str, CachedFile] | None = None
         self._lock = threading.Lock()
@@ -168,6 +168,12 @@ class State:
         except sqlite3.Error as exc:
             self._recover(exc)
         return self
+
+    @property
+    def problems(self) -> list[Problem]:
+        """What went wrong with the state, saving the digests still queued included."""
+        self.flush()
+        return self._problems
 
     @property
     def files(self) -> dict[str, CachedFile]:
@@ -261,12 +267,12 @@ class State:
         except (OSError, sqlite3.Error, NewerSchema) as again:
             self._set_aside(f"cannot rebuild: {again}", BUSY_HINT)
             return
-        self.problems.append(_problem(self.path, "state_rebuilt", error=exc, moved=moved.name))
+        self._problems.append(_problem(self.path, "state_rebuilt", error=exc, moved=moved.name))
 
     def _set_aside(self, detail: str, remedy: str) -> None:
         """Work without the real database for this run (it is left untouched)."""
         self.connection = _memory_connection()
-        self.problems.append(_problem(self.path, "state_not_used", detail=detail, remedy=remedy))
+        self._problems.append(_problem(self.path, "state_not_used", detail=detail, remedy=remedy))
 
     def _write(self, sql: str, parameters: tuple) -> None:
         """One statement, one transaction; a failing database stops being written, not the run."""
@@ -299,7 +305,7 @@ class State:
                     "check free space and the state directory; the next run reads again what "
                     "this one could not record"
                 )
-                self.problems.append(
+                self._problems.append(
                     _problem(self.path, "state_not_saved", action="write", error=exc, remedy=remedy)
                 )
 

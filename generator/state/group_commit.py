@@ -73,9 +73,9 @@ class GroupCommit:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._last = time.monotonic()
         pending, self._pending = self._pending, {}
-        if pending:
+        if pending:  # (a flush with nothing queued leaves the next file's commit immediate)
+            self._last = time.monotonic()
             self._commit(batch(pending))
 
 
