@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from generator.catalog.model import Catalog, Event, Image, Tombstone, iso_time, with_fields
 from generator.catalog.moves import record_versions
 from generator.problems import Problem, problem
+from generator.state.transaction import transaction
 from generator.state.versions import moved_ids, read_versions
 
 if TYPE_CHECKING:
@@ -48,23 +49,41 @@ def fingerprint(image: Image) -> tuple[str | None, str]:
     return expected, hashlib.sha256(description.encode()).hexdigest()
 
 
+# An image new to the history, or back after a removal; and a known image that changed.
+ADD_IMAGE = (
+    "INSERT INTO images (id, first_seen, last_seen, last_changed, expected_md5, description_sha256, record) "
+    "VALUES (?1, ?2, ?2, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET last_seen = ?2, "
+    "last_changed = ?2, removed_at = NULL, expected_md5 = ?3, description_sha256 = ?4, record = ?5"
+)
+CHANGE_IMAGE = (
+    "UPDATE images SET last_seen = ?2, last_changed = ?2, expected_md5 = ?3, description_sha256 = ?4, "
+    "record = ?5 WHERE id = ?1"
+)
+
+
 def update_history(connection: sqlite3.Connection, catalog: Catalog, now: float) -> History:
-    """Record this build's images, store the events it finds, return the history to show."""
+    """Record this build's images, store the events it finds, return the history to show.
+
+    All rows are written in one transaction, each kind with one `executemany`.
+    """
     query = "SELECT id, expected_md5, description_sha256, removed_at, record FROM images"
     rows = {row[0]: row[1:] for row in connection.execute(query)}
     announce = any(row[3] is not None for row in rows.values())  # history has run before
     events: list[Event] = []
-    with connection:
-        for image in catalog.images:
-            event = _record(connection, image, rows.get(image.id), now)
-            if event and announce:
-                events.append(event)
-        present = {image.id for image in catalog.images}
-        for image_id, (_, _, removed_at, record) in rows.items():
-            if image_id not in present and removed_at is None:
-                connection.execute("UPDATE images SET removed_at = ? WHERE id = ?", (now, image_id))
-                if record is not None:
-                    events.append(Event(image_id, REMOVED, now, f"Removed: {image_id}"))
+    writes: dict[str, list[tuple]] = {ADD_IMAGE: [], CHANGE_IMAGE: []}
+    for image in catalog.images:
+        event = _record(writes, image, rows.get(image.id), now)
+        if event and announce:
+            events.append(event)
+    present = {image.id for image in catalog.images}
+    gone = [i for i, row in rows.items() if i not in present and row[2] is None]
+    events += [Event(i, REMOVED, now, f"Removed: {i}") for i in gone if rows[i][3] is not None]
+    with transaction(connection):
+        for sql, values in writes.items():
+            connection.executemany(sql, values)
+        connection.executemany(
+            "UPDATE images SET removed_at = ? WHERE id = ?", [(now, i) for i in gone]
+        )
         events = record_versions(connection, catalog, rows, events, now)
         connection.executemany(
             "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)",
@@ -74,9 +93,9 @@ def update_history(connection: sqlite3.Connection, catalog: Catalog, now: float)
 
 
 def _record(
-    connection: sqlite3.Connection, image: Image, row: tuple | None, now: float
+    writes: dict[str, list[tuple]], image: Image, row: tuple | None, now: float
 ) -> Event | None:
-    """Write what changed about one image (nothing, on an ordinary run) and name the news."""
+    """Queue what changed about one image (nothing, on an ordinary run) and name the news."""
     expected, description = fingerprint(image)
     if (
         row is not None
@@ -85,24 +104,15 @@ def _record(
         and (row[0], row[1]) == (expected, description)
     ):
         return None  # known, present, unchanged: no write at all
-    record = json.dumps(image.to_json(), sort_keys=True)
+    values = (image.id, now, expected, description, json.dumps(image.to_json(), sort_keys=True))
     if row is None or row[3] is None or row[2] is not None:
-        connection.execute(
-            "INSERT INTO images (id, first_seen, last_seen, last_changed, expected_md5, description_sha256, record) "
-            "VALUES (?1, ?2, ?2, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET last_seen = ?2, "
-            "last_changed = ?2, removed_at = NULL, expected_md5 = ?3, description_sha256 = ?4, record = ?5",
-            (image.id, now, expected, description, record),
-        )
+        writes[ADD_IMAGE].append(values)
         return Event(image.id, ADDED, now, f"Added: {image.id}")
+    writes[CHANGE_IMAGE].append(values)
     what = " and ".join(
         n
         for n, old, new in (("checksum", row[0], expected), ("description", row[1], description))
         if old != new
-    )
-    connection.execute(
-        "UPDATE images SET last_seen = ?2, last_changed = ?2, expected_md5 = ?3, description_sha256 = ?4, "
-        "record = ?5 WHERE id = ?1",
-        (image.id, now, expected, description, record),
     )
     return Event(image.id, CHANGED, now, f"New {what}: {image.id}")
 
@@ -180,6 +190,7 @@ def published_history(
     than the live site (its tombstones and images are carried over).
     """
     late: list[Problem] = []
+    state.flush()  # the digests still queued: a failure to save them is reported with the rest
     try:
         history = update_history(state.connection, catalog, now)
     except sqlite3.Error as exc:

@@ -17,7 +17,7 @@ from generator.state.versions import (
     forget_moves,
     moved_ids,
     record_move,
-    record_version,
+    store_versions,
 )
 
 RENAMED = "renamed"
@@ -36,6 +36,7 @@ def record_versions(
     present = {image.id for image in catalog.images}
     forget_moves(connection, present)
     moves = _renames(catalog.images, before, keys, set(moved_ids(connection)), present)
+    versions: list[tuple[str, dict]] = []
     for image in catalog.images:
         key = content_key(image)
         if key is None or key == keys.get(image.id):
@@ -46,7 +47,8 @@ def record_versions(
         event = RENAMED if old else ("changed" if keys.get(image.id) else "added")
         version = {"at": now, "event": event, "md5": key, "size_bytes": image.size_bytes}
         version.update(sha256=getattr(image, "sha256", None), moved_from=old)
-        record_version(connection, image.id, version)
+        versions.append((image.id, version))
+    store_versions(connection, versions)  # after the moves: a rename's own versions come first
     return _renamed_news(events, moves, now)
 
 

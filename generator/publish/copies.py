@@ -2,8 +2,9 @@
 
 Layout: `<output>` is a symlink to `.<name>.builds/a/` or `.../b/`. Each run brings the copy
 that is *not* published up to date (writing only files whose bytes differ from what that copy
-holds, each by write-then-rename) and then points the link at it with one `rename`. A reader
-always sees a whole site; a run killed at any moment leaves the published copy untouched.
+holds, each in place: no reader sees that copy yet) and then points the link at it with one
+`rename`. A reader always sees a whole site; a run killed at any moment leaves the published
+copy untouched.
 Updating in place, rather than making a fresh tree, matters: a new tree of 10,000 permalink
 directories costs seconds of `mkdir` and as many of `rmdir` to clean up.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from generator import failpoints
 from generator.errors import CatalogError
+from generator.publish.in_place import CREATE, make_folders, put
 from generator.publish.manifest import (
     Manifest,
     digests,
@@ -143,14 +145,17 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
     for relpath in sorted(set(old) - set(new), reverse=True):
         _refuse_links_inside(target, target / relpath, real_dirs)
         _remove(target, relpath)
-    written = 0
+    written, made = 0, set[str]()
     for index, relpath in enumerate(sorted(new)):
         if index == len(new) // 2:
             failpoints.reach("publishing")
         if old.get(relpath) != new[relpath]:
-            _refuse_links_inside(target, target / relpath, real_dirs)
+            make_folders(target, relpath, made)
+            path = f"{target}/{relpath}"
+            if relpath in old and old[relpath] is None:  # journaled by a killed run
+                _temporary(Path(path)).unlink(missing_ok=True)  # (an older version wrote beside)
             data = files[relpath]
-            _write(target / relpath, data.read() if isinstance(data, Reused) else data)
+            put(path, data.read() if isinstance(data, Reused) else data, relpath in old)
             written += 1
     _write(manifest_path(target), manifest_bytes(new))
     _write(pages_path(target), pages_bytes(page_keys(files)))
@@ -204,8 +209,7 @@ def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = _temporary(path)
     temporary.unlink(missing_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(temporary, flags, 0o666)
+    fd = os.open(temporary, CREATE, 0o666)
     with open(fd, "wb") as handle:
         handle.write(data)
     os.replace(temporary, path)

@@ -1,9 +1,10 @@
 """What one run leaves for the next: digests, fingerprints and image history, in SQLite.
 
 One database (`state.sqlite`) per repository, in the state directory, never in the site. WAL
-mode, and every digest is committed as soon as it is known, so `kill -9` loses only the files
-being read. The database is a cache: when it cannot be read it is moved aside and rebuilt, which
-costs a full re-read, never a wrong verdict and never a crash.
+mode, and digests are committed as they are known, a few files to a transaction
+(`group_commit`), so `kill -9` loses only the files being read and the last half second's.
+The database is a cache: when it cannot be read it is moved aside and rebuilt, which costs a
+full re-read, never a wrong verdict and never a crash.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from generator.digests import Digest
 from generator.problems import Problem, problem
+from generator.state.group_commit import Batch, GroupCommit
+from generator.state.transaction import transaction
 
 if TYPE_CHECKING:
     from generator.verify.hashing import FileDigest
@@ -156,12 +159,13 @@ class State:
     def __init__(self, path: Path, clock: Callable[[], float]) -> None:
         self.path = path
         self.clock = clock
-        self.problems: list[Problem] = []
+        self._problems: list[Problem] = []
         self.connection = _memory_connection()
         self._files: dict[str, CachedFile] | None = None
         self._lock = threading.Lock()
         self._broken = False
         self._reports_voided = False
+        self.pending = GroupCommit(self._write_batches)
 
     def open(self) -> State:
         try:
@@ -173,38 +177,34 @@ class State:
         return self
 
     @property
+    def problems(self) -> list[Problem]:
+        """What went wrong with the state, saving the digests still queued included."""
+        self.flush()
+        return self._problems
+
+    @property
     def files(self) -> dict[str, CachedFile]:
         """Every file row, read at once: one query beats one per file by far."""
         if self._files is None:
+            self.flush()
             rows = self._read(lambda: self.connection.execute(FILES_QUERY).fetchall()) or []
             self._files = {r[0]: (r[1], r[2], r[3], r[4], _digests(r[7]), r[5], r[6]) for r in rows}
         return self._files
 
     def record(self, digest: FileDigest) -> None:
-        """Store a fresh digest at once (committed); forget a file that changed while read.
-
-        Any new digest (a scrub may find bit rot under an unchanged stat) voids stored reports.
+        """Store a fresh digest (committed within `group_commit.INTERVAL`); forget a file that
+        changed while read. Any new digest (a scrub may find bit rot under an unchanged stat)
+        voids stored reports.
         """
         if not self._reports_voided:
             self._reports_voided = True
             # (not the record of problems logged, `log:<command>`: a digest does not void it)
             self._write("DELETE FROM snapshots WHERE command NOT LIKE 'log:%'", ())
-        relpath = digest.relpath
-        forget = [("DELETE FROM file_digests WHERE relpath = ?", (relpath,))]
-        if digest.digests and digest.fingerprint and digest.hashed_at is not None:
-            row = (relpath, *digest.fingerprint, digest.hashed_at, digest.read_at)
-            self._write_all(
-                [
-                    ("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", row),
-                    *forget,  # the digests of this read replace all earlier ones
-                    *(
-                        ("INSERT INTO file_digests VALUES (?, ?, ?)", (relpath, *d))
-                        for d in digest.digests
-                    ),
-                ]
-            )
-        elif digest.changing:
-            self._write_all([("DELETE FROM files WHERE relpath = ?", (relpath,)), *forget])
+        self.pending.add(digest)
+
+    def flush(self) -> None:
+        """Commit the digests recorded so far (before their rows are read, or problems told)."""
+        self.pending.flush()
 
     def see_images(self, ids: Iterable[str], now: float) -> None:
         """Note that these images exist now: first_seen once, last_seen to the hour.
@@ -236,6 +236,7 @@ class State:
     def oldest_read(self) -> float | None:
         """When the least recently read file was read (for the rehash policy)."""
         sql = "SELECT min(read_at) FROM files"
+        self.flush()
         return self._read(lambda: self.connection.execute(sql).fetchone()[0])
 
     def snapshot(self, command: str, key: str) -> str | None:
@@ -250,6 +251,7 @@ class State:
         )
 
     def close(self) -> None:
+        self.pending.close()
         self.connection.close()
 
     def _read(self, query: Callable[[], Any]) -> Any:
@@ -272,49 +274,54 @@ class State:
         except (OSError, sqlite3.Error, NewerSchema) as again:
             self._set_aside(f"cannot rebuild: {again}", BUSY_HINT)
             return
-        self.problems.append(_problem(self.path, "state_rebuilt", error=exc, moved=moved.name))
+        self._problems.append(_problem(self.path, "state_rebuilt", error=exc, moved=moved.name))
 
     def _set_aside(self, detail: str, remedy: str) -> None:
         """Work without the real database for this run (it is left untouched)."""
         self.connection = _memory_connection()
-        self.problems.append(_problem(self.path, "state_not_used", detail=detail, remedy=remedy))
+        self._problems.append(_problem(self.path, "state_not_used", detail=detail, remedy=remedy))
 
     def _write(self, sql: str, parameters: tuple) -> None:
         """One statement, one transaction; a failing database stops being written, not the run."""
         self._write_all([(sql, parameters)])
 
     def _write_all(self, statements: list[tuple[str, tuple]]) -> None:
-        """Statements in one transaction (one alone needs none: autocommit is one)."""
+        """Statements in one transaction, runs of the same one as one `executemany`."""
+        batches: Batch = []
+        for sql, parameters in statements:
+            if batches and batches[-1][0] == sql:
+                batches[-1][1].append(parameters)
+            else:
+                batches.append((sql, [parameters]))
+        self._write_batches(batches)
+
+    def _write_batches(self, batches: Batch) -> None:
+        """One transaction (one statement alone needs none: autocommit is one); a failing
+        database stops being written, not the run."""
         with self._lock:
             if self._broken:
                 return
             try:
-                if len(statements) == 1:
-                    self.connection.execute(*statements[0])
+                if len(batches) == 1 and len(batches[0][1]) == 1:
+                    self.connection.execute(batches[0][0], batches[0][1][0])
                 else:
-                    _transaction(self.connection, statements)
+                    _transaction(self.connection, batches)
             except sqlite3.Error as exc:
                 self._broken = True
                 remedy = (
                     "check free space and the state directory; the next run reads again what "
                     "this one could not record"
                 )
-                self.problems.append(
+                self._problems.append(
                     _problem(self.path, "state_not_saved", action="write", error=exc, remedy=remedy)
                 )
 
 
-def _transaction(connection: sqlite3.Connection, statements: list[tuple[str, tuple]]) -> None:
+def _transaction(connection: sqlite3.Connection, batches: Batch) -> None:
     """All or nothing: a file row never stays without its digests, nor digests without it."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        for sql, parameters in statements:
-            connection.execute(sql, parameters)
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
+    with transaction(connection):
+        for sql, rows in batches:
+            connection.executemany(sql, rows)
 
 
 def _digests(text: str | None) -> tuple[Digest, ...]:

@@ -25,13 +25,15 @@ def moved_ids(connection: sqlite3.Connection) -> dict[str, str]:
     return dict(connection.execute("SELECT old_id, new_id FROM moves"))
 
 
-def record_version(connection: sqlite3.Connection, image_id: str, version: dict[str, Any]) -> None:
-    """Store one version and make its key the image's current one."""
-    values = tuple(version.get(name) for name in VERSION_COLUMNS)
-    connection.execute(
-        "INSERT OR IGNORE INTO versions VALUES (?, ?, ?, ?, ?, ?, ?)", (image_id, *values)
-    )
-    connection.execute("UPDATE images SET md5 = ? WHERE id = ?", (version["md5"], image_id))
+def store_versions(connection: sqlite3.Connection, versions: list[tuple[str, dict]]) -> None:
+    """Store new versions (image id, version) and make each key its image's current one.
+
+    Two `executemany` calls for any number of images, inside the caller's transaction.
+    """
+    rows = [(i, *(v.get(name) for name in VERSION_COLUMNS)) for i, v in versions]
+    connection.executemany("INSERT OR IGNORE INTO versions VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    keys = [(v["md5"], i) for i, v in versions]
+    connection.executemany("UPDATE images SET md5 = ? WHERE id = ?", keys)
 
 
 def record_move(connection: sqlite3.Connection, old_id: str, new_id: str, at: float) -> None:

@@ -1,0 +1,99 @@
+"""Writing the files of the copy being brought up to date: in place, yet never through a link.
+
+No reader sees that copy before the swap, and its manifest journal marks each file untrusted
+until the copy is whole, so a file needs no temporary name and no rename. Those made a rewrite
+of 10,000 pages take 12-17 s against 1-3 s overwriting them (5,000 files, this machine, loaded).
+What stays is the safety of the old way: only a regular file with one name, opened without
+following a link, is overwritten; anything else at the path is unlinked and the file created
+exclusively (`O_EXCL | O_NOFOLLOW`), so a link or a hard link planted there is removed, never
+written through; and each folder is made or checked, top down, once per run, so nothing is
+created below a folder replaced by a link. (A reader holding a file of this copy open since
+it was live, two builds ago, would see it change: the web server serves only the live copy.)
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+from generator.publish.output_checks import unsafe_area
+
+# A new file only: a link planted at the path is never followed, an existing file never reused.
+CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# An existing file only, never through a link, never waiting on a fifo.
+OVERWRITE = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def make_folders(target: Path, relpath: str, made: set[str]) -> None:
+    """Make sure every folder of `relpath` inside the copy is a real directory, creating the
+    missing ones; `made` holds the folders already vouched for this run.
+
+    `mkdir` first: it fails on anything already there, a link included, without following it;
+    only then is the existing entry looked at.
+    """
+    folder = relpath.rpartition("/")[0]
+    if not folder or folder in made:
+        return
+    make_folders(target, folder, made)  # parents first: never a mkdir below a link
+    path = f"{target}/{folder}"
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            raise unsafe_area(
+                Path(path), target.parent, f"is a symbolic link (to '{os.readlink(path)}')"
+            ) from None
+        if not stat.S_ISDIR(mode):
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path) from None
+    made.add(folder)
+
+
+def put(path: str, data: bytes, ours: bool) -> None:
+    """Give the file at `path` the bytes `data`.
+
+    `ours` (the manifest lists the path): a regular file with no other name is overwritten in
+    place, ten times quicker than any way that frees its blocks (rename, unlink, truncation to
+    zero: ext4 flushes or discards them at once). Anything else there (a link, a second name,
+    a fifo, a stray the manifest does not list) is unlinked and the file created anew.
+    """
+    if ours and _overwrite(path, data):
+        return
+    try:
+        fd = os.open(path, CREATE, 0o666)
+    except FileExistsError:
+        os.unlink(path)
+        fd = os.open(path, CREATE, 0o666)
+    try:
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _overwrite(path: str, data: bytes) -> bool:
+    """Overwrite our own file in place; False, with the entry unlinked, when it is not that."""
+    try:
+        fd = os.open(path, OVERWRITE)
+    except FileNotFoundError:
+        return False
+    except OSError:  # a link (ELOOP), a fifo without reader (ENXIO), a folder: not ours
+        fd = None
+    if fd is not None:
+        try:
+            found = os.fstat(fd)
+            if stat.S_ISREG(found.st_mode) and found.st_nlink == 1:
+                _write_all(fd, data)
+                os.ftruncate(fd, len(data))
+                return True
+        finally:
+            os.close(fd)
+    os.unlink(path)
+    return False
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
