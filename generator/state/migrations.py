@@ -1,0 +1,107 @@
+"""The state database's schema, as the steps that build it: one SQL script per version.
+
+`database.migrate` runs the scripts a database has not had yet, each in its transaction, and
+records the version in `PRAGMA user_version`.
+"""
+
+from __future__ import annotations
+
+# MIGRATIONS[n] takes a database from schema version n to n + 1 (`PRAGMA user_version`).
+# Add a migration for every change; never edit one that has shipped.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE files (
+        relpath   TEXT PRIMARY KEY,   -- member file, relative to the repository root
+        size      INTEGER NOT NULL,   -- the fingerprint: size, st_mtime_ns, st_ctime_ns, inode
+        mtime_ns  INTEGER NOT NULL,
+        ctime_ns  INTEGER NOT NULL,
+        inode     INTEGER NOT NULL,
+        md5       TEXT NOT NULL,      -- MD5 of the bytes read
+        hashed_at REAL NOT NULL,      -- when the fingerprint was taken, after the read (racy rule)
+        read_at   REAL NOT NULL       -- when the read started: the image's verified_at
+    ) WITHOUT ROWID;
+    CREATE TABLE images (
+        id           TEXT PRIMARY KEY,  -- <vm>/<stem>, the permalink
+        first_seen   REAL NOT NULL,
+        last_seen    REAL NOT NULL,
+        -- kept for the image history (issue: cron runs); NULL until that code fills them
+        last_changed REAL,              -- when md5 last took a new value
+        removed_at   REAL,              -- tombstone: when the image was found gone
+        md5          TEXT,              -- content digest (members: MD5 of their md5sum listing)
+        expected_md5 TEXT,              -- what the .checksum said
+        description_sha256 TEXT         -- to notice edited descriptions
+    ) WITHOUT ROWID;
+    """,
+    """
+    CREATE TABLE snapshots (
+        command TEXT PRIMARY KEY,   -- the command whose report this is ('verify')
+        key     TEXT NOT NULL,      -- the tree's stat digest + settings + program
+        made_at REAL NOT NULL,
+        report  TEXT NOT NULL       -- JSON: the figures and problems it reported
+    ) WITHOUT ROWID;
+    """,
+    """
+    ALTER TABLE images ADD COLUMN record TEXT;  -- catalog.json entry as last published (tombstones)
+    CREATE TABLE events (
+        image_id TEXT NOT NULL,
+        kind     TEXT NOT NULL,     -- added, changed, removed
+        at       REAL NOT NULL,
+        title    TEXT NOT NULL,
+        PRIMARY KEY (image_id, kind, at)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_by_time ON events (at);
+    """,
+    """
+    CREATE TABLE file_digests (
+        relpath   TEXT NOT NULL,      -- a row of `files`: all digests of one read of the file
+        algorithm TEXT NOT NULL,      -- hashlib name: md5, sha256, ...
+        hex       TEXT NOT NULL,
+        PRIMARY KEY (relpath, algorithm)
+    ) WITHOUT ROWID;
+    INSERT INTO file_digests SELECT relpath, 'md5', md5 FROM files;
+    CREATE TABLE files_keyed (
+        relpath   TEXT PRIMARY KEY,   -- as before, without the md5 column
+        size      INTEGER NOT NULL,
+        mtime_ns  INTEGER NOT NULL,
+        ctime_ns  INTEGER NOT NULL,
+        inode     INTEGER NOT NULL,
+        hashed_at REAL NOT NULL,
+        read_at   REAL NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO files_keyed SELECT relpath, size, mtime_ns, ctime_ns, inode, hashed_at, read_at
+        FROM files;
+    DROP TABLE files;
+    ALTER TABLE files_keyed RENAME TO files;
+    """,
+    """
+    CREATE TABLE versions (          -- image lifecycle: each content an image had (queries: versions.py)
+        image_id   TEXT NOT NULL,
+        at         REAL NOT NULL,
+        event      TEXT NOT NULL,    -- added, changed, renamed
+        md5        TEXT NOT NULL,    -- content key: MD5 (directories: MD5 of the member MD5s)
+        sha256     TEXT,
+        size_bytes INTEGER,
+        moved_from TEXT,             -- renamed: the image id it had before
+        PRIMARY KEY (image_id, at, event)
+    ) WITHOUT ROWID;
+    CREATE TABLE moves (
+        old_id TEXT PRIMARY KEY,     -- a tombstone whose content reappeared under another name
+        new_id TEXT NOT NULL,
+        at     REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
+    """
+    CREATE TABLE stored_reads (
+        image_id TEXT PRIMARY KEY,  -- <vm>/<stem>
+        key      TEXT NOT NULL,     -- fingerprints of its files + program + settings (stored_reads)
+        value    TEXT NOT NULL      -- JSON: header facts, .checksum text, redacted description
+    ) WITHOUT ROWID;
+    """,
+    """
+    CREATE TABLE kept_images (
+        image_id TEXT PRIMARY KEY,  -- <vm>/<stem>
+        key      TEXT NOT NULL,     -- its reads' key + its files' digests + settings (catalog.kept)
+        value    TEXT NOT NULL      -- JSON: the Image record as built (catalog.image_record)
+    );
+    """,
+)
