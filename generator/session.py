@@ -277,6 +277,7 @@ def verify_images(
     digests = hash_all(
         entries, root, digester, config.jobs, stats, session.progress, config.hash_budget
     )
+    state.flush()  # hashing is over: no group-commit timer may write while the run reads on
     state.see_images([entry.id for entry in entries], session.clock())
     return digests
 
