@@ -10,6 +10,7 @@ damaged or forged row gives BadRecord, never an object of another kind or runnin
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import fields
@@ -21,7 +22,7 @@ from generator.problems import from_rows, to_rows
 from generator.read.check_command import CheckCommand
 from generator.verify.verdict import MemberResult
 
-NAMES = tuple(f.name for f in fields(Image))
+NAMES = tuple(f.name for f in fields(Image) if f.name != "record_token")  # the text's digest
 
 
 class BadRecord(ValueError):
@@ -67,6 +68,11 @@ def image_text(image: Image) -> str:
     return json.dumps(values, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
+def record_token(text: str) -> str:
+    """The `Image.record_token` of the record `text` (`image_text`) holds."""
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def image_from_text(text: str) -> Image:
     """The Image `image_text` wrote; BadRecord for anything else."""
     try:
@@ -75,6 +81,6 @@ def image_from_text(text: str) -> Image:
             raise ValueError(f"{len(NAMES)} field values expected")
         for index, read in _CODED:
             values[index] = read(values[index])
-        return Image(*values)
+        return Image(*values, record_token=record_token(text))
     except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
         raise BadRecord(f"not a kept image: {exc}") from exc

@@ -18,8 +18,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from generator.catalog.image_record import BadRecord, image_from_text, image_text
-from generator.catalog.model import Image, make_image
+from generator.catalog.image_record import BadRecord, image_from_text, image_text, record_token
+from generator.catalog.model import Image, make_image, with_fields
 from generator.read.parse import ParseRules, parse_image
 from generator.read.scan import ImageEntry
 from generator.read.stored_reads import ReadStore, read_key
@@ -45,8 +45,11 @@ def catalog_images(
         if image is None:
             parsed = parse_image(root, entry, rules)
             image = make_image(parsed, evaluate(entry, parsed.checksum, digests))
-            if kept is not None and key is not None and parsed.lasting and _lasting(image):
-                kept.put(entry.id, key, image_text(image))
+            if kept is not None:  # a build: pages are keyed by the token (`Image.record_token`)
+                text = image_text(image)
+                image = with_fields(image, record_token=record_token(text))
+                if key is not None and parsed.lasting and _lasting(image):
+                    kept.put(entry.id, key, text)
         images.append(image)
     return images
 

@@ -3,7 +3,7 @@ rendered (see `page_memo`): a one-description edit costs one page, not 10,000 vi
 
 from __future__ import annotations
 
-from generator.catalog.model import Image
+from generator.catalog.model import SET_LATER, Image
 from generator.site.image_page import Shared
 from generator.site.views import Nav
 
@@ -15,8 +15,11 @@ def page_inputs(image: Image, context: Shared, nav: Nav) -> tuple[object, ...]:
     never built: whatever the page comes to read must be added here.
     """
     audience = context.audience
+    image_values: object = image
+    if image.record_token:  # the record's digest and what was set on it since: equal values
+        image_values = (image.record_token, *(getattr(image, name) for name in SET_LATER))
     group = context.siblings.get(image.id, [])
     others = tuple((i.id, i.vm, i.name, i.status) for i in group)
     written = audience.as_written.get(image.id)
-    return (image, nav, context.repository, context.base_url, others, written,
+    return (image_values, nav, context.repository, context.base_url, others, written,
             audience.private, audience.private_base_url)  # fmt: skip
