@@ -115,6 +115,12 @@ MIGRATIONS: tuple[str, ...] = (
         value    TEXT NOT NULL      -- JSON: header facts, .checksum text, redacted description
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE image_pieces (     -- what the site makes of one image (queries: image_pieces.py)
+        key   TEXT PRIMARY KEY,     -- digest of the program and the image (site.image_memo)
+        value BLOB NOT NULL         -- its inventory row, catalog.json line and search words
+    ) WITHOUT ROWID;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LAST_SEEN_RESOLUTION = 3600.0  # seconds
