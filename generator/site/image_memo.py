@@ -73,17 +73,18 @@ def _program_digest() -> hashlib._Hash:
     return hashlib.sha256(b"image pieces\0" + program_identity().encode() + b"\0")
 
 
-def encode(pieces: Pieces) -> bytes:
-    """The pieces as kept: a digest of the payload, then the payload (marshal of plain values)."""
+def encode(key: str, pieces: Pieces) -> bytes:
+    """The pieces as kept: a digest of key and payload, then the payload (marshal of plain
+    values). The key is in the digest: another image's pieces never pass for these."""
     row = tuple(getattr(pieces.row, name) for name in ROW_FIELDS)
     payload = marshal.dumps((row, pieces.record, pieces.extra, pieces.text))
-    return hashlib.blake2b(payload, digest_size=CHECK_SIZE).digest() + payload
+    return _check(key, payload) + payload
 
 
-def decode(blob: bytes) -> Pieces | None:
-    """Kept pieces, or None when they are damaged or not of this shape."""
+def decode(key: str, blob: bytes) -> Pieces | None:
+    """Kept pieces, or None when they are damaged, not kept under `key` or not of this shape."""
     check, payload = blob[:CHECK_SIZE], blob[CHECK_SIZE:]
-    if hashlib.blake2b(payload, digest_size=CHECK_SIZE).digest() != check:
+    if _check(key, payload) != check:
         return None
     try:
         row, record, extra, text = marshal.loads(payload)
@@ -92,6 +93,10 @@ def decode(blob: bytes) -> Pieces | None:
         return Pieces(Row(*row), record, extra, text)
     except (ValueError, EOFError, TypeError):
         return None
+
+
+def _check(key: str, payload: bytes) -> bytes:
+    return hashlib.blake2b(key.encode() + b"\0" + payload, digest_size=CHECK_SIZE).digest()
 
 
 class ImageMemo:
@@ -133,10 +138,10 @@ class ImageMemo:
         if made is not None:
             return made
         blob = kept.get(key)
-        made = decode(blob) if blob is not None else None
+        made = decode(key, blob) if blob is not None else None
         if made is None:
             made = make_pieces(image)
-            new[key] = encode(made)
+            new[key] = encode(key, made)
             self.computed += 1
         else:
             self.reused += 1

@@ -114,9 +114,17 @@ class _TokenPickler(pickle.Pickler):
         super().__init__(buffer, protocol=5)
         self.tokens = tokens
 
-    def persistent_id(self, obj: object) -> str | None:
+    def reducer_override(self, obj: object) -> object:
+        # Called for objects of classes only (not str, int, list...): few calls per page.
         known = self.tokens.get(id(obj))
-        return known[1] if known is not None and known[0] is obj else None
+        if known is not None and known[0] is obj:
+            return token, (known[1],)
+        return NotImplemented
+
+
+def token(key: str) -> str:
+    """What a keyed object stands as in a page key (never unpickled: keys are only hashed)."""
+    return key
 
 
 def pages_path(build: Path) -> Path:
