@@ -112,7 +112,6 @@ def deploy(
         target.base_url,
         audience=public(target),
         memo=memo,
-        records=records,
         images=images,
     )
     files.update(export_files(files["catalog.json"], target))
@@ -165,7 +164,6 @@ def deploy_private(
         target.private_base_url,
         audience=audience,
         memo=page_memo(output),
-        records=records,
         images=images,
     )
     return publish(files, output, key)

@@ -88,14 +88,12 @@ def render_site(
     layout: Layout = Layout(),
     audience: Audience = PUBLIC,
     memo: PageMemo | None = None,
-    records: dict[str, str] | None = None,
     images: ImageMemo | None = None,
 ) -> dict[str, bytes]:
     """Every file of the site, keyed by its path relative to the site root.
 
     With a `memo` of the pages already published, unchanged pages are `Reused`, not rendered.
-    `records`: the images' catalog.json lines (`image_records`), when the caller made them.
-    `images`: the images' rows, lines and words kept by a key of each image (`image_memo`).
+    `images`: the images' rows, catalog.json lines and words, kept by image (`image_memo`).
 
     For the members-only copy (`audience.private`): pages marked noindex, image pages with
     descriptions as written, and no sitemap.
@@ -112,11 +110,9 @@ def render_site(
         made = make_nav(depth, title, pages, current, generated_at)
         return replace(made, private=True) if audience.private else made
 
-    listing = (
-        listing_pages(rows, nav, layout.listing_page_size) if len(rows) > layout.table_limit else {}
-    )
-    if records is None:
-        records = {image.id: p.record for image, p in zip(catalog.images, pieces, strict=True)}
+    large = len(rows) > layout.table_limit
+    listing = listing_pages(rows, nav, layout.listing_page_size) if large else {}
+    records = {image.id: p.record for image, p in zip(catalog.images, pieces, strict=True)}
     files = {"catalog.json": catalog_json(catalog, records)}
     index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
     index = replace(index, news=news_items(catalog.events), removed=recently_removed(catalog))
