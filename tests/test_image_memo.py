@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from generator.build import build as run_build
 from generator.build import catalog_of, site_catalog
@@ -62,26 +65,26 @@ def assert_as_made_from_nothing(catalog: Catalog, config: Config, files: dict) -
         assert (data.read() if isinstance(data, Reused) else data) == fresh[path], path
 
 
-def test_an_edit_computes_the_pieces_of_the_edited_image_only(tmp_path: Path) -> None:
+def edit(repo: Path) -> None:
+    (repo / f"{IMAGES[4]}.txt").write_text("# Image 4\n\nRebuilt with **geant** 3.21.\n")
+
+
+def add(repo: Path) -> None:
+    added = "vmware/sl7.2_x86_64_sl21b_8GB_added"
+    write_tree(repo, image_entries(f"{added}.img", b"added\n", "# Added\n\nA **geant** node.\n"))
+
+
+@pytest.mark.parametrize(("change", "reused"), [(edit, len(IMAGES) - 1), (add, len(IMAGES))])
+def test_an_edit_or_an_added_image_computes_the_pieces_of_that_image_only(
+    tmp_path: Path, change: Callable[[Path], None], reused: int
+) -> None:
     repo = repository(tmp_path)
     config, clock = config_for(tmp_path), Clock()
     run_build(config, clock)  # keeps every image's pieces
-    (repo / f"{IMAGES[4]}.txt").write_text("# Image 4\n\nRebuilt with **geant** 3.21.\n")
+    change(repo)
     catalog, memo, files = site_of_next_build(config, clock)
-    assert (memo.computed, memo.reused) == (1, len(IMAGES) - 1)
+    assert (memo.computed, memo.reused) == (1, reused)
     assert b"geant" in files["search-text.json"]
-    assert_as_made_from_nothing(catalog, config, files)
-
-
-def test_an_added_image_computes_its_own_pieces_only(tmp_path: Path) -> None:
-    repo = repository(tmp_path)
-    config, clock = config_for(tmp_path), Clock()
-    run_build(config, clock)
-    added = "vmware/sl7.2_x86_64_sl21b_8GB_added"
-    write_tree(repo, image_entries(f"{added}.img", b"added\n", "# Added\n\nA **cvmfs** node.\n"))
-    catalog, memo, files = site_of_next_build(config, clock)
-    assert (memo.computed, memo.reused) == (1, len(IMAGES))
-    assert b"cvmfs" in files["search-text.json"]
     assert_as_made_from_nothing(catalog, config, files)
 
 
