@@ -25,8 +25,8 @@ from typing import Protocol
 from generator.catalog.model import Image
 from generator.identity import program_identity
 from generator.site.page_memo import PageMemo, view_bytes
-from generator.site.records import image_record
-from generator.site.search_index import row_words
+from generator.site.records import compact_json, image_record
+from generator.site.search_index import row_words, spaced
 from generator.site.views import Row, make_row
 
 ROW_FIELDS = tuple(f.name for f in fields(Row))
@@ -52,11 +52,24 @@ class Pieces:
     record: str  # its catalog.json line (`image.json` holds it too)
     extra: str  # search-index.json: the row's words its name and facet values lack, spaced
     text: str  # search-text.json: the description's and front matter's words, spaced
+    problems: tuple[str, ...] = ()  # the catalog.json lines of its problems, in order
 
 
 def make_pieces(image: Image) -> Pieces:
     row = make_row(image)
-    return Pieces(row, image_record(image), *row_words(row))
+    problems = tuple(compact_json(vars(problem)) for problem in image.problems)
+    return Pieces(row, image_record(image), *row_words(row), problems)
+
+
+def problem_lines(
+    images: Sequence[Image], pieces: Sequence[Pieces]
+) -> dict[int, tuple[object, str]]:
+    """The catalog.json line of each image's problem, by the problem's id (with the problem)."""
+    lines = {}
+    for image, made in zip(images, pieces, strict=True):
+        for problem, line in zip(image.problems, made.problems, strict=True):
+            lines[id(problem)] = (problem, line)
+    return lines
 
 
 def image_key(image: Image) -> str | None:
@@ -77,7 +90,7 @@ def encode(key: str, pieces: Pieces) -> bytes:
     """The pieces as kept: a digest of key and payload, then the payload (marshal of plain
     values). The key is in the digest: another image's pieces never pass for these."""
     row = tuple(getattr(pieces.row, name) for name in ROW_FIELDS)
-    payload = marshal.dumps((row, pieces.record, pieces.extra, pieces.text))
+    payload = marshal.dumps((row, pieces.record, pieces.extra, pieces.problems))  # text: row's
     return _check(key, payload) + payload
 
 
@@ -87,10 +100,11 @@ def decode(key: str, blob: bytes) -> Pieces | None:
     if _check(key, payload) != check:
         return None
     try:
-        row, record, extra, text = marshal.loads(payload)
-        if len(row) != len(ROW_FIELDS):
+        values, record, extra, problems = marshal.loads(payload)
+        if len(values) != len(ROW_FIELDS):
             return None
-        return Pieces(Row(*row), record, extra, text)
+        row = Row(*values)
+        return Pieces(row, record, extra, spaced(row.text_words.split()), problems)
     except (ValueError, EOFError, TypeError):
         return None
 

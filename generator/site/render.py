@@ -17,12 +17,13 @@ import jinja2
 from markupsafe import Markup, escape
 
 from generator.catalog.model import Catalog, Image
+from generator.problems import Problem
 from generator.resources import templates_dir
 from generator.site.content import ContentPage
 from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
 from generator.site.image_inputs import page_inputs
-from generator.site.image_memo import ImageMemo, site_pieces
+from generator.site.image_memo import ImageMemo, Pieces, problem_lines, site_pieces
 from generator.site.image_page import (
     PUBLIC,
     Audience,
@@ -113,7 +114,7 @@ def render_site(
     large = len(rows) > layout.table_limit
     listing = listing_pages(rows, nav, layout.listing_page_size) if large else {}
     records = {image.id: p.record for image, p in zip(catalog.images, pieces, strict=True)}
-    files = {"catalog.json": catalog_json(catalog, records)}
+    files = {"catalog.json": catalog_json(catalog, records, pieces)}
     index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
     index = replace(index, news=news_items(catalog.events), removed=recently_removed(catalog))
     files["index.html"] = _render(env, "index.html", index)
@@ -192,19 +193,33 @@ def _render(env: jinja2.Environment, template: str, page: Any) -> bytes:
     return memo.page(template, page, draw) if memo is not None else draw()
 
 
-def catalog_json(catalog: Catalog, records: dict[str, str] | None = None) -> bytes:
+def catalog_json(
+    catalog: Catalog, records: dict[str, str] | None = None, pieces: list[Pieces] | None = None
+) -> bytes:
     """Stable JSON: sorted keys, one top-level key per line and one list item (an image, a
     problem) per line, so unchanged catalogs give equal bytes and a change is a line of a diff.
 
-    `records` are the images' lines (`image_records`) when the caller already made them.
+    `records` are the images' lines (`image_records`) when the caller already made them;
+    `pieces` (`image_memo`) hold the lines of the images' problems.
     """
     records = image_records(catalog) if records is None else records
+    known = problem_lines(catalog.images, pieces) if pieces is not None else {}
     parts = {
-        key: _json_lines(value) for key, value in replace(catalog, images=[]).to_json().items()
+        key: _json_lines(value)
+        for key, value in replace(catalog, images=[], problems=[]).to_json().items()
     }
     parts["images"] = _json_lines([Raw(records[image.id]) for image in catalog.images])
+    parts["problems"] = _json_lines([_problem_line(p, known) for p in catalog.problems])
     lines = [f"{compact_json(key)}: {text}" for key, text in sorted(parts.items())]
     return ("{\n" + ",\n".join(lines) + "\n}\n").encode("utf-8")
+
+
+def _problem_line(problem: Problem, known: dict[int, tuple[object, str]]) -> Raw:
+    """The problem's line of catalog.json: as its image's pieces hold it, else made now."""
+    found = known.get(id(problem))
+    return Raw(
+        found[1] if found is not None and found[0] is problem else compact_json(vars(problem))
+    )
 
 
 class Raw(str):

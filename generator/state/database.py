@@ -119,7 +119,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE image_pieces (     -- what the site makes of one image (queries: image_pieces.py)
         key   TEXT PRIMARY KEY,     -- digest of the program and the image (site.image_memo)
         value BLOB NOT NULL         -- its inventory row, catalog.json line and search words
-    ) WITHOUT ROWID;
+    );                              -- a rowid table: values of 2 kB stay in one page
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
