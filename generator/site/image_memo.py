@@ -110,7 +110,9 @@ def decode(key: str, blob: bytes) -> Pieces | None:
 
 
 def _check(key: str, payload: bytes) -> bytes:
-    return hashlib.blake2b(key.encode() + b"\0" + payload, digest_size=CHECK_SIZE).digest()
+    digest = hashlib.blake2b(key.encode(), digest_size=CHECK_SIZE)
+    digest.update(payload)
+    return digest.digest()
 
 
 class ImageMemo:
