@@ -54,6 +54,8 @@ from generator.verify.verdict import Digester
 
 if TYPE_CHECKING:  # publishing is imported only when a run publishes
     from generator.publish.published import PublishedCatalog
+    from generator.site.image_memo import ImageMemo
+    from generator.state.database import State
 
 Clock = Callable[[], float]
 
@@ -263,10 +265,11 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
         exports=config.exports,
         hepix=config.hepix,
     )
-    catalog, published = deploy(catalog, target, previous)
+    images = site_memo(state)
+    catalog, published = deploy(catalog, target, previous, images)
     private = None
     if config.private_output is not None:
-        private = deploy_private(catalog, target, config.private_output)
+        private = deploy_private(catalog, target, config.private_output, images)
     summary = replace(result.summary, problems=catalog.problems)
     result = replace(
         result,
@@ -278,6 +281,14 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
         private=private,
     )
     return replace(result, publish_error=copy_elsewhere(config))
+
+
+def site_memo(state: State | None) -> ImageMemo:
+    """What the site made of each image, kept in the state between builds (`image_memo`)."""
+    from generator.site.image_memo import ImageMemo
+    from generator.state.image_pieces import StatePieceStore
+
+    return ImageMemo(StatePieceStore(state) if state is not None else None)
 
 
 def site_catalog(catalog: Catalog, session: Session, previous: PublishedCatalog | None) -> Catalog:

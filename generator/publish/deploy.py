@@ -18,6 +18,7 @@ from generator.publish.signing import signatures, signing_problem
 from generator.read.description import unredacted
 from generator.resources import content_dir, templates_dir
 from generator.site.content import ContentPage, load_content
+from generator.site.image_memo import ImageMemo
 from generator.site.image_page import Audience
 from generator.site.render import compact_json, image_records, render_site
 
@@ -85,17 +86,21 @@ def site_key(
 
 
 def deploy(
-    catalog: Catalog, target: SiteTarget, previous: PublishedCatalog | None
+    catalog: Catalog,
+    target: SiteTarget,
+    previous: PublishedCatalog | None,
+    images: ImageMemo | None = None,
 ) -> tuple[Catalog, Published]:
     """Publish the catalog; when nothing but the clock changed, write nothing at all.
 
     `generated_at` stays the time of the last real change, so caches and feeds stay quiet.
+    `images`: what the site made of each image, kept by the image's key (`image_memo`).
     """
     pages = load_content(content_dir())
     unsigned = target.sign_with is not None and signing_problem(target.sign_with)
     if unsigned:  # shown in catalog.json and on the problems page too
         catalog = replace(catalog, problems=sorted({*catalog.problems, unsigned}))
-    records = image_records(catalog)
+    records = images.records(catalog.images) if images is not None else image_records(catalog)
     key = site_key(catalog, target, pages, records)
     if previous and previous.generated_at and published_key(target.output) == key:
         return replace(catalog, generated_at=previous.generated_at), Published(changed=False)
@@ -107,7 +112,7 @@ def deploy(
         target.base_url,
         audience=public(target),
         memo=memo,
-        records=records,
+        images=images,
     )
     files.update(export_files(files["catalog.json"], target))
     failpoints.reach("rendering")
@@ -134,14 +139,17 @@ def public(target: SiteTarget) -> Audience:
     return Audience(private=False, private_base_url=target.private_base_url)
 
 
-def deploy_private(catalog: Catalog, target: SiteTarget, output: Path) -> Published:
+def deploy_private(
+    catalog: Catalog, target: SiteTarget, output: Path, images: ImageMemo | None = None
+) -> Published:
     """The members-only copy: the same site with descriptions as written, swapped in the same way.
 
     Its key adds the unredacted texts to the public key, so an edit to a secret alone
     republishes this copy and leaves the public site untouched.
     """
     pages = load_content(content_dir())
-    digest = hashlib.sha256(b"private\0" + site_key(catalog, target, pages).encode())
+    records = images.records(catalog.images) if images is not None else None
+    digest = hashlib.sha256(b"private\0" + site_key(catalog, target, pages, records).encode())
     for image in catalog.images:
         digest.update(image.private_text.encode() + b"\0")
     digest.update(catalog.generated_at.encode())
@@ -156,6 +164,7 @@ def deploy_private(catalog: Catalog, target: SiteTarget, output: Path) -> Publis
         target.private_base_url,
         audience=audience,
         memo=page_memo(output),
+        images=images,
     )
     return publish(files, output, key)
 

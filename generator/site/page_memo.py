@@ -59,10 +59,13 @@ class PageMemo:
     known: dict[str, tuple[str, Path]] = field(default_factory=dict)
     rendered: int = 0
     reused: int = 0
+    # id -> (object, its key): objects a page key names by their key instead of their values
+    # (images and rows, keyed once per build by `image_memo`).
+    tokens: dict[int, tuple[object, str]] = field(default_factory=dict)
 
     def key(self, template: str, page: object) -> str | None:
         """The page's key, or None for view data that cannot be pickled (never reused)."""
-        data = view_bytes(page)
+        data = view_bytes(page, self.tokens)
         if data is None:
             return None
         digest = hashlib.sha256(program_identity().encode() + b"\0" + template.encode() + b"\0")
@@ -83,22 +86,45 @@ class PageMemo:
         return page
 
 
-def view_bytes(view: object) -> bytes | None:
+def view_bytes(view: object, tokens: dict[int, tuple[object, str]] | None = None) -> bytes | None:
     """The view's values as bytes, the same for equal values whoever made them.
 
     A plain pickle is not: it writes an object seen before as a back-reference, so a view
     sharing one string between two fields (a fresh read) pickles unlike an equal view holding
     two copies of it (the same read kept in the state). Without the memo ("fast" mode) every
     value is written out in full. None for what cannot be pickled so (never reused).
+
+    `tokens` name objects by a key over their values (id -> (object, key)): such an object is
+    written as its key, not pickled again.
     """
     buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler = _TokenPickler(buffer, tokens) if tokens else pickle.Pickler(buffer, protocol=5)
     pickler.fast = True  # no memo: bytes depend on values, not on which objects are shared
     try:
         pickler.dump(view)
     except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError):
         return None
     return buffer.getvalue()
+
+
+class _TokenPickler(pickle.Pickler):
+    """A pickler that writes objects it has a key for as that key (see `view_bytes`)."""
+
+    def __init__(self, buffer: io.BytesIO, tokens: dict[int, tuple[object, str]]) -> None:
+        super().__init__(buffer, protocol=5)
+        self.tokens = tokens
+
+    def reducer_override(self, obj: object) -> object:
+        # Called for objects of classes only (not str, int, list...): few calls per page.
+        known = self.tokens.get(id(obj))
+        if known is not None and known[0] is obj:
+            return token, (known[1],)
+        return NotImplemented
+
+
+def token(key: str) -> str:
+    """What a keyed object stands as in a page key (never unpickled: keys are only hashed)."""
+    return key
 
 
 def pages_path(build: Path) -> Path:

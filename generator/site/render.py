@@ -8,7 +8,6 @@ because laying out tens of thousands of table rows takes the browser seconds.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,11 +17,13 @@ import jinja2
 from markupsafe import Markup, escape
 
 from generator.catalog.model import Catalog, Image
+from generator.problems import Problem
 from generator.resources import templates_dir
 from generator.site.content import ContentPage
 from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
 from generator.site.image_inputs import page_inputs
+from generator.site.image_memo import ImageMemo, Pieces, problem_lines, site_pieces
 from generator.site.image_page import (
     PUBLIC,
     Audience,
@@ -33,6 +34,7 @@ from generator.site.image_page import (
 from generator.site.lifecycle import history_rows, lifecycle_files, notice
 from generator.site.page_memo import PageMemo
 from generator.site.problems_page import problems_page
+from generator.site.records import compact_json, image_record
 from generator.site.search_index import SEARCH_INDEX, SEARCH_TEXT, search_index_files
 from generator.site.sitemap import page_url, sitemap_xml
 from generator.site.sums import sums_files
@@ -48,7 +50,6 @@ from generator.site.views import (
     facets,
     has_format,
     make_nav,
-    make_row,
     totals,
 )
 
@@ -91,19 +92,20 @@ def render_site(
     layout: Layout = Layout(),
     audience: Audience = PUBLIC,
     memo: PageMemo | None = None,
-    records: dict[str, str] | None = None,
+    images: ImageMemo | None = None,
 ) -> dict[str, bytes]:
     """Every file of the site, keyed by its path relative to the site root.
 
     With a `memo` of the pages already published, unchanged pages are `Reused`, not rendered.
-    `records`: the images' catalog.json lines (`image_records`), when the caller made them.
+    `images`: the images' rows, catalog.json lines and words, kept by image (`image_memo`).
 
     For the members-only copy (`audience.private`): pages marked noindex, image pages with
     descriptions as written, and no sitemap.
     """
     env = environment()
     env.page_memo = memo  # read by `_render`: every templated page is keyed, whoever adds it
-    rows = [make_row(image) for image in catalog.images]
+    pieces = site_pieces(catalog.images, images, memo)
+    rows = [p.row for p in pieces]
 
     def nav(depth: int, current: str = "") -> Nav:
         # Only the index shows when the catalog was made: a page that does not change keeps
@@ -112,17 +114,16 @@ def render_site(
         made = make_nav(depth, title, pages, current, generated_at)
         return replace(made, private=True) if audience.private else made
 
-    listing = (
-        listing_pages(rows, nav, layout.listing_page_size) if len(rows) > layout.table_limit else {}
-    )
-    records = image_records(catalog) if records is None else records
-    files = {"catalog.json": catalog_json(catalog, records)}
+    large = len(rows) > layout.table_limit
+    listing = listing_pages(rows, nav, layout.listing_page_size) if large else {}
+    records = {image.id: p.record for image, p in zip(catalog.images, pieces, strict=True)}
+    files = {"catalog.json": catalog_json(catalog, records, pieces)}
     index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
     index = replace(index, news=news_items(catalog.events), removed=recently_removed(catalog))
     files["index.html"] = _render(env, "index.html", index)
     files["embed.html"] = _render(env, "embed.html", replace(index, embed=True))
     if listing:
-        files.update(search_index_files(rows))
+        files.update(search_index_files(rows, [(p.extra, p.text) for p in pieces]))
     files.update({path: _render(env, "listing.html", page) for path, page in listing.items()})
     problems = problems_page(catalog, nav(1, "problems"))
     files["problems/index.html"] = _render(env, "problems.html", problems)
@@ -195,19 +196,33 @@ def _render(env: jinja2.Environment, template: str, page: Any) -> bytes:
     return memo.page(template, page, draw) if memo is not None else draw()
 
 
-def catalog_json(catalog: Catalog, records: dict[str, str] | None = None) -> bytes:
+def catalog_json(
+    catalog: Catalog, records: dict[str, str] | None = None, pieces: list[Pieces] | None = None
+) -> bytes:
     """Stable JSON: sorted keys, one top-level key per line and one list item (an image, a
     problem) per line, so unchanged catalogs give equal bytes and a change is a line of a diff.
 
-    `records` are the images' lines (`image_records`) when the caller already made them.
+    `records` are the images' lines (`image_records`) when the caller already made them;
+    `pieces` (`image_memo`) hold the lines of the images' problems.
     """
     records = image_records(catalog) if records is None else records
+    known = problem_lines(catalog.images, pieces) if pieces is not None else {}
     parts = {
-        key: _json_lines(value) for key, value in replace(catalog, images=[]).to_json().items()
+        key: _json_lines(value)
+        for key, value in replace(catalog, images=[], problems=[]).to_json().items()
     }
     parts["images"] = _json_lines([Raw(records[image.id]) for image in catalog.images])
+    parts["problems"] = _json_lines([_problem_line(p, known) for p in catalog.problems])
     lines = [f"{compact_json(key)}: {text}" for key, text in sorted(parts.items())]
     return ("{\n" + ",\n".join(lines) + "\n}\n").encode("utf-8")
+
+
+def _problem_line(problem: Problem, known: dict[int, tuple[object, str]]) -> Raw:
+    """The problem's line of catalog.json: as its image's pieces hold it, else made now."""
+    found = known.get(id(problem))
+    return Raw(
+        found[1] if found is not None and found[0] is problem else compact_json(vars(problem))
+    )
 
 
 class Raw(str):
@@ -221,16 +236,9 @@ def _json_lines(value: Any) -> str:
     return compact_json(value)
 
 
-def compact_json(data: Any) -> str:
-    """One line, sorted keys: json's C encoder (an indented form takes the Python one, 10x
-    slower at 10,000 images)."""
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, allow_nan=False,
-                      separators=(",", ":"))  # fmt: skip
-
-
 def image_records(catalog: Catalog) -> dict[str, str]:
     """Each image's catalog.json entry as one line: the line of catalog.json, and `image.json`."""
-    return {image.id: compact_json(image.to_json()) for image in catalog.images}
+    return {image.id: image_record(image) for image in catalog.images}
 
 
 def static_files() -> dict[str, bytes]:

@@ -37,8 +37,15 @@ DIGITS = "".join(chr(c) for c in range(35, 127) if c != 92)
 WORD_FACETS = ("vm", "os", "arch", "word_size", "star_lib", "status", "format")
 
 
-def search_index_files(rows: list[Row]) -> dict[str, bytes]:
-    """Both files, for a catalog that is too large for one table in index.html."""
+def search_index_files(
+    rows: list[Row], words: list[tuple[str, str]] | None = None
+) -> dict[str, bytes]:
+    """Both files, for a catalog that is too large for one table in index.html.
+
+    `words`: each row's extra and description words, spaced (`row_words`), when the caller
+    kept them (`image_memo`).
+    """
+    words = [row_words(row) for row in rows] if words is None else words
     index = {
         "version": 2,
         "count": len(rows),
@@ -46,13 +53,13 @@ def search_index_files(rows: list[Row]) -> dict[str, bytes]:
             name: column(name, [_text(getattr(r, name)) for r in rows]) for name in COLUMNS
         },
         "value_words": {
-            f: [_spaced(value_words(f, v)) for v in _values(rows, f)] for f in WORD_FACETS
+            f: [spaced(value_words(f, v)) for v in _values(rows, f)] for f in WORD_FACETS
         },
-        "extra": column("extra", [_spaced(extra_words(row)) for row in rows]),
+        "extra": column("extra", [extra for extra, _ in words]),
     }
     index["columns"]["url"] = column("url", [_url_or_empty(row) for row in rows])
     texts: dict[str, int] = {}  # each distinct description's words once; rows hold its number
-    codes = [texts.setdefault(_spaced(row.text_words.split()), len(texts)) for row in rows]
+    codes = [texts.setdefault(text, len(texts)) for _, text in words]
     text = {
         "version": 2,
         "count": len(rows),
@@ -81,6 +88,11 @@ def _numbers(codes: list[int], size: int) -> dict[str, Any]:
         DIGITS[code // base**place % base] for code in codes for place in range(width - 1, -1, -1)
     ]
     return {"codes": "".join(digits), "width": width}
+
+
+def row_words(row: Row) -> tuple[str, str]:
+    """What the two files store of the row's words: its extra words and its description's."""
+    return spaced(extra_words(row)), spaced(row.text_words.split())
 
 
 def value_words(field: str, value: str) -> list[str]:
@@ -124,7 +136,7 @@ def _separator(values: list[str]) -> str:
     return next((s for s in SEPARATORS if not any(s in value for value in values)), "")
 
 
-def _spaced(words: list[str]) -> str:
+def spaced(words: list[str]) -> str:
     """Words as the script matches them: each with a space on both sides ("" for none)."""
     return f" {' '.join(words)} " if words else ""
 

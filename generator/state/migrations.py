@@ -104,4 +104,10 @@ MIGRATIONS: tuple[str, ...] = (
         value    TEXT NOT NULL      -- JSON: the Image record as built (catalog.image_record)
     );
     """,
+    """
+    CREATE TABLE image_pieces (     -- what the site makes of one image (queries: image_pieces.py)
+        key   TEXT PRIMARY KEY,     -- digest of the program and the image (site.image_memo)
+        value BLOB NOT NULL         -- its inventory row, catalog.json line and search words
+    );                              -- a rowid table: values of 2 kB stay in one page
+    """,
 )

@@ -1,0 +1,204 @@
+"""What the site makes of each image, kept by a key over the image: an edit costs one image.
+
+Every image gives the shared outputs the same pieces: its inventory row (the table, listing
+pages and search-index.json), its catalog.json line (also `image.json`) and its search words
+as the index stores them. They depend on the image alone, so they are kept in the state under
+a key of the image (a digest of the program's identity and the image's values, see
+`image_key`); a build computes the pieces of images whose key it does not find, and takes the
+others as they are. Pieces no build used any more are dropped when the memo is saved.
+
+A kept piece carries a digest of its own bytes: one that is damaged, or that cannot be decoded,
+is computed again, so a damaged or deleted memo costs time, never a wrong page.
+
+The keys also stand for the image and its row inside page keys (`PageMemo.tokens`): a page
+showing an image is keyed by the image's key rather than by pickling it again.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import marshal
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Protocol
+
+from generator.catalog.model import SET_LATER, Image
+from generator.identity import program_identity
+from generator.site.page_memo import PageMemo, view_bytes
+from generator.site.records import compact_json, image_record
+from generator.site.search_index import row_words, spaced
+from generator.site.views import Row, make_row
+
+ROW_FIELDS = tuple(f.name for f in fields(Row))
+CHECK_SIZE = 16  # bytes of the digest that opens each kept piece
+BATCH = 2000  # keys looked up per query
+
+
+class PieceStore(Protocol):
+    """Where kept pieces live (the state database)."""
+
+    def get(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The kept pieces of these keys (those kept), by key."""
+
+    def save(self, new: Mapping[str, bytes], used: Collection[str]) -> None:
+        """Keep the `new` pieces; drop those of keys not `used`."""
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """One image's part of the shared outputs."""
+
+    row: Row
+    record: str  # its catalog.json line (`image.json` holds it too)
+    extra: str  # search-index.json: the row's words its name and facet values lack, spaced
+    text: str  # search-text.json: the description's and front matter's words, spaced
+    problems: tuple[str, ...] = ()  # the catalog.json lines of its problems, in order
+
+
+def make_pieces(image: Image) -> Pieces:
+    row = make_row(image)
+    problems = tuple(compact_json(vars(problem)) for problem in image.problems)
+    return Pieces(row, image_record(image), *row_words(row), problems)
+
+
+def problem_lines(
+    images: Sequence[Image], pieces: Sequence[Pieces]
+) -> dict[int, tuple[object, str]]:
+    """The catalog.json line of each image's problem, by the problem's id (with the problem)."""
+    lines = {}
+    for image, made in zip(images, pieces, strict=True):
+        for problem, line in zip(image.problems, made.problems, strict=True):
+            lines[id(problem)] = (problem, line)
+    return lines
+
+
+def image_key(image: Image) -> str | None:
+    """A digest of the program and every value of the image; None if it cannot be pickled.
+
+    An image with a `record_token` is hashed as that token and the fields set after its record
+    was made (`SET_LATER`): 10 µs rather than the 60-100 µs of pickling all its values.
+    """
+    if image.record_token:
+        data = view_bytes((image.record_token, *(getattr(image, n) for n in SET_LATER)))
+    else:
+        data = view_bytes(image)
+    if data is None:
+        return None
+    digest = _program_digest().copy()
+    digest.update(data)
+    return digest.hexdigest()
+
+
+@functools.cache
+def _program_digest() -> hashlib._Hash:
+    return hashlib.sha256(b"image pieces\0" + program_identity().encode() + b"\0")
+
+
+def encode(key: str, pieces: Pieces) -> bytes:
+    """The pieces as kept: a digest of key and payload, then the payload (marshal of plain
+    values). The key is in the digest: another image's pieces never pass for these."""
+    row = tuple(getattr(pieces.row, name) for name in ROW_FIELDS)
+    payload = marshal.dumps((row, pieces.record, pieces.extra, pieces.problems))  # text: row's
+    return _check(key, payload) + payload
+
+
+def decode(key: str, blob: bytes) -> Pieces | None:
+    """Kept pieces, or None when they are damaged, not kept under `key` or not of this shape."""
+    check, payload = blob[:CHECK_SIZE], blob[CHECK_SIZE:]
+    if _check(key, payload) != check:
+        return None
+    try:
+        values, record, extra, problems = marshal.loads(payload)
+        if len(values) != len(ROW_FIELDS):
+            return None
+        row = Row(*values)
+        return Pieces(row, record, extra, spaced(row.text_words.split()), problems)
+    except (ValueError, EOFError, TypeError):
+        return None
+
+
+def _check(key: str, payload: bytes) -> bytes:
+    digest = hashlib.blake2b(key.encode(), digest_size=CHECK_SIZE)
+    digest.update(payload)
+    return digest.digest()
+
+
+class ImageMemo:
+    """The pieces of one build's images: made once per image and run, kept between runs.
+
+    `computed` and `reused` count images, the first time each is asked for in a run.
+    """
+
+    def __init__(self, store: PieceStore | None = None) -> None:
+        self.store = store
+        self.computed = 0
+        self.reused = 0
+        self.tokens: dict[int, tuple[object, str]] = {}  # id -> (object, key): see PageMemo
+        self._made: dict[str, Pieces] = {}
+        self._keys: dict[int, tuple[Image, str | None]] = {}
+
+    def pieces(self, images: Sequence[Image]) -> list[Pieces]:
+        """Each image's pieces, in order; new ones are kept, unused ones dropped."""
+        keys = [self._key(image) for image in images]
+        new: dict[str, bytes] = {}
+        found: list[Pieces] = []
+        for start in range(0, len(images), BATCH):
+            wanted = [k for k in keys[start : start + BATCH] if k and k not in self._made]
+            kept = self.store.get(wanted) if self.store is not None and wanted else {}
+            batch = zip(images[start : start + BATCH], keys[start : start + BATCH], strict=True)
+            for image, key in batch:
+                found.append(self._pieces(image, key, kept, new))
+        if self.store is not None:
+            self.store.save(new, self._made.keys())
+        return found
+
+    def _pieces(
+        self, image: Image, key: str | None, kept: dict[str, bytes], new: dict[str, bytes]
+    ) -> Pieces:
+        if key is None:
+            self.computed += 1
+            return make_pieces(image)
+        made = self._made.get(key)
+        if made is not None:
+            return made
+        blob = kept.get(key)
+        made = decode(key, blob) if blob is not None else None
+        if made is None:
+            made = make_pieces(image)
+            new[key] = encode(key, made)
+            self.computed += 1
+        else:
+            self.reused += 1
+        self._made[key] = made
+        self.tokens[id(made.row)] = (made.row, f"row {key}")
+        return made
+
+    def _key(self, image: Image) -> str | None:
+        known = self._keys.get(id(image))
+        if known is not None and known[0] is image:
+            return known[1]
+        key = image_key(image)
+        self._keys[id(image)] = (image, key)
+        if key is not None:
+            self.tokens[id(image)] = (image, f"image {key}")
+        return key
+
+    def records(self, images: Sequence[Image]) -> dict[str, str]:
+        """Each image's catalog.json line, by image id (as `render.image_records`)."""
+        return {image.id: p.record for image, p in zip(images, self.pieces(images), strict=True)}
+
+
+def site_pieces(
+    images: Sequence[Image], memo: ImageMemo | None, pages: PageMemo | None
+) -> list[Pieces]:
+    """The images' pieces: from the memo when there is one, else computed. With `pages`, the
+    images' keys stand for the images and rows in page keys, memo or not (so equal pages get
+    equal keys whoever renders them)."""
+    if memo is None and pages is None:
+        return [make_pieces(image) for image in images]
+    memo = ImageMemo() if memo is None else memo
+    found = memo.pieces(images)
+    if pages is not None:
+        pages.tokens = memo.tokens
+    return found
