@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
-from generator.catalog.model import Image
+from generator.catalog.model import SET_LATER, Image
 from generator.digests import Digest
 from generator.problems import from_rows, to_rows
 from generator.read.check_command import CheckCommand
@@ -71,6 +71,14 @@ def image_text(image: Image) -> str:
 def record_token(text: str) -> str:
     """The `Image.record_token` of the record `text` (`image_text`) holds."""
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def token_values(image: Image) -> tuple:
+    """What stands for the image's values in a key of what is made from it: its record token
+    and the fields set since (`SET_LATER`), in plain values a pickle writes in C."""
+    later = {name: getattr(image, name) for name in SET_LATER}
+    later["problems"] = [(p.path, p.code, p.severity, p.message, p.hint) for p in image.problems]
+    return (image.record_token, *later.values())
 
 
 def image_from_text(text: str) -> Image:

@@ -30,7 +30,7 @@ def record_versions(
     """Store new versions and renames (inside the caller's transaction); return the news.
 
     `before` is the history as it was when this build began: id -> (expected_md5,
-    description_sha256, removed_at, record).
+    description_sha256, removed_at, 1 if a record was published else None).
     """
     keys = content_keys(connection)
     present = {image.id for image in catalog.images}

@@ -167,7 +167,7 @@ def image_files(
             lifecycle, history = notice(image, nav.root), history_rows(image)
             return image_page(image, context, image_nav, lifecycle, history)
 
-        inputs = page_inputs(image, context, image_nav)
+        inputs = page_inputs(image, context, nav, canonical)
         files[f"{image.output_dir}/index.html"] = _render_lazily(env, "image.html", inputs, view)
         files[f"{image.output_dir}/image.json"] = (records[image.id] + "\n").encode("utf-8")
     return files
