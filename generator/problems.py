@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import string
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from operator import attrgetter
 
 from generator.problem_kinds import ERROR, KINDS, SEVERITIES, WARNING, Kind
@@ -74,9 +74,10 @@ class Problem:
         return printable(f"{text} ({self.hint})" if self.hint else text)
 
 
-# The dataclass's own order (its fields in turn), as a key: sorting by it compares tuples in C,
-# where `<` on Problems builds two tuples in Python per comparison (15,000 problems: half the time).
-PROBLEM_ORDER = attrgetter("path", "code", "severity", "message", "hint")
+# A problem's field values in turn, as a tuple made in C. As a sort key it is the dataclass's own
+# order, where `<` on Problems builds two tuples in Python per comparison (15,000 problems: half
+# the time); as rows it is ten times quicker than `dataclasses.astuple`, which copies deeply.
+PROBLEM_ORDER = attrgetter(*(f.name for f in fields(Problem)))
 
 
 def sorted_problems(problems: Iterable[Problem]) -> list[Problem]:
@@ -86,15 +87,15 @@ def sorted_problems(problems: Iterable[Problem]) -> list[Problem]:
 
 def to_rows(problems: Iterable[Problem]) -> list[list[str]]:
     """Problems as plain rows, for a record kept in the state (JSON)."""
-    return [list(astuple(p)) for p in problems]
+    return [list(PROBLEM_ORDER(p)) for p in problems]
 
 
 def from_rows(rows: Iterable[list[str]]) -> tuple[Problem, ...]:
     """Problems recorded by an earlier run; a code this version no longer knows is left out."""
     restored = []
-    for fields in rows:
+    for values in rows:
         try:
-            restored.append(Problem(*fields))
+            restored.append(Problem(*values))
         except (TypeError, ValueError):
             continue
     return tuple(restored)

@@ -18,7 +18,7 @@ from typing import Any
 
 from generator.catalog.model import SET_LATER, Image
 from generator.digests import Digest
-from generator.problems import from_rows, to_rows
+from generator.problems import PROBLEM_ORDER, from_rows, to_rows
 from generator.read.check_command import CheckCommand
 from generator.verify.verdict import MemberResult
 
@@ -77,7 +77,7 @@ def token_values(image: Image) -> tuple:
     """What stands for the image's values in a key of what is made from it: its record token
     and the fields set since (`SET_LATER`), in plain values a pickle writes in C."""
     later = {name: getattr(image, name) for name in SET_LATER}
-    later["problems"] = [(p.path, p.code, p.severity, p.message, p.hint) for p in image.problems]
+    later["problems"] = [PROBLEM_ORDER(p) for p in image.problems]
     return (image.record_token, *later.values())
 
 
