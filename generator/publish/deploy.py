@@ -108,6 +108,7 @@ def deploy(
         audience=public(target),
         memo=memo,
         records=records,
+        defer=True,  # image pages made as they are written: never the whole site in memory
     )
     files.update(export_files(files["catalog.json"], target))
     failpoints.reach("rendering")
@@ -156,6 +157,7 @@ def deploy_private(catalog: Catalog, target: SiteTarget, output: Path) -> Publis
         target.private_base_url,
         audience=audience,
         memo=page_memo(output),
+        defer=True,
     )
     return publish(files, output, key)
 

@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from generator.catalog.model import Catalog, Image
 from generator.resources import templates_dir
 from generator.site.content import ContentPage
+from generator.site.deferred import Deferred, deferred_page, materialised
 from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
 from generator.site.image_inputs import page_inputs
@@ -92,17 +93,20 @@ def render_site(
     audience: Audience = PUBLIC,
     memo: PageMemo | None = None,
     records: dict[str, str] | None = None,
+    defer: bool = False,
 ) -> dict[str, bytes]:
     """Every file of the site, keyed by its path relative to the site root.
 
     With a `memo` of the pages already published, unchanged pages are `Reused`, not rendered.
     `records`: the images' catalog.json lines (`image_records`), when the caller made them.
+    `defer`: each image's files are `Deferred`, made as they are written (`site.deferred`).
 
     For the members-only copy (`audience.private`): pages marked noindex, image pages with
     descriptions as written, and no sitemap.
     """
     env = environment()
     env.page_memo = memo  # read by `_render`: every templated page is keyed, whoever adds it
+    env.defer_pages = defer  # read by `image_files`: image pages are made when written
     rows = [make_row(image) for image in catalog.images]
 
     def nav(depth: int, current: str = "") -> Nav:
@@ -128,9 +132,7 @@ def render_site(
     files["problems/index.html"] = _render(env, "problems.html", problems)
     files.update(image_files(env, catalog, nav(3), base_url, audience, records))
     files.update(lifecycle_files(catalog, nav(3), lambda name, page: _render(env, name, page)))
-    for tombstone in (t for t in catalog.removed if not t.moved_to):  # moved: a redirect
-        page = removed_page(tombstone, nav(3))
-        files[f"{tombstone.output_dir}/index.html"] = _render(env, "removed.html", page)
+    files.update(removed_files(env, catalog, nav(3)))
     files["feed.xml"] = render_feed(
         catalog.events, title, catalog.generated_at, base_url, catalog.repository
     )
@@ -168,7 +170,25 @@ def image_files(
 
         inputs = page_inputs(image, context, image_nav)
         files[f"{image.output_dir}/index.html"] = _render_lazily(env, "image.html", inputs, view)
-        files[f"{image.output_dir}/image.json"] = (records[image.id] + "\n").encode("utf-8")
+        files[f"{image.output_dir}/image.json"] = _record_file(env, records[image.id])
+    return files
+
+
+def _record_file(env: jinja2.Environment, record: str) -> bytes:
+    """An image's `image.json`: its catalog.json line, encoded when written if pages are."""
+
+    def encode() -> bytes:
+        return (record + "\n").encode("utf-8")
+
+    return Deferred(encode) if getattr(env, "defer_pages", False) else encode()
+
+
+def removed_files(env: jinja2.Environment, catalog: Catalog, nav: Nav) -> dict[str, bytes]:
+    """The page of each image gone from the repository (a moved one's page is a redirect)."""
+    files = {}
+    for tombstone in (t for t in catalog.removed if not t.moved_to):
+        page = removed_page(tombstone, nav)
+        files[f"{tombstone.output_dir}/index.html"] = _render(env, "removed.html", page)
     return files
 
 
@@ -182,6 +202,8 @@ def _render_lazily(
         return env.get_template(template).render(page=view()).encode("utf-8")
 
     memo = getattr(env, "page_memo", None)
+    if getattr(env, "defer_pages", False):  # rendered when written, dropped right after
+        return deferred_page(memo, template, ("inputs", inputs), draw)
     return memo.page(template, ("inputs", inputs), draw) if memo is not None else draw()
 
 
@@ -303,8 +325,9 @@ def sitemap(
 
 
 def write_files(files: dict[str, bytes], directory: Path) -> None:
-    """Write the in-memory site under `directory` (which must be new and empty)."""
+    """Write the in-memory site under `directory` (which must be new and empty); a deferred or
+    reused file is made as it is written."""
     for relpath, data in sorted(files.items()):
         path = directory / relpath
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        path.write_bytes(materialised(data))
