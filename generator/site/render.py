@@ -127,7 +127,7 @@ def render_site(
     files["embed.html"] = _render(env, "embed.html", replace(index, embed=True))
     if listing:
         files.update(search_index_files(rows))
-    files.update({path: _render(env, "listing.html", page) for path, page in listing.items()})
+    files.update({path: _render_deferred(env, "listing.html", p) for path, p in listing.items()})
     problems = problems_page(catalog, nav(1, "problems"))
     files["problems/index.html"] = _render(env, "problems.html", problems)
     files.update(image_files(env, catalog, nav(3), base_url, audience, records))
@@ -205,6 +205,19 @@ def _render_lazily(
     if getattr(env, "defer_pages", False):  # rendered when written, dropped right after
         return deferred_page(memo, template, ("inputs", inputs), draw)
     return memo.page(template, ("inputs", inputs), draw) if memo is not None else draw()
+
+
+def _render_deferred(env: jinja2.Environment, template: str, page: Any) -> bytes:
+    """`_render`, or with `render_site(defer=True)` a page made when it is written (a listing
+    page holds 500 rows: their HTML would be kept beside the rows themselves)."""
+    if not getattr(env, "defer_pages", False):
+        return _render(env, template, page)
+    memo = getattr(env, "page_memo", None)
+    return deferred_page(memo, template, page, lambda: _draw(env, template, page))
+
+
+def _draw(env: jinja2.Environment, template: str, page: Any) -> bytes:
+    return env.get_template(template).render(page=page).encode("utf-8")
 
 
 def _render(env: jinja2.Environment, template: str, page: Any) -> bytes:
