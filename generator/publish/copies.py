@@ -167,6 +167,7 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
     old = _adopt_slot(target)
     journal = {p: old.get(p) if old.get(p) == new.get(p) else None for p in {*old, *files}}
     _write(manifest_path(target), manifest_bytes(journal))
+    del journal  # a path and a digest per file: not kept while the files are written
     key_path(target).unlink(missing_ok=True)
     pages_path(target).unlink(missing_ok=True)  # page keys name only files the manifest vouches for
     _make_dir(target, target.parent)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -99,14 +100,13 @@ def render_site(
 
     With a `memo` of the pages already published, unchanged pages are `Reused`, not rendered.
     `records`: the images' catalog.json lines (`image_records`), when the caller made them.
-    `defer`: each image's files are `Deferred`, made as they are written (`site.deferred`).
-
+    `defer`: image and listing pages are `Deferred`, made as they are written (`site.deferred`).
     For the members-only copy (`audience.private`): pages marked noindex, image pages with
     descriptions as written, and no sitemap.
     """
     env = environment()
     env.page_memo = memo  # read by `_render`: every templated page is keyed, whoever adds it
-    env.defer_pages = defer  # read by `image_files`: image pages are made when written
+    env.defer_pages = defer  # read where image and listing pages are rendered
     rows = [make_row(image) for image in catalog.images]
 
     def nav(depth: int, current: str = "") -> Nav:
@@ -161,26 +161,33 @@ def image_files(
     context = shared(catalog, base_url, audience)
     files = {}
     for image in catalog.images:
-        canonical = page_url(image.url, base_url) if base_url else None
-        image_nav = replace(nav, canonical=canonical)
-
-        def view(image: Image = image, image_nav: Nav = image_nav) -> ImagePage:
-            lifecycle, history = notice(image, nav.root), history_rows(image)
-            return image_page(image, context, image_nav, lifecycle, history)
-
-        inputs = page_inputs(image, context, image_nav)
+        # A partial, not a closure: with deferred pages one is kept per image until written.
+        view = partial(_image_view, image, context, nav, base_url)
+        inputs = page_inputs(image, context, _image_nav(nav, image, base_url))
         files[f"{image.output_dir}/index.html"] = _render_lazily(env, "image.html", inputs, view)
         files[f"{image.output_dir}/image.json"] = _record_file(env, records[image.id])
     return files
 
 
+def _image_nav(nav: Nav, image: Image, base_url: str | None) -> Nav:
+    """An image page's navigation: with a base URL it names the page's canonical address."""
+    return replace(nav, canonical=page_url(image.url, base_url) if base_url else None)
+
+
+def _image_view(image: Image, context: Any, nav: Nav, base_url: str | None) -> ImagePage:
+    lifecycle, history = notice(image, nav.root), history_rows(image)
+    return image_page(image, context, _image_nav(nav, image, base_url), lifecycle, history)
+
+
 def _record_file(env: jinja2.Environment, record: str) -> bytes:
     """An image's `image.json`: its catalog.json line, encoded when written if pages are."""
+    if getattr(env, "defer_pages", False):
+        return Deferred(partial(_line_bytes, record))
+    return _line_bytes(record)
 
-    def encode() -> bytes:
-        return (record + "\n").encode("utf-8")
 
-    return Deferred(encode) if getattr(env, "defer_pages", False) else encode()
+def _line_bytes(text: str) -> bytes:
+    return (text + "\n").encode("utf-8")
 
 
 def removed_files(env: jinja2.Environment, catalog: Catalog, nav: Nav) -> dict[str, bytes]:
@@ -198,12 +205,14 @@ def _render_lazily(
     """A page keyed by what its view is made from (`inputs`): an unchanged page's view is
     not even built. `inputs` must hold everything `view` reads."""
 
+    memo = getattr(env, "page_memo", None)
+    if getattr(env, "defer_pages", False):  # rendered when written, dropped right after
+        draw_later = partial(_draw_view, env, template, view)  # kept until then: no closure
+        return deferred_page(memo, template, ("inputs", inputs), draw_later)
+
     def draw() -> bytes:
         return env.get_template(template).render(page=view()).encode("utf-8")
 
-    memo = getattr(env, "page_memo", None)
-    if getattr(env, "defer_pages", False):  # rendered when written, dropped right after
-        return deferred_page(memo, template, ("inputs", inputs), draw)
     return memo.page(template, ("inputs", inputs), draw) if memo is not None else draw()
 
 
@@ -218,6 +227,10 @@ def _render_deferred(env: jinja2.Environment, template: str, page: Any) -> bytes
 
 def _draw(env: jinja2.Environment, template: str, page: Any) -> bytes:
     return env.get_template(template).render(page=page).encode("utf-8")
+
+
+def _draw_view(env: jinja2.Environment, template: str, view: Callable[[], Any]) -> bytes:
+    return _draw(env, template, view())
 
 
 def _render(env: jinja2.Environment, template: str, page: Any) -> bytes:
