@@ -256,6 +256,9 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
         result.catalog, published_ids | state.live_image_ids(), config.accept_removals
     )
     catalog = site_catalog(result.catalog, session, previous)
+    result = replace(result, catalog=catalog)  # from here the site's: the read one is let go
+    if previous is not None:  # its records (the live catalog.json parsed) served the history
+        previous = replace(previous, records={})  # only: not kept while the site is rendered
     target = SiteTarget(
         config.output,
         config.title,

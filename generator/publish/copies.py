@@ -14,8 +14,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import datetime
+import hashlib
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +45,7 @@ from generator.publish.output_checks import (
     reason,
     unsafe_area,
 )
+from generator.site.deferred import Deferred
 from generator.site.page_memo import Reused, page_keys, pages_bytes, pages_path
 
 _LIBC_NAME = ctypes.util.find_library("c")
@@ -91,12 +94,16 @@ def published_key(output: Path) -> str | None:
 
 
 def publish(files: dict[str, bytes], output: Path, key: str = "") -> Published:
-    """Bring the unpublished copy up to date, then swap it in with one rename."""
+    """Bring the unpublished copy up to date, then swap it in with one rename.
+
+    A `Deferred` file (`site.deferred`) is made when it is written and dropped right after, so
+    the site is never in memory whole; its digest is known only then.
+    """
     output = output.absolute()
     kind = check_output(output)
-    new = digests(files)
+    new = digests({p: data for p, data in files.items() if not isinstance(data, Deferred)})
     current = our_slot(output) if kind == OURS else None
-    if current is not None and is_real_dir(current) and read_manifest(current) == new:
+    if current is not None and is_real_dir(current) and _holds(current, files, new):
         return Published(changed=False)
     target = _other_slot(output, current)
     try:
@@ -110,6 +117,26 @@ def publish(files: dict[str, bytes], output: Path, key: str = "") -> Published:
             "the published site is unchanged"
         ) from exc
     return Published(True, target, written, kept)
+
+
+def _holds(build: Path, files: Mapping[str, object], new: dict[str, str]) -> bool:
+    """Whether the copy's manifest records exactly these files with these bytes.
+
+    Deferred files are made one at a time to be digested, and only once every other file
+    matched (then the site is most likely unchanged, as when only the program's identity did).
+    """
+    manifest = read_manifest(build)
+    if manifest.keys() != files.keys() or any(manifest[p] != d for p, d in new.items()):
+        return False
+    return all(
+        manifest[p] == _sha256(data.read())
+        for p, data in sorted(files.items())
+        if isinstance(data, Deferred)
+    )
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _other_slot(output: Path, current: Path | None) -> Path:
@@ -134,32 +161,43 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
     The manifest is rewritten first as a journal: every path this run may touch is listed,
     without a digest where the bytes may change, so a run killed half-way leaves a copy whose
     untrusted files the next run rewrites, and whose every file is still known as ours.
+    A deferred file's digest is not known before it is made: the journal lists it untrusted.
+    `new` gains those digests as the files are written.
     """
     old = _adopt_slot(target)
-    journal = {p: old.get(p) if old.get(p) == new.get(p) else None for p in {*old, *new}}
+    journal = {p: old.get(p) if old.get(p) == new.get(p) else None for p in {*old, *files}}
     _write(manifest_path(target), manifest_bytes(journal))
+    del journal  # a path and a digest per file: not kept while the files are written
     key_path(target).unlink(missing_ok=True)
     pages_path(target).unlink(missing_ok=True)  # page keys name only files the manifest vouches for
     _make_dir(target, target.parent)
     real_dirs: set[Path] = set()
-    for relpath in sorted(set(old) - set(new), reverse=True):
+    for relpath in sorted(set(old) - set(files), reverse=True):
         _refuse_links_inside(target, target / relpath, real_dirs)
         _remove(target, relpath)
     written, made = 0, set[str]()
-    for index, relpath in enumerate(sorted(new)):
-        if index == len(new) // 2:
+    for index, relpath in enumerate(sorted(files)):
+        if index == len(files) // 2:
             failpoints.reach("publishing")
+        data = files[relpath]
+        if isinstance(data, Deferred):  # made now, digested, written if new, then let go
+            data = data.read()
+            new[relpath] = _sha256(data)
         if old.get(relpath) != new[relpath]:
             make_folders(target, relpath, made)
-            path = f"{target}/{relpath}"
-            if relpath in old and old[relpath] is None:  # journaled by a killed run
-                _temporary(Path(path)).unlink(missing_ok=True)  # (an older version wrote beside)
-            data = files[relpath]
-            put(path, data.read() if isinstance(data, Reused) else data, relpath in old)
+            _put(target, relpath, data, old)
             written += 1
     _write(manifest_path(target), manifest_bytes(new))
     _write(pages_path(target), pages_bytes(page_keys(files)))
     return written, len(new) - written
+
+
+def _put(target: Path, relpath: str, data: bytes | Reused, old: Manifest) -> None:
+    """Write one file of the copy in place (see `in_place.put`)."""
+    path = f"{target}/{relpath}"
+    if relpath in old and old[relpath] is None:  # journaled by a killed run
+        _temporary(Path(path)).unlink(missing_ok=True)  # (an older version wrote beside)
+    put(path, data.read() if isinstance(data, Reused) else data, relpath in old)
 
 
 def _refuse_links_inside(target: Path, path: Path, real_dirs: set[Path]) -> None:

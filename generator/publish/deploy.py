@@ -113,6 +113,7 @@ def deploy(
         audience=public(target),
         memo=memo,
         images=images,
+        defer=True,  # image pages made as they are written: never the whole site in memory
     )
     files.update(export_files(files["catalog.json"], target))
     failpoints.reach("rendering")
@@ -165,6 +166,7 @@ def deploy_private(
         audience=audience,
         memo=page_memo(output),
         images=images,
+        defer=True,
     )
     return publish(files, output, key)
 

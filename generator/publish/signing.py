@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 
 from generator.problems import Problem, problem
+from generator.site.deferred import materialised
 from generator.site.sums import SUMS_NAMES
 
 SIGNED = (*SUMS_NAMES.values(), "catalog.json")
@@ -35,7 +36,7 @@ def signatures(files: dict[str, bytes], key: str) -> tuple[dict[str, bytes], Pro
         if name not in files:
             continue
         arguments = ["--armor", "--detach-sign", "--local-user", key, "--output", "-"]
-        signed = _gpg(arguments, files[name])
+        signed = _gpg(arguments, materialised(files[name]))
         if isinstance(signed, str):
             return {}, _failed(key, signed)
         made[f"{name}.asc"] = signed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from generator.catalog.model import Catalog, Image
 from generator.problems import Problem
 from generator.resources import templates_dir
 from generator.site.content import ContentPage
+from generator.site.deferred import Deferred, deferred_page, materialised
 from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
 from generator.site.image_inputs import page_inputs
@@ -93,17 +95,20 @@ def render_site(
     audience: Audience = PUBLIC,
     memo: PageMemo | None = None,
     images: ImageMemo | None = None,
+    defer: bool = False,
 ) -> dict[str, bytes]:
     """Every file of the site, keyed by its path relative to the site root.
 
     With a `memo` of the pages already published, unchanged pages are `Reused`, not rendered.
     `images`: the images' rows, catalog.json lines and words, kept by image (`image_memo`).
+    `defer`: image and listing pages are `Deferred`, made as they are written (`site.deferred`).
 
     For the members-only copy (`audience.private`): pages marked noindex, image pages with
     descriptions as written, and no sitemap.
     """
     env = environment()
     env.page_memo = memo  # read by `_render`: every templated page is keyed, whoever adds it
+    env.defer_pages = defer  # read where image and listing pages are rendered
     pieces = site_pieces(catalog.images, images, memo)
     rows = [p.row for p in pieces]
 
@@ -124,14 +129,12 @@ def render_site(
     files["embed.html"] = _render(env, "embed.html", replace(index, embed=True))
     if listing:
         files.update(search_index_files(rows, [(p.extra, p.text) for p in pieces]))
-    files.update({path: _render(env, "listing.html", page) for path, page in listing.items()})
+    files.update({path: _render_deferred(env, "listing.html", p) for path, p in listing.items()})
     problems = problems_page(catalog, nav(1, "problems"))
     files["problems/index.html"] = _render(env, "problems.html", problems)
     files.update(image_files(env, catalog, nav(3), base_url, audience, records))
     files.update(lifecycle_files(catalog, nav(3), lambda name, page: _render(env, name, page)))
-    for tombstone in (t for t in catalog.removed if not t.moved_to):  # moved: a redirect
-        page = removed_page(tombstone, nav(3))
-        files[f"{tombstone.output_dir}/index.html"] = _render(env, "removed.html", page)
+    files.update(removed_files(env, catalog, nav(3)))
     files["feed.xml"] = render_feed(
         catalog.events, title, catalog.generated_at, base_url, catalog.repository
     )
@@ -160,16 +163,42 @@ def image_files(
     context = shared(catalog, base_url, audience)
     files = {}
     for image in catalog.images:
+        # A partial, not a closure: with deferred pages one is kept per image until written.
+        view = partial(_image_view, image, context, nav, base_url)
         canonical = page_url(image.url, base_url) if base_url else None
-        image_nav = replace(nav, canonical=canonical)
-
-        def view(image: Image = image, image_nav: Nav = image_nav) -> ImagePage:
-            lifecycle, history = notice(image, nav.root), history_rows(image)
-            return image_page(image, context, image_nav, lifecycle, history)
-
         inputs = page_inputs(image, context, nav, canonical)
         files[f"{image.output_dir}/index.html"] = _render_lazily(env, "image.html", inputs, view)
-        files[f"{image.output_dir}/image.json"] = (records[image.id] + "\n").encode("utf-8")
+        files[f"{image.output_dir}/image.json"] = _record_file(env, records[image.id])
+    return files
+
+
+def _image_nav(nav: Nav, image: Image, base_url: str | None) -> Nav:
+    """An image page's navigation: with a base URL it names the page's canonical address."""
+    return replace(nav, canonical=page_url(image.url, base_url) if base_url else None)
+
+
+def _image_view(image: Image, context: Any, nav: Nav, base_url: str | None) -> ImagePage:
+    lifecycle, history = notice(image, nav.root), history_rows(image)
+    return image_page(image, context, _image_nav(nav, image, base_url), lifecycle, history)
+
+
+def _record_file(env: jinja2.Environment, record: str) -> bytes:
+    """An image's `image.json`: its catalog.json line, encoded when written if pages are."""
+    if getattr(env, "defer_pages", False):
+        return Deferred(partial(_line_bytes, record))
+    return _line_bytes(record)
+
+
+def _line_bytes(text: str) -> bytes:
+    return (text + "\n").encode("utf-8")
+
+
+def removed_files(env: jinja2.Environment, catalog: Catalog, nav: Nav) -> dict[str, bytes]:
+    """The page of each image gone from the repository (a moved one's page is a redirect)."""
+    files = {}
+    for tombstone in (t for t in catalog.removed if not t.moved_to):
+        page = removed_page(tombstone, nav)
+        files[f"{tombstone.output_dir}/index.html"] = _render(env, "removed.html", page)
     return files
 
 
@@ -179,11 +208,32 @@ def _render_lazily(
     """A page keyed by what its view is made from (`inputs`): an unchanged page's view is
     not even built. `inputs` must hold everything `view` reads."""
 
+    memo = getattr(env, "page_memo", None)
+    if getattr(env, "defer_pages", False):  # rendered when written, dropped right after
+        draw_later = partial(_draw_view, env, template, view)  # kept until then: no closure
+        return deferred_page(memo, template, ("inputs", inputs), draw_later)
+
     def draw() -> bytes:
         return env.get_template(template).render(page=view()).encode("utf-8")
 
-    memo = getattr(env, "page_memo", None)
     return memo.page(template, ("inputs", inputs), draw) if memo is not None else draw()
+
+
+def _render_deferred(env: jinja2.Environment, template: str, page: Any) -> bytes:
+    """`_render`, or with `render_site(defer=True)` a page made when it is written (a listing
+    page holds 500 rows: their HTML would be kept beside the rows themselves)."""
+    if not getattr(env, "defer_pages", False):
+        return _render(env, template, page)
+    memo = getattr(env, "page_memo", None)
+    return deferred_page(memo, template, page, lambda: _draw(env, template, page))
+
+
+def _draw(env: jinja2.Environment, template: str, page: Any) -> bytes:
+    return env.get_template(template).render(page=page).encode("utf-8")
+
+
+def _draw_view(env: jinja2.Environment, template: str, view: Callable[[], Any]) -> bytes:
+    return _draw(env, template, view())
 
 
 def _render(env: jinja2.Environment, template: str, page: Any) -> bytes:
@@ -311,8 +361,9 @@ def sitemap(
 
 
 def write_files(files: dict[str, bytes], directory: Path) -> None:
-    """Write the in-memory site under `directory` (which must be new and empty)."""
+    """Write the in-memory site under `directory` (which must be new and empty); a deferred or
+    reused file is made as it is written."""
     for relpath, data in sorted(files.items()):
         path = directory / relpath
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        path.write_bytes(materialised(data))

@@ -1,0 +1,48 @@
+"""Files of the site made when they are written, not when the site is rendered.
+
+A full build of a large catalog would otherwise hold every image page in memory at once
+(about 8.5 KB each, plus its `image.json`): 10,000 images make a site of 167 MB. A `Deferred`
+value stands in the site's mapping for such a file; publishing makes its bytes, digests and
+writes them, and drops them before the next file (`read`), so only one is alive at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from generator.site.page_memo import PageMemo, Reused
+
+
+class Deferred:
+    """A file's bytes, made on demand by `make` and not kept; `key`: its page key, if any."""
+
+    __slots__ = ("key", "make")
+
+    def __init__(self, make: Callable[[], bytes], key: str | None = None) -> None:
+        self.make = make
+        self.key = key
+
+    def read(self) -> bytes:
+        """The file's bytes, made now: each call renders again, so read once and let go."""
+        return self.make()
+
+
+def deferred_page(
+    memo: PageMemo | None, template: str, view: object, render: Callable[[], bytes]
+) -> Deferred | Reused:
+    """A page no copy holds under its key becomes a `Deferred` (rendered when written); a page
+    a copy holds is `Reused` as the memo gives it, neither rendered nor kept."""
+    if memo is None:
+        return Deferred(render)
+    key = memo.key(template, view)  # made once: pickling the view is the costly part
+    if key is None or key not in memo.known:
+        memo.rendered += 1  # counted as `PageMemo.page` counts it: rendered by this run
+        return Deferred(render, key)
+    memo.reused += 1
+    digest, source = memo.known[key]
+    return Reused(key, digest, source, render)
+
+
+def materialised(data: bytes | Reused | Deferred) -> bytes:
+    """The bytes a value of the site's mapping stands for."""
+    return data.read() if isinstance(data, Reused | Deferred) else data

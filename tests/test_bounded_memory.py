@@ -1,0 +1,160 @@
+"""A build's memory stays bounded: image pages are made when they are written, one at a time,
+and the site they make is the one a render held whole in memory would give, byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tracemalloc
+from dataclasses import replace
+from pathlib import Path
+
+from generator.build import build
+from generator.catalog.model import Catalog
+from generator.publish.copies import publish
+from generator.publish.deploy import SiteTarget, deploy
+from generator.publish.manifest import manifest_path
+from generator.resources import content_dir
+from generator.site.content import load_content
+from generator.site.deferred import Deferred
+from generator.site.render import render_site, write_files
+from tests.conftest import FIXED_TIME, config_for, image_entries, write_tree
+
+COUNT = 700  # images: more than the index shows whole (500), as the slices measured below
+SOME = 60  # images enough to compare whole sites
+
+
+def star_like(tmp_path: Path, count: int = COUNT) -> Path:
+    """Images as STAR keeps them: each with a checksum and a few lines of Markdown."""
+    entries = {}
+    for n in range(count):
+        text = f"# Worker image {n}\n\nBuilt for **grid** jobs.\n\n- root 5.34.{n % 40}\n"
+        path = f"{('xen', 'kvm', 'vmware')[n % 3]}/sl7.{n % 10}_x86_64_sl20a_8GB_n{n:04d}.img"
+        entries.update(image_entries(path, f"image {n}\n", text))
+    return write_tree(tmp_path / "repo", entries)
+
+
+def catalog_of(tmp_path: Path, count: int = COUNT) -> Catalog:
+    config = config_for(tmp_path, jobs=1)
+    catalog = build(config, clock=lambda: FIXED_TIME, publish=False).catalog
+    assert catalog is not None and len(catalog.images) == count
+    return catalog
+
+
+def files_of(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+
+def image_page_bytes(site: Path) -> int:
+    """What the image pages and `image.json` files of a published site weigh together."""
+    return sum(
+        len(data)
+        for path, data in files_of(site).items()
+        if path.startswith("images/") and path.endswith(("/index.html", "/image.json"))
+    )
+
+
+FEW = 520  # the smaller catalog measured: above 500 images too, so the index is a preview
+
+
+def deploy_peak(catalog: Catalog, output: Path) -> int:
+    """The most memory a real `deploy` of `catalog` held at once on top of what it was given."""
+    tracemalloc.start()
+    try:
+        deploy(catalog, SiteTarget(output, "STAR VM images"), None)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_publishing_holds_not_the_image_pages_all_at_once(tmp_path: Path) -> None:
+    """Each image adds to what `deploy` holds at its peak (rendering, catalog.json, writing)
+    much less than its page and `image.json` weigh: held whole, as before, they alone are more.
+    Measured with tracemalloc over real deploys of 520 and of 700 images (the difference drops
+    what any deploy costs, such as compiled templates)."""
+    star_like(tmp_path)
+    catalog = catalog_of(tmp_path)
+    few = replace(catalog, images=catalog.images[:FEW])
+    deploy_peak(few, tmp_path / "warm-up")  # modules imported, caches filled
+    peaks = [deploy_peak(c, tmp_path / f"site-{n}") for n, c in enumerate((few, catalog))]
+    pages = [image_page_bytes(tmp_path / f"site-{n}") for n in range(2)]
+    per_image = (pages[1] - pages[0]) / (COUNT - FEW)
+    held = (peaks[1] - peaks[0]) / (COUNT - FEW)
+    assert per_image > 4000  # real pages, a few KB each
+    assert held < per_image * 0.8, (
+        f"{held:,.0f} B held per image; its files weigh {per_image:,.0f} B"
+    )
+
+
+def test_deferred_pages_publish_the_bytes_of_a_render_held_in_memory(tmp_path: Path) -> None:
+    """The site a build publishes equals, file for file, the one `render_site` gives whole and
+    `write_files` writes; so does the members-only copy (descriptions as written)."""
+    star_like(tmp_path, SOME)
+    catalog = catalog_of(tmp_path, SOME)
+    target = SiteTarget(tmp_path / "site", "STAR VM images", base_url="https://example.org/vm/")
+    published, _ = deploy(catalog, target, None)
+    whole = render_site(published, load_content(content_dir()), target.title, target.base_url)
+    assert not any(isinstance(data, Deferred) for data in whole.values())
+    write_files(whole, tmp_path / "whole")
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "whole")
+
+
+def test_an_edit_publishes_reused_and_deferred_pages_as_a_whole_render(tmp_path: Path) -> None:
+    """After one description is edited, the next publish mixes reused pages (by key) and one
+    deferred page; the copy it leaves equals a whole render of the same catalog."""
+    repo = star_like(tmp_path, SOME)
+    target = SiteTarget(tmp_path / "site", "STAR VM images")
+    deploy(catalog_of(tmp_path, SOME), target, None)
+    (repo / "kvm/sl7.1_x86_64_sl20a_8GB_n0001.txt").write_text("# Edited\n\nNew text.\n")
+    catalog = catalog_of(tmp_path, SOME)
+    deploy(catalog, target, None)
+    whole = render_site(catalog, load_content(content_dir()), target.title)
+    write_files(whole, tmp_path / "whole")
+    published = files_of(tmp_path / "site")
+    assert b"New text." in published["images/kvm/sl7.1_x86_64_sl20a_8GB_n0001/index.html"]
+    assert published == files_of(tmp_path / "whole")
+
+
+def counted(data: bytes, reads: list[bytes]) -> Deferred:
+    """A deferred file that notes each time its bytes are made."""
+
+    def make() -> bytes:
+        reads.append(data)
+        return data
+
+    return Deferred(make)
+
+
+def test_a_deferred_file_is_made_once_and_recorded_with_its_digest(tmp_path: Path) -> None:
+    reads: list[bytes] = []
+    site = {"index.html": b"<p>a</p>", "images/xen/x/index.html": counted(b"x page", reads)}
+    result = publish(site, tmp_path / "site")
+    assert result.changed and result.written == 2 and reads == [b"x page"]
+    assert (tmp_path / "site/images/xen/x/index.html").read_bytes() == b"x page"
+    manifest = json.loads(manifest_path(result.build).read_bytes())
+    assert manifest["images/xen/x/index.html"] == hashlib.sha256(b"x page").hexdigest()
+
+
+def test_deferred_files_equal_to_the_live_copy_publish_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    publish({"index.html": b"a", "images/xen/x/index.html": b"x page"}, output)
+    before = output.resolve()
+    reads: list[bytes] = []
+    same = {"index.html": b"a", "images/xen/x/index.html": counted(b"x page", reads)}
+    assert not publish(same, output).changed
+    assert output.resolve() == before and reads == [b"x page"]  # made to compare, not written
+    other = {"index.html": b"a", "images/xen/x/index.html": counted(b"y page", reads)}
+    changed = publish(other, output)
+    assert changed.changed and changed.build != before
+    assert (output / "images/xen/x/index.html").read_bytes() == b"y page"
+
+
+def test_a_changed_plain_file_skips_making_deferred_ones_twice(tmp_path: Path) -> None:
+    """When another file already differs from the live copy, deferred files are not made to be
+    compared: each is made once, when written."""
+    output = tmp_path / "site"
+    publish({"index.html": b"a", "images/xen/x/index.html": b"x page"}, output)
+    reads: list[bytes] = []
+    publish({"index.html": b"b", "images/xen/x/index.html": counted(b"x page", reads)}, output)
+    assert reads == [b"x page"]
+    assert (output / "images/xen/x/index.html").read_bytes() == b"x page"
