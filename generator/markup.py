@@ -140,8 +140,9 @@ def render_markdown(body: str, time_limit: float | None = None) -> str:
 
     Python-Markdown is quadratic on some inputs (thousands of nested `[`: hours at 256 KiB),
     so `time_limit` seconds stop it with TooSlow. The limit is a SIGALRM timer, which costs
-    2 µs per call (a worker process would cost milliseconds, 10,000 times per build); it
-    applies in the main thread only, where every build renders its descriptions.
+    2 µs per call (a worker process per text would cost milliseconds, 10,000 times per build);
+    it applies in the main thread only, where the build and each of its reading workers
+    (`read.parallel`) render descriptions.
     """
     converter = _converter()
     try:

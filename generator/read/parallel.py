@@ -80,7 +80,10 @@ def _work_shared(
         gc.freeze()  # the workers' collections skip (and so never copy) the objects they inherit
         try:
             for _ in range(workers):
-                started.append(_start_worker(work, chunks, tokens))
+                worker = _start_worker(work, chunks, tokens)
+                if worker is None:
+                    break  # no more processes for now: fewer workers, same results
+                started.append(worker)
         finally:
             gc.unfreeze()
         for number in _taken(tokens):
@@ -117,15 +120,18 @@ def _taken(tokens: int) -> Iterator[int]:
 
 def _start_worker(
     work: Callable[[T], R], chunks: list[Sequence[T]], tokens: int
-) -> tuple[int, int]:
-    """Fork one worker; returns its pid and the file its results go to."""
-    results = _results_file()
+) -> tuple[int, int] | None:
+    """Fork one worker; returns its pid and the file its results go to (None: cannot fork)."""
+    try:
+        results = _results_file()
+    except OSError:
+        return None
     parent = os.getpid()
     try:
         pid = os.fork()
-    except OSError:
+    except OSError:  # EAGAIN, ENOMEM: the process limit or memory is reached
         os.close(results)
-        raise
+        return None
     if pid == 0:  # the worker: never returns from here
         status = 1
         try:
