@@ -12,9 +12,19 @@ from pathlib import Path
 import pytest
 from golden import site_files
 
+from generator.build import build
+from generator.config import Config
 from generator.markup import TooSlow, render_markdown
 from generator.read import parallel
-from tests.conftest import CLI, FIXED_NS, ROOT, image_entries, read_catalog, write_tree
+from tests.conftest import (
+    CLI,
+    FIXED_NS,
+    ROOT,
+    Clock,
+    image_entries,
+    read_catalog,
+    write_tree,
+)
 
 COUNT = 300  # images: several times `parallel.MIN_ITEMS`
 HOSTILE = (7, 150, 290)  # images whose description takes Markdown past its time limit
@@ -201,3 +211,26 @@ def test_the_markdown_time_limit_holds_in_workers() -> None:
     assert {outcome for outcome, _ in results} == {"too slow"}
     assert len({pid for _, pid in results}) == 2  # the worker stopped its share too
     assert time.monotonic() - started < 30
+
+
+FORKS: list[int] = []  # the pid that forked, at every fork of this test process
+os.register_at_fork(before=lambda: FORKS.append(os.getpid()))
+
+
+@TWO_CORES
+def test_an_edited_description_is_read_without_forking(tmp_path: Path) -> None:
+    files = {}
+    for n in range(2 * parallel.MIN_ITEMS):
+        relpath = f"kvm/sl7.{n % 10}_x86_64_sl20a_8GB_e{n:04d}.img"
+        files.update(image_entries(relpath, f"image {n}\n", f"# Image {n}\n"))
+    repo = write_tree(tmp_path / "repo", files, mtime_ns=FIXED_NS)
+    config = Config(repository=repo, output=tmp_path / "site", state=tmp_path / "state")
+    FORKS.clear()
+    build(config, Clock())
+    assert FORKS, "a full build reads on every core"
+    (repo / "kvm/sl7.3_x86_64_sl20a_8GB_e0003.txt").write_text("# Edited\n")
+    FORKS.clear()
+    build(config, Clock())
+    assert not FORKS
+    images = {i["id"]: i for i in read_catalog(tmp_path / "site")["images"]}
+    assert images["kvm/sl7.3_x86_64_sl20a_8GB_e0003"]["description"] == "# Edited"
