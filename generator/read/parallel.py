@@ -36,9 +36,8 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-MIN_ITEMS = (
-    64  # fewer are worked here: a fork and the results' pickling cost more than a core saves
-)
+# Fewer items are worked here: a fork and pickling the results cost more than a core saves.
+MIN_ITEMS = 64
 CHUNK = 16  # items per chunk: small enough to share the last ones out evenly
 MAX_CHUNKS = 1024  # chunk numbers (4 bytes each) all fit in one page of the pipe: never blocks
 TOKEN = struct.Struct("=I")
