@@ -28,6 +28,7 @@ DESCRIPTIONS = {
     "builds_10k": "10,000 STAR-like images: build full, unchanged, one edited, one added",
     "builds_100k": "100,000 STAR-like images, the same (opt-in, about 10 minutes): time, peak RSS",
     "render_pages": "10,000 image pages rendered in-process (render.image_files): ms per page",
+    "reads_5k": "check of 5,000 STAR-like images on every core vs under taskset -c 0",
 }
 
 

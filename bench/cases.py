@@ -224,6 +224,15 @@ def builds_100k(work: Path, repeats: int) -> Outcome:
     return builds(work, min(repeats, 3), 100_000, 1)
 
 
+def reads_5k(work: Path, repeats: int) -> Outcome:
+    """Issue 17: descriptions read on every core against one core, `check` of 5,000 images."""
+    from bench.bench_reads import TARGET_RATIO, measure
+
+    every, one = measure(work, min(repeats, 3))  # within `make bench`'s time
+    lines = [describe(every), describe(one), ratios(every, one, TARGET_RATIO)]
+    return Outcome("reads_5k", every.median / one.median, TARGET_RATIO, "x one core", lines)
+
+
 def render_pages(work: Path, repeats: int) -> Outcome:
     """Issue 17: image pages rendered in this process, milliseconds per page."""
     from bench.bench_render import TARGET_MS
@@ -249,5 +258,6 @@ BENCHMARKS: dict[str, Callable[[Path, int], Outcome]] = {
     "builds_10k": builds_10k,
     "builds_100k": builds_100k,
     "render_pages": render_pages,
+    "reads_5k": reads_5k,
 }
 OPT_IN = {"builds_100k"}  # minutes long: only when named

@@ -125,3 +125,18 @@ def test_one_text_leaves_nothing_behind_for_the_next() -> None:
     second = render_markdown("[docs][1]\n")
     assert 'href="https://www.star.bnl.gov/"' in first and "&lt;b&gt;code" in first
     assert "href" not in second and second == "<p>[docs][1]</p>"
+
+
+def test_the_sanitiser_built_once_cleans_as_nh3_clean_with_the_rules() -> None:
+    import nh3
+
+    from generator import markup
+
+    dirty = (
+        '<p onclick="x()">a <a href="javascript:alert(1)">b</a> <a href="https://x.org/" '
+        'title="t" target="_blank">c</a><script>bad()</script><img src=x onerror=y>'
+        '<table><tr><td align="left" style="color:red">d</td></tr></table><!-- note --></p>'
+    )
+    expected = nh3.clean(dirty, **markup.SANITIZER)
+    assert markup._sanitizer()(dirty) == expected
+    assert 'rel="noopener noreferrer nofollow"' in expected and "script" not in expected

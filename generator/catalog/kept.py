@@ -20,7 +20,7 @@ from pathlib import Path
 
 from generator.catalog.image_record import BadRecord, image_from_text, image_text, record_token
 from generator.catalog.model import Image, make_image, with_fields
-from generator.read.parse import ParseRules, parse_image
+from generator.read.parse import ParseRules, parse_images
 from generator.read.scan import ImageEntry
 from generator.read.stored_reads import ReadStore, read_key
 from generator.verify.hashing import FileDigest
@@ -37,21 +37,27 @@ def catalog_images(
     kept: ReadStore | None = None,
     settings: str = "",
 ) -> list[Image]:
-    """Each entry's Image: kept when its key matches, else parsed, judged and (if it lasts) kept."""
-    images = []
+    """Each entry's Image: kept when its key matches, else parsed, judged and (if it lasts) kept.
+
+    The images not kept are parsed together (`parse_images`): many are read on every core.
+    """
+    images: list[Image | None] = []
+    keys: list[str | None] = []
     for entry in entries:
         key = image_key(entry, rules.settings + settings, digests, kept.now) if kept else None
-        image = _kept(kept, entry.id, key) if kept is not None and key is not None else None
-        if image is None:
-            parsed = parse_image(root, entry, rules)
-            image = make_image(parsed, evaluate(entry, parsed.checksum, digests))
-            if kept is not None:  # a build: pages are keyed by the token (`Image.record_token`)
-                text = image_text(image)
-                image = with_fields(image, record_token=record_token(text))
-                if key is not None and parsed.lasting and _lasting(image):
-                    kept.put(entry.id, key, text)
-        images.append(image)
-    return images
+        images.append(_kept(kept, entry.id, key) if kept is not None and key is not None else None)
+        keys.append(key)
+    missing = [n for n, image in enumerate(images) if image is None]
+    parsed_images = parse_images(root, [entries[n] for n in missing], rules)
+    for n, parsed in zip(missing, parsed_images, strict=True):
+        image = make_image(parsed, evaluate(entries[n], parsed.checksum, digests))
+        if kept is not None:  # a build: pages are keyed by the token (`Image.record_token`)
+            text = image_text(image)
+            image = with_fields(image, record_token=record_token(text))
+            if keys[n] is not None and parsed.lasting and _lasting(image):
+                kept.put(entries[n].id, keys[n], text)
+        images[n] = image
+    return images  # type: ignore[return-value]  # every None was replaced above
 
 
 def image_key(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator.problems import Problem, problem
+from generator.read import parallel
 from generator.read.check_command import create_command
 from generator.read.checksum import MAX_CHECKSUM_BYTES, ChecksumFile, match_files, parse_checksum
 from generator.read.description import Description, read_description
@@ -50,35 +52,73 @@ class ParseRules:
 
 
 def parse_image(root: Path, entry: ImageEntry, rules: ParseRules) -> ParsedImage:
-    """Name fields, sidecar contents and header facts of one image, with their problems."""
+    """Name fields, sidecar contents and header facts of one image, with their problems; what
+    its files said is kept in the rules' store (when none of them changed lately) and taken
+    from there as long as none of them changes."""
+    return parse_images(root, [entry], rules)[0]
+
+
+def parse_images(root: Path, entries: list[ImageEntry], rules: ParseRules) -> list[ParsedImage]:
+    """`parse_image` of each entry, the same results in the same order; the files of many
+    images are read on every core (`read.parallel`), the state is used here only."""
+    store = rules.store if rules.headers and rules.descriptions else None
+    named = [_named(entry, rules) for entry in entries]
+    keys = [read_key(e, rules.settings, store.now) if store else None for e in entries]
+    found = [_kept(store, entry, key) for entry, key in zip(entries, keys, strict=True)]
+    missing = [n for n, reads in enumerate(found) if reads is None]
+    work = [(entries[n], named[n][0], keys[n] is not None) for n in missing]
+    worker = functools.partial(_read_fresh, root, replace(rules, store=None))
+    cores = parallel.cores() if rules.descriptions else 1  # `verify` reads only a `.checksum`
+    for n, (reads, value) in zip(missing, parallel.shared_map(worker, work, cores), strict=True):
+        if value is not None:
+            store.put(entries[n].id, keys[n], value)
+        found[n] = reads, value is not None
+    return [
+        _parsed(root, entry, name, problems, *reads)
+        for entry, (name, problems), reads in zip(entries, named, found, strict=True)
+    ]
+
+
+def _kept(
+    store: ReadStore | None, entry: ImageEntry, key: str | None
+) -> tuple[FileReads, bool] | None:
+    """What an earlier run kept of the image's files under `key`; None: read them."""
+    value = store.get(entry.id, key) if store is not None and key is not None else None
+    kept = decode(value) if value is not None else None
+    return (kept, True) if kept is not None else None
+
+
+def _read_fresh(
+    root: Path, rules: ParseRules, work: tuple[ImageEntry, ImageName, bool]
+) -> tuple[FileReads, str | None]:
+    """Read one image's files (in a worker, perhaps); with what to keep of them, if they may be."""
+    entry, name, keyed = work
+    reads = read_files(root, entry, name, rules)
+    return reads, encode(reads) if keyed and keepable(reads) else None
+
+
+def _named(entry: ImageEntry, rules: ParseRules) -> tuple[ImageName, list[Problem]]:
+    """The fields of an image's name, and the problems with them."""
     name, problems = parse_name(entry.relpath, entry.name, entry.is_dir, rules.known)
     if entry.vm.lower() not in rules.known.vms:
         known = ", ".join(rules.known.vms)
         problems.append(problem("unknown_vm", entry.relpath, vm=entry.vm, known=known))
-    reads, lasting = _reads(root, entry, name, rules)
+    return name, problems
+
+
+def _parsed(
+    root: Path,
+    entry: ImageEntry,
+    name: ImageName,
+    problems: list[Problem],
+    reads: FileReads,
+    lasting: bool,
+) -> ParsedImage:
+    """The parsed image from its name and what its files said (problems in the usual order)."""
     problems += reads.format_problems
     checksum = checksum_of(root, entry, reads.checksum, reads.checksum_error, problems)
     problems += reads.description_problems
     return ParsedImage(entry, name, checksum, reads.description, reads.format, problems, lasting)
-
-
-def _reads(
-    root: Path, entry: ImageEntry, name: ImageName, rules: ParseRules
-) -> tuple[FileReads, bool]:
-    """What the image's files say, kept from an earlier run when none of them changed; and
-    whether it may be kept."""
-    store = rules.store if rules.headers and rules.descriptions else None
-    key = read_key(entry, rules.settings, store.now) if store is not None else None
-    if key is not None:
-        value = store.get(entry.id, key)
-        kept = decode(value) if value is not None else None
-        if kept is not None:
-            return kept, True
-    reads = read_files(root, entry, name, rules)
-    lasting = key is not None and keepable(reads)
-    if lasting:
-        store.put(entry.id, key, encode(reads))
-    return reads, lasting
 
 
 def read_files(root: Path, entry: ImageEntry, name: ImageName, rules: ParseRules) -> FileReads:
