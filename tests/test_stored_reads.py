@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from generator.read.parse import read_files
 from generator.read.scan import scan
 from generator.read.stored_reads import decode, encode
 from generator.session import BUILD, parse_rules
+from generator.state.database import open_state
+from generator.state.stored_reads import WRITE_ROWS, StateReadStore
 from tests.conftest import image_entries, read_catalog, run_cli, write_tree
 from tests.open_watch import OpenWatch
 
@@ -141,3 +144,25 @@ def test_a_kept_read_decodes_to_the_values_and_types_of_a_fresh_read(tmp_path: P
 @pytest.mark.parametrize("value", ["", "[]", "{}", "[" * 5000, '{"format": 1}'])
 def test_a_damaged_kept_read_is_read_again_not_a_crash(value: str) -> None:
     assert decode(value) is None
+
+
+def test_new_rows_are_written_as_the_parse_goes_and_stale_ones_dropped_at_its_end(
+    tmp_path: Path,
+) -> None:
+    """A first build does not hold every new row until the end (100,000 of them: 300 MB)."""
+    state = open_state(tmp_path / "state", lambda: 1.0)
+    store = StateReadStore(state, 1.0, "kept_images")
+    store.put("xen/gone", "k", "old")
+    store.save(["xen/gone"])
+    ids = [f"xen/n{n}" for n in range(WRITE_ROWS + 5)]
+    for image_id in ids:
+        store.put(image_id, "k", "v")
+
+    def rows() -> set[str]:
+        with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
+            return {row[0] for row in db.execute("SELECT image_id FROM kept_images")}
+
+    assert rows() == {"xen/gone", *ids[:WRITE_ROWS]}  # written before `save`
+    store.save(ids)
+    assert rows() == set(ids)  # the rest written, the image no longer there dropped
+    state.close()

@@ -27,6 +27,8 @@ from generator.verify.hashing import FileDigest
 from generator.verify.verdict import evaluate
 
 PASSING = frozenset({"changing", "pending"})
+# Images parsed together (on every core): their reads are held only until made into images.
+PARSE_BATCH = 2000
 
 
 def catalog_images(
@@ -39,7 +41,8 @@ def catalog_images(
 ) -> list[Image]:
     """Each entry's Image: kept when its key matches, else parsed, judged and (if it lasts) kept.
 
-    The images not kept are parsed together (`parse_images`): many are read on every core.
+    The images not kept are parsed together (`parse_images`), `PARSE_BATCH` at a time: many are
+    read on every core.
     """
     images: list[Image | None] = []
     keys: list[str | None] = []
@@ -48,15 +51,17 @@ def catalog_images(
         images.append(_kept(kept, entry.id, key) if kept is not None and key is not None else None)
         keys.append(key)
     missing = [n for n, image in enumerate(images) if image is None]
-    parsed_images = parse_images(root, [entries[n] for n in missing], rules)
-    for n, parsed in zip(missing, parsed_images, strict=True):
-        image = make_image(parsed, evaluate(entries[n], parsed.checksum, digests))
-        if kept is not None:  # a build: pages are keyed by the token (`Image.record_token`)
-            text = image_text(image)
-            image = with_fields(image, record_token=record_token(text))
-            if keys[n] is not None and parsed.lasting and _lasting(image):
-                kept.put(entries[n].id, keys[n], text)
-        images[n] = image
+    for start in range(0, len(missing), PARSE_BATCH):
+        batch = missing[start : start + PARSE_BATCH]
+        parsed_images = parse_images(root, [entries[n] for n in batch], rules)
+        for n, parsed in zip(batch, parsed_images, strict=True):
+            image = make_image(parsed, evaluate(entries[n], parsed.checksum, digests))
+            if kept is not None:  # a build: pages are keyed by the token (`Image.record_token`)
+                text = image_text(image)
+                image = with_fields(image, record_token=record_token(text))
+                if keys[n] is not None and parsed.lasting and _lasting(image):
+                    kept.put(entries[n].id, keys[n], text)
+            images[n] = image
     return images  # type: ignore[return-value]  # every None was replaced above
 
 

@@ -42,8 +42,11 @@ class PieceStore(Protocol):
     def get(self, keys: Sequence[str]) -> dict[str, bytes]:
         """The kept pieces of these keys (those kept), by key."""
 
-    def save(self, new: Mapping[str, bytes], used: Collection[str]) -> None:
-        """Keep the `new` pieces; drop those of keys not `used`."""
+    def put(self, new: Mapping[str, bytes]) -> None:
+        """Keep the `new` pieces."""
+
+    def keep_only(self, used: Collection[str]) -> None:
+        """Drop the pieces of keys not `used`."""
 
 
 @dataclass(frozen=True)
@@ -139,16 +142,18 @@ class ImageMemo:
     def pieces(self, images: Sequence[Image]) -> list[Pieces]:
         """Each image's pieces, in order; new ones are kept, unused ones dropped."""
         keys = [self._key(image) for image in images]
-        new: dict[str, bytes] = {}
         found: list[Pieces] = []
-        for start in range(0, len(images), BATCH):
+        for start in range(0, len(images), BATCH):  # a batch of blobs held at a time
             wanted = [k for k in keys[start : start + BATCH] if k and k not in self._made]
             kept = self.store.get(wanted) if self.store is not None and wanted else {}
             batch = zip(images[start : start + BATCH], keys[start : start + BATCH], strict=True)
+            new: dict[str, bytes] = {}
             for image, key in batch:
                 found.append(self._pieces(image, key, kept, new))
+            if self.store is not None and new:
+                self.store.put(new)
         if self.store is not None:
-            self.store.save(new, self._made.keys())
+            self.store.keep_only(self._made.keys())
         return found
 
     def _pieces(

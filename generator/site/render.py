@@ -102,7 +102,6 @@ def render_site(
     With a `memo` of the pages already published, unchanged pages are `Reused`, not rendered.
     `images`: the images' rows, catalog.json lines and words, kept by image (`image_memo`).
     `defer`: image and listing pages are `Deferred`, made as they are written (`site.deferred`).
-
     For the members-only copy (`audience.private`): pages marked noindex, image pages with
     descriptions as written, and no sitemap.
     """

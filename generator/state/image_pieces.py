@@ -1,7 +1,7 @@
 """The state's table of site pieces (see `generator.site.image_memo`): one row per image key.
 
 Rows are read by their keys, a batch per query (a join in C, and only one batch of blobs held
-at a time: at 100,000 images the table is some 300 MB). New rows are written in one
+at a time: at 100,000 images the table is some 300 MB). New rows are written a batch to a
 transaction, then the rows of keys the build did not use are dropped.
 """
 
@@ -29,11 +29,13 @@ class StatePieceStore:
         rows = self.state._read(lambda: self.state.connection.execute(*query).fetchall())
         return {key: bytes(value) for key, value in rows or ()}
 
-    def save(self, new: Mapping[str, bytes], used: Collection[str]) -> None:
-        """Write the `new` pieces, then drop the rows of keys not `used` by this build (when
-        there are more rows than keys used)."""
-        if new:
-            self.state._write_all([(PUT, (key, value)) for key, value in new.items()])
+    def put(self, new: Mapping[str, bytes]) -> None:
+        """Write the `new` pieces (one batch of the build's)."""
+        self.state._write_all([(PUT, (key, value)) for key, value in new.items()])
+
+    def keep_only(self, used: Collection[str]) -> None:
+        """Drop the rows of keys not `used` by this build (when there are more rows than keys
+        used)."""
         rows = self.state._read(lambda: self.state.connection.execute(COUNT).fetchone())
         if rows and rows[0] > len(used):
             self.state._write(FORGET, (_json_list(used),))

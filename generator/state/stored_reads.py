@@ -3,8 +3,8 @@ said, see `generator.read.stored_reads`) and `kept_images` (its whole record, `c
 
 Rows are looked up one by one (a primary-key lookup in C, about 5 µs) rather than loaded at
 once: at 100,000 images the whole table is some 150 MB of text, most of it never needed again
-once the catalog holds it. New rows are written in one transaction at the end of the parse, and
-rows of images no longer in the repository are dropped then.
+once the catalog holds it. New rows are written a thousand to a transaction as the parse goes,
+and rows of images no longer in the repository are dropped at its end.
 """
 
 from __future__ import annotations
@@ -14,10 +14,14 @@ from collections.abc import Iterable
 from generator.state.database import State, _json_list
 
 TABLES = frozenset({"stored_reads", "kept_images"})  # same columns: image_id, key, value
+# New rows written at once: a first build of 100,000 images would otherwise hold some 300 MB of
+# them until the end of the parse.
+WRITE_ROWS = 1000
 
 
 class StateReadStore:
-    """A `ReadStore` over one of the state's tables; writes wait for `save`."""
+    """A `ReadStore` over one of the state's tables; new rows are written `WRITE_ROWS` at a time
+    and by `save`."""
 
     def __init__(self, state: State, now: float, table: str = "stored_reads") -> None:
         assert table in TABLES
@@ -30,6 +34,7 @@ class StateReadStore:
             f"DELETE FROM {table} WHERE image_id NOT IN (SELECT value FROM json_each(?))"
         )
         self.new: list[tuple[str, str, str]] = []
+        self.written = 0
         self.hits = 0
 
     def get(self, image: str, key: str) -> str | None:
@@ -42,15 +47,22 @@ class StateReadStore:
 
     def put(self, image: str, key: str, value: str) -> None:
         self.new.append((image, key, value))
+        if len(self.new) >= WRITE_ROWS:
+            self._write_new()
+
+    def _write_new(self) -> None:
+        if self.new:
+            self.state._write_all([(self.put_sql, row) for row in self.new])
+            self.written += len(self.new)
+            self.new = []
 
     def save(self, images: Iterable[str]) -> None:
         """Write the new rows, then forget images that are gone (`images`: all there are now).
 
-        After the write, rows for images present number `hits + new`: any more are stale.
+        After the write, rows for images present number `hits + written`: any more are stale.
         """
-        if self.new:
-            self.state._write_all([(self.put_sql, row) for row in self.new])
+        self._write_new()
         rows = self.state._read(lambda: self.state.connection.execute(self.count_sql).fetchone())
-        if rows and rows[0] > self.hits + len(self.new):
+        if rows and rows[0] > self.hits + self.written:
             self.state._write(self.forget_sql, (_json_list(images),))
-        self.new, self.hits = [], 0
+        self.written, self.hits = 0, 0
