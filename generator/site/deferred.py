@@ -35,12 +35,7 @@ def deferred_page(
     if memo is None:
         return Deferred(render)
     key = memo.key(template, view)  # made once: pickling the view is the costly part
-    if key is None or key not in memo.known:
-        memo.rendered += 1  # counted as `PageMemo.page` counts it: rendered by this run
-        return Deferred(render, key)
-    memo.reused += 1
-    digest, source = memo.known[key]
-    return Reused(key, digest, source, render)
+    return memo.reuse(key, render) or Deferred(render, key)
 
 
 def materialised(data: bytes | Reused | Deferred) -> bytes:

@@ -75,15 +75,23 @@ class PageMemo:
     def page(self, template: str, view: object, render: Callable[[], bytes]) -> bytes | Reused:
         """The page's bytes, rendered only when no copy holds them under its key."""
         key = self.key(template, view)
-        if key is not None and key in self.known:
-            self.reused += 1
-            digest, source = self.known[key]
-            return Reused(key, digest, source, render)
-        self.rendered += 1
+        reused = self.reuse(key, render)
+        if reused is not None:
+            return reused
         page = Page(render())
         if key is not None:
             page.key = key
         return page
+
+    def reuse(self, key: str | None, render: Callable[[], bytes]) -> Reused | None:
+        """The page a copy holds under `key`, counted as reused; None (counted as rendered by
+        this run) when no copy holds it."""
+        if key is None or key not in self.known:
+            self.rendered += 1
+            return None
+        self.reused += 1
+        digest, source = self.known[key]
+        return Reused(key, digest, source, render)
 
 
 def view_bytes(view: object, tokens: dict[int, tuple[object, str]] | None = None) -> bytes | None:
