@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from generator.publish.copies import current_build, publish
 from generator.publish.output_checks import builds_dir
 from tests.conftest import write_tree
@@ -25,14 +27,20 @@ def published_twice(tmp_path: Path) -> tuple[Path, Path]:
     return output, inactive
 
 
-def test_a_link_planted_at_a_file_of_the_copy_is_replaced_not_followed(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "relpath",
+    ["index.html", "images/xen/y/index.html"],
+    ids=["a file of the copy", "a new path no manifest lists"],
+)
+def test_a_link_planted_in_the_copy_is_replaced_not_followed(tmp_path: Path, relpath: str) -> None:
     victim = write_tree(tmp_path / "victim", {"data.html": "precious"}) / "data.html"
     output, inactive = published_twice(tmp_path)
-    (inactive / "index.html").unlink()
-    (inactive / "index.html").symlink_to(victim)
-    publish(SITE | {"index.html": b"c"}, output)
+    (inactive / relpath).unlink(missing_ok=True)
+    (inactive / relpath).parent.mkdir(exist_ok=True)
+    (inactive / relpath).symlink_to(victim)
+    publish(SITE | {relpath: b"c"}, output)
     assert victim.read_text() == "precious"
-    assert not (output / "index.html").is_symlink() and (output / "index.html").read_bytes() == b"c"
+    assert not (output / relpath).is_symlink() and (output / relpath).read_bytes() == b"c"
 
 
 def test_a_hard_link_planted_at_a_file_of_the_copy_is_never_written_through(
@@ -45,16 +53,6 @@ def test_a_hard_link_planted_at_a_file_of_the_copy_is_never_written_through(
     publish(SITE | {"index.html": b"c", "catalog.json": b'{"new": 1}'}, output)
     assert victim.read_text() == "precious"
     assert (output / "catalog.json").read_bytes() == b'{"new": 1}'
-
-
-def test_a_link_at_a_new_path_no_manifest_lists_is_not_followed(tmp_path: Path) -> None:
-    victim = write_tree(tmp_path / "victim", {"data.html": "precious"}) / "data.html"
-    output, inactive = published_twice(tmp_path)
-    (inactive / "images/xen/y").mkdir()
-    (inactive / "images/xen/y/index.html").symlink_to(victim)
-    publish(SITE | {"images/xen/y/index.html": b"y"}, output)
-    assert victim.read_text() == "precious"
-    assert (output / "images/xen/y/index.html").read_bytes() == b"y"
 
 
 def test_a_temporary_file_of_an_older_killed_run_is_cleared_when_its_file_is_rewritten(
