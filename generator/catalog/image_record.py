@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
-from generator.catalog.model import SET_LATER, Image
+from generator.catalog.model import SET_LATER, Image, image_of
 from generator.digests import Digest
 from generator.problems import PROBLEM_ORDER, from_rows, to_rows
 from generator.read.check_command import CheckCommand
@@ -89,6 +89,6 @@ def image_from_text(text: str) -> Image:
             raise ValueError(f"{len(NAMES)} field values expected")
         for index, read in _CODED:
             values[index] = read(values[index])
-        return Image(*values, record_token=record_token(text))
+        return image_of(dict(zip(NAMES, values), record_token=record_token(text)))
     except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
         raise BadRecord(f"not a kept image: {exc}") from exc

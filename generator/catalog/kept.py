@@ -44,12 +44,11 @@ def catalog_images(
     The images not kept are parsed together (`parse_images`), `PARSE_BATCH` at a time: many are
     read on every core.
     """
-    images: list[Image | None] = []
-    keys: list[str | None] = []
-    for entry in entries:
-        key = image_key(entry, rules.settings + settings, digests, kept.now) if kept else None
-        images.append(_kept(kept, entry.id, key) if kept is not None and key is not None else None)
-        keys.append(key)
+    keys = [
+        image_key(entry, rules.settings + settings, digests, kept.now) if kept else None
+        for entry in entries
+    ]
+    images = _kept_images(kept, entries, keys) if kept is not None else [None] * len(entries)
     missing = [n for n, image in enumerate(images) if image is None]
     for start in range(0, len(missing), PARSE_BATCH):
         batch = missing[start : start + PARSE_BATCH]
@@ -90,8 +89,20 @@ def _facts(found: FileDigest | None) -> tuple | None:
     )
 
 
-def _kept(kept: ReadStore, image_id: str, key: str) -> Image | None:
-    value = kept.get(image_id, key)
+def _kept_images(
+    kept: ReadStore, entries: list[ImageEntry], keys: list[str | None]
+) -> list[Image | None]:
+    """The kept record of each entry whose key it was kept under (None for the others), looked
+    up `PARSE_BATCH` entries to a query."""
+    images: list[Image | None] = []
+    for start in range(0, len(entries), PARSE_BATCH):
+        batch = list(zip(entries[start : start + PARSE_BATCH], keys[start : start + PARSE_BATCH]))
+        found = kept.get_many([(entry.id, key) for entry, key in batch if key is not None])
+        images += [_kept(found.get(entry.id), entry.id) for entry, _ in batch]
+    return images
+
+
+def _kept(value: str | None, image_id: str) -> Image | None:
     if value is None:
         return None
     try:

@@ -184,6 +184,16 @@ def with_fields(image: Image, **changes: Any) -> Image:
     return copy
 
 
+def image_of(values: dict[str, Any]) -> Image:
+    """An Image of exactly its fields' `values`, made without `__init__` (a fifth of the time:
+    10,000 kept records are made back into images per build)."""
+    if values.keys() != IMAGE_FIELDS:
+        raise TypeError(f"not the fields of Image: {sorted(values.keys() ^ IMAGE_FIELDS)}")
+    image = object.__new__(Image)
+    image.__dict__.update(values)
+    return image
+
+
 def make_image(parsed: ParsedImage, verification: Verification) -> Image:
     """Join a parsed image with its verification into the catalog's record."""
     entry, name = parsed.entry, parsed.name

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,6 +39,9 @@ class ReadStore(Protocol):
 
     def get(self, image: str, key: str) -> str | None:
         """The value kept for `image` if it was kept under exactly `key`."""
+
+    def get_many(self, wanted: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """The values kept for these (image, key) pairs, by image: those kept under that key."""
 
     def put(self, image: str, key: str, value: str) -> None:
         """Keep `value` for `image` under `key`, replacing what was kept before."""
