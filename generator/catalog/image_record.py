@@ -89,6 +89,6 @@ def image_from_text(text: str) -> Image:
             raise ValueError(f"{len(NAMES)} field values expected")
         for index, read in _CODED:
             values[index] = read(values[index])
-        return image_of(dict(zip(NAMES, values), record_token=record_token(text)))
+        return image_of(dict(zip(NAMES, values, strict=True), record_token=record_token(text)))
     except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
         raise BadRecord(f"not a kept image: {exc}") from exc

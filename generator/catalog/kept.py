@@ -96,7 +96,8 @@ def _kept_images(
     up `PARSE_BATCH` entries to a query."""
     images: list[Image | None] = []
     for start in range(0, len(entries), PARSE_BATCH):
-        batch = list(zip(entries[start : start + PARSE_BATCH], keys[start : start + PARSE_BATCH]))
+        part = slice(start, start + PARSE_BATCH)
+        batch = list(zip(entries[part], keys[part], strict=True))
         found = kept.get_many([(entry.id, key) for entry, key in batch if key is not None])
         images += [_kept(found.get(entry.id), entry.id) for entry, _ in batch]
     return images

@@ -47,8 +47,10 @@ class ProblemsPage:
 
 def problems_page(catalog: Catalog, nav: Nav) -> ProblemsPage:
     """Problems by severity, then code; a problem of a catalogued image links to its page."""
-    pages: dict[Problem | str, str] = {image.path: image.url for image in catalog.images}
-    pages.update({p: image.url for image in catalog.images for p in image.problems})
+    pages: dict[Problem | str, str] = {}
+    for image in catalog.images:
+        pages[image.path] = url = image.url
+        pages.update(dict.fromkeys(image.problems, url))
     groups: dict[tuple[str, str], list[Problem]] = {}
     for problem in catalog.problems:
         groups.setdefault((problem.severity, problem.code), []).append(problem)

@@ -34,7 +34,7 @@ from generator.site.image_page import (
     shared,
 )
 from generator.site.lifecycle import history_rows, lifecycle_files, notice
-from generator.site.page_memo import PageMemo
+from generator.site.page_memo import PageMemo, view_bytes
 from generator.site.problems_page import problems_page
 from generator.site.records import compact_json, image_record
 from generator.site.search_index import SEARCH_INDEX, SEARCH_TEXT, search_index_files
@@ -160,25 +160,22 @@ def image_files(
     each page names its canonical address."""
     records = image_records(catalog) if records is None else records
     context = shared(catalog, base_url, audience)
+    nav_values = view_bytes(nav)  # shared by every page: pickled once, not once per page
     files = {}
     for image in catalog.images:
-        # A partial, not a closure: with deferred pages one is kept per image until written.
-        view = partial(_image_view, image, context, nav, base_url)
         canonical = page_url(image.url, base_url) if base_url else None
-        inputs = page_inputs(image, context, nav, canonical)
+        # A partial, not a closure: with deferred pages one is kept per image until written.
+        view = partial(_image_view, image, context, nav, canonical)
+        inputs = page_inputs(image, context, nav if nav_values is None else nav_values, canonical)
         files[f"{image.output_dir}/index.html"] = _render_lazily(env, "image.html", inputs, view)
         files[f"{image.output_dir}/image.json"] = _record_file(env, records[image.id])
     return files
 
 
-def _image_nav(nav: Nav, image: Image, base_url: str | None) -> Nav:
-    """An image page's navigation: with a base URL it names the page's canonical address."""
-    return replace(nav, canonical=page_url(image.url, base_url) if base_url else None)
-
-
-def _image_view(image: Image, context: Any, nav: Nav, base_url: str | None) -> ImagePage:
+def _image_view(image: Image, context: Any, nav: Nav, canonical: str | None) -> ImagePage:
+    """An image page's view; with a base URL its navigation names the `canonical` address."""
     lifecycle, history = notice(image, nav.root), history_rows(image)
-    return image_page(image, context, _image_nav(nav, image, base_url), lifecycle, history)
+    return image_page(image, context, replace(nav, canonical=canonical), lifecycle, history)
 
 
 def _record_file(env: jinja2.Environment, record: str) -> bytes:

@@ -75,7 +75,10 @@ def column(name: str, values: list[str]) -> dict[str, Any]:
     if name not in CODED and len(distinct) * 4 > len(values) and _separator(values):
         return _packed(values)
     numbers = {value: n for n, value in enumerate(distinct)}
-    return {"values": list(distinct), **_numbers([numbers[v] for v in values], len(distinct))}
+    return {
+        "values": list(distinct),
+        **_numbers(list(map(numbers.__getitem__, values)), len(distinct)),
+    }
 
 
 def _numbers(codes: list[int], size: int) -> dict[str, Any]:
@@ -84,10 +87,11 @@ def _numbers(codes: list[int], size: int) -> dict[str, Any]:
     while len(DIGITS) ** width < size:
         width += 1
     base = len(DIGITS)
-    digits = [
-        DIGITS[code // base**place % base] for code in codes for place in range(width - 1, -1, -1)
+    places = range(width - 1, -1, -1)
+    spelled = [
+        "".join(DIGITS[code // base**place % base] for place in places) for code in range(size)
     ]
-    return {"codes": "".join(digits), "width": width}
+    return {"codes": "".join(map(spelled.__getitem__, codes)), "width": width}
 
 
 def row_words(row: Row) -> tuple[str, str]:
@@ -133,7 +137,8 @@ def _packed(values: list[str]) -> dict[str, str]:
 
 
 def _separator(values: list[str]) -> str:
-    return next((s for s in SEPARATORS if not any(s in value for value in values)), "")
+    joined = "".join(values)  # each separator is one character: none spans two values
+    return next((s for s in SEPARATORS if s not in joined), "")
 
 
 def spaced(words: list[str]) -> str:
