@@ -120,7 +120,7 @@ def _fold(text: str) -> str:
 
 def find_secrets(text: str) -> list[tuple[int, int, str, Rule]]:
     """Original spans (start, end, kind, rule) of every secret, sorted, overlaps merged."""
-    if not _triggered(_lower(text)) and not _has_specials(text):
+    if not may_hold_secret(text):
         return []
     normal = Normalised(text)
     lower = _lower(normal.text)
@@ -135,6 +135,13 @@ def find_secrets(text: str) -> list[tuple[int, int, str, Rule]]:
                     if stop > start:
                         spans.append((*normal.span(start, stop), rule.kind, rule))
     return _merge(sorted(spans, key=lambda s: (s[0], -s[1])))
+
+
+def may_hold_secret(text: str) -> bool:
+    """False when no rule can find anything in `text`: none of their words, nothing the
+    normalisation changes. Also true of any part of such a text, so one test of several names
+    joined by a newline clears them all."""
+    return _triggered(_lower(text)) or _has_specials(text)
 
 
 def _lower(text: str) -> str:
