@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
@@ -30,6 +31,10 @@ HIDDEN = MappingProxyType({"json": False})
 OPTIONAL = MappingProxyType({"optional": True})
 
 
+# An id `quote` leaves as it is: two names of unreserved characters.
+PLAIN_ID = re.compile(r"[A-Za-z0-9_.~-]+/[A-Za-z0-9_.~-]+").fullmatch
+
+
 def iso_time(timestamp: float | None) -> str | None:
     """UTC ISO-8601 with seconds, the one time format of every output."""
     if timestamp is None:
@@ -37,13 +42,15 @@ def iso_time(timestamp: float | None) -> str | None:
     return _iso_second(int(timestamp))
 
 
-@functools.lru_cache(maxsize=4096)
 def image_url(image_id: str) -> str:
     """Permalink relative to the site root: `images/<vm>/<stem>/`, percent-encoded."""
+    if PLAIN_ID(image_id):  # nothing to encode (a test in C: asked per image by every page)
+        return f"images/{image_id}/"
     vm, _, stem = image_id.partition("/")
     return f"images/{quote(vm, safe='')}/{quote(stem, safe='')}/"
 
 
+@functools.lru_cache(maxsize=4096)
 def _iso_second(second: int) -> str:
     """Cached: images read in the same second (most of a run) share one string."""
     return dt.datetime.fromtimestamp(second, dt.UTC).isoformat().replace("+00:00", "Z")

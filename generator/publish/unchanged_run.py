@@ -61,8 +61,8 @@ def still_standing(
 ) -> LastBuild | None:
     """The last build's record, if it was made from exactly these inputs and its copies are
     still the published ones."""
-    last = load_last_build(state)
-    if last is None or last.key != key:
+    last = load_last_build(state, key)
+    if last is None:
         return None
     site, private = published_keys(output, private_output)
     if site != last.site_key or (private_output is not None and private != last.private_key):
@@ -70,13 +70,16 @@ def still_standing(
     return last
 
 
-def load_last_build(state: State) -> LastBuild | None:
-    """The stored record; None when there is none or it cannot be read."""
+def load_last_build(state: State, key: str | None = None) -> LastBuild | None:
+    """The stored record; None when there is none, it cannot be read or (given `key`) it was
+    made from other inputs: then its problems are not made again only to be dropped."""
     stored = state.snapshot(*SNAPSHOT)
     if stored is None:
         return None
     try:
         data = json.loads(stored)
+        if key is not None and data["key"] != key:
+            return None
         summary = summary_from(data["summary"])
         return LastBuild(data["key"], summary, data["site_key"], data["private_key"])
     except (ValueError, KeyError, TypeError):
