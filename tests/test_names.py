@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
+from generator.catalog.model import image_url
 from generator.config import Config
 from generator.convention import parse_max_size
 from generator.read.names import KnownValues, parse_name, split_extension
@@ -220,3 +223,24 @@ def test_split_extension_only_looks_past_last_underscore(
 )
 def test_max_size_units_are_binary(text: str, size: int | None) -> None:
     assert parse_max_size(text) == size
+
+
+@pytest.mark.parametrize(
+    "image_id",
+    [
+        "xen/sl5.3_x86_32_sl05c_8GB_ec2",
+        "kvm/a-b~c.d_e",
+        "kvm/name with space",
+        "kvm/100%",
+        "kvm/a#b?c",
+        "vm dir/plain",
+        "kvm/ünï",
+        "kvm/a/b",  # a second slash stays encoded in the stem
+        "kvm/",
+        "/stem",
+    ],
+)
+def test_a_permalink_is_its_id_percent_encoded_part_by_part(image_id: str) -> None:
+    """Ids that need no encoding skip `quote`; the address is the same as with it."""
+    vm, _, stem = image_id.partition("/")
+    assert image_url(image_id) == f"images/{quote(vm, safe='')}/{quote(stem, safe='')}/"

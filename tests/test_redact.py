@@ -15,7 +15,7 @@ import pytest
 from generator.catalog.model import CATALOG_FIELDS
 from generator.problems import WARNING, Problem
 from generator.read.description import MAX_DESCRIPTION_BYTES, read_description
-from generator.redact import Normalised, redact_text
+from generator.redact import Normalised, find_secrets, may_hold_secret, redact_text
 from generator.redact_rules import RULES
 from generator.site.render import Layout
 from tests.conftest import FIXED_NS, ROOT, build_site, image_entries, run_cli, sums, write_tree
@@ -442,3 +442,16 @@ def test_errors_on_stderr_and_in_the_log_are_redacted(tmp_path: Path) -> None:
     done = run_cli("check", "--repository", str(missing), "--log-file", str(log))
     assert done.returncode != 0 and "SEED=(redacted)" in done.stderr
     assert "cliQ62" not in done.stderr + done.stdout + log.read_text()
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES) + sorted(VARIANTS))
+def test_a_clean_joined_text_clears_each_of_its_parts(name: str) -> None:
+    """`may_hold_secret` of names joined by newlines (one test per image, `withhold`) is true
+    whenever one of the names holds a secret, wherever it stands among them."""
+    secret = FIXTURES[name][0].text if name in FIXTURES else VARIANTS[name].text
+    plain = ["xen/sl6_x86_64_sl13b_8GB_plain.img", "xen/sl6_x86_64_sl13b_8GB_plain.txt"]
+    assert find_secrets(secret) and may_hold_secret(secret)
+    for at in range(len(plain) + 1):
+        names = [*plain[:at], secret, *plain[at:]]
+        assert may_hold_secret("\n".join(names)), names
+    assert not may_hold_secret("\n".join(plain))  # the usual image: one test, no rule run

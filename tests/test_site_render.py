@@ -14,9 +14,10 @@ from generator.demo import demo_repository
 from generator.resources import content_dir
 from generator.site.content import load_content
 from generator.site.render import Layout, render_site
+from generator.site.search_index import column
 from tests.conftest import FIXED_NS, FIXED_TIME, Entry, build_site, image_entries, write_tree
 from tests.parsed_html import Node, html_pages, parse_html, read_page
-from tests.search_index_reader import index_rows
+from tests.search_index_reader import decode, index_rows
 
 HOSTILE_DESCRIPTION = """---
 kernel: "<script>alert('fm')</script>"
@@ -146,6 +147,30 @@ def test_search_index_holds_every_image_compactly(large_site: Path) -> None:
     statuses = data["columns"]["status"]  # a facet: its distinct values once, a number per image
     assert set(statuses["values"]) == {i["status"] for i in catalog["images"]}
     assert len(statuses["codes"]) == len(rows) > len(statuses["values"])
+
+
+@pytest.mark.parametrize("distinct", [1, 91, 92, 91 * 91 + 1])
+def test_a_coded_column_reads_back_whatever_its_width(distinct: int) -> None:
+    """Past 91 values a number takes two base-91 digits, past 91² three."""
+    values = [f"v{n % distinct}" for n in range(2 * distinct + 7)]
+    coded = column("status", values)  # a facet: always coded
+    assert decode(coded, len(values)) == values
+    assert coded["width"] == 1 + (distinct > 91) + (distinct > 91 * 91)
+
+
+@pytest.mark.parametrize(
+    ("values", "separator"),
+    [(["a", "b"], "|"), (["a|1", "b"], "\n"), (["a|1", "b\n2"], "\0"), (["a|\n\0", "b"], None)],
+)
+def test_a_packed_column_is_joined_by_a_separator_none_of_its_values_holds(
+    values: list[str], separator: str | None
+) -> None:
+    packed = column("name", values)  # two distinct values of two: packed when it can be
+    if separator is None:  # every separator taken: coded instead
+        assert "codes" in packed
+    else:
+        assert packed["separator"] == separator
+    assert decode(packed, len(values)) == values
 
 
 def test_listing_pages_list_every_image_once_without_script(large_site: Path) -> None:

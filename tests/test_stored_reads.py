@@ -166,3 +166,25 @@ def test_new_rows_are_written_as_the_parse_goes_and_stale_ones_dropped_at_its_en
     store.save(ids)
     assert rows() == set(ids)  # the rest written, the image no longer there dropped
     state.close()
+
+
+def test_a_batch_lookup_finds_only_values_kept_under_their_key(tmp_path: Path) -> None:
+    """`get_many` answers as `get` would for each image, and counts its hits the same way
+    (so `save` still tells stale rows from kept ones)."""
+    state = open_state(tmp_path / "state", lambda: 1.0)
+    store = StateReadStore(state, 1.0, "kept_images")
+    for n in range(5):
+        store.put(f"xen/n{n}", f"k{n}", f"v{n}")
+    store.put("xen/gone", "k", "old")
+    store.save([f"xen/n{n}" for n in range(5)] + ["xen/gone"])
+    wanted = [("xen/n0", "k0"), ("xen/n1", "other"), ("xen/n2", "k2"), ("xen/new", "k")]
+    found = store.get_many(wanted)
+    assert found == {"xen/n0": "v0", "xen/n2": "v2"}
+    assert found == {i: v for i, k in wanted if (v := store.get(i, k)) is not None}
+    assert store.get_many([]) == {}
+    store.save([i for i, _ in wanted])  # images no longer there: n3, n4 and gone dropped
+
+    with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
+        kept = {row[0] for row in db.execute("SELECT image_id FROM kept_images")}
+    assert kept == {"xen/n0", "xen/n1", "xen/n2"}
+    state.close()
