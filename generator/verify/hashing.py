@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from generator.digests import DEFAULT_SET, Digest, new_hasher
+from generator.read.header_reader import HEAD_BYTES
 from generator.read.safe_open import NotAsScanned, open_scanned
 from generator.read.scan import FileStat
 
@@ -63,25 +64,28 @@ class CacheDropper:
 
     Reading terabytes would otherwise evict everything else a shared server caches, for pages
     nobody reads again before the next scrub. As `nocache` and `rsync --drop-cache` do, the
-    pages already hashed are dropped every DROP_EVERY bytes, and the whole file at the end
-    (read-ahead may have cached pages past the last hashed byte). Only clean pages go.
+    pages already hashed are dropped every DROP_EVERY bytes, and the rest of the file at the
+    end (read-ahead may have cached pages past the last hashed byte). Only clean pages go.
+
+    The file's head (`HEAD_BYTES`) stays: the header reader reads it right after hashing, and
+    would otherwise fetch it from the disk again (measured: a fifth of a millisecond per image).
     """
 
     def __init__(self, fd: int, enabled: bool) -> None:
         self.fd = fd
         self.enabled = enabled and hasattr(os, "posix_fadvise")
         self.hashed = 0
-        self.dropped = 0
+        self.dropped = HEAD_BYTES  # never dropped: see above
 
     def advance(self, count: int) -> None:
         self.hashed += count
-        if self.enabled and self.hashed - self.dropped >= DROP_EVERY:
+        if self.enabled and self.hashed - self.dropped >= DROP_EVERY:  # head kept: see above
             self._drop(self.dropped, self.hashed - self.dropped)
             self.dropped = self.hashed
 
     def finish(self) -> None:
         if self.enabled:
-            self._drop(0, 0)  # length 0: to the end of the file
+            self._drop(HEAD_BYTES, 0)  # length 0: to the end of the file
 
     def _drop(self, offset: int, length: int) -> None:
         try:
