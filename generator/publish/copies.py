@@ -23,7 +23,7 @@ from pathlib import Path
 
 from generator import failpoints
 from generator.errors import CatalogError
-from generator.publish.in_place import CREATE, make_folders, put
+from generator.publish.in_place import CREATE, link_to, make_folders, put
 from generator.publish.manifest import (
     Manifest,
     digests,
@@ -193,11 +193,18 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
 
 
 def _put(target: Path, relpath: str, data: bytes | Reused, old: Manifest) -> None:
-    """Write one file of the copy in place (see `in_place.put`)."""
+    """Write one file of the copy in place (see `in_place.put`); a page the other copy holds
+    becomes a second name of that copy's file (`in_place.link_to`)."""
     path = f"{target}/{relpath}"
     if relpath in old and old[relpath] is None:  # journaled by a killed run
         _temporary(Path(path)).unlink(missing_ok=True)  # (an older version wrote beside)
-    put(path, data.read() if isinstance(data, Reused) else data, relpath in old)
+    if isinstance(data, Reused):
+        sources = data.source.parents
+        other_copy = target.parent in sources and target not in sources
+        if other_copy and link_to(data.source, path, data.sha256):
+            return
+        data = data.read()
+    put(path, data, relpath in old)
 
 
 def _refuse_links_inside(target: Path, path: Path, real_dirs: set[Path]) -> None:

@@ -14,6 +14,7 @@ it was live, two builds ago, would see it change: the web server serves only the
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -91,6 +92,56 @@ def _overwrite(path: str, data: bytes) -> bool:
             os.close(fd)
     os.unlink(path)
     return False
+
+
+def link_to(source: Path, path: str, sha256: str) -> bool:
+    """Give `path` the bytes of `source`, a file of the other copy recorded with `sha256`, as a
+    second name of that file: a page both copies hold costs a link, not a copy of its bytes
+    (half the time, and no new data for `syncfs` to write).
+
+    The live copy's file is never changed through its new name: `put` overwrites only a file
+    with one name, and replaces any other. False, with `path` left absent or as it was, when
+    the source is not a regular file holding those bytes or the link cannot be made; the
+    caller then writes the bytes.
+    """
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or _sha256_of(fd) != sha256:
+            return False
+        return _link_same(source, path, (found.st_dev, found.st_ino))
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _link_same(source: Path, path: str, file: tuple[int, int]) -> bool:
+    """Link `source` at `path` if it is still `file` (device, inode): one checked, one linked."""
+    try:
+        there = os.lstat(path)
+    except FileNotFoundError:
+        there = None
+    if there is not None:
+        if (there.st_dev, there.st_ino) == file:
+            return True  # already a name of that file
+        os.unlink(path)
+    os.link(source, path, follow_symlinks=False)
+    made = os.lstat(path)
+    if (made.st_dev, made.st_ino) != file:  # the source was replaced in between
+        os.unlink(path)
+        return False
+    return True
+
+
+def _sha256_of(fd: int) -> str:
+    digest = hashlib.sha256()
+    while chunk := os.read(fd, 1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _write_all(fd: int, data: bytes) -> None:
