@@ -1,4 +1,4 @@
-"""Descriptions of many images are read on every core (`read.parallel`): same bytes as one
+"""Descriptions of many images are read on every core (`generator.parallel`): same bytes as one
 process, nothing lost when a worker dies, the Markdown time limit and interrupts still hold."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from golden import site_files
 
+from generator import parallel
 from generator.build import build
 from generator.config import Config
 from generator.markup import TooSlow, render_markdown
-from generator.read import parallel
 from tests.conftest import (
     CLI,
     FIXED_NS,
