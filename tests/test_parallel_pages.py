@@ -1,0 +1,210 @@
+"""Image pages are rendered on every core while a build publishes them (`publish.made_pages`
+over `generator.parallel`): the bytes of one core, nothing lost when a worker dies, interrupts
+and terminations stop the workers, a few pages are rendered without a fork, and the results
+of the pool come back a few chunks at a time."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import traceback
+from pathlib import Path
+
+import pytest
+from golden import site_files
+from test_parallel_reads import TWO_CORES, gone, worker_of
+
+from generator import parallel
+from generator.build import build
+from generator.config import Config
+from tests.conftest import CLI, FIXED_NS, ROOT, Clock, image_entries, read_catalog, write_tree
+
+COUNT = 240  # images: their pages several times `parallel.MIN_ITEMS`
+# The clock of every build here: after the files are written (their ctime is the real time),
+# so that what is read from them is kept in the state (`read.stored_reads`).
+NOW = int(time.time()) + 60
+
+
+def entries(count: int, tag: str = "p") -> dict[str, object]:
+    """STAR-like images: each with a checksum and a few lines of Markdown."""
+    files: dict[str, object] = {}
+    for n in range(count):
+        relpath = f"{('kvm', 'xen')[n % 2]}/sl7.{n % 10}_x86_64_sl20a_8GB_{tag}{n:04d}.img"
+        text = f"# Image {n}\n\nBuilt for **grid** jobs with `sl20a`.\n\n- root 5.34.{n % 9}\n"
+        files.update(image_entries(relpath, f"image {n}\n", text))
+    return files
+
+
+def build_command(repository: Path, state: Path, output: Path) -> list[str]:
+    options = ["--state", str(state), "--output", str(output), "--quiet"]
+    return [*CLI, "build", "--repository", str(repository), *options]
+
+
+def start(repository: Path, state: Path, output: Path, *prefix: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(NOW)}
+    command = [*prefix, *build_command(repository, state, output)]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(scope="module")
+def primed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A repository and a state that has read it and kept each image's site pieces: a build
+    into a new output reads nothing and computes no pieces, so every process it forks renders
+    pages (see `test_a_primed_build_forks_to_render_pages_only`)."""
+    work = tmp_path_factory.mktemp("pages")
+    repository = write_tree(work / "repo", entries(COUNT), mtime_ns=FIXED_NS)
+    child = start(repository, work / "state", work / "first", "taskset", "-c", "0")
+    _, stderr = child.communicate(timeout=300)
+    assert child.returncode == 0, stderr
+    return repository, work / "state"
+
+
+def state_copy(primed: tuple[Path, Path], work: Path) -> Path:
+    """The primed state, copied: each build records into its own."""
+    shutil.copytree(primed[1], work / "state")
+    return work / "state"
+
+
+@pytest.fixture(scope="module")
+def one_core_site(primed: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The site a build confined to one core publishes from the primed state."""
+    work = tmp_path_factory.mktemp("one-core-pages")
+    child = start(primed[0], state_copy(primed, work), work / "site", "taskset", "-c", "0")
+    _, stderr = child.communicate(timeout=300)
+    assert child.returncode == 0, stderr
+    return site_files((work / "site").resolve())
+
+
+@TWO_CORES
+def test_pages_rendered_on_two_cores_are_the_bytes_of_one_core(
+    primed: tuple[Path, Path], one_core_site: dict[str, bytes], tmp_path: Path
+) -> None:
+    child = start(primed[0], state_copy(primed, tmp_path), tmp_path / "site")
+    worker_of(child)  # a page renderer: the build forks no other
+    _, stderr = child.communicate(timeout=300)
+    assert child.returncode == 0, stderr
+    site = site_files((tmp_path / "site").resolve())
+    assert len([p for p in site if p.startswith("images/") and p.endswith(".html")]) == COUNT
+    assert site == one_core_site
+
+
+@TWO_CORES
+def test_the_pages_of_a_killed_render_worker_are_rendered_by_the_build(
+    primed: tuple[Path, Path], one_core_site: dict[str, bytes], tmp_path: Path
+) -> None:
+    child = start(primed[0], state_copy(primed, tmp_path), tmp_path / "site")
+    os.kill(worker_of(child), signal.SIGKILL)  # as the out-of-memory killer would
+    _, stderr = child.communicate(timeout=300)
+    assert child.returncode == 0, stderr
+    assert site_files((tmp_path / "site").resolve()) == one_core_site
+
+
+@TWO_CORES
+def test_ctrl_c_while_rendering_stops_the_render_workers(
+    primed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    child = start(primed[0], state_copy(primed, tmp_path), tmp_path / "site")
+    worker = worker_of(child)
+    child.send_signal(signal.SIGINT)  # the build alone: it must stop its workers itself
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130
+    assert "interrupted" in stderr
+    assert gone(worker, deadline=0)
+    assert not (tmp_path / "site").exists()  # nothing was published
+
+
+@TWO_CORES
+def test_a_terminated_build_leaves_no_render_worker_running(
+    primed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    child = start(primed[0], state_copy(primed, tmp_path), tmp_path / "site")
+    worker = worker_of(child)
+    child.send_signal(signal.SIGTERM)
+    child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGTERM
+    assert gone(worker)
+
+
+FORKS: list[str] = []  # at every fork of this test process: the modules of the stack forking
+os.register_at_fork(
+    before=lambda: FORKS.append(" ".join(f.filename for f in traceback.extract_stack()))
+)
+
+
+def forked_by(name: str) -> list[str]:
+    return [stack for stack in FORKS if name in stack]
+
+
+@TWO_CORES
+def test_a_primed_build_forks_to_render_pages_only(
+    primed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """What the tests above rely on: from the primed state, every fork renders pages."""
+    state = state_copy(primed, tmp_path)
+    config = Config(repository=primed[0], state=state, output=tmp_path / "site")
+    FORKS.clear()
+    build(config, Clock(NOW))
+    assert FORKS
+    assert forked_by("made_pages.py") == FORKS
+
+
+@TWO_CORES
+def test_an_edit_or_an_added_image_renders_its_pages_without_forking(tmp_path: Path) -> None:
+    repo = write_tree(tmp_path / "repo", entries(2 * parallel.MIN_ITEMS), mtime_ns=FIXED_NS)
+    config = Config(repository=repo, output=tmp_path / "site", state=tmp_path / "state")
+    FORKS.clear()
+    build(config, Clock())
+    assert forked_by("made_pages.py") and forked_by("image_memo.py"), "a full build"
+    (repo / "kvm/sl7.2_x86_64_sl20a_8GB_p0002.txt").write_text("# Edited\n")
+    FORKS.clear()
+    build(config, Clock())
+    assert not FORKS
+    write_tree(repo, entries(1, tag="added"))
+    build(config, Clock())
+    assert not FORKS
+    site = tmp_path / "site"
+    images = {i["id"]: i for i in read_catalog(site)["images"]}
+    assert images["kvm/sl7.2_x86_64_sl20a_8GB_p0002"]["description"] == "# Edited"
+    added = site / "images/kvm/sl7.0_x86_64_sl20a_8GB_added0000/index.html"
+    assert b"Built for <strong>grid</strong> jobs" in added.read_bytes()
+
+
+def marked(folder: Path) -> object:
+    """A piece of work that leaves a file for each item it works, wherever it runs."""
+
+    def work(item: int) -> int:
+        (folder / str(item)).touch()
+        time.sleep(0.0005)
+        return item * 3
+
+    return work
+
+
+@TWO_CORES
+def test_chunks_come_back_in_order_while_workers_stay_a_few_chunks_ahead(tmp_path: Path) -> None:
+    count = 100 * parallel.CHUNK
+    ahead = parallel.AHEAD * 2 * parallel.CHUNK  # the most worked before it is taken
+    chunks = parallel.shared_chunks(marked(tmp_path), range(count), 2)
+    taken: list[int] = []
+    for chunk in chunks:
+        time.sleep(0.005)  # a slow writer: the workers would run far ahead if let
+        worked = len(os.listdir(tmp_path))
+        assert worked <= len(taken) + len(chunk) + ahead
+        taken += chunk
+    assert taken == [3 * n for n in range(count)]
+    assert len(os.listdir(tmp_path)) == count
+
+
+@TWO_CORES
+def test_letting_go_of_the_chunks_stops_the_workers(tmp_path: Path) -> None:
+    chunks = parallel.shared_chunks(marked(tmp_path), range(100 * parallel.CHUNK), 2)
+    assert next(chunks) == [3 * n for n in range(parallel.CHUNK)]
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+    workers = [int(pid) for pid in children.read_text().split()]
+    assert workers
+    chunks.close()
+    assert all(gone(pid, deadline=0) for pid in workers)
+    assert len(os.listdir(tmp_path)) < 100 * parallel.CHUNK
