@@ -75,7 +75,7 @@ def one_core_site(repository: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def worker_of(child: subprocess.Popen[str], deadline: float = 60) -> int:
-    """The pid of the first process the build forks (a reader: the build starts no other)."""
+    """The pid of the first process the build forks (a reader: reads come first)."""
     children = Path(f"/proc/{child.pid}/task/{child.pid}/children")
     ends = time.monotonic() + deadline
     while time.monotonic() < ends and child.poll() is None:
