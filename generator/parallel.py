@@ -150,7 +150,10 @@ class _Pool(Generic[T, R]):
         limit = min(len(self.chunks), number + self.window)
         for worker in self.workers:
             while len(worker.held) < HANDED and self.handed < limit:
-                os.write(worker.orders, TOKEN.pack(self.handed))  # never blocks: a few bytes
+                try:
+                    os.write(worker.orders, TOKEN.pack(self.handed))  # a few bytes: no wait
+                except BrokenPipeError:  # it died: `_receive` takes what it sent, then forgets it
+                    break
                 worker.held.append(self.handed)
                 self.handed += 1
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from golden import site_files
-from test_parallel_reads import TWO_CORES, gone, worker_of
+from test_parallel_reads import TWO_CORES, gone
 
 from generator import parallel
 from generator.build import build
@@ -39,14 +39,39 @@ def entries(count: int, tag: str = "p") -> dict[str, object]:
 
 
 def build_command(repository: Path, state: Path, output: Path) -> list[str]:
+    """A build publishing the site and its members-only copy (`<output>-members`)."""
     options = ["--state", str(state), "--output", str(output), "--quiet"]
+    options += ["--private-output", f"{output}-members"]
     return [*CLI, "build", "--repository", str(repository), *options]
+
+
+def both_copies(output: Path) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """The files of the published site and of its members-only copy."""
+    return site_files(output.resolve()), site_files(Path(f"{output}-members").resolve())
 
 
 def start(repository: Path, state: Path, output: Path, *prefix: str) -> subprocess.Popen[str]:
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(NOW)}
     command = [*prefix, *build_command(repository, state, output)]
     return subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+
+
+def renderer_of(child: subprocess.Popen[str], deadline: float = 60) -> int:
+    """The pid of the first copy of itself the build forks: a page renderer, from the primed
+    state (the build forks no other). Programs it runs (`ldconfig -p`, at the import of
+    `publish.copies`) are passed over: their command line is not the build's."""
+    children = Path(f"/proc/{child.pid}/task/{child.pid}/children")
+    own = Path(f"/proc/{child.pid}/cmdline").read_bytes()
+    ends = time.monotonic() + deadline
+    while time.monotonic() < ends and child.poll() is None:
+        for pid in children.read_text().split() if children.exists() else []:
+            try:
+                if Path(f"/proc/{pid}/cmdline").read_bytes() == own:
+                    return int(pid)
+            except OSError:
+                continue  # ended meanwhile
+        time.sleep(0.001)
+    raise AssertionError("the build forked no worker to render pages")
 
 
 @pytest.fixture(scope="module")
@@ -69,37 +94,38 @@ def state_copy(primed: tuple[Path, Path], work: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def one_core_site(primed: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The site a build confined to one core publishes from the primed state."""
+def one_core_site(primed: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """The sites a build confined to one core publishes from the primed state."""
     work = tmp_path_factory.mktemp("one-core-pages")
     child = start(primed[0], state_copy(primed, work), work / "site", "taskset", "-c", "0")
     _, stderr = child.communicate(timeout=300)
     assert child.returncode == 0, stderr
-    return site_files((work / "site").resolve())
+    return both_copies(work / "site")
 
 
 @TWO_CORES
 def test_pages_rendered_on_two_cores_are_the_bytes_of_one_core(
-    primed: tuple[Path, Path], one_core_site: dict[str, bytes], tmp_path: Path
+    primed: tuple[Path, Path], one_core_site: tuple, tmp_path: Path
 ) -> None:
     child = start(primed[0], state_copy(primed, tmp_path), tmp_path / "site")
-    worker_of(child)  # a page renderer: the build forks no other
+    renderer_of(child)  # a page renderer: the build forks no other
     _, stderr = child.communicate(timeout=300)
     assert child.returncode == 0, stderr
-    site = site_files((tmp_path / "site").resolve())
+    site, members = both_copies(tmp_path / "site")
     assert len([p for p in site if p.startswith("images/") and p.endswith(".html")]) == COUNT
-    assert site == one_core_site
+    assert b'name="robots" content="noindex' in members["index.html"]
+    assert (site, members) == one_core_site
 
 
 @TWO_CORES
 def test_the_pages_of_a_killed_render_worker_are_rendered_by_the_build(
-    primed: tuple[Path, Path], one_core_site: dict[str, bytes], tmp_path: Path
+    primed: tuple[Path, Path], one_core_site: tuple, tmp_path: Path
 ) -> None:
     child = start(primed[0], state_copy(primed, tmp_path), tmp_path / "site")
-    os.kill(worker_of(child), signal.SIGKILL)  # as the out-of-memory killer would
+    os.kill(renderer_of(child), signal.SIGKILL)  # as the out-of-memory killer would
     _, stderr = child.communicate(timeout=300)
     assert child.returncode == 0, stderr
-    assert site_files((tmp_path / "site").resolve()) == one_core_site
+    assert both_copies(tmp_path / "site") == one_core_site
 
 
 @TWO_CORES
@@ -107,7 +133,7 @@ def test_ctrl_c_while_rendering_stops_the_render_workers(
     primed: tuple[Path, Path], tmp_path: Path
 ) -> None:
     child = start(primed[0], state_copy(primed, tmp_path), tmp_path / "site")
-    worker = worker_of(child)
+    worker = renderer_of(child)
     child.send_signal(signal.SIGINT)  # the build alone: it must stop its workers itself
     _, stderr = child.communicate(timeout=60)
     assert child.returncode == 130
@@ -121,16 +147,18 @@ def test_a_terminated_build_leaves_no_render_worker_running(
     primed: tuple[Path, Path], tmp_path: Path
 ) -> None:
     child = start(primed[0], state_copy(primed, tmp_path), tmp_path / "site")
-    worker = worker_of(child)
+    worker = renderer_of(child)
     child.send_signal(signal.SIGTERM)
     child.communicate(timeout=60)
     assert child.returncode == -signal.SIGTERM
     assert gone(worker)
 
 
-FORKS: list[str] = []  # at every fork of this test process: the modules of the stack forking
+FORKS: list[str] = []  # at every fork of this test process: the stack forking (file:function)
 os.register_at_fork(
-    before=lambda: FORKS.append(" ".join(f.filename for f in traceback.extract_stack()))
+    before=lambda: FORKS.append(
+        " ".join(f"{f.filename}:{f.name}" for f in traceback.extract_stack())
+    )
 )
 
 
@@ -143,12 +171,12 @@ def test_a_primed_build_forks_to_render_pages_only(
     primed: tuple[Path, Path], tmp_path: Path
 ) -> None:
     """What the tests above rely on: from the primed state, every fork renders pages."""
-    state = state_copy(primed, tmp_path)
-    config = Config(repository=primed[0], state=state, output=tmp_path / "site")
+    state, site = state_copy(primed, tmp_path), tmp_path / "site"
+    config = Config(primed[0], site, state=state, private_output=Path(f"{site}-members"))
     FORKS.clear()
     build(config, Clock(NOW))
-    assert FORKS
     assert forked_by("made_pages.py") == FORKS
+    assert forked_by("deploy_private") and len(forked_by("deploy_private")) < len(FORKS)
 
 
 @TWO_CORES
