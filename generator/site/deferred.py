@@ -3,7 +3,8 @@
 A full build of a large catalog would otherwise hold every image page in memory at once
 (about 8.5 KB each, plus its `image.json`): 10,000 images make a site of 167 MB. A `Deferred`
 value stands in the site's mapping for such a file; publishing makes its bytes, digests and
-writes them, and drops them before the next file (`read`), so only one is alive at a time.
+writes them, and drops them before the next file (`read`), so only one is alive at a time (a
+few chunks of them when workers render many pages: `publish.made_pages`).
 """
 
 from __future__ import annotations
