@@ -13,6 +13,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from golden import site_files
@@ -24,9 +25,16 @@ from generator.config import Config
 from tests.conftest import CLI, FIXED_NS, ROOT, Clock, image_entries, read_catalog, write_tree
 
 COUNT = 240  # images: their pages several times `parallel.MIN_ITEMS`
-# The clock of every build here: after the files are written (their ctime is the real time),
-# so that what is read from them is kept in the state (`read.stored_reads`).
-NOW = int(time.time()) + 60
+
+
+class Primed(NamedTuple):
+    """A repository, a state that has read it and kept each image's site pieces, and the clock
+    of every build from it: a minute after its files were written (their ctime is the real
+    time), so that what is read from them is kept in the state (`read.stored_reads`)."""
+
+    repository: Path
+    state: Path
+    now: int
 
 
 def entries(count: int, tag: str = "p") -> dict[str, object]:
@@ -51,9 +59,9 @@ def both_copies(output: Path) -> tuple[dict[str, bytes], dict[str, bytes]]:
     return site_files(output.resolve()), site_files(Path(f"{output}-members").resolve())
 
 
-def start(repository: Path, state: Path, output: Path, *prefix: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "SOURCE_DATE_EPOCH": str(NOW)}
-    command = [*prefix, *build_command(repository, state, output)]
+def start(primed: Primed, state: Path, output: Path, *prefix: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(primed.now)}
+    command = [*prefix, *build_command(primed.repository, state, output)]
     return subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
 
 
@@ -76,29 +84,29 @@ def renderer_of(child: subprocess.Popen[str], deadline: float = 60) -> int:
 
 
 @pytest.fixture(scope="module")
-def primed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A repository and a state that has read it and kept each image's site pieces: a build
-    into a new output reads nothing and computes no pieces, so every process it forks renders
-    pages (see `test_a_primed_build_forks_to_render_pages_only`)."""
+def primed(tmp_path_factory: pytest.TempPathFactory) -> Primed:
+    """A build into a new output from this state reads nothing and computes no pieces, so every
+    process it forks renders pages (see `test_a_primed_build_forks_to_render_pages_only`)."""
     work = tmp_path_factory.mktemp("pages")
     repository = write_tree(work / "repo", entries(COUNT), mtime_ns=FIXED_NS)
-    child = start(repository, work / "state", work / "first", "taskset", "-c", "0")
+    made = Primed(repository, work / "state", int(time.time()) + 60)
+    child = start(made, made.state, work / "first", "taskset", "-c", "0")
     _, stderr = child.communicate(timeout=300)
     assert child.returncode == 0, stderr
-    return repository, work / "state"
+    return made
 
 
-def state_copy(primed: tuple[Path, Path], work: Path) -> Path:
+def state_copy(primed: Primed, work: Path) -> Path:
     """The primed state, copied: each build records into its own."""
-    shutil.copytree(primed[1], work / "state")
+    shutil.copytree(primed.state, work / "state")
     return work / "state"
 
 
 @pytest.fixture(scope="module")
-def one_core_site(primed: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple:
+def one_core_site(primed: Primed, tmp_path_factory: pytest.TempPathFactory) -> tuple:
     """The sites a build confined to one core publishes from the primed state."""
     work = tmp_path_factory.mktemp("one-core-pages")
-    child = start(primed[0], state_copy(primed, work), work / "site", "taskset", "-c", "0")
+    child = start(primed, state_copy(primed, work), work / "site", "taskset", "-c", "0")
     _, stderr = child.communicate(timeout=300)
     assert child.returncode == 0, stderr
     return both_copies(work / "site")
@@ -106,9 +114,9 @@ def one_core_site(primed: tuple[Path, Path], tmp_path_factory: pytest.TempPathFa
 
 @TWO_CORES
 def test_pages_rendered_on_two_cores_are_the_bytes_of_one_core(
-    primed: tuple[Path, Path], one_core_site: tuple, tmp_path: Path
+    primed: Primed, one_core_site: tuple, tmp_path: Path
 ) -> None:
-    child = start(primed[0], state_copy(primed, tmp_path), tmp_path / "site")
+    child = start(primed, state_copy(primed, tmp_path), tmp_path / "site")
     renderer_of(child)  # a page renderer: the build forks no other
     _, stderr = child.communicate(timeout=300)
     assert child.returncode == 0, stderr
@@ -120,9 +128,9 @@ def test_pages_rendered_on_two_cores_are_the_bytes_of_one_core(
 
 @TWO_CORES
 def test_the_pages_of_a_killed_render_worker_are_rendered_by_the_build(
-    primed: tuple[Path, Path], one_core_site: tuple, tmp_path: Path
+    primed: Primed, one_core_site: tuple, tmp_path: Path
 ) -> None:
-    child = start(primed[0], state_copy(primed, tmp_path), tmp_path / "site")
+    child = start(primed, state_copy(primed, tmp_path), tmp_path / "site")
     os.kill(renderer_of(child), signal.SIGKILL)  # as the out-of-memory killer would
     _, stderr = child.communicate(timeout=300)
     assert child.returncode == 0, stderr
@@ -132,11 +140,11 @@ def test_the_pages_of_a_killed_render_worker_are_rendered_by_the_build(
 @TWO_CORES
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_or_terminated_build_leaves_no_render_worker(
-    primed: tuple[Path, Path], tmp_path: Path, signum: int
+    primed: Primed, tmp_path: Path, signum: int
 ) -> None:
     """Ctrl-C: the build stops its workers itself (exit 130). SIGTERM ends the build at once,
     with no cleanup of its own: its workers die with it."""
-    child = start(primed[0], state_copy(primed, tmp_path), tmp_path / "site")
+    child = start(primed, state_copy(primed, tmp_path), tmp_path / "site")
     worker = renderer_of(child)
     child.send_signal(signum)  # the build alone, not its process group
     _, stderr = child.communicate(timeout=60)
@@ -162,14 +170,12 @@ def forked_by(name: str) -> list[str]:
 
 
 @TWO_CORES
-def test_a_primed_build_forks_to_render_pages_only(
-    primed: tuple[Path, Path], tmp_path: Path
-) -> None:
+def test_a_primed_build_forks_to_render_pages_only(primed: Primed, tmp_path: Path) -> None:
     """What the tests above rely on: from the primed state, every fork renders pages."""
     state, site = state_copy(primed, tmp_path), tmp_path / "site"
-    config = Config(primed[0], site, state=state, private_output=Path(f"{site}-members"))
+    config = Config(primed.repository, site, state=state, private_output=Path(f"{site}-members"))
     FORKS.clear()
-    build(config, Clock(NOW))
+    build(config, Clock(primed.now))
     assert forked_by("made_pages.py") == FORKS
     assert forked_by("deploy_private") and len(forked_by("deploy_private")) < len(FORKS)
 
@@ -223,10 +229,11 @@ def test_chunks_come_back_in_order_while_workers_stay_a_few_chunks_ahead(tmp_pat
 
 @TWO_CORES
 def test_letting_go_of_the_chunks_stops_the_workers(tmp_path: Path) -> None:
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+    before = set(children.read_text().split())  # (a browser other tests started, say)
     chunks = parallel.shared_chunks(marked(tmp_path), range(100 * parallel.CHUNK), 2)
     assert next(chunks) == [3 * n for n in range(parallel.CHUNK)]
-    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
-    workers = [int(pid) for pid in children.read_text().split()]
+    workers = [int(pid) for pid in set(children.read_text().split()) - before]
     assert workers
     chunks.close()
     assert all(gone(pid, deadline=0) for pid in workers)
