@@ -1,4 +1,4 @@
-"""Reading on every core (`generator/read/parallel.py`): `check` of 5,000 STAR-like images, on
+"""Reading on every core (`generator/parallel.py`): `check` of 5,000 STAR-like images, on
 every core the process may run on against the same command confined to one core (`taskset
 -c 0`: no worker is forked). `check` reads every description and header and hashes nothing,
 so the ratio is the read stage's own; `builds_10k` shows what it gives a whole build.

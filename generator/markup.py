@@ -142,7 +142,7 @@ def render_markdown(body: str, time_limit: float | None = None) -> str:
     so `time_limit` seconds stop it with TooSlow. The limit is a SIGALRM timer, which costs
     2 µs per call (a worker process per text would cost milliseconds, 10,000 times per build);
     it applies in the main thread only, where the build and each of its reading workers
-    (`read.parallel`) render descriptions.
+    (`generator.parallel`) render descriptions.
     """
     converter = _converter()
     try:

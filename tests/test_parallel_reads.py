@@ -1,4 +1,4 @@
-"""Descriptions of many images are read on every core (`read.parallel`): same bytes as one
+"""Descriptions of many images are read on every core (`generator.parallel`): same bytes as one
 process, nothing lost when a worker dies, the Markdown time limit and interrupts still hold."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from golden import site_files
 
+from generator import parallel
 from generator.build import build
 from generator.config import Config
 from generator.markup import TooSlow, render_markdown
-from generator.read import parallel
 from tests.conftest import (
     CLI,
     FIXED_NS,
@@ -75,7 +75,7 @@ def one_core_site(repository: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def worker_of(child: subprocess.Popen[str], deadline: float = 60) -> int:
-    """The pid of the first process the build forks (a reader: the build starts no other)."""
+    """The pid of the first process the build forks (a reader: reads come first)."""
     children = Path(f"/proc/{child.pid}/task/{child.pid}/children")
     ends = time.monotonic() + deadline
     while time.monotonic() < ends and child.poll() is None:

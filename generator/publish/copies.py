@@ -24,6 +24,7 @@ from pathlib import Path
 from generator import failpoints
 from generator.errors import CatalogError
 from generator.publish.in_place import CREATE, link_to, make_folders, put
+from generator.publish.made_pages import MadePages
 from generator.publish.manifest import (
     Manifest,
     digests,
@@ -128,11 +129,12 @@ def _holds(build: Path, files: Mapping[str, object], new: dict[str, str]) -> boo
     manifest = read_manifest(build)
     if manifest.keys() != files.keys() or any(manifest[p] != d for p, d in new.items()):
         return False
-    return all(
-        manifest[p] == _sha256(data.read())
-        for p, data in sorted(files.items())
-        if isinstance(data, Deferred)
-    )
+    with MadePages(files) as pages:
+        return all(
+            manifest[p] == _sha256(pages.bytes_of(p, data))
+            for p, data in sorted(files.items())
+            if isinstance(data, Deferred)
+        )
 
 
 def _sha256(data: bytes) -> str:
@@ -176,17 +178,18 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
         _refuse_links_inside(target, target / relpath, real_dirs)
         _remove(target, relpath)
     written, made = 0, set[str]()
-    for index, relpath in enumerate(sorted(files)):
-        if index == len(files) // 2:
-            failpoints.reach("publishing")
-        data = files[relpath]
-        if isinstance(data, Deferred):  # made now, digested, written if new, then let go
-            data = data.read()
-            new[relpath] = _sha256(data)
-        if old.get(relpath) != new[relpath]:
-            make_folders(target, relpath, made)
-            _put(target, relpath, data, old)
-            written += 1
+    with MadePages(files) as pages:  # rendered on every core, taken here in this order
+        for index, relpath in enumerate(sorted(files)):
+            if index == len(files) // 2:
+                failpoints.reach("publishing")
+            data = files[relpath]
+            if isinstance(data, Deferred):  # made, digested, written if new, then let go
+                data = pages.bytes_of(relpath, data)
+                new[relpath] = _sha256(data)
+            if old.get(relpath) != new[relpath]:
+                make_folders(target, relpath, made)
+                _put(target, relpath, data, old)
+                written += 1
     _write(manifest_path(target), manifest_bytes(new))
     _write(pages_path(target), pages_bytes(page_keys(files)))
     return written, len(new) - written

@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from generator import parallel
 from generator.problems import Problem, problem
-from generator.read import parallel
 from generator.read.check_command import create_command
 from generator.read.checksum import MAX_CHECKSUM_BYTES, ChecksumFile, match_files, parse_checksum
 from generator.read.description import Description, read_description
@@ -60,7 +60,7 @@ def parse_image(root: Path, entry: ImageEntry, rules: ParseRules) -> ParsedImage
 
 def parse_images(root: Path, entries: list[ImageEntry], rules: ParseRules) -> list[ParsedImage]:
     """`parse_image` of each entry, the same results in the same order; the files of many
-    images are read on every core (`read.parallel`), the state is used here only."""
+    images are read on every core (`generator.parallel`), the state is used here only."""
     store = rules.store if rules.headers and rules.descriptions else None
     named = [_named(entry, rules) for entry in entries]
     keys = [read_key(e, rules.settings, store.now) if store else None for e in entries]

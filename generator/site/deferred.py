@@ -3,7 +3,8 @@
 A full build of a large catalog would otherwise hold every image page in memory at once
 (about 8.5 KB each, plus its `image.json`): 10,000 images make a site of 167 MB. A `Deferred`
 value stands in the site's mapping for such a file; publishing makes its bytes, digests and
-writes them, and drops them before the next file (`read`), so only one is alive at a time.
+writes them, and drops them before the next file (`read`), so only one is alive at a time (a
+few chunks of them when workers render many pages: `publish.made_pages`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,20 @@ from generator.site.page_memo import PageMemo, Reused
 
 
 class Deferred:
-    """A file's bytes, made on demand by `make` and not kept; `key`: its page key, if any."""
+    """A file's bytes, made on demand by `make` and not kept; `key`: its page key, if any.
 
-    __slots__ = ("key", "make")
+    `page`: a templated page, worth rendering in a forked worker when there are many
+    (`publish.made_pages`); other deferred files cost little more than their copy.
+    """
 
-    def __init__(self, make: Callable[[], bytes], key: str | None = None) -> None:
+    __slots__ = ("key", "make", "page")
+
+    def __init__(
+        self, make: Callable[[], bytes], key: str | None = None, page: bool = False
+    ) -> None:
         self.make = make
         self.key = key
+        self.page = page
 
     def read(self) -> bytes:
         """The file's bytes, made now: each call renders again, so read once and let go."""
@@ -33,9 +41,9 @@ def deferred_page(
     """A page no copy holds under its key becomes a `Deferred` (rendered when written); a page
     a copy holds is `Reused` as the memo gives it, neither rendered nor kept."""
     if memo is None:
-        return Deferred(render)
+        return Deferred(render, page=True)
     key = memo.key(template, view)  # made once: pickling the view is the costly part
-    return memo.reuse(key, render) or Deferred(render, key)
+    return memo.reuse(key, render) or Deferred(render, key, page=True)
 
 
 def materialised(data: bytes | Reused | Deferred) -> bytes:

@@ -26,6 +26,7 @@ from typing import Protocol
 from generator.catalog.image_record import token_values
 from generator.catalog.model import Image
 from generator.identity import program_identity
+from generator.parallel import shared_map
 from generator.site.page_memo import PageMemo, view_bytes
 from generator.site.records import compact_json, image_record
 from generator.site.search_index import row_words, spaced
@@ -144,38 +145,51 @@ class ImageMemo:
         keys = [self._key(image) for image in images]
         found: list[Pieces] = []
         for start in range(0, len(images), BATCH):  # a batch of blobs held at a time
-            wanted = [k for k in keys[start : start + BATCH] if k and k not in self._made]
-            kept = self.store.get(wanted) if self.store is not None and wanted else {}
-            batch = zip(images[start : start + BATCH], keys[start : start + BATCH], strict=True)
-            new: dict[str, bytes] = {}
-            for image, key in batch:
-                found.append(self._pieces(image, key, kept, new))
-            if self.store is not None and new:
-                self.store.put(new)
+            found += self._batch(images[start : start + BATCH], keys[start : start + BATCH])
         if self.store is not None:
             self.store.keep_only(self._made.keys())
         return found
 
-    def _pieces(
-        self, image: Image, key: str | None, kept: dict[str, bytes], new: dict[str, bytes]
-    ) -> Pieces:
+    def _batch(self, images: Sequence[Image], keys: list[str | None]) -> list[Pieces]:
+        """The pieces of a batch of images: kept ones decoded, the others made on every core
+        (`generator.parallel`: a first build of many images) and kept."""
+        wanted = [k for k in keys if k and k not in self._made]
+        kept = self.store.get(wanted) if self.store is not None and wanted else {}
+        known = [self._known(key, kept) for key in keys]
+        todo: dict[str | int, Image] = {}  # by key, or by position for an image with none
+        for n, (image, key, made) in enumerate(zip(images, keys, known, strict=True)):
+            if made is None:
+                todo.setdefault(n if key is None else key, image)
+        fresh = dict(zip(todo, shared_map(make_pieces, list(todo.values())), strict=True))
+        self.computed += len(fresh)
+        new = {k: encode(k, made) for k, made in fresh.items() if isinstance(k, str)}
+        for key, made in fresh.items():
+            if isinstance(key, str):
+                self._remember(key, made)
+        if self.store is not None and new:
+            self.store.put(new)
+        return [
+            made if made is not None else fresh[n if key is None else key]
+            for n, (key, made) in enumerate(zip(keys, known, strict=True))
+        ]
+
+    def _known(self, key: str | None, kept: dict[str, bytes]) -> Pieces | None:
+        """The pieces made earlier this run, or kept and intact; None when they must be made."""
         if key is None:
-            self.computed += 1
-            return make_pieces(image)
+            return None
         made = self._made.get(key)
         if made is not None:
             return made
         blob = kept.get(key)
         made = decode(key, blob) if blob is not None else None
-        if made is None:
-            made = make_pieces(image)
-            new[key] = encode(key, made)
-            self.computed += 1
-        else:
+        if made is not None:
             self.reused += 1
+            self._remember(key, made)
+        return made
+
+    def _remember(self, key: str, made: Pieces) -> None:
         self._made[key] = made
         self.tokens[id(made.row)] = (made.row, f"row {key}")
-        return made
 
     def _key(self, image: Image) -> str | None:
         known = self._keys.get(id(image))

@@ -1,0 +1,316 @@
+"""Work on many items shared out between this process and forked copies of it, one per core.
+
+Reading a description (Markdown, sanitising, front matter, redaction) or rendering an image
+page costs about a millisecond of CPU, all of it Python holding the GIL, so threads cannot
+share it. `shared_chunks` forks a worker per other core the process may run on and yields the
+results chunk by chunk, in the items' order, as the caller takes them: the reads take them all
+(`shared_map`), publishing writes each chunk of pages as it comes (`publish.made_pages`).
+
+How the work is shared: this process hands each worker the numbers of the chunks it is to
+work, a few at a time, through a pipe of its own, and reads each finished chunk's results,
+pickled, from another pipe of the worker's. A worker that finishes sooner is simply handed
+more; while the chunk the caller wants next is not back yet, this process works one nobody
+holds. No chunk is handed out further than `AHEAD` chunks per process past the one the caller
+takes next, so results waiting to be taken stay few: memory is bounded whatever the count.
+Workers inherit the items by the fork: nothing is sent to them but chunk numbers.
+
+Why fork: a worker starts in about a millisecond with every module already imported, where a
+spawned or forkserver one would import Markdown, nh3, YAML and Jinja again. A forked worker
+runs only `work` and then `os._exit`: it never returns into the caller's frames, so it neither
+closes the state's SQLite connection, nor removes a lock file, nor flushes an inherited buffer.
+Threads of the caller are not copied; the build's hashing threads are joined and its
+group-commit timer idle by the time descriptions are read or pages rendered, and a worker takes
+no lock they use.
+
+What cannot go wrong silently: the chunks of a worker that died (killed, out of memory, an
+error in `work`) before their results were complete are worked here, in this process, so
+nothing is lost, an error is raised here as in one process, and the results are those one
+process would give. An interrupt or error here, or the caller letting go of the results before
+the end, kills the workers (SIGKILL); a worker whose parent dies gets SIGKILL from the kernel
+(`PR_SET_PDEATHSIG`). The Markdown time limit (SIGALRM) applies in workers as here: each runs
+`work` in its main thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gc
+import os
+import pickle
+import select
+import signal
+import struct
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Fewer items are worked here: a fork and pickling the results cost more than a core saves.
+MIN_ITEMS = 64
+CHUNK = 16  # items per chunk: small enough to share the last ones out evenly
+HANDED = 2  # chunks a worker holds at once: the next is there when it finishes one
+AHEAD = 4  # chunks per process handed out past the one the caller takes next
+PIPE_SIZE = 1 << 20  # a worker's results pipe: a few chunks of pages fit, so it rarely waits
+TOKEN = struct.Struct("=I")
+FRAME = struct.Struct("=Q")
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, as `taskset` or a cpuset sets it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def shared_map(work: Callable[[T], R], items: Sequence[T], processes: int | None = None) -> list[R]:
+    """`[work(item) for item in items]`, the items worked by `processes` processes (default:
+    `cores()`) when there are enough of them to pay for the forks."""
+    with contextlib.closing(shared_chunks(work, items, processes)) as chunks:
+        return [result for chunk in chunks for result in chunk]
+
+
+def shared_chunks(
+    work: Callable[[T], R], items: Sequence[T], processes: int | None = None
+) -> Generator[list[R]]:
+    """The results of `work` over each chunk of `items`, in order, worked by `processes`
+    processes (default: `cores()`) when there are enough items to pay for the forks.
+
+    Close the iterator (`contextlib.closing`) when not taking every chunk: that stops the
+    workers at once rather than when it is collected.
+    """
+    processes = cores() if processes is None else processes
+    chunks = [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
+    if processes < 2 or len(items) < MIN_ITEMS:
+        for chunk in chunks:
+            yield [work(item) for item in chunk]
+        return
+    pool = _Pool(work, chunks, window=AHEAD * processes)
+    try:
+        pool.start(processes - 1)
+        for number in range(len(chunks)):
+            yield pool.take(number)
+    finally:
+        pool.stop()
+
+
+@dataclass
+class _Worker:
+    """One forked worker, as this process sees it: its pipes and the chunks it holds."""
+
+    pid: int
+    orders: int  # write end: chunk numbers to work
+    results: int  # read end (non-blocking): frames of finished chunks
+    held: list[int] = field(default_factory=list)
+    received: bytearray = field(default_factory=bytearray)
+
+
+@dataclass
+class _Pool(Generic[T, R]):
+    """The state of one `shared_chunks`: who holds which chunk, and results not yet taken."""
+
+    work: Callable[[T], R]
+    chunks: list[Sequence[T]]
+    window: int
+    workers: list[_Worker] = field(default_factory=list)
+    done: dict[int, list[R]] = field(default_factory=dict)
+    handed: int = 0  # chunks below this number are done, held or taken: none is free
+
+    def start(self, count: int) -> None:
+        """Fork up to `count` workers (fewer when the system allows no more processes)."""
+        gc.freeze()  # the workers' collections skip (and so never copy) the objects they inherit
+        try:
+            for _ in range(count):
+                worker = _start_worker(self.work, self.chunks, self.workers)
+                if worker is None:
+                    break  # no more processes for now: fewer workers, same results
+                self.workers.append(worker)
+        finally:
+            gc.unfreeze()
+
+    def take(self, number: int) -> list[R]:
+        """Chunk `number`'s results, once every chunk before it was taken."""
+        while number not in self.done:
+            self._hand_out(number)
+            if any(number in worker.held for worker in self.workers):
+                if not self._receive(wait=False) and not self._work_free_chunk(number):
+                    self._receive(wait=True)
+            else:  # no worker holds it: worked here
+                self.done[number] = self._worked(number)
+                self.handed = max(self.handed, number + 1)
+        if number + 1 == len(self.chunks):
+            self.stop()  # every chunk is done: the workers, idle, are not needed any more
+        return self.done.pop(number)
+
+    def _hand_out(self, number: int) -> None:
+        """Hand the free chunks of the window to workers that hold fewer than `HANDED`."""
+        limit = min(len(self.chunks), number + self.window)
+        for worker in self.workers:
+            while len(worker.held) < HANDED and self.handed < limit:
+                try:
+                    os.write(worker.orders, TOKEN.pack(self.handed))  # a few bytes: no wait
+                except BrokenPipeError:  # it died: `_receive` takes what it sent, then forgets it
+                    break
+                worker.held.append(self.handed)
+                self.handed += 1
+
+    def _work_free_chunk(self, number: int) -> bool:
+        """Work here the next chunk no one holds, within the window; False if there is none."""
+        if self.handed >= min(len(self.chunks), number + self.window):
+            return False
+        self.done[self.handed] = self._worked(self.handed)
+        self.handed += 1
+        return True
+
+    def _worked(self, number: int) -> list[R]:
+        return [self.work(item) for item in self.chunks[number]]
+
+    def _receive(self, wait: bool) -> bool:
+        """Read what the workers sent (waiting for something if `wait`); whether any came."""
+        if not self.workers:
+            return False
+        fds = [worker.results for worker in self.workers]
+        ready = select.select(fds, [], [], None if wait else 0)[0]
+        for worker in [w for w in self.workers if w.results in ready]:
+            data = _read_available(worker.results)
+            if data is None:  # the worker is gone: what it held is worked here when wanted
+                self._forget(worker)
+            else:
+                worker.received += data
+                self._unpack(worker)
+        return bool(ready)
+
+    def _unpack(self, worker: _Worker) -> None:
+        """Move the worker's complete frames into `done`."""
+        at, data = 0, worker.received
+        while at + FRAME.size <= len(data):
+            (length,) = FRAME.unpack_from(data, at)
+            end = at + FRAME.size + length
+            if end > len(data):
+                break
+            number, results = pickle.loads(data[at + FRAME.size : end])
+            self.done[number] = results
+            if number in worker.held:
+                worker.held.remove(number)
+            at = end
+        del data[:at]
+
+    def _forget(self, worker: _Worker) -> None:
+        """A worker that exited: reaped, and its pipes closed."""
+        self.workers.remove(worker)
+        _close_worker(worker, kill=False)
+
+    def stop(self) -> None:
+        """Kill and reap the workers still running (after an error, an interrupt, the end)."""
+        while self.workers:
+            _close_worker(self.workers.pop(), kill=True)
+
+
+def _read_available(fd: int) -> bytes | None:
+    """Whatever the pipe holds now; None once it holds nothing more and its writer exited."""
+    parts = []
+    while True:
+        try:
+            data = os.read(fd, PIPE_SIZE)
+        except BlockingIOError:
+            return b"".join(parts)
+        if not data:
+            return b"".join(parts) if parts else None
+        parts.append(data)
+
+
+def _close_worker(worker: _Worker, kill: bool) -> None:
+    """Kill (if asked) and reap the worker; close this process's ends of its pipes."""
+    try:
+        if kill:
+            os.kill(worker.pid, signal.SIGKILL)
+        os.waitpid(worker.pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass  # already gone
+    for fd in (worker.orders, worker.results):
+        if fd >= 0:
+            os.close(fd)
+
+
+def _start_worker(
+    work: Callable[[T], R], chunks: list[Sequence[T]], others: list[_Worker]
+) -> _Worker | None:
+    """Fork one worker (None: cannot fork); it works the chunks its orders name."""
+    try:
+        orders_in, orders = os.pipe2(os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        results, results_out = os.pipe2(os.O_CLOEXEC)
+    except OSError:
+        os.close(orders_in)
+        os.close(orders)
+        return None
+    parent = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError:  # EAGAIN, ENOMEM: the process limit or memory is reached
+        for fd in (orders_in, orders, results, results_out):
+            os.close(fd)
+        return None
+    if pid == 0:  # the worker: never returns from here
+        _run_worker(work, chunks, parent, orders_in, results_out, [orders, results], others)
+    os.close(orders_in)
+    os.close(results_out)
+    os.set_blocking(results, False)
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(results, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    return _Worker(pid, orders, results)
+
+
+def _run_worker(
+    work: Callable[[T], R],
+    chunks: list[Sequence[T]],
+    parent: int,
+    orders: int,
+    results: int,
+    ends: list[int],
+    others: list[_Worker],
+) -> None:
+    """A worker's life: the chunks it is handed, worked and sent back, until its orders end."""
+    status = 1
+    try:
+        # The parent's ends, and the other workers' pipes, are not this worker's to hold open:
+        # a worker's orders end when the parent closes them, whoever else was forked since.
+        for fd in [*ends, *(end for w in others for end in (w.orders, w.results))]:
+            os.close(fd)
+        _as_worker(parent)
+        while True:
+            token = os.read(orders, TOKEN.size)
+            if len(token) < TOKEN.size:
+                break  # no more orders
+            number = TOKEN.unpack(token)[0]
+            _write_frame(results, (number, [work(item) for item in chunks[number]]))
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _as_worker(parent: int) -> None:
+    """Signals as a plain process has them, and death with the parent (Linux)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C reaches the whole process group
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the worker stops when its orders end
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before the request took effect
+
+
+def _write_frame(fd: int, value: object) -> None:
+    """One chunk's results, pickled, after their length: a half-written frame is noticed."""
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(FRAME.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
