@@ -1,5 +1,6 @@
-"""The live catalog.json read back a line at a time: the facts of a whole parse, the memory of
-a few ids (`publish.catalog_lines`, `publish.published`)."""
+"""catalog.json and memory: the live one read back a line at a time, with the facts of a whole
+parse and the memory of a few ids (`publish.catalog_lines`, `publish.published`); a new one
+made without copies of its text (`render.catalog_json`)."""
 
 from __future__ import annotations
 
@@ -102,3 +103,16 @@ def test_reading_the_live_catalog_back_holds_ids_not_records(tmp_path: Path) -> 
     expected = {i["id"]: i for i in parsed["images"]}  # type: ignore[index]
     lost = {"kvm/image_00007", "kvm/image_02999", "kvm/not_published"}
     assert published.records(lost) == {k: expected[k] for k in sorted(lost) if k in expected}  # type: ignore[attr-defined]
+
+
+def test_catalog_json_is_made_without_copies_of_itself() -> None:
+    """Writing catalog.json holds at most its text and its bytes at once (about twice its
+    size; four times when each step copied the whole text), over 2,000 images' records."""
+    from bench.bench_site import synthetic_catalog
+    from generator.site.render import catalog_json, image_records
+
+    catalog = synthetic_catalog(2000)
+    records = image_records(catalog)  # made before, as a build's image memo holds them
+    peak, made = peak_of(lambda: catalog_json(catalog, records))
+    assert isinstance(made, bytes) and made.count(b"\n") > 2000
+    assert peak < 2.5 * len(made), f"{peak:,} B at the peak for a file of {len(made):,} B"
