@@ -257,8 +257,6 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
     )
     catalog = site_catalog(result.catalog, session, previous)
     result = replace(result, catalog=catalog)  # from here the site's: the read one is let go
-    if previous is not None:  # its records (the live catalog.json parsed) served the history
-        previous = replace(previous, records={})  # only: not kept while the site is rendered
     target = SiteTarget(
         config.output,
         config.title,

@@ -278,6 +278,7 @@ def verify_images(
         entries, root, digester, config.jobs, stats, session.progress, config.hash_budget
     )
     state.flush()  # hashing is over: no group-commit timer may write while the run reads on
+    state.forget_files()  # nor are the file rows asked for again
     state.see_images([entry.id for entry in entries], session.clock())
     return digests
 

@@ -164,24 +164,23 @@ def version_list(versions: list[dict]) -> list[dict]:
 
 
 def carry_over(
-    history: History, published: dict[str, dict], removed: tuple[Tombstone, ...],
-    present: set[str], now: float,
-) -> History:  # fmt: skip
+    history: History, published: PublishedCatalog, present: set[str], now: float
+) -> History:
     """Keep every permalink of the live site when the state lost (or never had) its history.
 
     An image the site published that is neither here nor a known tombstone becomes one, with
-    its published record; a tombstone the site published stays one. Nothing the state knows
-    is replaced.
+    its published record (read back only for such images); a tombstone the site published
+    stays one. Nothing the state knows is replaced.
     """
     known = present | {t.id for t in history.removed}
     kept = list(history.removed)
-    for tombstone in removed:
+    for tombstone in published.removed:
         if tombstone.id not in known:
             kept.append(tombstone)
             known.add(tombstone.id)
-    for image_id, record in published.items():
-        if image_id not in known:
-            kept.append(Tombstone(image_id, now, record))
+    lost = published.image_ids - known
+    for image_id, record in published.records(lost).items():
+        kept.append(Tombstone(image_id, now, record))
     if len(kept) == len(history.removed):
         return history
     return replace(history, removed=sorted(kept, key=lambda t: t.id))
@@ -213,5 +212,5 @@ def published_history(
     late += state.problems  # also those found after the catalog was made (the guard's query)
     if previous is not None:
         present = {image.id for image in catalog.images}
-        history = carry_over(history, previous.records, previous.removed, present, now)
+        history = carry_over(history, previous, present, now)
     return history, [p for p in late if p not in set(catalog.problems)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
@@ -59,6 +60,7 @@ def _iso_second(second: int) -> str:
 class Permalinked:
     """Anything with a permalink page, `images/<vm>/<stem>/`: a live image or a tombstone."""
 
+    __slots__ = ()  # an Image keeps its fields in slots (see Image)
     id: str
 
     @property
@@ -71,12 +73,14 @@ class Permalinked:
         return f"images/{self.id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Image(Permalinked):
     """One catalogued image: parsed name fields, sizes, verification and description.
 
     The one definition of an image's fields: catalog.json (`to_json`), the front-matter keys
     that may not reuse them (`CATALOG_FIELDS`) and the history records are derived from it.
+    Its fields are slots, not a dict: every image of a catalog lives for the whole build, and
+    a dict of its 45 fields weighs 1.6 KB against 0.4 KB (100,000 images: 120 MB a copy).
     """
 
     id: str
@@ -180,24 +184,34 @@ SET_LATER = ("problems", "lifecycle", "free_bytes", "first_seen", "last_changed"
              "permalink", "download_url")  # fmt: skip
 
 
+FIELD_NAMES = tuple(f.name for f in fields(Image))
+_VALUES = operator.attrgetter(*FIELD_NAMES)  # every field's value, fetched in C
+_SLOTS = tuple(getattr(Image, name).__set__ for name in FIELD_NAMES)  # each slot's setter
+_SLOT_OF = dict(zip(FIELD_NAMES, _SLOTS, strict=True))
+
+
 def with_fields(image: Image, **changes: Any) -> Image:
     """`dataclasses.replace` for an Image, without calling `__init__` with all its 45 fields
-    again: a copy of its attributes with `changes` over them (a third of the time; done for
-    every image of every build). Image has no `__post_init__` to skip."""
+    again: a copy of its slots with `changes` over them (done for every image of every
+    build). Image has no `__post_init__` to skip."""
     if not changes.keys() <= IMAGE_FIELDS:
         raise TypeError(f"not fields of Image: {sorted(changes.keys() - IMAGE_FIELDS)}")
     copy = object.__new__(Image)
-    copy.__dict__.update(image.__dict__, **changes)
+    for set_slot, value in zip(_SLOTS, _VALUES(image), strict=True):
+        set_slot(copy, value)
+    for name, value in changes.items():
+        _SLOT_OF[name](copy, value)
     return copy
 
 
 def image_of(values: dict[str, Any]) -> Image:
-    """An Image of exactly its fields' `values`, made without `__init__` (a fifth of the time:
-    10,000 kept records are made back into images per build)."""
+    """An Image of exactly its fields' `values`, its slots set without `__init__` (10,000 kept
+    records are made back into images per build)."""
     if values.keys() != IMAGE_FIELDS:
         raise TypeError(f"not the fields of Image: {sorted(values.keys() ^ IMAGE_FIELDS)}")
     image = object.__new__(Image)
-    image.__dict__.update(values)
+    for name, value in values.items():
+        _SLOT_OF[name](image, value)
     return image
 
 

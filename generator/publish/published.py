@@ -6,12 +6,14 @@ Kept apart from `deploy` so that reading it does not load the renderer.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from generator.catalog.model import Tombstone
-from generator.publish.copies import published_bytes
+from generator.publish.catalog_lines import read_catalog_file
+from generator.publish.copies import current_build
 
 
 @dataclass(frozen=True)
@@ -21,29 +23,53 @@ class PublishedCatalog:
     generated_at: str | None
     image_ids: frozenset[str]
     problems: frozenset[tuple[str, str]]
-    # What the live site shows of images, kept so a build whose state lost the history can
-    # still give every published permalink its page (see history.carry_over).
-    records: dict[str, dict] = field(default_factory=dict)
+    # The live catalog.json, read again only for the records of images whose history the
+    # state lost (`records`): they are not kept meanwhile.
+    source: Path | None = None
     removed: tuple[Tombstone, ...] = ()
     alias_paths: tuple[str, ...] = ()  # `latest/...` pages, kept when their line empties
 
+    def records(self, ids: Collection[str]) -> dict[str, dict]:
+        """What the live site shows of these images (those with a page), so that a build whose
+        state lost the history still gives every published permalink its page
+        (`history.carry_over`). Read again from the file, a line at a time."""
+        wanted = {image_id for image_id in ids if _page_id(image_id)}
+        if not wanted or self.source is None:
+            return {}
+
+        def record(image: dict) -> dict | None:
+            return image if image["id"] in wanted else None
+
+        try:
+            parsed = read_catalog_file(self.source, {"images": record})
+            found = parsed["images"] if parsed is not None else []
+            return {image["id"]: image for image in found if image is not None}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return {}  # gone unreadable since it was read: as if it listed none of them
+
 
 def published_catalog(output: Path) -> PublishedCatalog | None:
-    data = published_bytes(output, "catalog.json")
-    if data is None:
+    """What the live site's catalog.json says, read a line at a time (`catalog_lines`): of
+    each image only its id is kept."""
+    build = current_build(output)
+    if build is None:
         return None
+    source = build / "catalog.json"
     try:
-        parsed = json.loads(data)
-        ids = frozenset(image["id"] for image in parsed["images"])
+        parsed = read_catalog_file(source, {"images": _image_id})
+        if parsed is None:
+            return None
+        ids = frozenset(parsed["images"])
         problems = frozenset((p["path"], p["code"]) for p in parsed["problems"])
-        records = {image["id"]: image for image in parsed["images"] if _page_id(image["id"])}
         removed = tuple(t for entry in parsed.get("removed", []) if (t := _tombstone(entry)))
         aliases = tuple(str(a["path"]) for a in parsed.get("aliases", []))
-        return PublishedCatalog(
-            parsed.get("generated_at"), ids, problems, records, removed, aliases
-        )
+        return PublishedCatalog(parsed.get("generated_at"), ids, problems, source, removed, aliases)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # unreadable: behave as on a first run
+
+
+def _image_id(image: Any) -> Any:
+    return image["id"]
 
 
 def _tombstone(entry: dict) -> Tombstone | None:

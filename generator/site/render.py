@@ -249,37 +249,49 @@ def catalog_json(
     problem) per line, so unchanged catalogs give equal bytes and a change is a line of a diff.
 
     `records` are the images' lines (`image_records`) when the caller already made them;
-    `pieces` (`image_memo`) hold the lines of the images' problems.
+    `pieces` (`image_memo`) hold the lines of the images' problems. The lines are joined once,
+    into the one text that is encoded: the file is never held in several copies at once.
     """
     records = image_records(catalog) if records is None else records
     known = problem_lines(catalog.images, pieces) if pieces is not None else {}
-    parts = {
-        key: _json_lines(value)
+    values = {
+        key: _item_lines(value)
         for key, value in replace(catalog, images=[], problems=[]).to_json().items()
     }
-    parts["images"] = _json_lines([Raw(records[image.id]) for image in catalog.images])
-    parts["problems"] = _json_lines([_problem_line(p, known) for p in catalog.problems])
-    lines = [f"{compact_json(key)}: {text}" for key, text in sorted(parts.items())]
-    return ("{\n" + ",\n".join(lines) + "\n}\n").encode("utf-8")
+    values["images"] = [records[image.id] for image in catalog.images]
+    values["problems"] = [_problem_line(p, known) for p in catalog.problems]
+    text: list[str] = []
+    for key, value in sorted(values.items()):
+        text += [",\n" if text else "{\n", compact_json(key), ": "]
+        text += _list_text(value) if isinstance(value, list) else [value]
+    text.append("\n}\n")
+    return "".join(text).encode("utf-8")
 
 
-def _problem_line(problem: Problem, known: dict[int, tuple[object, str]]) -> Raw:
+def _problem_line(problem: Problem, known: dict[int, tuple[object, str]]) -> str:
     """The problem's line of catalog.json: as its image's pieces hold it, else made now."""
     found = known.get(id(problem))
-    return Raw(
-        found[1] if found is not None and found[0] is problem else compact_json(vars(problem))
-    )
+    return found[1] if found is not None and found[0] is problem else compact_json(vars(problem))
 
 
-class Raw(str):
-    """A JSON text already encoded (an image's record), placed as it is."""
-
-
-def _json_lines(value: Any) -> str:
+def _item_lines(value: Any) -> list[str] | str:
+    """A non-empty list as the lines of its items, anything else as its one line of JSON."""
     if isinstance(value, list) and value:
-        items = (v if isinstance(v, Raw) else compact_json(v) for v in value)
-        return "[\n" + ",\n".join(items) + "\n]"
+        return [compact_json(v) for v in value]
     return compact_json(value)
+
+
+def _list_text(lines: list[str]) -> list[str]:
+    """A list of one item per line, as parts of the text (the lines are not copied)."""
+    if not lines:
+        return ["[]"]
+    parts = ["[\n"]
+    for number, line in enumerate(lines):
+        if number:
+            parts.append(",\n")
+        parts.append(line)
+    parts.append("\n]")
+    return parts
 
 
 def image_records(catalog: Catalog) -> dict[str, str]:

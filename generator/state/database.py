@@ -92,6 +92,11 @@ class State:
             self._files = {r[0]: (r[1], r[2], r[3], r[4], _digests(r[7]), r[5], r[6]) for r in rows}
         return self._files
 
+    def forget_files(self) -> None:
+        """Let the file rows go once hashing is over: a build holds them no longer (at 100,000
+        images about 110 MB); `files` reads them again if asked."""
+        self._files = None
+
     def record(self, digest: FileDigest) -> None:
         """Store a fresh digest (committed within `group_commit.INTERVAL`); forget a file that
         changed while read. Any new digest (a scrub may find bit rot under an unchanged stat)
