@@ -76,15 +76,6 @@ def current_build(output: Path) -> Path | None:
     return output if output.is_dir() else None
 
 
-def published_bytes(output: Path, relpath: str) -> bytes | None:
-    """A file of the published site, or None."""
-    build = current_build(output)
-    try:
-        return (build / relpath).read_bytes() if build else None
-    except OSError:
-        return None
-
-
 def published_key(output: Path) -> str | None:
     """The key the published copy was made with (see `deploy.site_key`), if any."""
     build = our_slot(output)
