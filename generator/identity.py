@@ -8,7 +8,7 @@ import hashlib
 from pathlib import Path
 
 from generator import __version__
-from generator.resources import templates_dir
+from generator.resources import source_files, templates_dir
 
 LIBRARIES = ("markdown", "nh3", "jinja2", "markupsafe", "pyyaml")
 
@@ -29,8 +29,7 @@ def program_identity() -> str:
     package = Path(__file__).resolve().parent
     roots = [package, templates_dir()]  # in a wheel the templates are inside the package
     for root in roots:
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and path.suffix != ".pyc":
-                digest.update(b"\0" + path.relative_to(root).as_posix().encode() + b"\0")
-                digest.update(path.read_bytes())
+        for path in source_files(root):
+            digest.update(b"\0" + path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -26,3 +26,16 @@ def templates_dir() -> Path:
 
 def content_dir() -> Path:
     return package_dir("content")
+
+
+def source_files(root: Path) -> list[Path]:
+    """The files under `root` that make up the program, sorted: compiled caches left out
+    (Python's `.pyc`, the templates' compiled code: any `__pycache__`), since they are written
+    by running it and say nothing new about what it does."""
+    return sorted(
+        path
+        for path in root.rglob("*")
+        if path.is_file()
+        and "__pycache__" not in path.relative_to(root).parts
+        and path.suffix != ".pyc"
+    )

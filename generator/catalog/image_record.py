@@ -13,16 +13,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import fields
 from typing import Any
 
-from generator.catalog.model import SET_LATER, Image, image_of
+from generator.catalog.model import FIELD_NAMES, SET_LATER, Image, image_of
 from generator.digests import Digest
 from generator.problems import PROBLEM_ORDER, from_rows, to_rows
 from generator.read.check_command import CheckCommand
 from generator.verify.verdict import MemberResult
 
-NAMES = tuple(f.name for f in fields(Image) if f.name != "record_token")  # the text's digest
+NAMES = FIELD_NAMES[:-1]  # all but `record_token`, the last field: the digest of the text
 
 
 class BadRecord(ValueError):
@@ -89,6 +88,7 @@ def image_from_text(text: str) -> Image:
             raise ValueError(f"{len(NAMES)} field values expected")
         for index, read in _CODED:
             values[index] = read(values[index])
-        return image_of(dict(zip(NAMES, values, strict=True), record_token=record_token(text)))
+        values.append(record_token(text))  # the last field (a test holds the order)
+        return image_of(values)
     except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
         raise BadRecord(f"not a kept image: {exc}") from exc

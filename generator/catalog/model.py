@@ -7,6 +7,7 @@ import functools
 import operator
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
@@ -204,14 +205,14 @@ def with_fields(image: Image, **changes: Any) -> Image:
     return copy
 
 
-def image_of(values: dict[str, Any]) -> Image:
-    """An Image of exactly its fields' `values`, its slots set without `__init__` (10,000 kept
-    records are made back into images per build)."""
-    if values.keys() != IMAGE_FIELDS:
-        raise TypeError(f"not the fields of Image: {sorted(values.keys() ^ IMAGE_FIELDS)}")
+def image_of(values: Sequence[Any]) -> Image:
+    """An Image of every field's value in field order (`FIELD_NAMES`), its slots set without
+    `__init__` (10,000 kept records are made back into images per build)."""
+    if len(values) != len(FIELD_NAMES):
+        raise TypeError(f"{len(FIELD_NAMES)} field values expected, not {len(values)}")
     image = object.__new__(Image)
-    for name, value in values.items():
-        _SLOT_OF[name](image, value)
+    for set_slot, value in zip(_SLOTS, values, strict=True):
+        set_slot(image, value)
     return image
 
 

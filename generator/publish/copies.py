@@ -193,8 +193,7 @@ def _put(target: Path, relpath: str, data: bytes | Reused, old: Manifest) -> Non
     if relpath in old and old[relpath] is None:  # journaled by a killed run
         _temporary(Path(path)).unlink(missing_ok=True)  # (an older version wrote beside)
     if isinstance(data, Reused):
-        sources = data.source.parents
-        other_copy = target.parent in sources and target not in sources
+        other_copy = data.copy != target and data.copy.parent == target.parent
         if other_copy and link_to(data.source, path, data.sha256):
             return
         data = data.read()

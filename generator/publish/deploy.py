@@ -16,7 +16,7 @@ from generator.publish.page_reuse import page_memo
 from generator.publish.published import PublishedCatalog
 from generator.publish.signing import signatures, signing_problem
 from generator.read.description import unredacted
-from generator.resources import content_dir, templates_dir
+from generator.resources import content_dir, source_files, templates_dir
 from generator.site.content import ContentPage, load_content
 from generator.site.image_memo import ImageMemo
 from generator.site.image_page import Audience
@@ -71,9 +71,8 @@ def site_key(
     for part in (__version__, target.title, *urls, *(p.html for p in pages)):
         digest.update(part.encode() + b"\0")
     digest.update(repr((target.exports, sorted(target.hepix.items()))).encode() + b"\0")
-    for path in sorted(templates_dir().rglob("*")):
-        if path.is_file():
-            digest.update(path.read_bytes() + b"\0")
+    for path in source_files(templates_dir()):
+        digest.update(path.read_bytes() + b"\0")
     # The images as catalog.json holds them (made once, for the key and for catalog.json).
     records = image_records(catalog) if records is None else records
     for image in catalog.images:

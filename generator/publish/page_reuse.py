@@ -26,5 +26,5 @@ def page_memo(output: Path) -> PageMemo:
         for path, key in read_pages(build).items():
             digest = manifest.get(path)
             if digest:
-                memo.known[key] = (digest, build / path)
+                memo.known[key] = (digest, build, path)
     return memo

@@ -114,10 +114,18 @@ def decode(key: str, blob: bytes) -> Pieces | None:
         values, record, extra, problems = marshal.loads(payload)
         if len(values) != len(ROW_FIELDS):
             return None
-        row = Row(*values)
+        row = _row_of(values)
         return Pieces(row, record, extra, spaced(row.text_words.split()), problems)
     except (ValueError, EOFError, TypeError):
         return None
+
+
+def _row_of(values: tuple) -> Row:
+    """A Row of its fields' values in order, without `__init__`, which sets each of a frozen
+    dataclass's fields through `object.__setattr__` (a third of decoding a kept piece)."""
+    row = object.__new__(Row)
+    row.__dict__.update(zip(ROW_FIELDS, values, strict=True))
+    return row
 
 
 def _check(key: str, payload: bytes) -> bytes:

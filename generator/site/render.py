@@ -40,6 +40,7 @@ from generator.site.records import compact_json, image_record
 from generator.site.search_index import SEARCH_INDEX, SEARCH_TEXT, search_index_files
 from generator.site.sitemap import page_url, sitemap_xml
 from generator.site.sums import sums_files
+from generator.site.template_cache import template_cache
 from generator.site.template_parts import bind_parts
 from generator.site.views import (
     ContentView,
@@ -65,16 +66,24 @@ class Layout:
     listing_page_size: int = 500  # rows per no-JS listing page (`list/<n>/`)
 
 
+# The environment's options; compiled templates are cached for exactly these (`template_cache`).
+OPTIONS: dict[str, Any] = {
+    "autoescape": True,
+    "undefined": jinja2.StrictUndefined,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "keep_trailing_newline": True,
+    "auto_reload": False,  # one build, one process: no template changes under it to look for
+}
+
+
 def environment() -> jinja2.Environment:
     """Autoescaping everywhere: every repository string is untrusted."""
+    templates = templates_dir()
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir()),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        auto_reload=False,  # one build, one process: no template changes under it to look for
+        loader=jinja2.FileSystemLoader(templates),
+        bytecode_cache=template_cache(templates, repr(sorted(OPTIONS.items()))),
+        **OPTIONS,
     )
     env.filters["breakable"] = breakable
     bind_parts(env)
@@ -314,10 +323,11 @@ def index_page(
     """The whole table for a small catalog; a preview, the data URL and listing links otherwise."""
     shown = rows if not listing else rows[:preview_rows]
     links = [Link(path.removesuffix("index.html"), str(p.number)) for path, p in listing.items()]
+    facet_list = facets(rows)
     return IndexPage(
         nav=nav,
-        totals=totals(catalog, rows),
-        facets=facets(rows),
+        totals=totals(catalog, rows, facet_list),
+        facets=facet_list,
         columns=columns(rows),
         rows=shown,
         image_count=len(rows),

@@ -328,8 +328,9 @@ def facets(rows: list[Row]) -> list[Facet]:
     ]
 
 
-def totals(catalog: Catalog, rows: list[Row]) -> Totals:
-    facet_by_name = {f.field: f for f in facets(rows)}
+def totals(catalog: Catalog, rows: list[Row], shown: list[Facet] | None = None) -> Totals:
+    """The index's summary; `shown`: the rows' `facets`, when the caller made them already."""
+    facet_by_name = {f.field: f for f in (facets(rows) if shown is None else shown)}
 
     def counts(name: str) -> list[Count]:
         return [
