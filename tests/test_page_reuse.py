@@ -127,6 +127,7 @@ def test_unchanged_pages_are_not_rendered_again(tmp_path: Path) -> None:
     assert f"images/{IMAGES[3]}/index.html" in rendered
     assert not {p for p in rendered if p.startswith("images/")} - {f"images/{IMAGES[3]}/index.html"}
     assert memo.reused >= len(IMAGES) - 1 and memo.rendered == len(rendered)
+    assert isinstance(files["problems/index.html"], Reused)  # keyed by its problems and links
     # What a reused page stands for are exactly the bytes a full render gives.
     fresh = render_site(catalog, load_content(content_dir()), config.title)
     for path, data in files.items():

@@ -35,7 +35,7 @@ from generator.site.image_page import (
 )
 from generator.site.lifecycle import history_rows, lifecycle_files, notice
 from generator.site.page_memo import PageMemo, view_bytes
-from generator.site.problems_page import problems_page
+from generator.site.problems_page import problem_links, problems_inputs, problems_page
 from generator.site.records import compact_json, image_record
 from generator.site.search_index import SEARCH_INDEX, SEARCH_TEXT, search_index_files
 from generator.site.sitemap import page_url, sitemap_xml
@@ -138,8 +138,12 @@ def render_site(
     if listing:
         files.update(search_index_files(rows, [(p.extra, p.text) for p in pieces]))
     files.update({path: _render_deferred(env, "listing.html", p) for path, p in listing.items()})
-    problems = problems_page(catalog, nav(1, "problems"))
-    files["problems/index.html"] = _render(env, "problems.html", problems)
+    # Keyed by what it is made from: the view of 15,000 problems costs more than its inputs'
+    # key, and an unchanged page's view is then never built.
+    problems_nav, links = nav(1, "problems"), problem_links(catalog)
+    inputs = problems_inputs(catalog, problems_nav, links)
+    view = partial(problems_page, catalog, problems_nav, links)
+    files["problems/index.html"] = _render_lazily(env, "problems.html", inputs, view)
     files.update(image_files(env, catalog, nav(3), base_url, audience, records))
     files.update(lifecycle_files(catalog, nav(3), lambda name, page: _render(env, name, page)))
     files.update(removed_files(env, catalog, nav(3)))

@@ -16,6 +16,7 @@ two lack (usually nothing). Together they are exactly `tokens(name)` plus `Row.w
 from __future__ import annotations
 
 import json
+from operator import attrgetter
 from typing import Any
 
 from generator.catalog.model import FACETS, LIFECYCLE_FACETS
@@ -46,25 +47,24 @@ def search_index_files(
     kept them (`image_memo`).
     """
     words = [row_words(row) for row in rows] if words is None else words
+    texts = _columns(rows, COLUMNS + LATER)
     index = {
         "version": 2,
         "count": len(rows),
-        "columns": {
-            name: column(name, [_text(getattr(r, name)) for r in rows]) for name in COLUMNS
-        },
+        "columns": {name: column(name, texts[name]) for name in COLUMNS},
         "value_words": {
-            f: [spaced(value_words(f, v)) for v in _values(rows, f)] for f in WORD_FACETS
+            f: [spaced(value_words(f, v)) for v in dict.fromkeys(texts[f])] for f in WORD_FACETS
         },
         "extra": column("extra", [extra for extra, _ in words]),
     }
     index["columns"]["url"] = column("url", [_url_or_empty(row) for row in rows])
-    texts: dict[str, int] = {}  # each distinct description's words once; rows hold its number
-    codes = [texts.setdefault(text, len(texts)) for _, text in words]
+    described: dict[str, int] = {}  # each distinct description's words once; rows hold its number
+    codes = [described.setdefault(text, len(described)) for _, text in words]
     text = {
         "version": 2,
         "count": len(rows),
-        "texts": {"values": list(texts), **_numbers(codes, len(texts))},
-        "columns": {name: column(name, [_text(getattr(r, name)) for r in rows]) for name in LATER},
+        "texts": {"values": list(described), **_numbers(codes, len(described))},
+        "columns": {name: column(name, texts[name]) for name in LATER},
     }
     return {SEARCH_INDEX: _json(index), SEARCH_TEXT: _json(text)}
 
@@ -125,9 +125,20 @@ def _url_or_empty(row: Row) -> str:
     return "" if derived_url(row.vm, row.name) == row.url else row.url
 
 
-def _values(rows: list[Row], field: str) -> list[str]:
-    """A coded column's table, in the order `column` makes it."""
-    return list(dict.fromkeys(_text(getattr(row, field)) for row in rows))
+def _columns(rows: list[Row], names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Each named field's values over the rows, as text: the rows are read in C, a tuple per
+    row, and turned into columns at once (a Python loop per field and row cost 90 ms at 10,000
+    images)."""
+    columns = zip(*map(attrgetter(*names), rows), strict=True) if len(names) > 1 else None
+    if columns is None or not rows:
+        return {name: [_text(getattr(row, name)) for row in rows] for name in names}
+    return {name: _texts(values) for name, values in zip(names, columns, strict=True)}
+
+
+def _texts(values: tuple[object, ...]) -> list[str]:
+    if set(map(type, values)) == {str}:
+        return list(values)
+    return [_text(value) for value in values]
 
 
 def _packed(values: list[str]) -> dict[str, str]:
