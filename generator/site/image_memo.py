@@ -27,7 +27,7 @@ from generator.catalog.image_record import token_values
 from generator.catalog.model import Image
 from generator.identity import program_identity
 from generator.parallel import shared_map
-from generator.site.page_memo import PageMemo, view_bytes
+from generator.site.page_memo import PageMemo, ValueBytes
 from generator.site.records import compact_json, image_record
 from generator.site.search_index import row_words, spaced
 from generator.site.views import Row, make_row
@@ -78,13 +78,13 @@ def problem_lines(
     return lines
 
 
-def image_key(image: Image) -> str | None:
+def image_key(image: Image, values: ValueBytes | None = None) -> str | None:
     """A digest of the program and every value of the image; None if it cannot be pickled.
 
     An image with a `record_token` is hashed as that token and the fields set after its record
     was made (`token_values`): 10 µs rather than the 60-100 µs of pickling all its values.
     """
-    data = view_bytes(token_values(image) if image.record_token else image)
+    data = (values or ValueBytes())(token_values(image) if image.record_token else image)
     if data is None:
         return None
     digest = _program_digest().copy()
@@ -147,6 +147,7 @@ class ImageMemo:
         self.tokens: dict[int, tuple[object, str]] = {}  # id -> (object, key): see PageMemo
         self._made: dict[str, Pieces] = {}
         self._keys: dict[int, tuple[Image, str | None]] = {}
+        self._values = ValueBytes()
 
     def pieces(self, images: Sequence[Image]) -> list[Pieces]:
         """Each image's pieces, in order; new ones are kept, unused ones dropped."""
@@ -203,7 +204,7 @@ class ImageMemo:
         known = self._keys.get(id(image))
         if known is not None and known[0] is image:
             return known[1]
-        key = image_key(image)
+        key = image_key(image, self._values)
         self._keys[id(image)] = (image, key)
         if key is not None:
             self.tokens[id(image)] = (image, f"image {key}")

@@ -15,6 +15,7 @@ the copy's manifest, so they only ever name files whose bytes the manifest vouch
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -70,13 +71,14 @@ class PageMemo:
     # id -> (object, its key): objects a page key names by their key instead of their values
     # (images and rows, keyed once per build by `image_memo`).
     tokens: dict[int, tuple[object, str]] = field(default_factory=dict)
+    values: ValueBytes = field(default_factory=lambda: ValueBytes(), repr=False, compare=False)
 
     def key(self, template: str, page: object) -> str | None:
         """The page's key, or None for view data that cannot be pickled (never reused)."""
-        data = view_bytes(page, self.tokens)
+        data = self.values(page, self.tokens)
         if data is None:
             return None
-        digest = hashlib.sha256(program_identity().encode() + b"\0" + template.encode() + b"\0")
+        digest = _template_digest(template).copy()
         digest.update(data)
         return digest.hexdigest()
 
@@ -110,16 +112,40 @@ def view_bytes(view: object, tokens: dict[int, tuple[object, str]] | None = None
     value is written out in full. None for what cannot be pickled so (never reused).
 
     `tokens` name objects by a key over their values (id -> (object, key)): such an object is
-    written as its key, not pickled again.
+    written as its key, not pickled again. Many calls: `ValueBytes`, which keeps its pickler.
     """
-    buffer = io.BytesIO()
-    pickler = _TokenPickler(buffer, tokens) if tokens else pickle.Pickler(buffer, protocol=5)
-    pickler.fast = True  # no memo: bytes depend on values, not on which objects are shared
-    try:
-        pickler.dump(view)
-    except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError):
-        return None
-    return buffer.getvalue()
+    return ValueBytes()(view, tokens)
+
+
+class ValueBytes:
+    """`view_bytes`, keeping its picklers and buffer from call to call: making them costs more
+    than pickling a page's inputs (10,000 image pages and images per build). One per user (a
+    memo), never shared between threads."""
+
+    def __init__(self) -> None:
+        self._made: dict[bool, tuple[io.BytesIO, pickle.Pickler]] = {}
+
+    def __call__(
+        self, view: object, tokens: dict[int, tuple[object, str]] | None = None
+    ) -> bytes | None:
+        keyed = bool(tokens)
+        made = self._made.get(keyed)
+        if made is None:
+            buffer = io.BytesIO()
+            pickler = _TokenPickler(buffer, {}) if keyed else pickle.Pickler(buffer, protocol=5)
+            pickler.fast = True  # no memo: bytes depend on values, not on which are shared
+            made = self._made[keyed] = (buffer, pickler)
+        buffer, pickler = made
+        if keyed:
+            pickler.tokens = tokens  # type: ignore[attr-defined]  # a _TokenPickler
+        buffer.seek(0)
+        buffer.truncate()
+        try:
+            pickler.dump(view)
+        except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError):
+            del self._made[keyed]  # stopped half-way: start the next call afresh
+            return None
+        return buffer.getvalue()
 
 
 class _TokenPickler(pickle.Pickler):
@@ -140,6 +166,12 @@ class _TokenPickler(pickle.Pickler):
 def token(key: str) -> str:
     """What a keyed object stands as in a page key (never unpickled: keys are only hashed)."""
     return key
+
+
+@functools.cache
+def _template_digest(template: str) -> hashlib._Hash:
+    """The start every key of the template's pages shares: the program and the template."""
+    return hashlib.sha256(program_identity().encode() + b"\0" + template.encode() + b"\0")
 
 
 def pages_path(build: Path) -> Path:
