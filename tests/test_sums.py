@@ -140,3 +140,18 @@ def test_an_unknown_digest_is_a_configuration_error(tmp_path: Path, repo: Path) 
     done = build(tmp_path, repo, "md5", "crc32")
     assert done.returncode == 2
     assert "key 'digests': 'crc32': unknown digest algorithm" in done.stderr
+
+
+def test_lines_are_sorted_by_their_bytes_with_names_beyond_ascii(tmp_path: Path) -> None:
+    """Lines are sorted as text when all are ASCII; a name beyond ASCII sorts them by bytes."""
+    names = [f"xen/{IMG}_caf\u00e9.img", f"xen/{IMG}_plain.img", f"kvm/{IMG}_\u00fcber.img"]
+    files = {}
+    for n, name in enumerate(names):
+        files |= image_entries(name, f"image {n}\n".encode())
+    repo = write_tree(tmp_path / "repo", files)
+    build(tmp_path, repo)
+    for tool, name in (("md5sum", "MD5SUMS"), ("sha256sum", "SHA256SUMS")):
+        sums = (tmp_path / "site" / name).read_bytes()
+        lines = sums.splitlines(keepends=True)
+        assert len(lines) == 3 and lines == sorted(lines)
+        assert check_sums(repo, tmp_path / "site", tool, name).returncode == 0

@@ -24,15 +24,25 @@ ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r"})
 
 def sums_files(catalog: Catalog) -> dict[str, bytes]:
     """One SUMS file per algorithm of the catalog's digest set, each sorted by path."""
-    files = {}
-    for algorithm in catalog.digests:
-        lines = sorted(
-            sums_line(hex_value, path)
-            for path, digests in verified_files(catalog)
-            if (hex_value := hex_of(digests, algorithm))
-        )
-        files[SUMS_NAMES[algorithm]] = b"".join(lines)
-    return files
+    return {SUMS_NAMES[algorithm]: sums_file(catalog, algorithm) for algorithm in catalog.digests}
+
+
+def sums_file(catalog: Catalog, algorithm: str) -> bytes:
+    """The lines of every verified file holding an `algorithm` digest, sorted as bytes.
+
+    Made and sorted as text, encoded once: for ASCII lines (the usual ones) text order is byte
+    order; any other line is sorted by its bytes after all (a name that is not UTF-8 sorts by
+    the bytes the file system holds).
+    """
+    lines = [
+        sums_line(hex_value, path)
+        for path, digests in verified_files(catalog)
+        if (hex_value := hex_of(digests, algorithm))
+    ]
+    text = "".join(sorted(lines))
+    if text.isascii():
+        return text.encode()
+    return b"".join(sorted(line.encode("utf-8", "surrogateescape") for line in lines))
 
 
 def verified_files(catalog: Catalog) -> Iterator[tuple[str, tuple]]:
@@ -46,12 +56,11 @@ def verified_files(catalog: Catalog) -> Iterator[tuple[str, tuple]]:
             yield image.path, image.members[0].digests
 
 
-def sums_line(hex_value: str, path: str) -> bytes:
-    """`HEX  PATH` as md5sum prints it (text mode), escaped as coreutils does when needed.
-
-    A name that is not UTF-8 is kept as the bytes the file system holds (surrogateescape), so
-    the line names the real file.
-    """
-    escaped = path.translate(ESCAPES)
-    prefix = "\\" if escaped != path else ""
-    return f"{prefix}{hex_value}  {escaped}\n".encode("utf-8", "surrogateescape")
+def sums_line(hex_value: str, path: str) -> str:
+    """`HEX  PATH` as md5sum prints it (text mode), escaped as coreutils does when needed
+    (`translate` only for a name that needs it: it costs 4 us a name, and a build at 10,000
+    images writes 20,000 lines). A name that is not UTF-8 holds the bytes the file system
+    holds as surrogate escapes: the file's line is encoded with them (`sums_file`)."""
+    if "\\" not in path and "\n" not in path and "\r" not in path:
+        return f"{hex_value}  {path}\n"
+    return f"\\{hex_value}  {path.translate(ESCAPES)}\n"
