@@ -138,12 +138,7 @@ def render_site(
     if listing:
         files.update(search_index_files(rows, [(p.extra, p.text) for p in pieces]))
     files.update({path: _render_deferred(env, "listing.html", p) for path, p in listing.items()})
-    # Keyed by what it is made from: the view of 15,000 problems costs more than its inputs'
-    # key, and an unchanged page's view is then never built.
-    problems_nav, links = nav(1, "problems"), problem_links(catalog)
-    inputs = problems_inputs(catalog, problems_nav, links)
-    view = partial(problems_page, catalog, problems_nav, links)
-    files["problems/index.html"] = _render_lazily(env, "problems.html", inputs, view)
+    files["problems/index.html"] = _problems_file(env, catalog, nav(1, "problems"))
     files.update(image_files(env, catalog, nav(3), base_url, audience, records))
     files.update(lifecycle_files(catalog, nav(3), lambda name, page: _render(env, name, page)))
     files.update(removed_files(env, catalog, nav(3)))
@@ -183,6 +178,14 @@ def image_files(
         files[f"{image.output_dir}/index.html"] = _render_lazily(env, "image.html", inputs, view)
         files[f"{image.output_dir}/image.json"] = _record_file(env, records[image.id])
     return files
+
+
+def _problems_file(env: jinja2.Environment, catalog: Catalog, nav: Nav) -> bytes:
+    """The problems page, keyed by what it is made from: the view of 15,000 problems costs
+    more than its inputs' key, and an unchanged page's view is then never built."""
+    links = problem_links(catalog)
+    view = partial(problems_page, catalog, nav, links)
+    return _render_lazily(env, "problems.html", problems_inputs(catalog, nav, links), view)
 
 
 def _image_view(image: Image, context: Any, nav: Nav, canonical: str | None) -> ImagePage:
