@@ -182,10 +182,13 @@ def image_files(
 
 def _problems_file(env: jinja2.Environment, catalog: Catalog, nav: Nav) -> bytes:
     """The problems page, keyed by what it is made from: the view of 15,000 problems costs
-    more than its inputs' key, and an unchanged page's view is then never built."""
+    more than its inputs' key, and an unchanged page's view is then never built. Made now
+    when it changed, never deferred: rendered while publishing holds the most, one page the
+    size of hundreds would raise the peak (`tests/test_bounded_memory.py`)."""
     links = problem_links(catalog)
     view = partial(problems_page, catalog, nav, links)
-    return _render_lazily(env, "problems.html", problems_inputs(catalog, nav, links), view)
+    inputs = problems_inputs(catalog, nav, links)
+    return _render_lazily(env, "problems.html", inputs, view, defer=False)
 
 
 def _image_view(image: Image, context: Any, nav: Nav, canonical: str | None) -> ImagePage:
@@ -215,13 +218,18 @@ def removed_files(env: jinja2.Environment, catalog: Catalog, nav: Nav) -> dict[s
 
 
 def _render_lazily(
-    env: jinja2.Environment, template: str, inputs: object, view: Callable[[], Any]
+    env: jinja2.Environment,
+    template: str,
+    inputs: object,
+    view: Callable[[], Any],
+    defer: bool = True,
 ) -> bytes:
     """A page keyed by what its view is made from (`inputs`): an unchanged page's view is
-    not even built. `inputs` must hold everything `view` reads."""
+    not even built. `inputs` must hold everything `view` reads. `defer`: made when written,
+    with `render_site(defer=True)` (`False` for one large page, made now, as `_render` does)."""
 
     memo = getattr(env, "page_memo", None)
-    if getattr(env, "defer_pages", False):  # rendered when written, dropped right after
+    if defer and getattr(env, "defer_pages", False):  # rendered when written, then dropped
         draw_later = partial(_draw_view, env, template, view)  # kept until then: no closure
         return deferred_page(memo, template, ("inputs", inputs), draw_later)
 
