@@ -104,8 +104,12 @@ class State:
         """
         if not self._reports_voided:
             self._reports_voided = True
-            # (not the record of problems logged, `log:<command>`: a digest does not void it)
-            self._write("DELETE FROM snapshots WHERE command NOT LIKE 'log:%'", ())
+            # (not the record of problems logged, `log:<command>`, nor the live site's facts,
+            # `published`: a digest voids neither)
+            self._write(
+                "DELETE FROM snapshots WHERE command NOT LIKE 'log:%' AND command != 'published'",
+                (),
+            )
         self.pending.add(digest)
 
     def flush(self) -> None:
