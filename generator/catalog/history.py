@@ -17,7 +17,7 @@ from generator.catalog.model import Catalog, Event, Image, Tombstone, iso_time, 
 from generator.catalog.moves import record_versions
 from generator.problems import Problem, problem
 from generator.state.transaction import transaction
-from generator.state.versions import moved_ids, read_versions
+from generator.state.versions import moved_ids, published_versions
 
 if TYPE_CHECKING:
     from generator.publish.published import PublishedCatalog
@@ -35,7 +35,8 @@ class History:
     last_changed: dict[str, float] = field(default_factory=dict)
     removed: list[Tombstone] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    versions: dict[str, list[dict]] = field(default_factory=dict)  # image id -> its versions
+    # image id -> its versions as catalog.json lists them (ISO times, newest first)
+    versions: dict[str, list[dict]] = field(default_factory=dict)
 
 
 def fingerprint(image: Image) -> tuple[str | None, str]:
@@ -66,10 +67,11 @@ def update_history(connection: sqlite3.Connection, catalog: Catalog, now: float)
 
     All rows are written in one transaction, each kind with one `executemany`.
     """
-    # Whether a record was published (1 or NULL), not the record: 1.6 kB an image, unused here.
+    # Whether a record was published (1 or NULL), not the record: 1.6 kB an image, unused here;
+    # and the content key, for the versions (`moves.record_versions`).
     query = (
         "SELECT id, expected_md5, description_sha256, removed_at, "
-        "CASE WHEN record IS NOT NULL THEN 1 END FROM images"
+        "CASE WHEN record IS NOT NULL THEN 1 END, md5 FROM images"
     )
     rows = {row[0]: row[1:] for row in connection.execute(query)}
     announce = any(row[3] is not None for row in rows.values())  # history has run before
@@ -123,7 +125,7 @@ def _record(
 
 def read_history(connection: sqlite3.Connection, limit: int = FEED_EVENTS) -> History:
     """Everything the site shows of the past, in a stable order."""
-    history = History(versions=read_versions(connection))
+    history = History(versions=published_versions(connection, iso_time))
     moves = moved_ids(connection)
     query = (  # the record only of the removed: the tombstones show it
         "SELECT id, first_seen, last_changed, removed_at, CASE WHEN removed_at IS NOT NULL "
@@ -151,16 +153,11 @@ def with_history(catalog: Catalog, history: History) -> Catalog:
             image,
             first_seen=iso_time(history.first_seen.get(image.id)),
             last_changed=iso_time(history.last_changed.get(image.id)),
-            history=version_list(history.versions.get(image.id, [])),
+            history=history.versions.get(image.id) or [],
         )
         for image in catalog.images
     ]
     return replace(catalog, images=images, removed=history.removed, events=history.events)
-
-
-def version_list(versions: list[dict]) -> list[dict]:
-    """An image's versions as catalog.json lists them: times in ISO form, newest first."""
-    return [{**v, "at": iso_time(v["at"])} for v in reversed(versions)]
 
 
 def carry_over(
