@@ -16,16 +16,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import chain
 from pathlib import Path
 
 from generator.identity import program_identity
+from generator.problems import PROBLEM_ORDER, Problem, to_rows
 from generator.publish.copies import published_key
 from generator.resources import content_dir
 from generator.state.database import State
 from generator.verify.report import Summary, TreeSignature, summary_data, summary_from
 
 SNAPSHOT = ("build", "last")  # one row: a new build replaces the record of the last one
+# Its problems, in a row of their own keyed by their digest: the same from build to build.
+PROBLEMS = "build:problems"
 
 
 @dataclass(frozen=True)
@@ -80,20 +84,43 @@ def load_last_build(state: State, key: str | None = None) -> LastBuild | None:
         data = json.loads(stored)
         if key is not None and data["key"] != key:
             return None
-        summary = summary_from(data["summary"])
+        rows = state.snapshot(PROBLEMS, data["problems"])
+        if rows is None:
+            return None
+        summary = summary_from({**data["summary"], "problems": json.loads(rows)})
         return LastBuild(data["key"], summary, data["site_key"], data["private_key"])
     except (ValueError, KeyError, TypeError):
         return None
 
 
 def save_last_build(state: State, last: LastBuild, now: float) -> None:
+    """Keep the record; its problems are written only when they are not those kept already
+    (an edited description rarely changes them: 15,000 problems are 3 MB of JSON)."""
+    problems = problems_digest(last.summary.problems)
+    if problems is None or state.snapshot(PROBLEMS, problems) is None:
+        text = json.dumps(to_rows(last.summary.problems))
+        state.save_snapshot(PROBLEMS, problems or "", text, now)
     data = {
         "key": last.key,
-        "summary": summary_data(last.summary),
+        "summary": summary_data(replace(last.summary, problems=[])),
+        "problems": problems or "",
         "site_key": last.site_key,
         "private_key": last.private_key,
     }
     state.save_snapshot(*SNAPSHOT, json.dumps(data), now)
+
+
+def problems_digest(problems: list[Problem]) -> str | None:
+    """A digest of the problems' fields, made without serialising them (a join in C); None
+    when a field holds the separator, or is not text, and the digest could be ambiguous."""
+    fields = list(chain.from_iterable(map(PROBLEM_ORDER, problems)))
+    try:
+        text = "\0".join(fields)
+    except TypeError:
+        return None
+    if text.count("\0") != max(len(fields) - 1, 0):
+        return None
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def forget_last_build(state: State, now: float) -> None:
