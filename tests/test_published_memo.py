@@ -66,6 +66,13 @@ def test_the_kept_facts_are_those_the_file_gives(tmp_path: Path) -> None:
         f"xen/{LINE}_b": None,
         f"kvm/{LINE}_c": f"kvm/{LINE}_e",
     }
+    state = open_state(config.state_dir(config.repository), clock)
+    try:  # kept by a build that read the file (one whose state had no record of it)
+        state.save_snapshot(*MEMO, "{}", clock())
+        assert live_catalog(config.output, state) == read
+    finally:
+        state.close()
+    assert recalled(config, clock) == (read, read)
 
 
 def test_a_file_written_since_is_read_again(tmp_path: Path) -> None:

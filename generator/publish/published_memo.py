@@ -42,12 +42,17 @@ def live_catalog(output: Path, state: State | None) -> PublishedCatalog | None:
         return kept
     found = published_catalog(output)
     if found is not None and found.source == source:
-        _remember(state, identity, found)
+        problems = list(chain.from_iterable(found.problems))
+        removed, aliases = list(found.removed), list(found.alias_paths)
+        _remember(
+            state, identity, found.generated_at, list(found.image_ids), problems, removed, aliases
+        )
     return found
 
 
 def remember_published(state: State | None, output: Path, catalog: Catalog) -> None:
-    """Keep the facts of the catalog a build just published at `output`.
+    """Keep the facts of the catalog a build just published at `output`: its tombstones and
+    aliases through the JSON and the parsing a read of the file would use.
 
     Only a copy left with its site key holds exactly `catalog` (deploy publishes a copy whose
     signing failed after rendering without one, and with one problem more in hand).
@@ -57,23 +62,14 @@ def remember_published(state: State | None, output: Path, catalog: Catalog) -> N
         return
     source = build / "catalog.json"
     identity = file_identity(source)
-    if identity is not None:
-        _remember(state, identity, published_view(catalog, source))
-
-
-def published_view(catalog: Catalog, source: Path) -> PublishedCatalog:
-    """What `published_catalog` reads back from the catalog.json written from `catalog`: the
-    tombstones and aliases through the same JSON and the same parsing."""
+    if identity is None:
+        return
     head = replace(catalog, images=[], problems=[]).to_json()
-    removed = tuple(t for entry in head["removed"] if (t := tombstone_of(entry)))
-    return PublishedCatalog(
-        catalog.generated_at,
-        frozenset(image.id for image in catalog.images),
-        frozenset((p.path, p.code) for p in catalog.problems),
-        source,
-        removed,
-        tuple(str(alias["path"]) for alias in head.get("aliases", [])),
-    )
+    removed = [t for entry in head["removed"] if (t := tombstone_of(entry))]
+    aliases = [str(alias["path"]) for alias in head.get("aliases", [])]
+    ids = [image.id for image in catalog.images]
+    problems = [part for p in catalog.problems for part in (p.path, p.code)]
+    _remember(state, identity, catalog.generated_at, ids, problems, removed, aliases)
 
 
 def file_identity(path: Path) -> FileIdentity | None:
@@ -86,15 +82,23 @@ def file_identity(path: Path) -> FileIdentity | None:
             found.st_ctime_ns]  # fmt: skip
 
 
-def _remember(state: State, identity: FileIdentity, published: PublishedCatalog) -> None:
-    removed = [[t.id, t.removed_at, t.record.get("name"), t.moved_to] for t in published.removed]
+def _remember(
+    state: State,
+    identity: FileIdentity,
+    generated_at: str | None,
+    ids: list[str],
+    problems: list[str],
+    removed: list[Tombstone],
+    aliases: list[str],
+) -> None:
+    """Keep the facts (`problems`: path, code, path, code, ...) as `_recalled` reads them."""
     data = {
         "file": identity,
-        "generated_at": published.generated_at,
-        "images": list(published.image_ids),
-        "problems": list(chain.from_iterable(published.problems)),  # path, code, path, ...
-        "removed": removed,
-        "aliases": list(published.alias_paths),
+        "generated_at": generated_at,
+        "images": ids,
+        "problems": problems,
+        "removed": [[t.id, t.removed_at, t.record.get("name"), t.moved_to] for t in removed],
+        "aliases": aliases,
     }
     state.save_snapshot(*MEMO, json.dumps(data, separators=(",", ":")), state.clock())
 
