@@ -50,16 +50,19 @@ def fingerprint(image: Image) -> tuple[str | None, str]:
     return expected, hashlib.sha256(description.encode()).hexdigest()
 
 
-# An image new to the history, or back after a removal; and a known image that changed.
+# An image new to the history, or back after a removal; a known image that changed; and one
+# whose record changed (a new token) but not what its feed entries are about.
 ADD_IMAGE = (
-    "INSERT INTO images (id, first_seen, last_seen, last_changed, expected_md5, description_sha256, record) "
-    "VALUES (?1, ?2, ?2, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET last_seen = ?2, "
-    "last_changed = ?2, removed_at = NULL, expected_md5 = ?3, description_sha256 = ?4, record = ?5"
+    "INSERT INTO images (id, first_seen, last_seen, last_changed, expected_md5, description_sha256, record, record_token) "
+    "VALUES (?1, ?2, ?2, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET last_seen = ?2, "
+    "last_changed = ?2, removed_at = NULL, expected_md5 = ?3, description_sha256 = ?4, record = ?5, "
+    "record_token = ?6"
 )
 CHANGE_IMAGE = (
     "UPDATE images SET last_seen = ?2, last_changed = ?2, expected_md5 = ?3, description_sha256 = ?4, "
-    "record = ?5 WHERE id = ?1"
+    "record = ?5, record_token = ?6 WHERE id = ?1"
 )
+NEW_TOKEN = "UPDATE images SET record_token = ?2 WHERE id = ?1"
 
 
 def update_history(connection: sqlite3.Connection, catalog: Catalog, now: float) -> History:
@@ -68,17 +71,20 @@ def update_history(connection: sqlite3.Connection, catalog: Catalog, now: float)
     All rows are written in one transaction, each kind with one `executemany`.
     """
     # Whether a record was published (1 or NULL), not the record: 1.6 kB an image, unused here;
-    # and the content key, for the versions (`moves.record_versions`).
+    # the content key, for the versions (`moves.record_versions`); the record's token.
     query = (
         "SELECT id, expected_md5, description_sha256, removed_at, "
-        "CASE WHEN record IS NOT NULL THEN 1 END, md5 FROM images"
+        "CASE WHEN record IS NOT NULL THEN 1 END, md5, record_token FROM images"
     )
     rows = {row[0]: row[1:] for row in connection.execute(query)}
     announce = any(row[3] is not None for row in rows.values())  # history has run before
     events: list[Event] = []
-    writes: dict[str, list[tuple]] = {ADD_IMAGE: [], CHANGE_IMAGE: []}
+    writes: dict[str, list[tuple]] = {ADD_IMAGE: [], CHANGE_IMAGE: [], NEW_TOKEN: []}
     for image in catalog.images:
-        event = _record(writes, image, rows.get(image.id), now)
+        row = rows.get(image.id)
+        if row is not None and image.record_token and row[5] == image.record_token and _kept(row):
+            continue  # the very record whose fingerprint the row holds: unchanged
+        event = _record(writes, image, row, now)
         if event and announce:
             events.append(event)
     present = {image.id for image in catalog.images}
@@ -103,14 +109,12 @@ def _record(
 ) -> Event | None:
     """Queue what changed about one image (nothing, on an ordinary run) and name the news."""
     expected, description = fingerprint(image)
-    if (
-        row is not None
-        and row[3] is not None
-        and row[2] is None
-        and (row[0], row[1]) == (expected, description)
-    ):
-        return None  # known, present, unchanged: no write at all
-    values = (image.id, now, expected, description, json.dumps(image.to_json(), sort_keys=True))
+    if row is not None and _kept(row) and (row[0], row[1]) == (expected, description):
+        if image.record_token and row[5] != image.record_token:
+            writes[NEW_TOKEN].append((image.id, image.record_token))  # then not made again
+        return None  # known, present, unchanged
+    record = json.dumps(image.to_json(), sort_keys=True)
+    values = (image.id, now, expected, description, record, image.record_token or None)
     if row is None or row[3] is None or row[2] is not None:
         writes[ADD_IMAGE].append(values)
         return Event(image.id, ADDED, now, f"Added: {image.id}")
@@ -121,6 +125,11 @@ def _record(
         if old != new
     )
     return Event(image.id, CHANGED, now, f"New {what}: {image.id}")
+
+
+def _kept(row: tuple) -> bool:
+    """A row of an image published (a record) and present (not removed) at the last build."""
+    return row[3] is not None and row[2] is None
 
 
 def read_history(connection: sqlite3.Connection, limit: int = FEED_EVENTS) -> History:

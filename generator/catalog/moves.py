@@ -29,7 +29,8 @@ def record_versions(
     """Store new versions and renames (inside the caller's transaction); return the news.
 
     `before` is the history as it was when this build began: id -> (expected_md5,
-    description_sha256, removed_at, 1 if a record was published else None, content key).
+    description_sha256, removed_at, 1 if a record was published else None, content key,
+    record_token).
     """
     keys = {image_id: row[4] for image_id, row in before.items()}
     present = {image.id for image in catalog.images}
