@@ -201,12 +201,13 @@ def test_the_last_builds_problems_are_written_only_when_they_change(tmp_path: Pa
         odd = [
             *problems[:2],
             problem("missing_checksum", "kvm/a\0b.img", command="md5sum x"),
-        ]  # the digest's separator
-        for n, found in enumerate((problems[:2], odd, odd, [])):
+        ]  # the separator of the fields
+        undecodable = [problem("missing_checksum", "kvm/\udcff.img", command="md5sum x")]
+        for n, found in enumerate((problems[:2], odd, odd, undecodable, [])):
             save_last_build(state, LastBuild(f"k{n}", Summary(3, 3, 0, found), "s"), 3.0 + n)
             assert load_last_build(state, f"k{n}") == LastBuild(
                 f"k{n}", Summary(3, 3, 0, found), "s"
             )
-        assert last_build_rows(state)[PROBLEMS] == 6.0  # each change written
+        assert last_build_rows(state)[PROBLEMS] == 7.0  # each change written
     finally:
         state.close()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from itertools import chain
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from generator.verify.report import Summary, TreeSignature, summary_data, summar
 SNAPSHOT = ("build", "last")  # one row: a new build replaces the record of the last one
 # Its problems, in a row of their own keyed by their digest: the same from build to build.
 PROBLEMS = "build:problems"
+PROBLEM_FIELDS = len(fields(Problem))
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,11 @@ def load_last_build(state: State, key: str | None = None) -> LastBuild | None:
         data = json.loads(stored)
         if key is not None and data["key"] != key:
             return None
-        rows = state.snapshot(PROBLEMS, data["problems"])
-        if rows is None:
+        text = state.snapshot(PROBLEMS, data["problems"])
+        if text is None:
             return None
-        summary = summary_from({**data["summary"], "problems": json.loads(rows)})
+        rows = problem_rows(text) if data["problems"] else json.loads(text)
+        summary = summary_from({**data["summary"], "problems": rows})
         return LastBuild(data["key"], summary, data["site_key"], data["private_key"])
     except (ValueError, KeyError, TypeError):
         return None
@@ -95,32 +97,43 @@ def load_last_build(state: State, key: str | None = None) -> LastBuild | None:
 
 def save_last_build(state: State, last: LastBuild, now: float) -> None:
     """Keep the record; its problems are written only when they are not those kept already
-    (an edited description rarely changes them: 15,000 problems are 3 MB of JSON)."""
-    problems = problems_digest(last.summary.problems)
-    if problems is None or state.snapshot(PROBLEMS, problems) is None:
+    (an edited description rarely changes them: 15,000 problems are 3 MB)."""
+    joined = joined_problems(last.summary.problems)
+    digest = hashlib.sha256(joined.encode()).hexdigest() if joined is not None else ""
+    if joined is None:  # kept as JSON, under no digest: written every time
         text = json.dumps(to_rows(last.summary.problems))
-        state.save_snapshot(PROBLEMS, problems or "", text, now)
+        state.save_snapshot(PROBLEMS, "", text, now)
+    elif state.snapshot(PROBLEMS, digest) is None:
+        state.save_snapshot(PROBLEMS, digest, joined, now)
     data = {
         "key": last.key,
         "summary": summary_data(replace(last.summary, problems=[])),
-        "problems": problems or "",
+        "problems": digest,
         "site_key": last.site_key,
         "private_key": last.private_key,
     }
     state.save_snapshot(*SNAPSHOT, json.dumps(data), now)
 
 
-def problems_digest(problems: list[Problem]) -> str | None:
-    """A digest of the problems' fields, made without serialising them (a join in C); None
-    when a field holds the separator, or is not text, and the digest could be ambiguous."""
+def joined_problems(problems: list[Problem]) -> str | None:
+    """The problems' fields joined by NUL: made in C, and read back by `problem_rows`. None
+    when a field is not text, holds a NUL or cannot be written as UTF-8 (a file name's
+    undecodable bytes): then the text would not stand for the problems alone."""
     fields = list(chain.from_iterable(map(PROBLEM_ORDER, problems)))
     try:
         text = "\0".join(fields)
-    except TypeError:
+        text.encode()
+    except (TypeError, UnicodeEncodeError):
         return None
-    if text.count("\0") != max(len(fields) - 1, 0):
-        return None
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return text if text.count("\0") == max(len(fields) - 1, 0) else None
+
+
+def problem_rows(joined: str) -> list[list[str]]:
+    """The rows of the problems `joined_problems` joined (ValueError if it is damaged)."""
+    fields = joined.split("\0") if joined else []
+    if len(fields) % PROBLEM_FIELDS:
+        raise ValueError("problem fields of an incomplete problem")
+    return [fields[n : n + PROBLEM_FIELDS] for n in range(0, len(fields), PROBLEM_FIELDS)]
 
 
 def forget_last_build(state: State, now: float) -> None:
