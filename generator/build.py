@@ -247,10 +247,10 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
         deploy,
         deploy_private,
     )
-    from generator.publish.published import published_catalog
+    from generator.publish.published_memo import live_catalog, remember_published
 
     config, state = session.config, session.state
-    previous = published_catalog(config.output)
+    previous = live_catalog(config.output, state)
     published_ids = previous.image_ids if previous else frozenset()
     check_not_vanished(
         result.catalog, published_ids | state.live_image_ids(), config.accept_removals
@@ -268,6 +268,8 @@ def publish_site(result: RunResult, session: Session) -> RunResult:
     )
     images = site_memo(state)
     catalog, published = deploy(catalog, target, previous, images)
+    if published.changed:  # the next build reads what it published from the state
+        remember_published(state, config.output, catalog)
     private = None
     if config.private_output is not None:
         private = deploy_private(catalog, target, config.private_output, images)

@@ -95,6 +95,30 @@ def test_rename_turns_the_old_permalink_into_a_redirect(tmp_path: Path) -> None:
     assert feed_entries(site) == [("renamed", f"Renamed: kvm/{OLD} to kvm/{renamed}")]
 
 
+def test_a_renamed_image_whose_old_name_comes_back_is_no_longer_a_redirect(tmp_path: Path) -> None:
+    repo = write_tree(tmp_path / "repo", image_entries(f"kvm/{OLD}.img", b"old bytes" * 50))
+    assert build(tmp_path, EPOCH).returncode == 0
+    remove(repo, f"kvm/{OLD}.img", f"kvm/{OLD}.checksum")
+    write_tree(repo, image_entries(f"kvm/{NEW}.img", b"old bytes" * 50))
+    assert build(tmp_path, EPOCH + DAY).returncode == 0
+    site = tmp_path / "site"
+    assert [t.get("moved_to") for t in read_catalog(site)["removed"]] == [f"kvm/{NEW}"]
+    write_tree(repo, image_entries(f"kvm/{OLD}.img", b"other bytes" * 50))
+    assert build(tmp_path, EPOCH + 2 * DAY).returncode == 0
+    catalog = read_catalog(site)
+    assert catalog["removed"] == [] and {i["id"] for i in catalog["images"]} == {
+        f"kvm/{OLD}",
+        f"kvm/{NEW}",
+    }
+    page = parse_file(site / f"images/kvm/{OLD}/index.html")
+    assert page.find_all("meta", **{"http-equiv": "refresh"}) == []
+    remove(repo, f"kvm/{OLD}.img", f"kvm/{OLD}.checksum")  # and gone again: a plain removal
+    assert build(tmp_path, EPOCH + 3 * DAY).returncode == 0
+    assert [(t["id"], t.get("moved_to")) for t in read_catalog(site)["removed"]] == [
+        (f"kvm/{OLD}", None)
+    ]
+
+
 def test_plain_removal_keeps_the_removed_page(tmp_path: Path) -> None:
     repo = write_tree(tmp_path / "repo", image_entries(f"kvm/{OLD}.img", b"one image"))
     write_tree(repo, image_entries(f"kvm/{NEW}.img", b"other image"))

@@ -247,3 +247,37 @@ def test_interrupt_stops_reading_at_once(tmp_path: Path) -> None:
     assert child.returncode == 130
     assert "interrupted; digests already read are kept" in stderr
     assert rows_in(state / STATE_FILE) == 0
+
+
+def test_versions_read_back_as_catalog_json_lists_them(tmp_path: Path) -> None:
+    """Newest first, times in ISO form, a NULL column left out, the columns in their order."""
+    from generator.catalog.model import iso_time
+    from generator.state.versions import published_versions
+
+    state = open_state(tmp_path, lambda: 0.0)
+    try:
+        state.connection.executemany(
+            "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                ("xen/a", 86400.5, "added", "m1", "s1", 8, None),
+                ("xen/a", 172800.0, "changed", "m2", None, None, None),
+                ("kvm/b", 0.0, "renamed", "m3", "s3", 9, "kvm/c"),
+            ],
+        )
+        versions = published_versions(state.connection, iso_time)
+    finally:
+        state.close()
+    assert versions == {
+        "kvm/b": [
+            {"at": "1970-01-01T00:00:00Z", "event": "renamed", "md5": "m3", "sha256": "s3",
+             "size_bytes": 9, "moved_from": "kvm/c"},
+        ],
+        "xen/a": [
+            {"at": "1970-01-03T00:00:00Z", "event": "changed", "md5": "m2"},
+            {"at": "1970-01-02T00:00:00Z", "event": "added", "md5": "m1", "sha256": "s1",
+             "size_bytes": 8},
+        ],
+    }  # fmt: skip
+    assert [list(v) for v in versions["kvm/b"]] == [
+        ["at", "event", "md5", "sha256", "size_bytes", "moved_from"]
+    ]

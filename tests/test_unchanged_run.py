@@ -165,3 +165,49 @@ def test_racy_tree_is_not_remembered(tmp_path: Path, repo: Path) -> None:
     builds.now = int(time.time())  # the clock of a run right after the files were written
     assert builds.run().returncode == 1
     assert builds.run(crash=True).returncode == KILLED
+
+
+def last_build_rows(state) -> dict[str, float]:
+    return dict(state.connection.execute("SELECT command, made_at FROM snapshots"))
+
+
+def test_the_last_builds_problems_are_written_only_when_they_change(tmp_path: Path) -> None:
+    """Builds after an edited description report the problems of the build before: those are
+    kept once, by their digest, and read back with the record that names them."""
+    from generator.problems import problem
+    from generator.publish.unchanged_run import (
+        PROBLEMS,
+        LastBuild,
+        load_last_build,
+        save_last_build,
+    )
+    from generator.state.database import open_state
+    from generator.verify.hashing import FileDigest
+    from generator.verify.report import Summary
+
+    problems = [
+        problem("missing_checksum", f"kvm/{IMG}{n}.img", command="md5sum x") for n in range(3)
+    ]
+    state = open_state(tmp_path, lambda: 0.0)
+    try:
+        save_last_build(state, LastBuild("k1", Summary(3, 3, 0, problems), "site1"), 1.0)
+        save_last_build(state, LastBuild("k2", Summary(3, 3, 0, problems), "site2"), 2.0)
+        assert last_build_rows(state)[PROBLEMS] == 1.0  # the same problems: not written again
+        last = load_last_build(state, "k2")
+        assert last == LastBuild("k2", Summary(3, 3, 0, problems), "site2")
+        assert load_last_build(state, "k1") is None
+        state.record(FileDigest("kvm/new.img"))  # voids the record, not the problems
+        assert load_last_build(state) is None and PROBLEMS in last_build_rows(state)
+        odd = [
+            *problems[:2],
+            problem("missing_checksum", "kvm/a\0b.img", command="md5sum x"),
+        ]  # the separator of the fields
+        undecodable = [problem("missing_checksum", "kvm/\udcff.img", command="md5sum x")]
+        for n, found in enumerate((problems[:2], odd, odd, undecodable, [])):
+            save_last_build(state, LastBuild(f"k{n}", Summary(3, 3, 0, found), "s"), 3.0 + n)
+            assert load_last_build(state, f"k{n}") == LastBuild(
+                f"k{n}", Summary(3, 3, 0, found), "s"
+            )
+        assert last_build_rows(state)[PROBLEMS] == 7.0  # each change written
+    finally:
+        state.close()

@@ -9,6 +9,7 @@ so an alias never turns into a 404; lines are carried forward from the published
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 
@@ -24,14 +25,22 @@ PART_RE = re.compile(PART)
 
 def line_of(image: Image) -> tuple[str, str] | None:
     """(vm, line) of an image in lower case, e.g. ("kvm", "sl6-x86-64"); None if a part is unknown."""
-    match = OS_RE.fullmatch(image.os or "")
-    if not match or not match["version"] or not image.arch or image.word_size is None:
+    return _line(image.vm, image.os, image.arch, image.word_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _line(
+    vm: str, os: str | None, arch: str | None, word_size: int | None
+) -> tuple[str, str] | None:
+    """Cached: asked for every image of every build, of a few hundred distinct name parts."""
+    match = OS_RE.fullmatch(os or "")
+    if not match or not match["version"] or not arch or word_size is None:
         return None
     major = re.match(r"\d+", match["version"])
-    vm, family, arch = image.vm.lower(), match["family"].lower(), image.arch.lower()
+    vm, family, arch = vm.lower(), match["family"].lower(), arch.lower()
     if major is None or not all(PART_RE.fullmatch(p) for p in (vm, family, arch)):
         return None
-    return vm, f"{family}{int(major[0])}-{arch}-{image.word_size}"
+    return vm, f"{family}{int(major[0])}-{arch}-{word_size}"
 
 
 def alias_path(vm: str, line: str) -> str:
@@ -40,13 +49,20 @@ def alias_path(vm: str, line: str) -> str:
 
 def choice_key(image: Image) -> tuple:
     """Larger is better: not deprecated, newest STAR library, newest OS, most recently changed."""
-    lib = image.star_lib or ""
-    usual = STAR_LIB_USUAL_RE.fullmatch(lib)
-    library = (1, int(lib[2:4]), lib[4].lower()) if usual else (0, 0, lib.lower())
-    match = OS_RE.fullmatch(image.os or "")
-    version = tuple(int(n) for n in re.findall(r"\d+", match["version"] or "")) if match else ()
+    library, version = _release(image.star_lib, image.os)
     changed = image.last_changed or image.first_seen or ""
     return (image.lifecycle == CURRENT, library, version, changed, image.id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _release(star_lib: str | None, os: str | None) -> tuple[tuple, tuple]:
+    """The STAR library and OS version parts of `choice_key` (cached as `_line` is)."""
+    lib = star_lib or ""
+    usual = STAR_LIB_USUAL_RE.fullmatch(lib)
+    library = (1, int(lib[2:4]), lib[4].lower()) if usual else (0, 0, lib.lower())
+    match = OS_RE.fullmatch(os or "")
+    version = tuple(int(n) for n in re.findall(r"\d+", match["version"] or "")) if match else ()
+    return library, version
 
 
 def with_aliases(catalog: Catalog, published: tuple[str, ...] = ()) -> Catalog:

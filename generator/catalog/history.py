@@ -17,7 +17,7 @@ from generator.catalog.model import Catalog, Event, Image, Tombstone, iso_time, 
 from generator.catalog.moves import record_versions
 from generator.problems import Problem, problem
 from generator.state.transaction import transaction
-from generator.state.versions import moved_ids, read_versions
+from generator.state.versions import moved_ids, published_versions
 
 if TYPE_CHECKING:
     from generator.publish.published import PublishedCatalog
@@ -35,7 +35,8 @@ class History:
     last_changed: dict[str, float] = field(default_factory=dict)
     removed: list[Tombstone] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    versions: dict[str, list[dict]] = field(default_factory=dict)  # image id -> its versions
+    # image id -> its versions as catalog.json lists them (ISO times, newest first)
+    versions: dict[str, list[dict]] = field(default_factory=dict)
 
 
 def fingerprint(image: Image) -> tuple[str | None, str]:
@@ -49,16 +50,19 @@ def fingerprint(image: Image) -> tuple[str | None, str]:
     return expected, hashlib.sha256(description.encode()).hexdigest()
 
 
-# An image new to the history, or back after a removal; and a known image that changed.
+# An image new to the history, or back after a removal; a known image that changed; and one
+# whose record changed (a new token) but not what its feed entries are about.
 ADD_IMAGE = (
-    "INSERT INTO images (id, first_seen, last_seen, last_changed, expected_md5, description_sha256, record) "
-    "VALUES (?1, ?2, ?2, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET last_seen = ?2, "
-    "last_changed = ?2, removed_at = NULL, expected_md5 = ?3, description_sha256 = ?4, record = ?5"
+    "INSERT INTO images (id, first_seen, last_seen, last_changed, expected_md5, description_sha256, record, record_token) "
+    "VALUES (?1, ?2, ?2, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET last_seen = ?2, "
+    "last_changed = ?2, removed_at = NULL, expected_md5 = ?3, description_sha256 = ?4, record = ?5, "
+    "record_token = ?6"
 )
 CHANGE_IMAGE = (
     "UPDATE images SET last_seen = ?2, last_changed = ?2, expected_md5 = ?3, description_sha256 = ?4, "
-    "record = ?5 WHERE id = ?1"
+    "record = ?5, record_token = ?6 WHERE id = ?1"
 )
+NEW_TOKEN = "UPDATE images SET record_token = ?2 WHERE id = ?1"
 
 
 def update_history(connection: sqlite3.Connection, catalog: Catalog, now: float) -> History:
@@ -66,17 +70,21 @@ def update_history(connection: sqlite3.Connection, catalog: Catalog, now: float)
 
     All rows are written in one transaction, each kind with one `executemany`.
     """
-    # Whether a record was published (1 or NULL), not the record: 1.6 kB an image, unused here.
+    # Whether a record was published (1 or NULL), not the record: 1.6 kB an image, unused here;
+    # the content key, for the versions (`moves.record_versions`); the record's token.
     query = (
         "SELECT id, expected_md5, description_sha256, removed_at, "
-        "CASE WHEN record IS NOT NULL THEN 1 END FROM images"
+        "CASE WHEN record IS NOT NULL THEN 1 END, md5, record_token FROM images"
     )
     rows = {row[0]: row[1:] for row in connection.execute(query)}
     announce = any(row[3] is not None for row in rows.values())  # history has run before
     events: list[Event] = []
-    writes: dict[str, list[tuple]] = {ADD_IMAGE: [], CHANGE_IMAGE: []}
+    writes: dict[str, list[tuple]] = {ADD_IMAGE: [], CHANGE_IMAGE: [], NEW_TOKEN: []}
     for image in catalog.images:
-        event = _record(writes, image, rows.get(image.id), now)
+        row = rows.get(image.id)
+        if row is not None and image.record_token and row[5] == image.record_token and _kept(row):
+            continue  # the very record whose fingerprint the row holds: unchanged
+        event = _record(writes, image, row, now)
         if event and announce:
             events.append(event)
     present = {image.id for image in catalog.images}
@@ -101,14 +109,12 @@ def _record(
 ) -> Event | None:
     """Queue what changed about one image (nothing, on an ordinary run) and name the news."""
     expected, description = fingerprint(image)
-    if (
-        row is not None
-        and row[3] is not None
-        and row[2] is None
-        and (row[0], row[1]) == (expected, description)
-    ):
-        return None  # known, present, unchanged: no write at all
-    values = (image.id, now, expected, description, json.dumps(image.to_json(), sort_keys=True))
+    if row is not None and _kept(row) and (row[0], row[1]) == (expected, description):
+        if image.record_token and row[5] != image.record_token:
+            writes[NEW_TOKEN].append((image.id, image.record_token))  # then not made again
+        return None  # known, present, unchanged
+    record = json.dumps(image.to_json(), sort_keys=True)
+    values = (image.id, now, expected, description, record, image.record_token or None)
     if row is None or row[3] is None or row[2] is not None:
         writes[ADD_IMAGE].append(values)
         return Event(image.id, ADDED, now, f"Added: {image.id}")
@@ -121,9 +127,14 @@ def _record(
     return Event(image.id, CHANGED, now, f"New {what}: {image.id}")
 
 
+def _kept(row: tuple) -> bool:
+    """A row of an image published (a record) and present (not removed) at the last build."""
+    return row[3] is not None and row[2] is None
+
+
 def read_history(connection: sqlite3.Connection, limit: int = FEED_EVENTS) -> History:
     """Everything the site shows of the past, in a stable order."""
-    history = History(versions=read_versions(connection))
+    history = History(versions=published_versions(connection, iso_time))
     moves = moved_ids(connection)
     query = (  # the record only of the removed: the tombstones show it
         "SELECT id, first_seen, last_changed, removed_at, CASE WHEN removed_at IS NOT NULL "
@@ -151,16 +162,11 @@ def with_history(catalog: Catalog, history: History) -> Catalog:
             image,
             first_seen=iso_time(history.first_seen.get(image.id)),
             last_changed=iso_time(history.last_changed.get(image.id)),
-            history=version_list(history.versions.get(image.id, [])),
+            history=history.versions.get(image.id) or [],
         )
         for image in catalog.images
     ]
     return replace(catalog, images=images, removed=history.removed, events=history.events)
-
-
-def version_list(versions: list[dict]) -> list[dict]:
-    """An image's versions as catalog.json lists them: times in ISO form, newest first."""
-    return [{**v, "at": iso_time(v["at"])} for v in reversed(versions)]
 
 
 def carry_over(

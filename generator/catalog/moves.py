@@ -13,7 +13,6 @@ import sqlite3
 from generator.catalog.lifecycle import content_key
 from generator.catalog.model import Catalog, Event, Image
 from generator.state.versions import (
-    content_keys,
     forget_moves,
     moved_ids,
     record_move,
@@ -30,12 +29,15 @@ def record_versions(
     """Store new versions and renames (inside the caller's transaction); return the news.
 
     `before` is the history as it was when this build began: id -> (expected_md5,
-    description_sha256, removed_at, 1 if a record was published else None).
+    description_sha256, removed_at, 1 if a record was published else None, content key,
+    record_token).
     """
-    keys = content_keys(connection)
+    keys = {image_id: row[4] for image_id, row in before.items()}
     present = {image.id for image in catalog.images}
-    forget_moves(connection, present)
-    moves = _renames(catalog.images, before, keys, set(moved_ids(connection)), present)
+    moved = moved_ids(connection)
+    back = [old for old in moved if old in present]
+    forget_moves(connection, back)
+    moves = _renames(catalog.images, before, keys, set(moved) - set(back), present)
     versions: list[tuple[str, dict]] = []
     for image in catalog.images:
         key = content_key(image)
@@ -58,9 +60,10 @@ def _renames(
 ) -> dict[str, str]:  # fmt: skip
     """New id -> old id for each appearing image whose content left under another name."""
     gone: dict[str, str] = {}
-    for image_id, row in sorted(before.items()):
+    left = (i for i, row in before.items() if i not in present and row[3] is not None)
+    for image_id in sorted(left):  # the few that left, not every image
         key = keys.get(image_id)
-        if image_id not in present and row[3] is not None and image_id not in moved and key:
+        if image_id not in moved and key:
             gone.setdefault(key, image_id)
     renames = {}
     for image in images:

@@ -61,7 +61,7 @@ def published_catalog(output: Path) -> PublishedCatalog | None:
             return None
         ids = frozenset(parsed["images"])
         problems = frozenset((p["path"], p["code"]) for p in parsed["problems"])
-        removed = tuple(t for entry in parsed.get("removed", []) if (t := _tombstone(entry)))
+        removed = tuple(t for entry in parsed.get("removed", []) if (t := tombstone_of(entry)))
         aliases = tuple(str(a["path"]) for a in parsed.get("aliases", []))
         return PublishedCatalog(parsed.get("generated_at"), ids, problems, source, removed, aliases)
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -72,7 +72,7 @@ def _image_id(image: Any) -> Any:
     return image["id"]
 
 
-def _tombstone(entry: dict) -> Tombstone | None:
+def tombstone_of(entry: dict) -> Tombstone | None:
     """A tombstone as catalog.json lists it (id, name, removal time); None if it is damaged."""
     try:
         removed_at = dt.datetime.fromisoformat(entry["removed_at"]).timestamp()

@@ -104,8 +104,13 @@ class State:
         """
         if not self._reports_voided:
             self._reports_voided = True
-            # (not the record of problems logged, `log:<command>`: a digest does not void it)
-            self._write("DELETE FROM snapshots WHERE command NOT LIKE 'log:%'", ())
+            # (not the record of problems logged, `log:<command>`, the live site's facts,
+            # `published`, nor the last build's problems, kept by their digest: none is voided)
+            self._write(
+                "DELETE FROM snapshots WHERE command NOT LIKE 'log:%' "
+                "AND command NOT IN ('published', 'build:problems')",
+                (),
+            )
         self.pending.add(digest)
 
     def flush(self) -> None:

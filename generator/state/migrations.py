@@ -110,4 +110,9 @@ MIGRATIONS: tuple[str, ...] = (
         value BLOB NOT NULL         -- its inventory row, catalog.json line and search words
     );                              -- a rowid table: values of 2 kB stay in one page
     """,
+    """
+    -- the record_token of the image whose expected_md5 and description_sha256 these are
+    -- (catalog.history: an image of the same token needs no fingerprint made again)
+    ALTER TABLE images ADD COLUMN record_token TEXT;
+    """,
 )
