@@ -7,6 +7,7 @@ import datetime
 import gc
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from generator.build import build, check, verify
 from generator.cli_options import overrides, parser
@@ -37,6 +38,28 @@ def main(argv: list[str] | None = None) -> int:
         return command(argv)
     finally:
         gc.enable()
+
+
+def main_and_exit() -> NoReturn:
+    """The program itself (the console script, `python -m generator`): `main`, then exit
+    without collecting what the run left in reference cycles.
+
+    Part of a run's objects end up in cycles (jinja2's environment holds the site's page memo,
+    which holds every image), so only the cyclic collector frees them: at 10,000 images about
+    190,000 objects and 0.3 s, spent when the collector is enabled again, on memory the
+    process hands back a moment later anyway. Frozen, the collector never visits them.
+    Nothing is lost by not finalizing them: `command` has closed every file, log and the
+    state's SQLite connection (its `with` blocks) before it returns, and the interpreter still
+    flushes stdout and stderr and exits as usual. `main` frees everything, for callers that
+    go on running (tests).
+    """
+    gc.disable()
+    try:
+        code = command(None)
+    finally:
+        gc.freeze()
+        gc.enable()
+    raise SystemExit(code)
 
 
 def command(argv: list[str] | None) -> int:
