@@ -28,6 +28,9 @@ from generator.state.database import State
 from generator.verify.cached import RACY_SECONDS, RehashPolicy
 
 IMAGE_DEPTH = 2  # root/<vm>/<image dir>/<member>: members are the deepest entries read
+# Without back-references (version 3 on): the bytes depend on the values alone, not on which
+# objects happen to be shared, and no table of every object dumped is kept (6% of the walk).
+MARSHAL_VERSION = 2
 
 
 class Unsupported(Exception):
@@ -107,7 +110,7 @@ class _Walk:
             with os.scandir(path) as listing:
                 entries = list(listing)
         except OSError as exc:
-            self.digest.update(marshal.dumps((rel, path, "error", exc.errno)))
+            self.digest.update(marshal.dumps((rel, path, "error", exc.errno), MARSHAL_VERSION))
             return
         self.listed[rel] = entries
         records: list[tuple] = []
@@ -126,7 +129,7 @@ class _Walk:
             self._record(rel, entry.name, st, records)
             if depth < IMAGE_DEPTH and stat.S_ISDIR(st.st_mode):
                 below.append(f"{rel}/{entry.name}" if rel else entry.name)
-        self.digest.update(marshal.dumps(records))
+        self.digest.update(marshal.dumps(records, MARSHAL_VERSION))
         for child in below:
             self.directory(child, depth + 1)
 
