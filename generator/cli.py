@@ -42,23 +42,28 @@ def main(argv: list[str] | None = None) -> int:
 
 def main_and_exit() -> NoReturn:
     """The program itself (the console script, `python -m generator`): `main`, then exit
-    without collecting what the run left in reference cycles.
+    without collecting what a completed run left in reference cycles.
 
     Part of a run's objects end up in cycles (jinja2's environment holds the site's page memo,
     which holds every image), so only the cyclic collector frees them: at 10,000 images about
     190,000 objects and 0.3 s, spent when the collector is enabled again, on memory the
     process hands back a moment later anyway. Frozen, the collector never visits them.
-    Nothing is lost by not finalizing them: `command` has closed every file, log and the
-    state's SQLite connection (its `with` blocks) before it returns, and the interpreter still
-    flushes stdout and stderr and exits as usual. `main` frees everything, for callers that
-    go on running (tests).
+    Only after a run that completed (exit 0 or 1): it has closed every file, log and the
+    state's SQLite connection (its `with` blocks) and taken every chunk of its workers. An
+    interrupted or failed run may leave a generator suspended in a cycle whose `finally`
+    stops workers (`parallel.shared_chunks`), so it is collected as usual. The interpreter
+    still flushes stdout and stderr and exits normally. `main` frees everything, for callers
+    that go on running (tests).
     """
     gc.disable()
     try:
         code = command(None)
-    finally:
-        gc.freeze()
+    except BaseException:  # --help, --version, a bug: collected as usual
         gc.enable()
+        raise
+    if code in (EXIT_OK, EXIT_PROBLEMS):
+        gc.freeze()
+    gc.enable()
     raise SystemExit(code)
 
 

@@ -41,6 +41,17 @@ def test_the_program_exits_with_the_run_code_and_leaves_its_objects_uncollected(
     assert (tmp_path / "site/index.html").is_file()
 
 
+def test_a_run_that_did_not_complete_is_collected_as_usual(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupted or failed run may leave a generator whose `finally` stops workers."""
+    missing = ["build", "--repository", str(tmp_path / "missing"), "--quiet"]
+    monkeypatch.setattr(sys, "argv", ["star-vm-catalog", *missing])
+    with pytest.raises(SystemExit) as exited:
+        cli.main_and_exit()
+    assert exited.value.code == 3 and gc.get_freeze_count() == 0 and gc.isenabled()
+
+
 def test_a_run_leaves_no_descriptor_open_for_the_collector_to_close(tmp_path: Path) -> None:
     """Every file, log and SQLite connection is closed before `command` returns, so the
     garbage `main_and_exit` leaves uncollected holds no descriptor (nor unwritten data)."""
