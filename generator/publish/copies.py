@@ -12,6 +12,7 @@ directories costs seconds of `mkdir` and as many of `rmdir` to clean up.
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import datetime
 import hashlib
 import os
@@ -48,9 +49,8 @@ from generator.publish.output_checks import (
 from generator.site.deferred import Deferred
 from generator.site.page_memo import Reused, page_keys, pages_bytes, pages_path
 
-# The symbols the process already has, libc's among them: `ctypes.util.find_library("c")`
-# would import `subprocess` and `tempfile` and run `ldconfig -p` (about 8 ms of every build).
-_LIBC = ctypes.CDLL(None, use_errno=True)
+_LIBC_NAME = ctypes.util.find_library("c")
+_LIBC = ctypes.CDLL(_LIBC_NAME, use_errno=True) if _LIBC_NAME else None
 
 
 class PublishError(CatalogError):
@@ -312,7 +312,7 @@ def _sync(build: Path) -> None:
     """
     fd = os.open(build, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
-        if _LIBC.syncfs(fd) != 0:
+        if _LIBC is None or _LIBC.syncfs(fd) != 0:
             os.sync()
     finally:
         os.close(fd)
