@@ -1,5 +1,5 @@
 """Allow `python -m generator`."""
 
-from generator.cli import main
+from generator.cli import main_and_exit
 
-raise SystemExit(main())
+main_and_exit()

@@ -19,6 +19,7 @@ from generator.catalog.lifecycle import apply_lifecycle
 from generator.catalog.model import Catalog, Image, iso_time, make_catalog
 from generator.config import Config
 from generator.problems import Problem, sorted_problems
+from generator.read.listing import TreeListing
 from generator.read.scan import ScanResult, scan
 from generator.read.trust import trust_rules
 from generator.read.withhold import withhold_secret_names
@@ -48,7 +49,7 @@ from generator.verify.report import (
     report_key,
     save_report,
     scrub_due,
-    tree_signature,
+    signed_tree,
 )
 from generator.verify.verdict import Digester
 
@@ -78,8 +79,8 @@ def verify(
     with opened(config, clock, state=config.verify, digester=digester, progress=progress) as s:
         if not reuse_report or s.state is None or digester is not None:
             return with_last_problems(s, "verify", catalog_of(s, VERIFY))
-        signature = tree_signature(s.repository, config.ignore, s.clock)  # before reading
-        result = reported(s, signature) or remembered(s, signature, catalog_of(s, VERIFY))
+        signature, listing = signed_tree(s.repository, config.ignore, s.clock)  # before reading
+        result = reported(s, signature) or remembered(s, signature, catalog_of(s, VERIFY, listing))
         return with_last_problems(s, "verify", result)
 
 
@@ -101,21 +102,25 @@ def build(
             return with_last_problems(s, "build", publish_site(result, s) if publish else result)
         from generator.publish.unchanged_run import build_key
 
-        signature = tree_signature(s.repository, config.ignore, s.clock)  # before reading
+        signature, listing = signed_tree(s.repository, config.ignore, s.clock)  # before reading
         key = build_key(signature, build_settings(config), s.clock()) if signature else None
         result = repeated(s, key)
         if result is None:
-            result = publish_site(catalog_of(s, BUILD), s)
+            result = publish_site(catalog_of(s, BUILD, listing), s)
             remember_build(s, signature, key, result)
         return with_last_problems(s, "build", result)
 
 
-def catalog_of(session: Session, reading: Reading) -> RunResult:
-    """Scan, parse and verify into a catalog; digests are recorded as they are computed."""
+def catalog_of(session: Session, reading: Reading, listing: TreeListing | None = None) -> RunResult:
+    """Scan, parse and verify into a catalog; digests are recorded as they are computed.
+
+    `listing`: what the walk that signed the tree listed, so the scan need not list it again.
+    """
     failpoints.reach("reading")
     config, stats = session.config, RunStats()
     rules = trust_rules(config.trusted_groups, config.owners)
-    scanned = withhold_secret_names(scan(session.repository, config.ignore, rules))
+    scanned = scan(session.repository, config.ignore, rules, listing)
+    scanned = withhold_secret_names(scanned)
     images, problems = _images(session, reading, scanned, stats)
     generated_at = iso_time(session.clock()) or ""
     algorithms = digest_algorithms(config)

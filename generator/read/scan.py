@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from generator.problems import Problem, problem
+from generator.read.listing import TreeListing
 from generator.read.names import split_extension
 from generator.read.trust import TrustRules, trust_problems
 
@@ -93,16 +94,39 @@ class _Found:
     broken: str | None = None
 
 
-def scan(root: Path, ignore: tuple[str, ...] = (), trust: TrustRules | None = None) -> ScanResult:
+class _Lister(NamedTuple):
+    """Where the scan's directory entries come from: the walk that signed the tree, else the disk."""
+
+    ignored: Callable[[str], object]
+    listing: TreeListing | None
+
+    def entries(self, root: str, reldir: str) -> list[os.DirEntry[str]]:
+        """The entries of `reldir`, unsorted, ignored names included (OSError when unreadable)."""
+        if self.listing is not None:
+            kept = self.listing.take(root, reldir)
+            if kept is not None:
+                return kept
+        with os.scandir(os.path.join(root, reldir)) as listing:
+            return list(listing)
+
+
+def scan(
+    root: Path,
+    ignore: tuple[str, ...] = (),
+    trust: TrustRules | None = None,
+    listing: TreeListing | None = None,
+) -> ScanResult:
     """Walk `root` (one directory per VM software) and return images, sidecars and problems.
 
-    Every entry is also checked against `trust` (world-writable entries always are).
+    Every entry is also checked against `trust` (world-writable entries always are). With a
+    `listing` (see `read.listing`), directories and stats it holds are taken from it.
     """
     result = ScanResult(root=root.resolve(), trust=trust or TrustRules())
-    for found in _entries(result, "", ignore):
+    lister = _Lister(ignore_matcher(ignore), listing)
+    for found in _entries(result, "", lister):
         if found.kind == "dir":
             result.vms.append(found.name)
-            _scan_vm(result, found, ignore)
+            _scan_vm(result, found, lister)
         elif found.kind == "file":
             result.problems.append(problem("file_at_root", found.relpath))
         elif found.broken:
@@ -110,18 +134,18 @@ def scan(root: Path, ignore: tuple[str, ...] = (), trust: TrustRules | None = No
     return result
 
 
-def _scan_vm(result: ScanResult, vm_dir: _Found, ignore: tuple[str, ...]) -> None:
+def _scan_vm(result: ScanResult, vm_dir: _Found, lister: _Lister) -> None:
     """Group one VM directory's entries into images and attach sidecars by stem."""
     images: dict[str, ImageEntry] = {}
     sidecars: dict[str, dict[str, _Found]] = {"checksum": {}, "description": {}}
-    for found in _entries(result, vm_dir.relpath, ignore):
+    for found in _entries(result, vm_dir.relpath, lister):
         sidecar = _sidecar_of(found.name) if found.kind == "file" else None
         if sidecar:
             sidecars[sidecar[0]][sidecar[1]] = found
         elif found.broken and _sidecar_of(found.name):
             result.problems.append(_broken_link(found))
         elif found.kind is not None or found.broken:
-            _add_image(result, images, _image_entry(result, vm_dir.name, found, ignore))
+            _add_image(result, images, _image_entry(result, vm_dir.name, found, lister))
     for stem, entry in images.items():
         checksum = sidecars["checksum"].pop(stem, None)
         description = sidecars["description"].pop(stem, None)
@@ -170,9 +194,9 @@ def _add_image(result: ScanResult, images: dict[str, ImageEntry], entry: ImageEn
     images[entry.stem] = entry
 
 
-def _image_entry(result: ScanResult, vm: str, found: _Found, ignore: tuple[str, ...]) -> ImageEntry:
+def _image_entry(result: ScanResult, vm: str, found: _Found, lister: _Lister) -> ImageEntry:
     if found.kind == "dir":
-        members, inner = _inner_sidecars(found.name, _members(result, found, ignore))
+        members, inner = _inner_sidecars(found.name, _members(result, found, lister))
         unreadable = None if members else "the image directory holds no files"
         if not members:
             result.problems.append(problem("empty_image_directory", found.relpath))
@@ -198,11 +222,9 @@ def _inner_sidecars(
     return tuple(members), (inner[0], inner[1])
 
 
-def _members(
-    result: ScanResult, image_dir: _Found, ignore: tuple[str, ...]
-) -> tuple[FileStat, ...]:
+def _members(result: ScanResult, image_dir: _Found, lister: _Lister) -> tuple[FileStat, ...]:
     members = []
-    for found in _entries(result, image_dir.relpath, ignore):
+    for found in _entries(result, image_dir.relpath, lister):
         if found.kind == "file" and found.st:
             members.append(FileStat.of(found.relpath, found.st))
         elif found.broken:
@@ -212,13 +234,11 @@ def _members(
     return tuple(members)
 
 
-def _entries(result: ScanResult, reldir: str, ignore: tuple[str, ...]) -> list[_Found]:
+def _entries(result: ScanResult, reldir: str, lister: _Lister) -> list[_Found]:
     """Sorted, checked entries of one directory; anything unusable becomes a problem."""
-    directory = os.path.join(result.root, reldir)
-    ignored = ignore_matcher(ignore)
+    ignored = lister.ignored
     try:
-        with os.scandir(directory) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
+        entries = sorted(lister.entries(str(result.root), reldir), key=lambda e: e.name)
     except OSError as exc:
         result.problems.append(problem("unreadable_directory", reldir or ".", reason=exc.strerror))
         return []

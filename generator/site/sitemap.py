@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
-
 NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+def escape(text: str) -> str:
+    """XML character data, as `xml.sax.saxutils.escape` makes it. Not imported from there:
+    `xml.sax.saxutils` pulls in `urllib.request` (about 20 ms of every build's start)."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
 
 
 def page_url(path: str, base_url: str | None) -> str:

@@ -18,16 +18,19 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 
 from generator import __version__
 from generator.problems import ERROR, Problem, from_rows, to_rows
+from generator.read.listing import TreeListing
 from generator.read.scan import ignore_matcher
 from generator.state.database import State
 from generator.verify.cached import RACY_SECONDS, RehashPolicy
 
 IMAGE_DEPTH = 2  # root/<vm>/<image dir>/<member>: members are the deepest entries read
+# Without back-references (version 3 on): the bytes depend on the values alone, not on which
+# objects happen to be shared, and no table of every object dumped is kept (6% of the walk).
+MARSHAL_VERSION = 2
 
 
 class Unsupported(Exception):
@@ -66,65 +69,87 @@ def tree_signature(
     root: Path, ignore: tuple[str, ...], clock: Callable[[], float]
 ) -> TreeSignature | None:
     """Stat every entry down to image members; None when a symlink leads to a directory."""
+    return signed_tree(root, ignore, clock)[0]
+
+
+def signed_tree(
+    root: Path, ignore: tuple[str, ...], clock: Callable[[], float]
+) -> tuple[TreeSignature, TreeListing] | tuple[None, None]:
+    """The tree's signature, and the directories its walk listed, for the scan to take
+    instead of listing and stat-ing them again (`read.listing`); (None, None) when a symlink
+    leads to a directory."""
     taken_at = clock()
-    records: list[tuple] = []
+    walk = _Walk(str(root.resolve()), ignore_matcher(ignore))
     try:
-        _walk(str(root), "", 0, ignore_matcher(ignore), records)
+        walk.directory("", 0)
     except Unsupported:
-        return None
-    stats = [r for r in records if len(r) == 7]
-    newest = max(
-        max(map(itemgetter(4), stats), default=0), max(map(itemgetter(5), stats), default=0)
-    )
-    digest = hashlib.md5(marshal.dumps(records), usedforsecurity=False).hexdigest()
-    return TreeSignature(digest, newest / 1e9, taken_at)
+        return None, None
+    signature = TreeSignature(walk.digest.hexdigest(), walk.newest / 1e9, taken_at)
+    return signature, TreeListing(walk.root, walk.listed)
 
 
-def _walk(path: str, rel: str, depth: int, ignored: Callable, records: list[tuple]) -> None:
-    """Append (dir, name, mode, size, mtime_ns, ctime_ns, inode) per entry, errors as entries.
+class _Walk:
+    """One walk: a digest over every entry's stat, the newest change, and what was listed.
 
-    Directory order is kept as listed: a different order only costs a miss, never a wrong hit.
+    Each directory adds its records (dir, name, mode, size, mtime_ns, ctime_ns, inode) per
+    entry, errors as entries, to the digest as one self-delimiting `marshal` dump. Directory
+    order is kept as listed: a different order only costs a miss, never a wrong hit.
     """
-    try:
-        with os.scandir(path) as listing:
-            for entry in listing:
-                if ignored(entry.name):
-                    continue
-                if entry.is_symlink():
-                    _link(entry, rel, records)
-                    continue
-                st = entry.stat(follow_symlinks=False)
-                records.append(
-                    (
-                        rel,
-                        entry.name,
-                        st.st_mode,
-                        st.st_size,
-                        st.st_mtime_ns,
-                        st.st_ctime_ns,
-                        st.st_ino,
-                    )
-                )
-                if depth < IMAGE_DEPTH and stat.S_ISDIR(st.st_mode):
-                    _walk(entry.path, f"{rel}{entry.name}/", depth + 1, ignored, records)
-    except OSError as exc:
-        records.append((rel, path, "error", exc.errno))
 
+    def __init__(self, root: str, ignored: Callable[[str], object]) -> None:
+        self.root = root
+        self.ignored = ignored
+        self.digest = hashlib.md5(usedforsecurity=False)
+        self.newest = 0
+        self.listed: dict[str, list[os.DirEntry[str]]] = {}
 
-def _link(entry: os.DirEntry, rel: str, records: list[tuple]) -> None:
-    """A symlink: its target's stat and where it leads."""
-    try:
-        st = os.stat(entry.path)
-    except OSError as exc:
-        records.append((rel, entry.name, "broken link", exc.errno))
-        return
-    if stat.S_ISDIR(st.st_mode):
-        raise Unsupported(entry.path)
-    target = os.path.realpath(entry.path)
-    records.append(
-        (rel, entry.name, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-    )
-    records.append((rel, entry.name, "link", target))
+    def directory(self, rel: str, depth: int) -> None:
+        """Sign one directory's entries and those below it, down to image members."""
+        path = os.path.join(self.root, rel)
+        try:
+            with os.scandir(path) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            self.digest.update(marshal.dumps((rel, path, "error", exc.errno), MARSHAL_VERSION))
+            return
+        self.listed[rel] = entries
+        records: list[tuple] = []
+        below = []
+        for entry in entries:
+            if self.ignored(entry.name):
+                continue
+            if entry.is_symlink():
+                self._link(entry, rel, records)
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)  # kept in `entry` for the scan
+            except OSError as exc:
+                records.append((rel, entry.name, "error", exc.errno))
+                continue
+            self._record(rel, entry.name, st, records)
+            if depth < IMAGE_DEPTH and stat.S_ISDIR(st.st_mode):
+                below.append(f"{rel}/{entry.name}" if rel else entry.name)
+        self.digest.update(marshal.dumps(records, MARSHAL_VERSION))
+        for child in below:
+            self.directory(child, depth + 1)
+
+    def _record(self, rel: str, name: str, st: os.stat_result, records: list[tuple]) -> None:
+        mtime, ctime = st.st_mtime_ns, st.st_ctime_ns
+        records.append((rel, name, st.st_mode, st.st_size, mtime, ctime, st.st_ino))
+        self.newest = max(self.newest, mtime, ctime)
+
+    def _link(self, entry: os.DirEntry[str], rel: str, records: list[tuple]) -> None:
+        """A symlink: where it leads, and its target's stat."""
+        target = os.path.realpath(entry.path)
+        records.append((rel, entry.name, "link", target))
+        try:
+            st = os.stat(entry.path)
+        except OSError as exc:
+            records.append((rel, entry.name, "broken link", exc.errno))
+            return
+        if stat.S_ISDIR(st.st_mode):
+            raise Unsupported(entry.path)
+        self._record(rel, entry.name, st, records)
 
 
 def report_key(signature: TreeSignature, settings: tuple) -> str:

@@ -1,0 +1,69 @@
+"""The program exits without collecting its cyclic garbage: safe only while a run leaves nothing
+open in it, which is checked here."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator import cli
+from tests.conftest import image_entries, write_tree
+
+IMAGE = "kvm/sl6.4_x86_64_sl11d_20GB_batch.img"
+
+
+def build_args(tmp_path: Path) -> list[str]:
+    repository = write_tree(tmp_path / "repo", image_entries(IMAGE, description="A batch node."))
+    (repository / "kvm/sl6.4_x86_64_sl11d_20GB_batch.checksum").write_text(f"{'0' * 32}  x\n")
+    args = ["build", "--repository", str(repository), "--output", str(tmp_path / "site")]
+    return [*args, "--state", str(tmp_path / "state"), "--quiet"]
+
+
+def open_descriptors() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_the_program_exits_with_the_run_code_and_leaves_its_objects_uncollected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["star-vm-catalog", *build_args(tmp_path)])
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.main_and_exit()
+        assert exited.value.code == 1  # the checksum does not match
+        assert gc.get_freeze_count() > 0 and gc.isenabled()
+    finally:
+        gc.unfreeze()
+    assert (tmp_path / "site/index.html").is_file()
+
+
+def test_a_run_that_did_not_complete_is_collected_as_usual(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupted or failed run may leave a generator whose `finally` stops workers."""
+    missing = ["build", "--repository", str(tmp_path / "missing"), "--quiet"]
+    monkeypatch.setattr(sys, "argv", ["star-vm-catalog", *missing])
+    with pytest.raises(SystemExit) as exited:
+        cli.main_and_exit()
+    assert exited.value.code == 3 and gc.get_freeze_count() == 0 and gc.isenabled()
+
+
+def test_a_run_leaves_no_descriptor_open_for_the_collector_to_close(tmp_path: Path) -> None:
+    """Every file, log and SQLite connection is closed before `command` returns, so the
+    garbage `main_and_exit` leaves uncollected holds no descriptor (nor unwritten data)."""
+    args = build_args(tmp_path)
+    runs = [[*args, "--log-file", str(tmp_path / "run.log")], args]  # a first build, an edit
+    gc.collect()
+    gc.disable()  # as `main_and_exit` runs: nothing the run made is collected
+    try:
+        before = open_descriptors()
+        for argv in runs:
+            assert cli.command(argv) == 1
+            (tmp_path / "repo/kvm/sl6.4_x86_64_sl11d_20GB_batch.txt").write_text("Edited.\n")
+        assert open_descriptors() <= before
+    finally:
+        gc.enable()

@@ -1,0 +1,43 @@
+"""What a build imports: start-up is paid by every cron run, so modules it never needs stay out."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from xml.sax.saxutils import escape as sax_escape
+
+import pytest
+
+from generator.site.sitemap import escape
+from tests.conftest import CLI, ROOT, image_entries, write_tree
+
+# Pulled in only by `xml.sax.saxutils`, which the sitemap no longer imports.
+NEVER_NEEDED = ("urllib.request", "http.client", "ssl")
+
+
+def imported_by_a_build(tmp_path: Path) -> set[str]:
+    """Every module `python -X importtime -m generator build` imported, from its own report."""
+    repository = write_tree(tmp_path / "repo", image_entries("kvm/sl6.4_x86_64_sl11d_20GB_b.img"))
+    args = ["build", "--repository", str(repository), "--output", str(tmp_path / "site")]
+    args += ["--state", str(tmp_path / "state"), "--quiet"]
+    done = subprocess.run(
+        [CLI[0], "-X", "importtime", *CLI[1:], *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(re.findall(r"^import time:.*\| +(\S+)$", done.stderr, re.MULTILINE))
+
+
+def test_a_build_imports_no_module_it_never_needs(tmp_path: Path) -> None:
+    imported = imported_by_a_build(tmp_path)
+    assert "generator.site.sitemap" in imported
+    assert imported.isdisjoint(NEVER_NEEDED), sorted(imported & set(NEVER_NEEDED))
+
+
+@pytest.mark.parametrize("text", ["a&b", "<loc>", "x > y & z < w", "&amp;", "'\"quoted\"'", "é"])
+def test_sitemap_escape_is_the_standard_one(text: str) -> None:
+    assert escape(text) == sax_escape(text)
