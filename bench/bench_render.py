@@ -15,8 +15,9 @@ from pathlib import Path
 
 from bench.bench_site import synthetic_catalog
 from generator.resources import content_dir
+from generator.site.catalog_file import image_records
 from generator.site.content import load_content
-from generator.site.render import environment, image_files, image_records
+from generator.site.render import environment, image_files
 from generator.site.views import make_nav
 
 PAGES = 10_000

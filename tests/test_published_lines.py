@@ -109,7 +109,7 @@ def test_catalog_json_is_made_without_copies_of_itself() -> None:
     """Writing catalog.json holds at most its text and its bytes at once (about twice its
     size; four times when each step copied the whole text), over 2,000 images' records."""
     from bench.bench_site import synthetic_catalog
-    from generator.site.render import catalog_json, image_records
+    from generator.site.catalog_file import catalog_json, image_records
 
     catalog = synthetic_catalog(2000)
     records = image_records(catalog)  # made before, as a build's image memo holds them

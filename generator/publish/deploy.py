@@ -18,11 +18,13 @@ from generator.publish.published import PublishedCatalog
 from generator.publish.signing import signatures, signing_problem
 from generator.read.description import unredacted
 from generator.resources import content_dir, source_files, templates_dir
+from generator.site.catalog_file import image_records
 from generator.site.content import ContentPage, load_content
 from generator.site.image_memo import ImageMemo
 from generator.site.image_page import Audience
 from generator.site.page_memo import view_bytes
-from generator.site.render import compact_json, image_records, render_site
+from generator.site.records import compact_json
+from generator.site.render import render_site
 
 # Losing more than this share of the published images in one run looks like an unmounted volume.
 VANISH_SHARE = 0.5

@@ -18,14 +18,14 @@ import jinja2
 from markupsafe import Markup, escape
 
 from generator.catalog.model import Catalog, Image
-from generator.problems import Problem
 from generator.resources import templates_dir
+from generator.site.catalog_file import catalog_json, image_records
 from generator.site.content import ContentPage
 from generator.site.deferred import Deferred, deferred_page, materialised
 from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
 from generator.site.image_inputs import page_inputs
-from generator.site.image_memo import ImageMemo, Pieces, problem_lines, site_pieces
+from generator.site.image_memo import ImageMemo, site_pieces
 from generator.site.image_page import (
     PUBLIC,
     Audience,
@@ -36,7 +36,6 @@ from generator.site.image_page import (
 from generator.site.lifecycle import history_rows, lifecycle_files, notice
 from generator.site.page_memo import PageMemo, view_bytes
 from generator.site.problems_page import problem_links, problems_inputs, problems_page
-from generator.site.records import compact_json, image_record
 from generator.site.search_index import SEARCH_INDEX, SEARCH_TEXT, search_index_files
 from generator.site.sitemap import page_url, sitemap_xml
 from generator.site.sums import sums_files
@@ -264,63 +263,6 @@ def _render(env: jinja2.Environment, template: str, page: Any) -> bytes:
 
     memo = getattr(env, "page_memo", None)
     return memo.page(template, page, draw) if memo is not None else draw()
-
-
-def catalog_json(
-    catalog: Catalog, records: dict[str, str] | None = None, pieces: list[Pieces] | None = None
-) -> bytes:
-    """Stable JSON: sorted keys, one top-level key per line and one list item (an image, a
-    problem) per line, so unchanged catalogs give equal bytes and a change is a line of a diff.
-
-    `records` are the images' lines (`image_records`) when the caller already made them;
-    `pieces` (`image_memo`) hold the lines of the images' problems. The lines are joined once,
-    into the one text that is encoded: the file is never held in several copies at once.
-    """
-    records = image_records(catalog) if records is None else records
-    known = problem_lines(catalog.images, pieces) if pieces is not None else {}
-    values = {
-        key: _item_lines(value)
-        for key, value in replace(catalog, images=[], problems=[]).to_json().items()
-    }
-    values["images"] = [records[image.id] for image in catalog.images]
-    values["problems"] = [_problem_line(p, known) for p in catalog.problems]
-    text: list[str] = []
-    for key, value in sorted(values.items()):
-        text += [",\n" if text else "{\n", compact_json(key), ": "]
-        text += _list_text(value) if isinstance(value, list) else [value]
-    text.append("\n}\n")
-    return "".join(text).encode("utf-8")
-
-
-def _problem_line(problem: Problem, known: dict[int, tuple[object, str]]) -> str:
-    """The problem's line of catalog.json: as its image's pieces hold it, else made now."""
-    found = known.get(id(problem))
-    return found[1] if found is not None and found[0] is problem else compact_json(vars(problem))
-
-
-def _item_lines(value: Any) -> list[str] | str:
-    """A non-empty list as the lines of its items, anything else as its one line of JSON."""
-    if isinstance(value, list) and value:
-        return [compact_json(v) for v in value]
-    return compact_json(value)
-
-
-def _list_text(lines: list[str]) -> list[str]:
-    """A list of one item per line, as parts of the text (the lines are not copied)."""
-    if not lines:
-        return ["[]"]
-    parts = ["[\n"]
-    for number, line in enumerate(lines):
-        if number:
-            parts.append(",\n")
-        parts.append(line)
-    parts.append("\n]")
-    return parts
-
-
-def image_records(catalog: Catalog) -> dict[str, str]:
-    """Each image's catalog.json entry as one line: the line of catalog.json, and `image.json`."""
-    return {image.id: image_record(image) for image in catalog.images}
 
 
 def static_files() -> dict[str, bytes]:
