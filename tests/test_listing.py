@@ -96,3 +96,17 @@ def test_a_directory_the_walk_could_not_list_is_listed_and_reported_by_the_scan(
 
     problems, same = as_unprivileged(both)
     assert problems == [["kvm", "unreadable_directory"]] and same
+
+
+def test_a_walk_keeps_no_more_than_its_bound_and_the_scan_lists_the_rest(tmp_path: Path) -> None:
+    """Past `keep` entries the walk keeps none: a build that finds nothing new must not hold
+    the whole tree's entries (460 MiB at 100,000 images); the scan then lists it itself."""
+    files = {}
+    for n in range(4):
+        files |= image_entries(f"xen/{IMG}_{n}.img", description=f"image {n}")
+    root = write_tree(tmp_path / "repo", files)
+    _, kept = signed_tree(root, IGNORE, Clock())
+    assert kept is not None and set(kept.directories) == {"", "xen"}
+    signature, listing = signed_tree(root, IGNORE, Clock(), keep=5)
+    assert signature is not None and listing is not None and listing.directories == {}
+    assert scan(root, IGNORE, listing=listing) == scan(root, IGNORE)
