@@ -79,7 +79,8 @@ def site_key(
         digest.update(path.read_bytes() + b"\0")
     # The images as catalog.json holds them (made once, for the key and for catalog.json).
     records = image_records(catalog) if records is None else records
-    digest.update("".join(f"{records[image.id]}\n" for image in catalog.images).encode())
+    for image in catalog.images:  # a line at a time: joined, all the lines were held twice
+        digest.update(records[image.id].encode() + b"\n")
     rest = replace(catalog, generated_at="", images=[], problems=[])
     digest.update(compact_json(rest.to_json()).encode())
     # Problems and commands as their values' bytes (`view_bytes`, pickled in C): JSON or repr
