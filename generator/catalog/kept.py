@@ -25,11 +25,9 @@ from generator.read.parse import ParseRules, parse_images
 from generator.read.scan import ImageEntry
 from generator.read.stored_reads import ReadStore, read_key
 from generator.verify.hashing import FileDigest
+from generator.verify.report import MARSHAL_VERSION
 from generator.verify.verdict import evaluate
 
-# marshal's last format without back-references: equal values give equal bytes, whichever
-# objects they share (version 3 on writes an object met twice as a reference to the first).
-VALUE_MARSHAL = 2
 PASSING = frozenset({"changing", "pending"})
 # Images parsed together (on every core): their reads are held only until made into images.
 PARSE_BATCH = 2000
@@ -77,7 +75,7 @@ def image_key(
         return None
     facts = [_facts(digests.get(member.relpath)) for member in entry.members]
     try:
-        data = marshal.dumps(facts, VALUE_MARSHAL)
+        data = marshal.dumps(facts, MARSHAL_VERSION)  # value bytes: no back-references
     except ValueError:  # a value of another type than the outcome's usual ones
         data = repr(facts).encode()
     digest = hashlib.sha256(f"{reads}\0".encode())
