@@ -4,24 +4,31 @@ Every image has a `.txt` description and a `.checksum`, as STAR's do. Each case 
 cron would (a fresh interpreter, publishing included) and is compared with the full build of the
 same run: a one-image change must cost about one image, not the whole catalog.
 
+The full build is also set against MkDocs 1.6 building as many plain pages (the same
+descriptions, one page each) in the same run: the issue's yardstick, measured here rather than
+quoted, since this machine's speed changes from hour to hour.
+
 Run: `python -m bench builds_10k` (part of `make bench`), `python -m bench builds_100k` (opt-in:
 about 10 minutes of data set-up and full builds).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.measure import Series, catalog, timed
-from bench.trees import add_image, description_text, star_like_repository
+from bench.measure import Sample, Series, catalog, timed
+from bench.trees import VMS, add_image, description_text, star_like_repository
 from generator.read.stored_reads import RACY_SECONDS
 
 # (ratio of the full build, seconds) at 10,000 images; the full build itself: seconds only.
 TARGETS_10K = {"full": (None, 5.0), "unchanged": (0.1, 1.0), "edited": (0.15, 1.5),
                "added": (0.2, 2.0)}  # fmt: skip
+MKDOCS_RATIO = 0.1  # the full build against MkDocs on as many pages: "10x ahead of it"
 
 
 @dataclass
@@ -32,6 +39,7 @@ class Cases:
     unchanged: Series
     edited: Series
     added: Series
+    mkdocs: Series | None = None  # the yardstick of the full build (10,000 images)
 
     def all(self) -> dict[str, Series]:
         return {"full": self.full, "unchanged": self.unchanged, "edited": self.edited,
@@ -59,6 +67,9 @@ def measure_builds(work: Path, count: int, repeats: int, full_runs: int) -> Case
             shutil.rmtree(state)
             shutil.rmtree(output.parent / f".{output.name}.builds")
             output.unlink()
+    if count == 10_000:
+        mkdocs = Series(f"MkDocs 1.6, {count:,} plain pages")
+        mkdocs.samples += [mkdocs_build(work, count) for _ in range(full_runs)]
     settled = command(repo, work / f"builds-state-{count}-0", work / f"builds-site-{count}-0")
     # Both copies of the site written (a build that finds nothing new writes none, so one
     # change is needed for the second copy), then up to date and every read kept.
@@ -67,7 +78,7 @@ def measure_builds(work: Path, count: int, repeats: int, full_runs: int) -> Case
     for _ in range(2):
         timed(settled)
     cases = Cases(full, Series("unchanged"), Series("one description edited"),
-                  Series("one image added"))  # fmt: skip
+                  Series("one image added"), mkdocs if count == 10_000 else None)  # fmt: skip
     for n in range(repeats):
         cases.unchanged.samples.append(timed(settled))
         edit_description(repo, 4 * n, f"round {n}")
@@ -78,6 +89,27 @@ def measure_builds(work: Path, count: int, repeats: int, full_runs: int) -> Case
         cases.added.samples.append(timed(settled))
         settle()  # so the added image's build may be answered again unchanged
     return cases
+
+
+def mkdocs_build(work: Path, count: int) -> Sample:
+    """MkDocs 1.6 building `count` pages of the tree's descriptions (one folder per hypervisor,
+    its own theme), fresh output each time. The navigation lists the index only: a navigation
+    of every page would put 10,000 links into each page and make MkDocs many times slower, an
+    easier yardstick than plain pages are."""
+    project = work / f"mkdocs-{count}"
+    if not project.exists():
+        docs = project / "docs"
+        for vm in VMS:
+            (docs / vm).mkdir(parents=True)
+        (docs / "index.md").write_text("# STAR VM images\n")
+        for n in range(count):
+            (docs / VMS[n % len(VMS)] / f"n{n:06d}.md").write_text(description_text(n))
+        (project / "mkdocs.yml").write_text("site_name: STAR VM images\nnav:\n  - index.md\n")
+    site = project / "site"
+    shutil.rmtree(site, ignore_errors=True)
+    os.environ["DISABLE_MKDOCS_2_WARNING"] = "true"  # its notice of MkDocs 2.0 on every run
+    config = str(project / "mkdocs.yml")
+    return timed([sys.executable, "-m", "mkdocs", "build", "-q", "-f", config, "-d", str(site)])
 
 
 def settle() -> None:
@@ -101,6 +133,12 @@ def report(cases: Cases) -> list[str]:
             f"  {series.label:<28} wall median {series.median:7.3f} s{ratio}; best "
             f"{series.best:7.3f} s; CPU {series.cpu:7.3f} s; peak RSS {series.peak_mib:7.1f} MiB"
         )
+    if cases.mkdocs is not None:
+        mkdocs = cases.mkdocs
+        lines.append(
+            f"  {mkdocs.label:<28} wall median {mkdocs.median:7.3f} s; the full build takes "
+            f"{full / mkdocs.median:.3f} of it (target {MKDOCS_RATIO}); CPU {mkdocs.cpu:7.3f} s"
+        )
     return lines
 
 
@@ -113,5 +151,7 @@ def verdicts(cases: Cases) -> dict[str, tuple[float, float]]:
         worst = series.median / seconds
         if ratio is not None:
             worst = max(worst, series.median / full / ratio)
+        elif cases.mkdocs is not None:  # the full build: also against MkDocs
+            worst = max(worst, full / cases.mkdocs.median / MKDOCS_RATIO)
         out[name] = (worst, 1.0)
     return out
