@@ -3,17 +3,24 @@ shared pages whose content changed; every other file keeps its bytes and its mti
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+
+import generator.publish.deploy
+import generator.publish.unchanged_run
+import generator.site.page_memo
 from generator.build import build as run_build
 from generator.build import catalog_of, site_catalog
+from generator.identity import program_identity
 from generator.publish.copies import current_build
 from generator.publish.page_reuse import page_memo
 from generator.publish.published import published_catalog
 from generator.resources import content_dir
 from generator.session import BUILD, opened
 from generator.site.content import load_content
-from generator.site.page_memo import Reused, read_pages
+from generator.site.page_memo import Reused, _template_digest, read_pages
 from generator.site.render import render_site
 from tests.conftest import Clock, config_for, image_entries, run_cli, write_tree
 
@@ -190,3 +197,59 @@ def test_a_kept_read_gives_the_page_keys_of_a_fresh_read(tmp_path: Path) -> None
     assert len(pages) == 4
     differ = {p for p in pages if first[p] != second.get(p)}
     assert differ == {"images/xen/sl7.0_x86_64_sl20a_8GB_k0/index.html"}
+
+
+@pytest.fixture
+def versions(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """`install(name)`: as once version `name` is installed, its number in the site's key and
+    its program identity in every page's key and in the key of an unchanged build (templates
+    alike, so the pages it renders are the same)."""
+
+    def install(name: str) -> None:
+        identity = f"{program_identity()} {name}"
+        monkeypatch.setattr(generator.publish.deploy, "__version__", name)
+        for module in (generator.site.page_memo, generator.publish.unchanged_run):
+            monkeypatch.setattr(module, "program_identity", lambda: identity)
+        _template_digest.cache_clear()
+
+    yield install
+    monkeypatch.undo()
+    _template_digest.cache_clear()
+
+
+def rendered_image_pages(config, clock: Clock) -> set[str]:
+    """The image pages a build now would render (the others are reused by key)."""
+    with opened(config, clock, state=True, output=True) as session:  # as `build` publishes
+        read = catalog_of(session, BUILD).catalog
+        catalog = site_catalog(read, session, published_catalog(config.output))
+    files = render_site(
+        catalog, load_content(content_dir()), config.title, memo=page_memo(config.output)
+    )
+    return {
+        p for p, data in files.items() if p.startswith("images/") and p.endswith("index.html")
+        and not isinstance(data, Reused)
+    }  # fmt: skip
+
+
+def test_after_an_upgrade_that_changes_no_page_an_edit_renders_one_page(
+    tmp_path: Path, versions: Callable[[str], None]
+) -> None:
+    """The first build of a new version renders every page (new keys) to compare it with the
+    live copy; finding every page as it was, it publishes nothing but records the new keys
+    for that copy, so the next build renders the edited page only, not every page again."""
+    repo = repository(tmp_path)
+    config, clock = config_for(tmp_path), Clock()
+    versions("1.0")
+    run_build(config, clock)
+    live = current_build(config.output)
+    old_keys = read_pages(live)
+    versions("1.1")
+    result = run_build(config, clock)
+    assert result.published is not None and not result.published.changed
+    assert current_build(config.output) == live
+    new_keys = read_pages(live)
+    assert new_keys.keys() == old_keys.keys()
+    assert not set(new_keys.values()) & set(old_keys.values())
+    (repo / f"{IMAGES[3]}.txt").write_text("# Image 3\n\nEdited.\n")
+    clock.advance(1)
+    assert rendered_image_pages(config, clock) == {f"images/{IMAGES[3]}/index.html"}

@@ -11,6 +11,7 @@ directories costs seconds of `mkdir` and as many of `rmdir` to clean up.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import datetime
@@ -47,7 +48,7 @@ from generator.publish.output_checks import (
     unsafe_area,
 )
 from generator.site.deferred import Deferred
-from generator.site.page_memo import Reused, page_keys, pages_bytes, pages_path
+from generator.site.page_memo import Reused, page_keys, pages_bytes, pages_path, read_pages
 
 _LIBC_NAME = ctypes.util.find_library("c")
 _LIBC = ctypes.CDLL(_LIBC_NAME, use_errno=True) if _LIBC_NAME else None
@@ -96,6 +97,7 @@ def publish(files: dict[str, bytes], output: Path, key: str = "") -> Published:
     new = digests({p: data for p, data in files.items() if not isinstance(data, Deferred)})
     current = our_slot(output) if kind == OURS else None
     if current is not None and is_real_dir(current) and _holds(current, files, new):
+        _note_page_keys(current, files)
         return Published(changed=False)
     target = _other_slot(output, current)
     try:
@@ -126,6 +128,20 @@ def _holds(build: Path, files: Mapping[str, object], new: dict[str, str]) -> boo
             for p, data in sorted(files.items())
             if isinstance(data, Deferred)
         )
+
+
+def _note_page_keys(build: Path, files: Mapping[str, object]) -> None:
+    """Record this run's page keys for a copy found to hold every page's bytes already.
+
+    After an upgrade every key is new while the pages are not: the run renders each page to
+    compare it, and without this the next build would find none of its keys and render them
+    all again. The keys name only files just checked against the manifest.
+    """
+    keys = page_keys(files)
+    if read_pages(build) == keys:
+        return
+    with contextlib.suppress(OSError):  # only a saving lost: the next build records them
+        _write(pages_path(build), pages_bytes(keys))
 
 
 def _sha256(data: bytes) -> str:
