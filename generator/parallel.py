@@ -54,6 +54,7 @@ CHUNK = 16  # items per chunk: small enough to share the last ones out evenly
 HANDED = 2  # chunks a worker holds at once: the next is there when it finishes one
 AHEAD = 4  # chunks per process handed out past the one the caller takes next
 PIPE_SIZE = 1 << 20  # a worker's results pipe: a few chunks of pages fit, so it rarely waits
+READ = 1 << 16  # bytes read from a results pipe at once
 TOKEN = struct.Struct("=I")
 FRAME = struct.Struct("=Q")
 
@@ -105,7 +106,7 @@ class _Worker:
     orders: int  # write end: chunk numbers to work
     results: int  # read end (non-blocking): frames of finished chunks
     held: list[int] = field(default_factory=list)
-    received: bytearray = field(default_factory=bytearray)
+    received: bytearray = field(default_factory=bytearray)  # the frame being read
 
 
 @dataclass
@@ -175,28 +176,34 @@ class _Pool(Generic[T, R]):
         fds = [worker.results for worker in self.workers]
         ready = select.select(fds, [], [], None if wait else 0)[0]
         for worker in [w for w in self.workers if w.results in ready]:
-            data = _read_available(worker.results)
-            if data is None:  # the worker is gone: what it held is worked here when wanted
+            if not self._read_frames(worker):  # gone: what it held is worked here when wanted
                 self._forget(worker)
-            else:
-                worker.received += data
-                self._unpack(worker)
         return bool(ready)
 
-    def _unpack(self, worker: _Worker) -> None:
-        """Move the worker's complete frames into `done`."""
-        at, data = 0, worker.received
-        while at + FRAME.size <= len(data):
-            (length,) = FRAME.unpack_from(data, at)
-            end = at + FRAME.size + length
-            if end > len(data):
-                break
-            number, results = pickle.loads(data[at + FRAME.size : end])
-            self.done[number] = results
-            if number in worker.held:
-                worker.held.remove(number)
-            at = end
-        del data[:at]
+    def _read_frames(self, worker: _Worker) -> bool:
+        """Move the chunks the worker finished into `done`, reading its pipe a frame at a time:
+        no more than one frame is held as bytes beside the results. False once it exited."""
+        while True:
+            missing = _missing(worker.received)
+            if not missing:
+                self._keep(worker)
+                continue
+            try:
+                data = os.read(worker.results, missing)
+            except BlockingIOError:
+                return True
+            if not data:
+                return False
+            worker.received += data
+
+    def _keep(self, worker: _Worker) -> None:
+        """The chunk of the worker's complete frame, unpickled into `done`; the bytes let go."""
+        with memoryview(worker.received) as frame:  # a slice of the bytearray would copy it
+            number, results = pickle.loads(frame[FRAME.size :])
+        worker.received = bytearray()
+        self.done[number] = results
+        if number in worker.held:
+            worker.held.remove(number)
 
     def _forget(self, worker: _Worker) -> None:
         """A worker that exited: reaped, and its pipes closed."""
@@ -209,17 +216,13 @@ class _Pool(Generic[T, R]):
             _close_worker(self.workers.pop(), kill=True)
 
 
-def _read_available(fd: int) -> bytes | None:
-    """Whatever the pipe holds now; None once it holds nothing more and its writer exited."""
-    parts = []
-    while True:
-        try:
-            data = os.read(fd, PIPE_SIZE)
-        except BlockingIOError:
-            return b"".join(parts)
-        if not data:
-            return b"".join(parts) if parts else None
-        parts.append(data)
+def _missing(received: bytearray) -> int:
+    """The bytes to read next for the frame begun in `received`: the rest of its length, then
+    of its pickle, at most `READ` at once (each read allocates the whole size first)."""
+    if len(received) < FRAME.size:
+        return FRAME.size - len(received)
+    (length,) = FRAME.unpack_from(received)
+    return min(READ, FRAME.size + length - len(received))
 
 
 def _close_worker(worker: _Worker, kill: bool) -> None:
