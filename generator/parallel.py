@@ -27,8 +27,9 @@ error in `work`) before their results were complete are worked here, in this pro
 nothing is lost, an error is raised here as in one process, and the results are those one
 process would give. An interrupt or error here, or the caller letting go of the results before
 the end, kills the workers (SIGKILL); a worker whose parent dies gets SIGKILL from the kernel
-(`PR_SET_PDEATHSIG`). The Markdown time limit (SIGALRM) applies in workers as here: each runs
-`work` in its main thread.
+(`PR_SET_PDEATHSIG`). A Ctrl-C waits while a worker is forked and recorded, and while the
+workers are stopped: no worker escapes the list they are killed from. The Markdown time limit
+(SIGALRM) applies in workers as here: each runs `work` in its main thread.
 """
 
 from __future__ import annotations
@@ -41,9 +42,12 @@ import pickle
 import select
 import signal
 import struct
-from collections.abc import Callable, Generator, Sequence
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
+
+from generator import failpoints
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -125,10 +129,10 @@ class _Pool(Generic[T, R]):
         gc.freeze()  # the workers' collections skip (and so never copy) the objects they inherit
         try:
             for _ in range(count):
-                worker = _start_worker(self.work, self.chunks, self.workers)
-                if worker is None:
+                with _interrupts_held():  # a worker forked is a worker recorded, Ctrl-C or not
+                    started = _start_worker(self.work, self.chunks, self.workers)
+                if not started:
                     break  # no more processes for now: fewer workers, same results
-                self.workers.append(worker)
         finally:
             gc.unfreeze()
 
@@ -211,9 +215,13 @@ class _Pool(Generic[T, R]):
         _close_worker(worker, kill=False)
 
     def stop(self) -> None:
-        """Kill and reap the workers still running (after an error, an interrupt, the end)."""
-        while self.workers:
-            _close_worker(self.workers.pop(), kill=True)
+        """Kill and reap the workers still running (after an error, an interrupt, the end).
+
+        A second Ctrl-C is raised once they are: none is taken off the list and left running.
+        """
+        with _interrupts_held():
+            while self.workers:
+                _close_worker(self.workers.pop(), kill=True)
 
 
 def _missing(received: bytearray) -> int:
@@ -238,35 +246,63 @@ def _close_worker(worker: _Worker, kill: bool) -> None:
             os.close(fd)
 
 
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C (SIGINT) noted while the block runs, and raised when it ends as if it came then.
+
+    Masking the signal (`pthread_sigmask`) would not do: the mask is the main thread's only,
+    the kernel hands SIGINT to any thread that does not mask it, and the handler it runs there
+    has the main thread raise KeyboardInterrupt all the same. Python runs a handler in the main
+    thread only, between bytecodes: replaced by one that notes, nothing is raised meanwhile.
+    """
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is None  # set outside Python: could not be put back
+    ):
+        yield  # (in another thread, no KeyboardInterrupt is raised at all)
+        return
+    noted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _: noted.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if noted:
+            signal.raise_signal(signal.SIGINT)  # handled now as it would have been
+
+
 def _start_worker(
-    work: Callable[[T], R], chunks: list[Sequence[T]], others: list[_Worker]
-) -> _Worker | None:
-    """Fork one worker (None: cannot fork); it works the chunks its orders name."""
+    work: Callable[[T], R], chunks: list[Sequence[T]], workers: list[_Worker]
+) -> bool:
+    """Fork one worker and add it to `workers` (False: cannot fork); it works the chunks its
+    orders name. Call it with interrupts held (`_interrupts_held`): a KeyboardInterrupt between
+    the fork and the record would leave a worker that `_Pool.stop` never kills."""
     try:
         orders_in, orders = os.pipe2(os.O_CLOEXEC)
     except OSError:
-        return None
+        return False
     try:
         results, results_out = os.pipe2(os.O_CLOEXEC)
     except OSError:
         os.close(orders_in)
         os.close(orders)
-        return None
+        return False
     parent = os.getpid()
     try:
         pid = os.fork()
     except OSError:  # EAGAIN, ENOMEM: the process limit or memory is reached
         for fd in (orders_in, orders, results, results_out):
             os.close(fd)
-        return None
+        return False
     if pid == 0:  # the worker: never returns from here
-        _run_worker(work, chunks, parent, orders_in, results_out, [orders, results], others)
+        _run_worker(work, chunks, parent, orders_in, results_out, [orders, results], workers)
+    failpoints.interrupt("forked")
+    workers.append(_Worker(pid, orders, results))  # first: whatever fails next, it is stopped
     os.close(orders_in)
     os.close(results_out)
     os.set_blocking(results, False)
     with contextlib.suppress(OSError, AttributeError):
         fcntl.fcntl(results, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-    return _Worker(pid, orders, results)
+    return True
 
 
 def _run_worker(

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import pytest
 from golden import site_files
-from test_parallel_reads import TWO_CORES, gone
+from test_parallel_reads import TWO_CORES, copies_left, gone
 
 from generator import parallel
 from generator.build import build
@@ -146,7 +146,8 @@ def test_an_interrupted_or_terminated_build_leaves_no_render_worker(
 ) -> None:
     """Ctrl-C: the build stops its workers itself (exit 130). SIGTERM ends the build at once,
     with no cleanup of its own: its workers die with it."""
-    child = start(primed, state_copy(primed, tmp_path), tmp_path / "site")
+    state = state_copy(primed, tmp_path)
+    child = start(primed, state, tmp_path / "site")
     worker = renderer_of(child)
     child.send_signal(signum)  # the build alone, not its process group
     _, stderr = child.communicate(timeout=60)
@@ -154,6 +155,7 @@ def test_an_interrupted_or_terminated_build_leaves_no_render_worker(
     if signum == signal.SIGINT:
         assert (child.returncode, "interrupted" in stderr) == (130, True)
         assert gone(worker, deadline=0)
+        assert copies_left(build_command(primed.repository, state, tmp_path / "site")) == []
     else:
         assert child.returncode == -signal.SIGTERM
         assert gone(worker)
