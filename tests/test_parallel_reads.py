@@ -162,6 +162,17 @@ def test_ctrl_c_stops_the_workers_too(repository: Path, tmp_path: Path) -> None:
 
 
 @TWO_CORES
+def test_a_build_interrupted_right_after_a_fork_exits_130_leaving_no_worker(
+    repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(failpoints.INTERRUPT_VARIABLE, "forked")  # at the first reader's fork
+    child = start_build(repository, tmp_path)
+    _, stderr = child.communicate(timeout=60)
+    assert (child.returncode, "interrupted" in stderr) == (130, True)
+    assert copies_left(build_command(repository, tmp_path)) == []
+
+
+@TWO_CORES
 def test_a_ctrl_c_right_after_a_fork_stops_that_worker_too(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
