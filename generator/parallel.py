@@ -58,7 +58,6 @@ CHUNK = 16  # items per chunk: small enough to share the last ones out evenly
 HANDED = 2  # chunks a worker holds at once: the next is there when it finishes one
 AHEAD = 4  # chunks per process handed out past the one the caller takes next
 PIPE_SIZE = 1 << 20  # a worker's results pipe: a few chunks of pages fit, so it rarely waits
-READ = 1 << 16  # bytes read from a results pipe at once
 TOKEN = struct.Struct("=I")
 FRAME = struct.Struct("=Q")
 
@@ -110,7 +109,9 @@ class _Worker:
     orders: int  # write end: chunk numbers to work
     results: int  # read end (non-blocking): frames of finished chunks
     held: list[int] = field(default_factory=list)
-    received: bytearray = field(default_factory=bytearray)  # the frame being read
+    frame: bytearray = field(default_factory=lambda: bytearray(FRAME.size))  # being read
+    got: int = 0  # bytes of `frame` read so far
+    length: int | None = None  # of the pickle `frame` holds; None: `frame` holds the length
 
 
 @dataclass
@@ -185,26 +186,30 @@ class _Pool(Generic[T, R]):
         return bool(ready)
 
     def _read_frames(self, worker: _Worker) -> bool:
-        """Move the chunks the worker finished into `done`, reading its pipe a frame at a time:
-        no more than one frame is held as bytes beside the results. False once it exited."""
+        """Move the chunks the worker finished into `done`, reading its pipe a frame at a time,
+        straight into a buffer of the frame's size: no more than one frame is held as bytes
+        beside the results, and none is copied. False once the worker exited."""
         while True:
-            missing = _missing(worker.received)
-            if not missing:
-                self._keep(worker)
+            if worker.got == len(worker.frame):
+                self._frame_read(worker)
                 continue
             try:
-                data = os.read(worker.results, missing)
+                with memoryview(worker.frame) as frame:
+                    count = os.readv(worker.results, [frame[worker.got :]])
             except BlockingIOError:
                 return True
-            if not data:
+            if not count:
                 return False
-            worker.received += data
+            worker.got += count
 
-    def _keep(self, worker: _Worker) -> None:
-        """The chunk of the worker's complete frame, unpickled into `done`; the bytes let go."""
-        with memoryview(worker.received) as frame:  # a slice of the bytearray would copy it
-            number, results = pickle.loads(frame[FRAME.size :])
-        worker.received = bytearray()
+    def _frame_read(self, worker: _Worker) -> None:
+        """A frame's length read: room for its pickle. Its pickle read: its chunk into `done`."""
+        if worker.length is None:
+            (worker.length,) = FRAME.unpack(worker.frame)
+            worker.frame, worker.got = bytearray(worker.length), 0
+            return
+        number, results = pickle.loads(worker.frame)
+        worker.frame, worker.got, worker.length = bytearray(FRAME.size), 0, None
         self.done[number] = results
         if number in worker.held:
             worker.held.remove(number)
@@ -222,15 +227,6 @@ class _Pool(Generic[T, R]):
         with _interrupts_held():
             while self.workers:
                 _close_worker(self.workers.pop(), kill=True)
-
-
-def _missing(received: bytearray) -> int:
-    """The bytes to read next for the frame begun in `received`: the rest of its length, then
-    of its pickle, at most `READ` at once (each read allocates the whole size first)."""
-    if len(received) < FRAME.size:
-        return FRAME.size - len(received)
-    (length,) = FRAME.unpack_from(received)
-    return min(READ, FRAME.size + length - len(received))
 
 
 def _close_worker(worker: _Worker, kill: bool) -> None:

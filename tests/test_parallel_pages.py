@@ -240,7 +240,7 @@ def page_of(item: int) -> bytes:
 def test_this_process_holds_a_window_of_results_whatever_the_count() -> None:
     """Results waiting here to be taken are at most the chunks handed out ahead (the window)
     and the one being read and unpickled: reading a worker's pipe whole, then joining the
-    pieces, held what it had sent three times over (17 chunks at the peak, against 10)."""
+    pieces, held what it had sent three times over (17 chunks at the peak, against 9)."""
     window = parallel.AHEAD * 2
     chunk_bytes = parallel.CHUNK * len(page_of(0))
     count = 100 * parallel.CHUNK
