@@ -27,8 +27,9 @@ error in `work`) before their results were complete are worked here, in this pro
 nothing is lost, an error is raised here as in one process, and the results are those one
 process would give. An interrupt or error here, or the caller letting go of the results before
 the end, kills the workers (SIGKILL); a worker whose parent dies gets SIGKILL from the kernel
-(`PR_SET_PDEATHSIG`). The Markdown time limit (SIGALRM) applies in workers as here: each runs
-`work` in its main thread.
+(`PR_SET_PDEATHSIG`). A Ctrl-C waits while a worker is forked and recorded, and while the
+workers are stopped: no worker escapes the list they are killed from. The Markdown time limit
+(SIGALRM) applies in workers as here: each runs `work` in its main thread.
 """
 
 from __future__ import annotations
@@ -41,9 +42,12 @@ import pickle
 import select
 import signal
 import struct
-from collections.abc import Callable, Generator, Sequence
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
+
+from generator import failpoints
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -105,7 +109,9 @@ class _Worker:
     orders: int  # write end: chunk numbers to work
     results: int  # read end (non-blocking): frames of finished chunks
     held: list[int] = field(default_factory=list)
-    received: bytearray = field(default_factory=bytearray)
+    frame: bytearray = field(default_factory=lambda: bytearray(FRAME.size))  # being read
+    got: int = 0  # bytes of `frame` read so far
+    length: int | None = None  # of the pickle `frame` holds; None: `frame` holds the length
 
 
 @dataclass
@@ -124,10 +130,10 @@ class _Pool(Generic[T, R]):
         gc.freeze()  # the workers' collections skip (and so never copy) the objects they inherit
         try:
             for _ in range(count):
-                worker = _start_worker(self.work, self.chunks, self.workers)
-                if worker is None:
+                with _interrupts_held():  # a worker forked is a worker recorded, Ctrl-C or not
+                    started = _start_worker(self.work, self.chunks, self.workers)
+                if not started:
                     break  # no more processes for now: fewer workers, same results
-                self.workers.append(worker)
         finally:
             gc.unfreeze()
 
@@ -175,28 +181,38 @@ class _Pool(Generic[T, R]):
         fds = [worker.results for worker in self.workers]
         ready = select.select(fds, [], [], None if wait else 0)[0]
         for worker in [w for w in self.workers if w.results in ready]:
-            data = _read_available(worker.results)
-            if data is None:  # the worker is gone: what it held is worked here when wanted
+            if not self._read_frames(worker):  # gone: what it held is worked here when wanted
                 self._forget(worker)
-            else:
-                worker.received += data
-                self._unpack(worker)
         return bool(ready)
 
-    def _unpack(self, worker: _Worker) -> None:
-        """Move the worker's complete frames into `done`."""
-        at, data = 0, worker.received
-        while at + FRAME.size <= len(data):
-            (length,) = FRAME.unpack_from(data, at)
-            end = at + FRAME.size + length
-            if end > len(data):
-                break
-            number, results = pickle.loads(data[at + FRAME.size : end])
-            self.done[number] = results
-            if number in worker.held:
-                worker.held.remove(number)
-            at = end
-        del data[:at]
+    def _read_frames(self, worker: _Worker) -> bool:
+        """Move the chunks the worker finished into `done`, reading its pipe a frame at a time,
+        straight into a buffer of the frame's size: no more than one frame is held as bytes
+        beside the results, and none is copied. False once the worker exited."""
+        while True:
+            if worker.got == len(worker.frame):
+                self._frame_read(worker)
+                continue
+            try:
+                with memoryview(worker.frame) as frame:
+                    count = os.readv(worker.results, [frame[worker.got :]])
+            except BlockingIOError:
+                return True
+            if not count:
+                return False
+            worker.got += count
+
+    def _frame_read(self, worker: _Worker) -> None:
+        """A frame's length read: room for its pickle. Its pickle read: its chunk into `done`."""
+        if worker.length is None:
+            (worker.length,) = FRAME.unpack(worker.frame)
+            worker.frame, worker.got = bytearray(worker.length), 0
+            return
+        number, results = pickle.loads(worker.frame)
+        worker.frame, worker.got, worker.length = bytearray(FRAME.size), 0, None
+        self.done[number] = results
+        if number in worker.held:
+            worker.held.remove(number)
 
     def _forget(self, worker: _Worker) -> None:
         """A worker that exited: reaped, and its pipes closed."""
@@ -204,22 +220,13 @@ class _Pool(Generic[T, R]):
         _close_worker(worker, kill=False)
 
     def stop(self) -> None:
-        """Kill and reap the workers still running (after an error, an interrupt, the end)."""
-        while self.workers:
-            _close_worker(self.workers.pop(), kill=True)
+        """Kill and reap the workers still running (after an error, an interrupt, the end).
 
-
-def _read_available(fd: int) -> bytes | None:
-    """Whatever the pipe holds now; None once it holds nothing more and its writer exited."""
-    parts = []
-    while True:
-        try:
-            data = os.read(fd, PIPE_SIZE)
-        except BlockingIOError:
-            return b"".join(parts)
-        if not data:
-            return b"".join(parts) if parts else None
-        parts.append(data)
+        A second Ctrl-C is raised once they are: none is taken off the list and left running.
+        """
+        with _interrupts_held():
+            while self.workers:
+                _close_worker(self.workers.pop(), kill=True)
 
 
 def _close_worker(worker: _Worker, kill: bool) -> None:
@@ -235,35 +242,63 @@ def _close_worker(worker: _Worker, kill: bool) -> None:
             os.close(fd)
 
 
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C (SIGINT) noted while the block runs, and raised when it ends as if it came then.
+
+    Masking the signal (`pthread_sigmask`) would not do: the mask is the main thread's only,
+    the kernel hands SIGINT to any thread that does not mask it, and the handler it runs there
+    has the main thread raise KeyboardInterrupt all the same. Python runs a handler in the main
+    thread only, between bytecodes: replaced by one that notes, nothing is raised meanwhile.
+    """
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is None  # set outside Python: could not be put back
+    ):
+        yield  # (in another thread, no KeyboardInterrupt is raised at all)
+        return
+    noted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _: noted.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if noted:
+            signal.raise_signal(signal.SIGINT)  # handled now as it would have been
+
+
 def _start_worker(
-    work: Callable[[T], R], chunks: list[Sequence[T]], others: list[_Worker]
-) -> _Worker | None:
-    """Fork one worker (None: cannot fork); it works the chunks its orders name."""
+    work: Callable[[T], R], chunks: list[Sequence[T]], workers: list[_Worker]
+) -> bool:
+    """Fork one worker and add it to `workers` (False: cannot fork); it works the chunks its
+    orders name. Call it with interrupts held (`_interrupts_held`): a KeyboardInterrupt between
+    the fork and the record would leave a worker that `_Pool.stop` never kills."""
     try:
         orders_in, orders = os.pipe2(os.O_CLOEXEC)
     except OSError:
-        return None
+        return False
     try:
         results, results_out = os.pipe2(os.O_CLOEXEC)
     except OSError:
         os.close(orders_in)
         os.close(orders)
-        return None
+        return False
     parent = os.getpid()
     try:
         pid = os.fork()
     except OSError:  # EAGAIN, ENOMEM: the process limit or memory is reached
         for fd in (orders_in, orders, results, results_out):
             os.close(fd)
-        return None
+        return False
     if pid == 0:  # the worker: never returns from here
-        _run_worker(work, chunks, parent, orders_in, results_out, [orders, results], others)
+        _run_worker(work, chunks, parent, orders_in, results_out, [orders, results], workers)
+    failpoints.interrupt("forked")
+    workers.append(_Worker(pid, orders, results))  # first: whatever fails next, it is stopped
     os.close(orders_in)
     os.close(results_out)
     os.set_blocking(results, False)
     with contextlib.suppress(OSError, AttributeError):
         fcntl.fcntl(results, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-    return _Worker(pid, orders, results)
+    return True
 
 
 def _run_worker(

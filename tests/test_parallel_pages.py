@@ -5,19 +5,21 @@ of the pool come back a few chunks at a time."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import signal
 import subprocess
 import time
 import traceback
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 from golden import site_files
-from test_parallel_reads import TWO_CORES, gone
+from test_parallel_reads import TWO_CORES, copies_left, gone
 
 from generator import parallel
 from generator.build import build
@@ -144,7 +146,8 @@ def test_an_interrupted_or_terminated_build_leaves_no_render_worker(
 ) -> None:
     """Ctrl-C: the build stops its workers itself (exit 130). SIGTERM ends the build at once,
     with no cleanup of its own: its workers die with it."""
-    child = start(primed, state_copy(primed, tmp_path), tmp_path / "site")
+    state = state_copy(primed, tmp_path)
+    child = start(primed, state, tmp_path / "site")
     worker = renderer_of(child)
     child.send_signal(signum)  # the build alone, not its process group
     _, stderr = child.communicate(timeout=60)
@@ -152,6 +155,7 @@ def test_an_interrupted_or_terminated_build_leaves_no_render_worker(
     if signum == signal.SIGINT:
         assert (child.returncode, "interrupted" in stderr) == (130, True)
         assert gone(worker, deadline=0)
+        assert copies_left(build_command(primed.repository, state, tmp_path / "site")) == []
     else:
         assert child.returncode == -signal.SIGTERM
         assert gone(worker)
@@ -225,6 +229,31 @@ def test_chunks_come_back_in_order_while_workers_stay_a_few_chunks_ahead(tmp_pat
         taken += chunk
     assert taken == [3 * n for n in range(count)]
     assert len(os.listdir(tmp_path)) == count
+
+
+def page_of(item: int) -> bytes:
+    """8 KB standing for a rendered page."""
+    return item.to_bytes(4, "big") * 2048
+
+
+@TWO_CORES
+def test_this_process_holds_a_window_of_results_whatever_the_count() -> None:
+    """Results waiting here to be taken are at most the chunks handed out ahead (the window)
+    and the one being read and unpickled: reading a worker's pipe whole, then joining the
+    pieces, held what it had sent three times over (17 chunks at the peak, against 9)."""
+    window = parallel.AHEAD * 2
+    chunk_bytes = parallel.CHUNK * len(page_of(0))
+    count = 100 * parallel.CHUNK
+    parallel.shared_map(page_of, range(count), 2)  # first: the stacks `FORKS` keeps (above)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for chunk in parallel.shared_chunks(page_of, range(count), 2):
+            assert len(chunk) == parallel.CHUNK
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < (window + 4) * chunk_bytes, f"{peak / chunk_bytes:.1f} chunks held at once"
 
 
 @TWO_CORES

@@ -3,6 +3,7 @@ process, nothing lost when a worker dies, the Markdown time limit and interrupts
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from golden import site_files
 
-from generator import parallel
+from generator import failpoints, parallel
 from generator.build import build
 from generator.config import Config
 from generator.markup import TooSlow, render_markdown
@@ -75,15 +76,32 @@ def one_core_site(repository: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def worker_of(child: subprocess.Popen[str], deadline: float = 60) -> int:
-    """The pid of the first process the build forks (a reader: reads come first)."""
+    """The pid of the first copy of itself the build forks (a reader: reads come first).
+    Programs it runs (`ldconfig -p`, at the import of `publish.copies`) are passed over: their
+    command line is not the build's."""
     children = Path(f"/proc/{child.pid}/task/{child.pid}/children")
+    own = Path(f"/proc/{child.pid}/cmdline").read_bytes()
     ends = time.monotonic() + deadline
     while time.monotonic() < ends and child.poll() is None:
-        found = children.read_text().split() if children.exists() else []
-        if found:
-            return int(found[0])
+        for pid in children.read_text().split() if children.exists() else []:
+            with contextlib.suppress(OSError):  # ended meanwhile
+                if Path(f"/proc/{pid}/cmdline").read_bytes() == own:
+                    return int(pid)
         time.sleep(0.001)
     raise AssertionError("the build forked no worker to read descriptions")
+
+
+def copies_left(command: list[str]) -> list[int]:
+    """Processes still running `command`, wherever they are now: the workers of a build that
+    has exited. One it forked but never recorded outlives it a while, reparented (its
+    `PR_SET_PDEATHSIG` kill is on its way), where the children of the build no longer show."""
+    wanted = "".join(f"{part}\0" for part in command).encode()
+    left = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):  # not a process, or ended meanwhile
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes() == wanted:
+                left.append(int(entry.name))
+    return [pid for pid in left if not gone(pid, deadline=0)]
 
 
 def gone(pid: int, deadline: float = 10) -> bool:
@@ -140,6 +158,39 @@ def test_ctrl_c_stops_the_workers_too(repository: Path, tmp_path: Path) -> None:
     assert child.returncode == 130
     assert "interrupted" in stderr
     assert gone(worker, deadline=0)
+    assert copies_left(build_command(repository, tmp_path)) == []  # nor any forked since
+
+
+@TWO_CORES
+def test_a_build_interrupted_right_after_a_fork_exits_130_leaving_no_worker(
+    repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(failpoints.INTERRUPT_VARIABLE, "forked")  # at the first reader's fork
+    child = start_build(repository, tmp_path)
+    _, stderr = child.communicate(timeout=60)
+    assert (child.returncode, "interrupted" in stderr) == (130, True)
+    assert copies_left(build_command(repository, tmp_path)) == []
+
+
+@TWO_CORES
+def test_a_ctrl_c_right_after_a_fork_stops_that_worker_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Ctrl-C landing between a worker's fork and its record (`failpoints.interrupt`) is
+    raised once the worker is recorded, so that it is stopped with the others."""
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+    before = set(children.read_text().split())  # (a browser other tests started, say)
+    monkeypatch.setenv(failpoints.INTERRUPT_VARIABLE, "forked")
+    with pytest.raises(KeyboardInterrupt):
+        parallel.shared_map(where, list(range(600)), 2)
+    forked = [int(pid) for pid in set(children.read_text().split()) - before]
+    try:
+        assert [pid for pid in forked if not gone(pid, deadline=0)] == []
+    finally:
+        for pid in forked:  # a worker left running, killed here not to outlive the test
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
 
 
 @TWO_CORES
