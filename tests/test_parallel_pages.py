@@ -5,6 +5,7 @@ of the pool come back a few chunks at a time."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import shutil
@@ -145,11 +146,19 @@ def test_an_interrupted_or_terminated_build_leaves_no_render_worker(
     primed: Primed, tmp_path: Path, signum: int
 ) -> None:
     """Ctrl-C: the build stops its workers itself (exit 130). SIGTERM ends the build at once,
-    with no cleanup of its own: its workers die with it."""
+    with no cleanup of its own: its workers die with it.
+
+    The worker is held (SIGSTOP) until the build has ended: the build waits for the pages it
+    handed out, so the signal always lands mid-render (without the hold, one run in eight or
+    so had already published)."""
     state = state_copy(primed, tmp_path)
     child = start(primed, state, tmp_path / "site")
     worker = renderer_of(child)
+    os.kill(worker, signal.SIGSTOP)
     child.send_signal(signum)  # the build alone, not its process group
+    child.wait(timeout=60)
+    with contextlib.suppress(ProcessLookupError):  # let it run: it must notice it is alone
+        os.kill(worker, signal.SIGCONT)
     _, stderr = child.communicate(timeout=60)
     assert not (tmp_path / "site").exists()  # nothing was published
     if signum == signal.SIGINT:
