@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -31,6 +32,15 @@ UNPRIVILEGED_UID = 65534  # nobody
 FIXED_TIME = 1_709_300_000.0  # 2024-03-01T13:33:20Z: the clock of every test build
 FIXED_NS = int(FIXED_TIME) * 10**9
 CLI = (sys.executable, "-m", "generator")  # the command line, for runs that need a Popen
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C handled as at a terminal, however the suite was started. A script that starts it
+    as a background job (`cmd &`, nohup) ignores SIGINT in it, and an ignored signal stays
+    ignored in every program it runs: the builds the interrupt tests start would go on to the
+    end instead of stopping, and the in-process tests would see no KeyboardInterrupt."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
