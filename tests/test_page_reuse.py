@@ -201,14 +201,18 @@ def test_a_kept_read_gives_the_page_keys_of_a_fresh_read(tmp_path: Path) -> None
 
 @pytest.fixture
 def versions(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
-    """`install(name)`: as once version `name` is installed, its number in the site's key and
-    its program identity in every page's key and in the key of an unchanged build (templates
-    alike, so the pages it renders are the same)."""
+    """`install(name)`: as once version `name` is installed: its program identity in the site's
+    key, every page's key and the key of an unchanged build (templates alike, so the pages it
+    renders are the same)."""
 
     def install(name: str) -> None:
         identity = f"{program_identity()} {name}"
-        monkeypatch.setattr(generator.publish.deploy, "__version__", name)
-        for module in (generator.site.page_memo, generator.publish.unchanged_run):
+        modules = (
+            generator.site.page_memo,
+            generator.publish.unchanged_run,
+            generator.publish.deploy,
+        )
+        for module in modules:
             monkeypatch.setattr(module, "program_identity", lambda: identity)
         _template_digest.cache_clear()
 
@@ -250,6 +254,28 @@ def test_after_an_upgrade_that_changes_no_page_an_edit_renders_one_page(
     new_keys = read_pages(live)
     assert new_keys.keys() == old_keys.keys()
     assert not set(new_keys.values()) & set(old_keys.values())
+    (repo / f"{IMAGES[3]}.txt").write_text("# Image 3\n\nEdited.\n")
+    clock.advance(1)
+    assert rendered_image_pages(config, clock) == {f"images/{IMAGES[3]}/index.html"}
+
+
+def test_a_patched_program_of_the_same_version_publishes_its_site_at_once(
+    tmp_path: Path, versions: Callable[[str], None]
+) -> None:
+    """A patched renderer or an upgraded Markdown library, with no new version number, may show
+    a page otherwise: the next build renders the site with it and publishes, rather than
+    keeping the last program's site until the repository changes (and then rendering every
+    page at once); the edit after that renders its one page."""
+    repo = repository(tmp_path)
+    config, clock = config_for(tmp_path), Clock()
+    versions("1.0")
+    run_build(config, clock)
+    live = current_build(config.output)
+    versions("1.0, patched")
+    clock.advance(60)
+    result = run_build(config, clock)
+    assert result.published is not None and result.published.changed
+    assert current_build(config.output) != live
     (repo / f"{IMAGES[3]}.txt").write_text("# Image 3\n\nEdited.\n")
     clock.advance(1)
     assert rendered_image_pages(config, clock) == {f"images/{IMAGES[3]}/index.html"}

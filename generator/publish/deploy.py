@@ -8,16 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from generator import __version__, failpoints
+from generator import failpoints
 from generator.catalog.model import CATALOG_FIELDS, Catalog
 from generator.errors import RepositoryVanished
+from generator.identity import program_identity
 from generator.problems import PROBLEM_ORDER
 from generator.publish.copies import Published, publish, published_key
 from generator.publish.page_reuse import page_memo
 from generator.publish.published import PublishedCatalog
 from generator.publish.signing import signatures, signing_problem
 from generator.read.description import unredacted
-from generator.resources import content_dir, source_files, templates_dir
+from generator.resources import content_dir
 from generator.site.catalog_file import image_records
 from generator.site.content import ContentPage, load_content
 from generator.site.image_memo import ImageMemo
@@ -69,14 +70,15 @@ def site_key(
 
     Comparing keys instead of rendered bytes lets a run that found nothing new skip rendering
     (seconds for 10,000 pages). `records` are the images' catalog.json lines, when made.
+    The program that renders is among it (`program_identity`: version, code, templates and
+    libraries), as it is in every page's key: a patched renderer or an upgraded Markdown
+    library republishes the site at once, and leaves every page's new key recorded.
     """
     digest = hashlib.sha256()
     urls = (target.base_url or "", target.private_base_url or "", target.sign_with or "")
-    for part in (__version__, target.title, *urls, *(p.html for p in pages)):
+    for part in (program_identity(), target.title, *urls, *(p.html for p in pages)):
         digest.update(part.encode() + b"\0")
     digest.update(repr((target.exports, sorted(target.hepix.items()))).encode() + b"\0")
-    for path in source_files(templates_dir()):
-        digest.update(path.read_bytes() + b"\0")
     # The images as catalog.json holds them (made once, for the key and for catalog.json).
     records = image_records(catalog) if records is None else records
     for image in catalog.images:  # a line at a time: joined, all the lines were held twice
