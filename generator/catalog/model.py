@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import operator
 import re
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
@@ -185,6 +186,10 @@ SET_LATER = ("problems", "lifecycle", "free_bytes", "first_seen", "last_changed"
              "permalink", "download_url")  # fmt: skip
 
 
+# Fields whose values many images share (a facet value, a status, the second a run read them):
+# one string object for all the images that hold it (`sys.intern`), not one per image.
+SHARED_TEXTS = ("vm", "os", "arch", "star_lib", "max_size", "extension", "status", "verified_at",
+                "format", "compression", "lifecycle", "first_seen", "last_changed")  # fmt: skip
 FIELD_NAMES = tuple(f.name for f in fields(Image))
 _VALUES = operator.attrgetter(*FIELD_NAMES)  # every field's value, fetched in C
 _SLOTS = tuple(getattr(Image, name).__set__ for name in FIELD_NAMES)  # each slot's setter
@@ -219,7 +224,7 @@ def image_of(values: Sequence[Any]) -> Image:
 def make_image(parsed: ParsedImage, verification: Verification) -> Image:
     """Join a parsed image with its verification into the catalog's record."""
     entry, name = parsed.entry, parsed.name
-    named = {key: value for key, value in name._asdict().items() if key in JSON_KEYS}
+    named = {key: _shared(key, value) for key, value in name._asdict().items() if key in JSON_KEYS}
     return Image(
         id=entry.id,
         vm=entry.vm,
@@ -249,6 +254,11 @@ def make_image(parsed: ParsedImage, verification: Verification) -> Image:
         check=verification.check,
         create_command=verification.create,
     )
+
+
+def _shared(field_name: str, value: object) -> object:
+    """The value; the one object of its text when images share the field's values."""
+    return sys.intern(value) if type(value) is str and field_name in SHARED_TEXTS else value
 
 
 @dataclass(frozen=True)

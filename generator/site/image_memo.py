@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import marshal
+import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Protocol
@@ -33,6 +34,10 @@ from generator.site.search_index import row_words, spaced
 from generator.site.views import Row, make_row
 
 ROW_FIELDS = tuple(f.name for f in fields(Row))
+# A kept row's fields whose texts few images share (the rest, facet values and labels, dates and
+# search words, are interned: one object for all the rows that show it, 1.3 KB less a row).
+ROW_OWN = frozenset({"url", "name", "detail", "md5", "text_words"})
+_ROW_SHARED_AT = tuple(n for n, name in enumerate(ROW_FIELDS) if name not in ROW_OWN)
 CHECK_SIZE = 16  # bytes of the digest that opens each kept piece
 BATCH = 2000  # keys looked up per query
 
@@ -123,8 +128,12 @@ def decode(key: str, blob: bytes) -> Pieces | None:
 def _row_of(values: tuple) -> Row:
     """A Row of its fields' values in order, without `__init__`, which sets each of a frozen
     dataclass's fields through `object.__setattr__` (a third of decoding a kept piece)."""
+    texts = list(values)
+    for n in _ROW_SHARED_AT:
+        if type(texts[n]) is str:
+            texts[n] = sys.intern(texts[n])
     row = object.__new__(Row)
-    row.__dict__.update(zip(ROW_FIELDS, values, strict=True))
+    row.__dict__.update(zip(ROW_FIELDS, texts, strict=True))
     return row
 
 
