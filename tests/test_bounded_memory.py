@@ -1,5 +1,6 @@
 """A build's memory stays bounded: image pages are made when they are written, one at a time,
-and the site they make is the one a render held whole in memory would give, byte for byte."""
+catalog.json part by part, and the site they make is the one a render held whole in memory
+would give, byte for byte."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import gc
 import hashlib
 import json
 import os
+import sys
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -192,3 +194,93 @@ def test_a_changed_plain_file_skips_making_deferred_ones_twice(tmp_path: Path) -
     publish({"index.html": b"b", "images/xen/x/index.html": counted(b"x page", reads)}, output)
     assert reads == [b"x page"]
     assert (output / "images/xen/x/index.html").read_bytes() == b"x page"
+
+
+LONG = 460  # images with long descriptions: catalog.json of about 5 MB, one index of every row
+
+
+def described(tmp_path: Path, count: int = LONG) -> Path:
+    """Images whose descriptions (kept in catalog.json as written) are 9 KB each: catalog.json
+    is several MB, while no other file of the site held in memory (the index, the problems
+    page, SUMS files) comes near a quarter of it."""
+    entries = {}
+    for n in range(count):
+        text = f"# Worker image {n}\n\n" + "Built for grid jobs on the farm. " * 280
+        path = f"xen/sl7.{n % 10}_x86_64_sl20a_8GB_n{n:04d}.img"
+        entries.update(image_entries(path, f"image {n}\n", text))
+    return write_tree(tmp_path / "repo", entries)
+
+
+_WATCHES: list[Callable[[tuple], None]] = []  # the watch now listening, if any
+
+
+def _audited(event: str, args: tuple) -> None:
+    if event == "open" and _WATCHES:
+        _WATCHES[-1](args)
+
+
+class WriteWatch:
+    """What a build holds when it opens one file of the site to write it, and what making,
+    digesting and writing that file add, seen through the `open` audit event that `os.open`
+    raises (`sys.addaudithook`): the build's own code runs as it is, nothing is replaced.
+
+    `opens`: for each file opened to be written, whether it is the watched one, the traced
+    memory then, and the highest traced memory since the file opened before it.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.opens: list[tuple[bool, int, int]] = []
+        self.largest = 0  # bytes of the largest block alive when the file was opened
+
+    def __call__(self, args: tuple) -> None:
+        path, _mode, flags = args
+        if not isinstance(path, str) or not flags & (os.O_WRONLY | os.O_RDWR):
+            return
+        watched = path.endswith(f"/{self.name}")
+        self.opens.append((watched, *tracemalloc.get_traced_memory()))
+        if watched and not self.largest:
+            self.largest = max(trace.size for trace in tracemalloc.take_snapshot().traces)
+        tracemalloc.reset_peak()
+
+    def added(self) -> int:
+        """How far traced memory rose, from the opening of the file written before the watched
+        one to that of the file written after it, above what was held at the first: the
+        watched file made, digested and written (whichever of those the build does there)."""
+        first = next(n for n, (watched, _, _) in enumerate(self.opens) if watched)
+        after = next(n for n in range(first, len(self.opens)) if not self.opens[n][0])
+        return max(peak for _, _, peak in self.opens[first : after + 1]) - self.opens[first - 1][1]
+
+
+@contextlib.contextmanager
+def watching(name: str) -> Iterator[WriteWatch]:
+    """A `WriteWatch` of the file `name` while traced; the audit hook, which cannot be removed,
+    is added once and does nothing outside this block."""
+    if not hasattr(sys, "_star_write_watch"):
+        sys.addaudithook(_audited)
+        sys._star_write_watch = True  # type: ignore[attr-defined]
+    watch = WriteWatch(name)
+    gc.collect()
+    tracemalloc.start()
+    _WATCHES.append(watch)
+    try:
+        yield watch
+    finally:
+        _WATCHES.remove(watch)
+        tracemalloc.stop()
+
+
+def test_a_build_never_holds_catalog_json_whole(tmp_path: Path) -> None:
+    """A real build of a catalog whose catalog.json is several MB: when it opens catalog.json to
+    write it, no block as large as a quarter of the file is alive (the file was one bytes
+    object, held from rendering to this moment), and making, digesting and writing it raise
+    what the build holds by less than a quarter of its size (it was made by joining every line
+    into one text, then encoding it: twice its size at once)."""
+    described(tmp_path)
+    with one_core(), watching("catalog.json") as watch:
+        build(config_for(tmp_path, jobs=1), clock=lambda: FIXED_TIME)
+    written = tmp_path / "site/catalog.json"
+    size = written.stat().st_size
+    assert size > 4_000_000 and len(json.loads(written.read_bytes())["images"]) == LONG
+    assert watch.largest < size / 4, f"a block of {watch.largest:,} B held; the file: {size:,} B"
+    assert watch.added() < size / 4, f"{watch.added():,} B more to write a file of {size:,} B"

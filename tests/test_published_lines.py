@@ -1,6 +1,6 @@
 """catalog.json and memory: the live one read back a line at a time, with the facts of a whole
 parse and the memory of a few ids (`publish.catalog_lines`, `publish.published`); a new one
-made without copies of its text (`render.catalog_json`)."""
+made in parts, or joined without copies of its text (`site.catalog_file`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.publish.catalog_lines import read_catalog_file
+from generator.publish.catalog_lines import parsed_parts, read_catalog_file
 from generator.publish.published import published_catalog
 
 GOLDEN = Path(__file__).parent / "golden" / "demo" / "catalog.json"
@@ -31,6 +31,19 @@ def test_a_published_catalog_reads_as_json_loads_reads_it(tmp_path: Path) -> Non
     assert read_catalog_file(written(tmp_path, text), {}) == json.loads(text)
     ids = read_catalog_file(written(tmp_path, text), {"images": lambda image: image["id"]})
     assert ids is not None and ids["images"] == [i["id"] for i in json.loads(text)["images"]]
+
+
+def test_parts_split_anywhere_parse_as_the_file_whole() -> None:
+    """`parsed_parts` (the `exports:` made from the catalog.json being published, never joined)
+    gives what `json.loads` gives the file whole, wherever its parts split it: inside a line,
+    inside a character of several bytes, beside a U+2028 (JSON keeps it as it is)."""
+    text = GOLDEN.read_text(encoding="utf-8").replace(
+        '"description":"', '"description":"é\u2028€ ', 1
+    )
+    data = text.encode("utf-8")
+    for size in (1, 2, 3, 1000, len(data)):
+        parts = [data[start : start + size] for start in range(0, len(data), size)]
+        assert parsed_parts(parts) == json.loads(text)
 
 
 def test_another_layout_is_parsed_whole_with_the_same_result(tmp_path: Path) -> None:
@@ -106,8 +119,9 @@ def test_reading_the_live_catalog_back_holds_ids_not_records(tmp_path: Path) -> 
 
 
 def test_catalog_json_is_made_without_copies_of_itself() -> None:
-    """Writing catalog.json holds at most its text and its bytes at once (about twice its
-    size; four times when each step copied the whole text), over 2,000 images' records."""
+    """catalog.json made whole (for a site rendered in memory: a build makes it in parts)
+    holds at most its parts and their join at once (about twice its size; four times when
+    each step copied the whole text), over 2,000 images' records."""
     from bench.bench_site import synthetic_catalog
     from generator.site.catalog_file import catalog_json, image_records
 

@@ -9,6 +9,7 @@ with the same result; so is one whose lines do not parse.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -71,6 +72,26 @@ def shrunk_lines(lines: Iterable[str], shrink: dict[str, Shrink]) -> dict[str, A
                 raise NotLines("no closing brace after the last entry")
             return found
     raise NotLines("no closing brace")
+
+
+def parsed_parts(parts: Iterable[bytes]) -> dict[str, Any]:
+    """A catalog.json this program made, given in the parts it is made in
+    (`site.catalog_file.catalog_parts`), parsed as `json.loads` parses it whole, without
+    joining it. Raises `NotLines` for another layout (never ours)."""
+    return shrunk_lines(_lines_of(parts), {})
+
+
+def _lines_of(parts: Iterable[bytes]) -> Iterator[str]:
+    """The lines of UTF-8 text given in parts split anywhere; only `\n` ends a line (JSON
+    text may hold U+2028 as it is)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    rest = ""
+    for part in parts:
+        *lines, rest = (rest + decoder.decode(part)).split("\n")
+        yield from lines
+    rest += decoder.decode(b"", final=True)
+    if rest:
+        yield rest
 
 
 def _items(stream: Iterator[str], reduce: Shrink) -> tuple[list[Any], str]:

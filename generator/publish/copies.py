@@ -15,7 +15,6 @@ import contextlib
 import ctypes
 import ctypes.util
 import datetime
-import hashlib
 import os
 import stat
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from generator.publish.in_place import CREATE, link_to, make_folders, put
 from generator.publish.made_pages import MadePages
 from generator.publish.manifest import (
     Manifest,
+    digest_of,
     digests,
     key_path,
     manifest_bytes,
@@ -47,7 +47,7 @@ from generator.publish.output_checks import (
     reason,
     unsafe_area,
 )
-from generator.site.deferred import Deferred
+from generator.site.deferred import Chunked, Deferred, made_when_written, parts_of
 from generator.site.page_memo import Reused, page_keys, pages_bytes, pages_path, read_pages
 
 _LIBC_NAME = ctypes.util.find_library("c")
@@ -90,11 +90,12 @@ def publish(files: dict[str, bytes], output: Path, key: str = "") -> Published:
     """Bring the unpublished copy up to date, then swap it in with one rename.
 
     A `Deferred` file (`site.deferred`) is made when it is written and dropped right after, so
-    the site is never in memory whole; its digest is known only then.
+    the site is never in memory whole; a `Chunked` one is made, digested and written part by
+    part. Their digests are known only then.
     """
     output = output.absolute()
     kind = check_output(output)
-    new = digests({p: data for p, data in files.items() if not isinstance(data, Deferred)})
+    new = digests({p: data for p, data in files.items() if not made_when_written(data)})
     current = our_slot(output) if kind == OURS else None
     if current is not None and is_real_dir(current) and _holds(current, files, new):
         _note_page_keys(current, files)
@@ -116,18 +117,25 @@ def publish(files: dict[str, bytes], output: Path, key: str = "") -> Published:
 def _holds(build: Path, files: Mapping[str, object], new: dict[str, str]) -> bool:
     """Whether the copy's manifest records exactly these files with these bytes.
 
-    Deferred files are made one at a time to be digested, and only once every other file
-    matched (then the site is most likely unchanged, as when only the program's identity did).
+    Deferred files are made one at a time to be digested (a chunked one part by part), and only
+    once every other file matched (then the site is most likely unchanged, as when only the
+    program's identity did).
     """
     manifest = read_manifest(build)
     if manifest.keys() != files.keys() or any(manifest[p] != d for p, d in new.items()):
         return False
     with MadePages(files) as pages:
         return all(
-            manifest[p] == _sha256(pages.bytes_of(p, data))
+            manifest[p] == digest_of(parts_of(_made(pages, p, data)))
             for p, data in sorted(files.items())
-            if isinstance(data, Deferred)
+            if made_when_written(data)
         )
+
+
+def _made(pages: MadePages, relpath: str, data: Deferred | Chunked) -> bytes | Chunked:
+    """A file made when written, made: a deferred file's bytes (a page as a worker rendered
+    it); a chunked file as it is, since it is made part by part each time it is read."""
+    return pages.bytes_of(relpath, data) if isinstance(data, Deferred) else data
 
 
 def _note_page_keys(build: Path, files: Mapping[str, object]) -> None:
@@ -142,10 +150,6 @@ def _note_page_keys(build: Path, files: Mapping[str, object]) -> None:
         return
     with contextlib.suppress(OSError):  # only a saving lost: the next build records them
         _write(pages_path(build), pages_bytes(keys))
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _other_slot(output: Path, current: Path | None) -> Path:
@@ -170,8 +174,9 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
     The manifest is rewritten first as a journal: every path this run may touch is listed,
     without a digest where the bytes may change, so a run killed half-way leaves a copy whose
     untrusted files the next run rewrites, and whose every file is still known as ours.
-    A deferred file's digest is not known before it is made: the journal lists it untrusted.
-    `new` gains those digests as the files are written.
+    A deferred or chunked file's digest is not known before it is made: the journal lists it
+    untrusted. `new` gains those digests as the files are written. A chunked file is made twice,
+    part by part: once to be digested, once more to be written if its digest changed.
     """
     old = _adopt_slot(target)
     journal = {p: old.get(p) if old.get(p) == new.get(p) else None for p in {*old, *files}}
@@ -190,9 +195,9 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
             if index == len(files) // 2:
                 failpoints.reach("publishing")
             data = files[relpath]
-            if isinstance(data, Deferred):  # made, digested, written if new, then let go
-                data = pages.bytes_of(relpath, data)
-                new[relpath] = _sha256(data)
+            if made_when_written(data):  # made, digested, written if new, then let go
+                data = _made(pages, relpath, data)
+                new[relpath] = digest_of(parts_of(data))
             if old.get(relpath) != new[relpath]:
                 make_folders(target, relpath, made)
                 _put(target, relpath, data, old)
@@ -202,7 +207,7 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
     return written, len(new) - written
 
 
-def _put(target: Path, relpath: str, data: bytes | Reused, old: Manifest) -> None:
+def _put(target: Path, relpath: str, data: bytes | Reused | Chunked, old: Manifest) -> None:
     """Write one file of the copy in place (see `in_place.put`); a page the other copy holds
     becomes a second name of that copy's file (`in_place.link_to`)."""
     path = f"{target}/{relpath}"
@@ -212,8 +217,7 @@ def _put(target: Path, relpath: str, data: bytes | Reused, old: Manifest) -> Non
         other_copy = data.copy != target and data.copy.parent == target.parent
         if other_copy and link_to(data.source, path, data.sha256):
             return
-        data = data.read()
-    put(path, data, relpath in old)
+    put(path, parts_of(data), relpath in old)
 
 
 def _refuse_links_inside(target: Path, path: Path, real_dirs: set[Path]) -> None:

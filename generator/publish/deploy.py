@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,6 +12,7 @@ from generator.catalog.model import CATALOG_FIELDS, Catalog
 from generator.errors import RepositoryVanished
 from generator.identity import program_identity
 from generator.problems import PROBLEM_ORDER
+from generator.publish.catalog_lines import parsed_parts
 from generator.publish.copies import Published, publish, published_key
 from generator.publish.page_reuse import page_memo
 from generator.publish.published import PublishedCatalog
@@ -21,6 +21,7 @@ from generator.read.description import unredacted
 from generator.resources import content_dir
 from generator.site.catalog_file import image_records
 from generator.site.content import ContentPage, load_content
+from generator.site.deferred import Chunked, parts_of
 from generator.site.image_memo import ImageMemo
 from generator.site.image_page import Audience
 from generator.site.page_memo import view_bytes
@@ -136,15 +137,16 @@ def deploy(
     return catalog, publish(files, target.output, key)
 
 
-def export_files(catalog_bytes: bytes, target: SiteTarget) -> dict[str, bytes]:
-    """The `exports:` formats, made from the catalog.json being published, as `export` would."""
+def export_files(catalog_file: bytes | Chunked, target: SiteTarget) -> dict[str, bytes]:
+    """The `exports:` formats, made from the catalog.json being published, as `export` would:
+    parsed a line at a time from the parts it is made in, never held whole beside its parse."""
     if not target.exports:
         return {}
     from generator.export import site_files
     from generator.export.settings import ExportSettings
 
     settings = ExportSettings(target.base_url, target.title, target.hepix)
-    return site_files(json.loads(catalog_bytes), target.exports, settings)
+    return site_files(parsed_parts(parts_of(catalog_file)), target.exports, settings)
 
 
 def public(target: SiteTarget) -> Audience:

@@ -17,6 +17,7 @@ import errno
 import hashlib
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from generator.publish.output_checks import unsafe_area
@@ -52,15 +53,16 @@ def make_folders(target: Path, relpath: str, made: set[str]) -> None:
     made.add(folder)
 
 
-def put(path: str, data: bytes, ours: bool) -> None:
-    """Give the file at `path` the bytes `data`.
+def put(path: str, parts: Iterable[bytes], ours: bool) -> None:
+    """Give the file at `path` the bytes `parts` make, one after the other (a large file is
+    written as the parts it is made in, never joined: `site.deferred.Chunked`).
 
     `ours` (the manifest lists the path): a regular file with no other name is overwritten in
     place, ten times quicker than any way that frees its blocks (rename, unlink, truncation to
     zero: ext4 flushes or discards them at once). Anything else there (a link, a second name,
     a fifo, a stray the manifest does not list) is unlinked and the file created anew.
     """
-    if ours and _overwrite(path, data):
+    if ours and _overwrite(path, parts):
         return
     try:
         fd = os.open(path, CREATE, 0o666)
@@ -68,12 +70,12 @@ def put(path: str, data: bytes, ours: bool) -> None:
         os.unlink(path)
         fd = os.open(path, CREATE, 0o666)
     try:
-        _write_all(fd, data)
+        _write_parts(fd, parts)
     finally:
         os.close(fd)
 
 
-def _overwrite(path: str, data: bytes) -> bool:
+def _overwrite(path: str, parts: Iterable[bytes]) -> bool:
     """Overwrite our own file in place; False, with the entry unlinked, when it is not that."""
     try:
         fd = os.open(path, OVERWRITE)
@@ -85,8 +87,7 @@ def _overwrite(path: str, data: bytes) -> bool:
         try:
             found = os.fstat(fd)
             if stat.S_ISREG(found.st_mode) and found.st_nlink == 1:
-                _write_all(fd, data)
-                os.ftruncate(fd, len(data))
+                os.ftruncate(fd, _write_parts(fd, parts))
                 return True
         finally:
             os.close(fd)
@@ -144,7 +145,12 @@ def _sha256_of(fd: int) -> str:
     return digest.hexdigest()
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+def _write_parts(fd: int, parts: Iterable[bytes]) -> int:
+    """Write every part, in order; the number of bytes written."""
+    size = 0
+    for part in parts:
+        view = memoryview(part)
+        size += len(view)
+        while view:
+            view = view[os.write(fd, view) :]
+    return size

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 Manifest = dict[str, str | None]  # relative path -> digest; None: ours, bytes not trusted
@@ -19,6 +20,15 @@ def digests(files: dict[str, bytes]) -> dict[str, str]:
         path: getattr(data, "sha256", None) or hashlib.sha256(data).hexdigest()
         for path, data in sorted(files.items())
     }
+
+
+def digest_of(parts: Iterable[bytes]) -> str:
+    """SHA-256 of a file given as parts (`site.deferred.parts_of`): a chunked file is digested
+    as it is made, never joined."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
 
 
 def manifest_path(build: Path) -> Path:

@@ -8,9 +8,11 @@ file (the publisher removes what the new site does not have).
 from __future__ import annotations
 
 import subprocess
+import tempfile
+from collections.abc import Iterable
 
 from generator.problems import Problem, problem
-from generator.site.deferred import materialised
+from generator.site.deferred import parts_of
 from generator.site.sums import SUMS_NAMES
 
 SIGNED = (*SUMS_NAMES.values(), "catalog.json")
@@ -22,7 +24,7 @@ def signing_problem(key: str) -> Problem | None:
 
     Asked before rendering, so the problem reaches catalog.json and the problems page too.
     """
-    listed = _gpg(["--list-secret-keys", "--with-colons", "--", key], b"")
+    listed = _gpg(["--list-secret-keys", "--with-colons", "--", key], ())
     if isinstance(listed, str):
         return _failed(key, listed)
     return None if listed.startswith(b"sec:") else _failed(key, "no secret key matches it")
@@ -36,18 +38,26 @@ def signatures(files: dict[str, bytes], key: str) -> tuple[dict[str, bytes], Pro
         if name not in files:
             continue
         arguments = ["--armor", "--detach-sign", "--local-user", key, "--output", "-"]
-        signed = _gpg(arguments, materialised(files[name]))
+        signed = _gpg(arguments, parts_of(files[name]))
         if isinstance(signed, str):
             return {}, _failed(key, signed)
         made[f"{name}.asc"] = signed
     return made, None
 
 
-def _gpg(arguments: list[str], data: bytes) -> bytes | str:
-    """gpg's standard output, or the reason it failed (its last message line)."""
+def _gpg(arguments: list[str], parts: Iterable[bytes]) -> bytes | str:
+    """gpg's standard output, or the reason it failed (its last message line).
+
+    Its input, `parts`, goes through a temporary file written part by part rather than a pipe
+    fed from one bytes object: catalog.json is signed without being joined
+    (`site.deferred.Chunked`).
+    """
     command = ["gpg", "--batch", "--no-tty", "--quiet", *arguments]
     try:
-        done = subprocess.run(command, input=data, capture_output=True, timeout=GPG_TIMEOUT)
+        with tempfile.TemporaryFile() as given:
+            given.writelines(parts)
+            given.seek(0)
+            done = subprocess.run(command, stdin=given, capture_output=True, timeout=GPG_TIMEOUT)
     except FileNotFoundError:
         return "gpg is not installed (Debian: gnupg)"
     except subprocess.TimeoutExpired:

@@ -1,8 +1,10 @@
 """catalog.json: the catalog's one file of data, made from each image's kept line (`image_memo`)
-so that an unchanged image costs a join, not a serialisation."""
+so that an unchanged image costs a join, not a serialisation; made in parts, so that a build
+never holds it whole beside the lines it is made of (`site.deferred.Chunked`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -11,17 +13,44 @@ from generator.problems import Problem
 from generator.site.image_memo import Pieces, problem_lines
 from generator.site.records import compact_json, image_record
 
+PART_SIZE = 256 * 1024  # characters of catalog.json per part: a few hundred KB, never the file
+
 
 def catalog_json(
     catalog: Catalog, records: dict[str, str] | None = None, pieces: list[Pieces] | None = None
 ) -> bytes:
-    """Stable JSON: sorted keys, one top-level key per line and one list item (an image, a
-    problem) per line, so unchanged catalogs give equal bytes and a change is a line of a diff.
+    """catalog.json whole (`catalog_parts` joined): for a site rendered in memory, not published
+    by parts (tests, `write_files`)."""
+    return b"".join(catalog_parts(catalog, records, pieces))
 
+
+def catalog_parts(
+    catalog: Catalog, records: dict[str, str] | None = None, pieces: list[Pieces] | None = None
+) -> Iterator[bytes]:
+    """catalog.json's bytes as parts of about `PART_SIZE` characters, each encoded alone: the
+    file is never held whole, as text or as bytes (`site.deferred.Chunked`).
+
+    Stable JSON: sorted keys, one top-level key per line and one list item (an image, a
+    problem) per line, so unchanged catalogs give equal bytes and a change is a line of a diff.
     `records` are the images' lines (`image_records`) when the caller already made them;
-    `pieces` (`image_memo`) hold the lines of the images' problems. The lines are joined once,
-    into the one text that is encoded: the file is never held in several copies at once.
+    `pieces` (`image_memo`) hold the lines of the images' problems.
     """
+    batch: list[str] = []
+    size = 0
+    for text in _catalog_texts(catalog, records, pieces):
+        batch.append(text)
+        size += len(text)
+        if size >= PART_SIZE:
+            yield "".join(batch).encode("utf-8")
+            batch, size = [], 0
+    if batch:
+        yield "".join(batch).encode("utf-8")
+
+
+def _catalog_texts(
+    catalog: Catalog, records: dict[str, str] | None, pieces: list[Pieces] | None
+) -> Iterator[str]:
+    """The text of catalog.json as the pieces it is made of, in order (lines are not copied)."""
     records = image_records(catalog) if records is None else records
     known = problem_lines(catalog.images, pieces) if pieces is not None else {}
     values = {
@@ -30,12 +59,10 @@ def catalog_json(
     }
     values["images"] = [records[image.id] for image in catalog.images]
     values["problems"] = [_problem_line(p, known) for p in catalog.problems]
-    text: list[str] = []
-    for key, value in sorted(values.items()):
-        text += [",\n" if text else "{\n", compact_json(key), ": "]
-        text += _list_text(value) if isinstance(value, list) else [value]
-    text.append("\n}\n")
-    return "".join(text).encode("utf-8")
+    for number, (key, value) in enumerate(sorted(values.items())):
+        yield from (",\n" if number else "{\n", compact_json(key), ": ")
+        yield from _list_text(value) if isinstance(value, list) else (value,)
+    yield "\n}\n"
 
 
 def _problem_line(problem: Problem, known: dict[int, tuple[object, str]]) -> str:
@@ -51,17 +78,17 @@ def _item_lines(value: Any) -> list[str] | str:
     return compact_json(value)
 
 
-def _list_text(lines: list[str]) -> list[str]:
-    """A list of one item per line, as parts of the text (the lines are not copied)."""
+def _list_text(lines: list[str]) -> Iterator[str]:
+    """A list of one item per line, as pieces of the text (the lines are not copied)."""
     if not lines:
-        return ["[]"]
-    parts = ["[\n"]
+        yield "[]"
+        return
+    yield "[\n"
     for number, line in enumerate(lines):
         if number:
-            parts.append(",\n")
-        parts.append(line)
-    parts.append("\n]")
-    return parts
+            yield ",\n"
+        yield line
+    yield "\n]"
 
 
 def image_records(catalog: Catalog) -> dict[str, str]:

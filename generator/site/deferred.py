@@ -5,11 +5,15 @@ A full build of a large catalog would otherwise hold every image page in memory 
 value stands in the site's mapping for such a file; publishing makes its bytes, digests and
 writes them, and drops them before the next file (`read`), so only one is alive at a time (a
 few chunks of them when workers render many pages: `publish.made_pages`).
+
+One file is too large to be held whole even once: catalog.json (15 MiB at 10,000 images, on top
+of the images' lines the site pieces already hold). It is `Chunked`: made in parts of a few
+hundred KB each time it is read, and digested, compared and written part by part (`parts_of`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from generator.site.page_memo import PageMemo, Reused
 
@@ -46,6 +50,30 @@ def deferred_page(
     return memo.reuse(key, render) or Deferred(render, key, page=True)
 
 
-def materialised(data: bytes | Reused | Deferred) -> bytes:
-    """The bytes a value of the site's mapping stands for."""
-    return data.read() if isinstance(data, Reused | Deferred) else data
+class Chunked:
+    """A large file's bytes, made as a sequence of parts each time they are asked for and never
+    joined: publishing digests the parts, then writes them if the digest changed, so the file is
+    made twice, part by part, rather than held whole once."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Iterable[bytes]]) -> None:
+        self.make = make
+
+    def parts(self) -> Iterator[bytes]:
+        """The file's bytes in parts, made now: each call makes them again."""
+        return iter(self.make())
+
+
+def made_when_written(data: object) -> bool:
+    """Whether a value of the site's mapping is made only when written: its digest is not
+    known before (`Deferred`, `Chunked`)."""
+    return isinstance(data, Deferred | Chunked)
+
+
+def parts_of(data: bytes | Reused | Deferred | Chunked) -> Iterator[bytes]:
+    """The bytes a value of the site's mapping stands for, as parts: a `Chunked` file in the
+    parts it is made in, never joined; any other as one part, whole."""
+    if isinstance(data, Chunked):
+        return data.parts()
+    return iter((data.read() if isinstance(data, Reused | Deferred) else data,))

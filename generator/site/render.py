@@ -19,13 +19,13 @@ from markupsafe import Markup, escape
 
 from generator.catalog.model import Catalog, Image
 from generator.resources import templates_dir
-from generator.site.catalog_file import catalog_json, image_records
+from generator.site.catalog_file import catalog_json, catalog_parts, image_records
 from generator.site.content import ContentPage
-from generator.site.deferred import Deferred, deferred_page, materialised
+from generator.site.deferred import Chunked, Deferred, deferred_page, parts_of
 from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
 from generator.site.image_inputs import page_inputs
-from generator.site.image_memo import ImageMemo, site_pieces
+from generator.site.image_memo import ImageMemo, Pieces, site_pieces
 from generator.site.image_page import (
     PUBLIC,
     Audience,
@@ -109,7 +109,8 @@ def render_site(
 
     With a `memo` of the pages already published, unchanged pages are `Reused`, not rendered.
     `images`: the images' rows, catalog.json lines and words, kept by image (`image_memo`).
-    `defer`: image and listing pages are `Deferred`, made as they are written (`site.deferred`).
+    `defer`: image and listing pages are `Deferred`, made as they are written, and catalog.json
+    is `Chunked`, made part by part as it is written (`site.deferred`).
     For the members-only copy (`audience.private`): pages marked noindex, image pages with
     descriptions as written, and no sitemap.
     """
@@ -129,7 +130,7 @@ def render_site(
     large = len(rows) > layout.table_limit
     listing = listing_pages(rows, nav, layout.listing_page_size) if large else {}
     records = {image.id: p.record for image, p in zip(catalog.images, pieces, strict=True)}
-    files = {"catalog.json": catalog_json(catalog, records, pieces)}
+    files = {"catalog.json": _catalog_file(env, catalog, records, pieces)}
     index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
     index = replace(index, news=news_items(catalog.events), removed=recently_removed(catalog))
     files["index.html"] = _render(env, "index.html", index)
@@ -177,6 +178,16 @@ def image_files(
         files[f"{image.output_dir}/index.html"] = _render_lazily(env, "image.html", inputs, view)
         files[f"{image.output_dir}/image.json"] = _record_file(env, records[image.id])
     return files
+
+
+def _catalog_file(
+    env: jinja2.Environment, catalog: Catalog, records: dict[str, str], pieces: list[Pieces]
+) -> bytes | Chunked:
+    """catalog.json; with deferred pages, made part by part as it is written: whole, it would
+    be held at the build's fullest point beside every image's line it is made of."""
+    if getattr(env, "defer_pages", False):
+        return Chunked(partial(catalog_parts, catalog, records, pieces))
+    return catalog_json(catalog, records, pieces)
 
 
 def _problems_file(env: jinja2.Environment, catalog: Catalog, nav: Nav) -> bytes:
@@ -337,8 +348,9 @@ def sitemap(
 
 def write_files(files: dict[str, bytes], directory: Path) -> None:
     """Write the in-memory site under `directory` (which must be new and empty); a deferred or
-    reused file is made as it is written."""
+    reused file is made as it is written, a chunked one part by part."""
     for relpath, data in sorted(files.items()):
         path = directory / relpath
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(materialised(data))
+        with path.open("wb") as handle:
+            handle.writelines(parts_of(data))
