@@ -9,11 +9,13 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import image_entries, read_catalog, write_tree
+from generator.build import build as run_build
+from tests.conftest import config_for, image_entries, read_catalog, write_tree
 from tests.test_sums import build_with
 
 IMG = "xen/sl7.3_x86_64_sl20a_8GB_signed.img"
@@ -91,3 +93,23 @@ def test_a_key_that_reads_as_an_option_is_refused(tmp_path: Path) -> None:
     done = build(tmp_path, "--export-secret-keys", {})
     assert done.returncode == 2 and "key 'sign-with': expected a GnuPG key id" in done.stderr
     assert not (tmp_path / "site").exists()
+
+
+def test_without_a_temporary_file_for_gpg_the_site_is_published_unsigned(
+    tmp_path: Path, gnupg_home: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gpg reads what it signs from a temporary file (catalog.json is written there part by
+    part, never joined): when none can be made, the build reports it as a signing failure and
+    publishes the site unsigned, as for any other."""
+    monkeypatch.setenv("GNUPGHOME", gnupg_home["GNUPGHOME"])
+    not_a_folder = tmp_path / "tmp"
+    not_a_folder.write_text("a file where the temporary folder should be\n")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+    write_tree(tmp_path / "repo", image_entries(IMG, b"signed bytes\n"))
+    config = replace(config_for(tmp_path), sign_with="catalog-test@example.org")
+    result = run_build(config)
+    (failed,) = [p for p in result.summary.problems if p.code == "signing_failed"]
+    assert "cannot give gpg its input through a temporary file: Not a directory" in failed.message
+    site = tmp_path / "site"
+    assert (site / "index.html").is_file() and (site / "SHA256SUMS").is_file()
+    assert not list(site.glob("*.asc"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from collections.abc import Iterable
+from typing import BinaryIO
 
 from generator.problems import Problem, problem
 from generator.site.deferred import parts_of
@@ -54,9 +55,11 @@ def _gpg(arguments: list[str], parts: Iterable[bytes]) -> bytes | str:
     """
     command = ["gpg", "--batch", "--no-tty", "--quiet", *arguments]
     try:
-        with tempfile.TemporaryFile() as given:
-            given.writelines(parts)
-            given.seek(0)
+        given = _input_file(parts)
+    except OSError as exc:  # no usable temporary folder, or a full one
+        return f"cannot give gpg its input through a temporary file: {exc.strerror or exc}"
+    try:
+        with given:
             done = subprocess.run(command, stdin=given, capture_output=True, timeout=GPG_TIMEOUT)
     except FileNotFoundError:
         return "gpg is not installed (Debian: gnupg)"
@@ -66,6 +69,18 @@ def _gpg(arguments: list[str], parts: Iterable[bytes]) -> bytes | str:
         lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
         return lines[-1].removeprefix("gpg: ") if lines else f"gpg exited {done.returncode}"
     return done.stdout
+
+
+def _input_file(parts: Iterable[bytes]) -> BinaryIO:
+    """A temporary file holding the parts, open at its start (closed on failure)."""
+    given = tempfile.TemporaryFile()  # noqa: SIM115 (the caller closes it)
+    try:
+        given.writelines(parts)
+        given.seek(0)
+    except BaseException:
+        given.close()
+        raise
+    return given
 
 
 def _failed(key: str, detail: str) -> Problem:
