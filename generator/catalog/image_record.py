@@ -16,7 +16,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from generator.catalog.model import FIELD_NAMES, SET_LATER, SHARED_TEXTS, Image, image_of
+from generator.catalog.model import (
+    FIELD_NAMES,
+    SET_LATER,
+    SHARED_TEXTS,
+    Image,
+    image_of,
+    share_texts,
+)
 from generator.digests import Digest
 from generator.problems import PROBLEM_ORDER, from_rows, to_rows
 from generator.read.check_command import CheckCommand
@@ -122,9 +129,7 @@ def image_from_text(text: str) -> Image:
 
 def _shared(values: list) -> Texts:
     """Intern the SHARED_TEXTS fields' texts; the record's `Texts`, holding its OWN fields'."""
-    for index in _SHARED_AT:
-        if type(values[index]) is str:
-            values[index] = sys.intern(values[index])
+    share_texts(values, _SHARED_AT)
     texts: dict[str, str] = {}
     for index in _OWN_AT:
         if type(values[index]) is str:

@@ -261,6 +261,14 @@ def _shared(field_name: str, value: object) -> object:
     return sys.intern(value) if type(value) is str and field_name in SHARED_TEXTS else value
 
 
+def share_texts(values: list[Any], positions: Sequence[int]) -> None:
+    """Intern the texts at these positions of `values` (fields whose values images share, as
+    a record or row is read back: see SHARED_TEXTS)."""
+    for n in positions:
+        if type(values[n]) is str:
+            values[n] = sys.intern(values[n])
+
+
 @dataclass(frozen=True)
 class Event:
     """One piece of news about one image; (image_id, kind, at) is its stable identity."""

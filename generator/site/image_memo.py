@@ -19,13 +19,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import marshal
-import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Protocol
 
 from generator.catalog.image_record import token_values
-from generator.catalog.model import Image
+from generator.catalog.model import Image, share_texts
 from generator.identity import program_identity
 from generator.parallel import shared_map
 from generator.site.page_memo import PageMemo, ValueBytes
@@ -129,9 +128,7 @@ def _row_of(values: tuple) -> Row:
     """A Row of its fields' values in order, without `__init__`, which sets each of a frozen
     dataclass's fields through `object.__setattr__` (a third of decoding a kept piece)."""
     texts = list(values)
-    for n in _ROW_SHARED_AT:
-        if type(texts[n]) is str:
-            texts[n] = sys.intern(texts[n])
+    share_texts(texts, _ROW_SHARED_AT)
     row = object.__new__(Row)
     row.__dict__.update(zip(ROW_FIELDS, texts, strict=True))
     return row
