@@ -14,12 +14,13 @@ it was live, two builds ago, would see it change: the web server serves only the
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
+from generator.publish.manifest import digest_of
 from generator.publish.output_checks import unsafe_area
 
 # A new file only: a link planted at the path is never followed, an existing file never reused.
@@ -139,10 +140,7 @@ def _link_same(source: Path, path: str, file: tuple[int, int]) -> bool:
 
 
 def _sha256_of(fd: int) -> str:
-    digest = hashlib.sha256()
-    while chunk := os.read(fd, 1 << 20):
-        digest.update(chunk)
-    return digest.hexdigest()
+    return digest_of(iter(partial(os.read, fd, 1 << 20), b""))  # read a MiB at a time
 
 
 def _write_parts(fd: int, parts: Iterable[bytes]) -> int:
