@@ -180,15 +180,21 @@ _CONVERTERS: dict[int, Any] = {}  # thread id -> its Markdown converter
 
 def _converter() -> Any:
     """One `markdown.Markdown` per thread, reset between texts: building one costs 0.5 ms,
-    more than converting a short description (10,000 of them per build)."""
+    more than converting a short description (10,000 of them per build).
+
+    The extensions are given as objects, not names: a name makes Markdown list every installed
+    package's entry points to find it, 70 ms of each process's first description (an edit
+    build renders one)."""
     import markdown  # imported on first use, like yaml above
+    from markdown.extensions.fenced_code import FencedCodeExtension
+    from markdown.extensions.sane_lists import SaneListExtension
+    from markdown.extensions.tables import TableExtension
 
     ident = threading.get_ident()
     converter = _CONVERTERS.get(ident)
     if converter is None:
-        converter = markdown.Markdown(
-            extensions=["tables", "fenced_code", "sane_lists"], output_format="html"
-        )
+        extensions = [TableExtension(), FencedCodeExtension(), SaneListExtension()]
+        converter = markdown.Markdown(extensions=extensions, output_format="html")
         _CONVERTERS[ident] = converter
     return converter
 
