@@ -70,8 +70,8 @@ def start(primed: Primed, state: Path, output: Path, *prefix: str) -> subprocess
 
 def renderer_of(child: subprocess.Popen[str], deadline: float = 60) -> int:
     """The pid of the first copy of itself the build forks: a page renderer, from the primed
-    state (the build forks no other). Programs it runs (`ldconfig -p`, at the import of
-    `publish.copies`) are passed over: their command line is not the build's."""
+    state (the build forks no other). Programs it would run are passed over: their command
+    line is not the build's."""
     children = Path(f"/proc/{child.pid}/task/{child.pid}/children")
     own = Path(f"/proc/{child.pid}/cmdline").read_bytes()
     ends = time.monotonic() + deadline
