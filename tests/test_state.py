@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -42,6 +43,51 @@ def test_migrate_from_every_older_version(tmp_path: Path) -> None:
         migrate(db)
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         db.close()
+
+
+def schema_9_rows(db: sqlite3.Connection, count: int) -> tuple[list[tuple], list[tuple]]:
+    """Rows as a build of schema 9 wrote them: a published record and kept reads of 1-2 kB."""
+    images, reads = [], []
+    for n in range(count):
+        image_id = f"kvm/sl7.{n % 10}_x86_64_sl20a_8GB_n{n:06d}"
+        record = json.dumps({"id": image_id, "description": f"line {n} " * 150})
+        images.append((image_id, 1.0, 2.0, None, None, f"{n:032x}", None, None, record, None))
+        reads.append((image_id, f"{n:064x}", "[" + f'"{n}",' * 300 + "0]"))
+    db.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", images)
+    db.executemany("INSERT INTO stored_reads VALUES (?, ?, ?)", reads)
+    return images, reads
+
+
+def test_large_rows_move_to_rowid_tables_and_keep_their_values(tmp_path: Path) -> None:
+    """Rows of 1-2 kB in a table WITHOUT ROWID spill into an overflow page each: migration 10
+    moves `images` and `stored_reads` into rowid tables, every value kept."""
+    sizes = {}
+    for version in (9, SCHEMA_VERSION):
+        db = sqlite3.connect(tmp_path / f"v{version}.sqlite", isolation_level=None)
+        for number in range(9):
+            db.executescript(MIGRATIONS[number])
+        db.execute("PRAGMA user_version = 9")
+        if version == SCHEMA_VERSION:
+            migrate(db)  # on the empty tables: the new layout, filled below
+        images, reads = schema_9_rows(db, 2000)
+        if version == 9:
+            migrate(db)  # on the filled tables: every row copied over
+            assert db.execute("SELECT * FROM images ORDER BY id").fetchall() == sorted(images)
+            assert db.execute("SELECT * FROM stored_reads ORDER BY image_id").fetchall() == sorted(
+                reads
+            )
+            db.execute("VACUUM")
+        sql = "SELECT sql FROM sqlite_master WHERE name IN ('images', 'stored_reads')"
+        assert not any("WITHOUT ROWID" in row[0] for row in db.execute(sql))
+        sizes[version] = db.execute("PRAGMA page_count").fetchone()[0]
+        db.close()
+    old = sqlite3.connect(tmp_path / "old.sqlite", isolation_level=None)
+    for number in range(9):
+        old.executescript(MIGRATIONS[number])
+    schema_9_rows(old, 2000)
+    before = old.execute("PRAGMA page_count").fetchone()[0]
+    old.close()
+    assert sizes[9] == sizes[SCHEMA_VERSION] and sizes[9] < 0.6 * before
 
 
 def state_of_schema_3(path: Path, rows: list[tuple]) -> None:

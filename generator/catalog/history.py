@@ -88,7 +88,7 @@ def update_history(connection: sqlite3.Connection, catalog: Catalog, now: float)
         if event and announce:
             events.append(event)
     present = {image.id for image in catalog.images}
-    gone = [i for i, row in rows.items() if i not in present and row[2] is None]
+    gone = sorted(i for i, row in rows.items() if i not in present and row[2] is None)
     events += [Event(i, REMOVED, now, f"Removed: {i}") for i in gone if rows[i][3] is not None]
     with transaction(connection):
         for sql, values in writes.items():
