@@ -7,8 +7,9 @@ file (the publisher removes what the new site does not have).
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
-import tempfile
+import threading
 from collections.abc import Iterable
 from typing import BinaryIO
 
@@ -49,38 +50,52 @@ def signatures(files: dict[str, bytes], key: str) -> tuple[dict[str, bytes], Pro
 def _gpg(arguments: list[str], parts: Iterable[bytes]) -> bytes | str:
     """gpg's standard output, or the reason it failed (its last message line).
 
-    Its input, `parts`, goes through a temporary file written part by part rather than a pipe
-    fed from one bytes object: catalog.json is signed without being joined
-    (`site.deferred.Chunked`).
+    Its input, `parts`, goes down a pipe part by part from a thread of its own while this one
+    reads gpg's answer: catalog.json is signed without being joined
+    (`site.deferred.Chunked`) and without a copy of it anywhere (at 100,000 images it is some
+    150 MB, more than a small temporary folder holds).
     """
     command = ["gpg", "--batch", "--no-tty", "--quiet", *arguments]
     try:
-        given = _input_file(parts)
-    except OSError as exc:  # no usable temporary folder, or a full one
-        return f"cannot give gpg its input through a temporary file: {exc.strerror or exc}"
-    try:
-        with given:
-            done = subprocess.run(command, stdin=given, capture_output=True, timeout=GPG_TIMEOUT)
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
     except FileNotFoundError:
         return "gpg is not installed (Debian: gnupg)"
-    except subprocess.TimeoutExpired:
-        return f"gpg gave no answer in {GPG_TIMEOUT} s (waiting for a passphrase?)"
-    if done.returncode != 0:
-        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        return lines[-1].removeprefix("gpg: ") if lines else f"gpg exited {done.returncode}"
-    return done.stdout
-
-
-def _input_file(parts: Iterable[bytes]) -> BinaryIO:
-    """A temporary file holding the parts, open at its start (closed on failure)."""
-    given = tempfile.TemporaryFile()  # noqa: SIM115 (the caller closes it)
+    pipe, process.stdin = process.stdin, None  # fed by the thread; `communicate` leaves it be
+    failed: list[Exception] = []  # what stopped the parts being made: no signature then
+    feeder = threading.Thread(target=_feed, args=(pipe, parts, failed), name="gpg input")
+    feeder.start()
     try:
-        given.writelines(parts)
-        given.seek(0)
-    except BaseException:
-        given.close()
-        raise
-    return given
+        output, errors = process.communicate(timeout=GPG_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return f"gpg gave no answer in {GPG_TIMEOUT} s (waiting for a passphrase?)"
+    finally:
+        feeder.join()  # gpg has exited: a write still pending fails at once (EPIPE)
+    if failed:
+        return f"cannot give gpg the file to sign: {failed[0]}"
+    if process.returncode != 0:
+        lines = errors.decode("utf-8", "replace").strip().splitlines()
+        return lines[-1].removeprefix("gpg: ") if lines else f"gpg exited {process.returncode}"
+    return output
+
+
+def _feed(pipe: BinaryIO, parts: Iterable[bytes], failed: list[Exception]) -> None:
+    """Write the parts into gpg's standard input and close it. A gpg that stopped reading
+    (failed, killed) ends the writing, and its exit status tells why; an error making the
+    parts is kept in `failed`, so that what gpg signed of them is thrown away."""
+    try:
+        for part in parts:
+            pipe.write(part)
+    except BrokenPipeError:
+        pass
+    except Exception as exc:  # reported by the caller, not lost with the thread
+        failed.append(exc)
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            pipe.close()
 
 
 def _failed(key: str, detail: str) -> Problem:
