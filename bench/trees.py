@@ -6,6 +6,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from generator.demo import qcow2_header, vdi_header, vmdk_sparse_header
+
 VMS = ("xen", "kvm", "virtualbox", "vmware")
 CHUNK = 1 << 20
 
@@ -56,18 +58,33 @@ def description_text(n: int) -> str:
     )
 
 
+# STAR's images carry headers that agree with their names (the size field is the disk's size),
+# each in the format its VM directory expects: a bench image is such a header and a few bytes
+# of its own. One in `RAW_EVERY` is a raw image, whose few bytes disagree with the "8GB" of
+# its name: a repository's few warnings, not one on every image.
+SIZE = 8 << 30
+HEADERS = {"xen": qcow2_header, "kvm": qcow2_header, "virtualbox": vdi_header}
+RAW_EVERY = 100
+
+
+def star_image(n: int) -> tuple[str, bytes]:
+    """Image number `n` as STAR keeps them: its VM directory and its bytes."""
+    vm = VMS[n % len(VMS)]
+    header = b"" if n % RAW_EVERY == RAW_EVERY - 1 else HEADERS.get(vm, vmdk_sparse_header)(SIZE)
+    return vm, header + f"image {n}\n".encode()
+
+
 def star_like_repository(root: Path, count: int) -> None:
     """`count` tiny images as STAR keeps them: each with a `.checksum` and a `.txt` description."""
-    synthetic_repository(root, count)
     for n in range(count):
-        stem = f"sl7.{n % 10}_x86_64_sl20a_8GB_n{n:06d}"
-        (root / VMS[n % len(VMS)] / f"{stem}.txt").write_text(description_text(n))
+        add_image(root, n)
 
 
 def add_image(root: Path, n: int) -> None:
-    """One more image (number `n`, beyond those made), with its checksum and description."""
-    stem = f"sl7.{n % 10}_x86_64_sl20a_8GB_n{n:06d}"
-    directory, data = root / VMS[n % len(VMS)], f"image {n}\n".encode()
+    """Image number `n`, with its checksum and description."""
+    vm, data = star_image(n)
+    stem, directory = f"sl7.{n % 10}_x86_64_sl20a_8GB_n{n:06d}", root / vm
+    directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{stem}.img").write_bytes(data)
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
     (directory / f"{stem}.checksum").write_text(f"{md5}  {stem}.img\n")
