@@ -49,6 +49,18 @@ def build(tmp_path: Path, key: str, env: dict[str, str]) -> subprocess.Completed
     return build_with(tmp_path, repo, {"sign-with": key}, env)
 
 
+def assert_good_signature(site: Path, name: str, gnupg_home: dict[str, str]) -> None:
+    """`gpg --verify NAME.asc NAME` in the site folder (the README's command, as written)."""
+    checked = subprocess.run(
+        ["gpg", "--verify", f"{name}.asc", name],
+        cwd=site,
+        env={**os.environ, **gnupg_home},
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0 and "Good signature" in checked.stderr, checked.stderr
+
+
 def test_signatures_verify_with_gpg(tmp_path: Path, gnupg_home: dict[str, str]) -> None:
     done = build(tmp_path, "catalog-test@example.org", gnupg_home)
     assert done.returncode == 0, done.stderr
@@ -56,14 +68,7 @@ def test_signatures_verify_with_gpg(tmp_path: Path, gnupg_home: dict[str, str]) 
     for name in SIGNED:
         signature = (site / f"{name}.asc").read_bytes()
         assert signature.startswith(b"-----BEGIN PGP SIGNATURE-----")
-        checked = subprocess.run(  # the README's command, as written
-            ["gpg", "--verify", f"{name}.asc", name],
-            cwd=site,
-            env={**os.environ, **gnupg_home},
-            capture_output=True,
-            text=True,
-        )
-        assert checked.returncode == 0 and "Good signature" in checked.stderr, checked.stderr
+        assert_good_signature(site, name, gnupg_home)
     assert not (site / "SHA512SUMS.asc").exists()
     (site / "MD5SUMS").write_text((site / "SHA256SUMS").read_text())  # a forged file fails
     forged = subprocess.run(
@@ -116,11 +121,4 @@ def test_a_large_catalog_is_signed_through_a_pipe_without_a_temporary_file(
     site = tmp_path / "site"
     assert (site / "catalog.json").stat().st_size > 3 * 65536  # a pipe buffers 64 KiB
     for name in SIGNED:
-        checked = subprocess.run(
-            ["gpg", "--verify", f"{name}.asc", name],
-            cwd=site,
-            env={**os.environ, **gnupg_home},
-            capture_output=True,
-            text=True,
-        )
-        assert checked.returncode == 0 and "Good signature" in checked.stderr, checked.stderr
+        assert_good_signature(site, name, gnupg_home)
