@@ -39,14 +39,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from bench.trees import description_text
 from generator.catalog.model import Catalog, Image, make_catalog
-from generator.site.render import (
-    Layout,
-    environment,
-    index_page,
-    listing_pages,
-    static_files,
-    write_files,
-)
+from generator.site.listing import listing_pages
+from generator.site.render import Layout, environment, index_page, static_files, write_files
 from generator.site.search_index import search_index_files
 from generator.site.views import make_nav, make_row
 from tests.browser_session import CHROMIUM, CHROMIUM_ARGS  # the tests' Chromium, launched alike

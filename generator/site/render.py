@@ -34,6 +34,7 @@ from generator.site.image_page import (
     shared,
 )
 from generator.site.lifecycle import history_rows, lifecycle_files, notice
+from generator.site.listing import listing_pages
 from generator.site.page_memo import PageMemo, view_bytes
 from generator.site.problems_page import problem_links, problems_inputs, problems_page
 from generator.site.search_index import SEARCH_INDEX, SEARCH_TEXT, search_index_files
@@ -305,32 +306,6 @@ def index_page(
         page_size=preview_rows,
         listing=links,
     )
-
-
-def listing_pages(rows: list[Row], nav: Any, size: int) -> dict[str, ListingPage]:
-    """`list/<n>/index.html`: every image in pages of `size` rows, for readers without JS."""
-    count = max(1, -(-len(rows) // size))
-    cols = columns(rows)
-    pages = {}
-    for number in range(1, count + 1):
-        start = (number - 1) * size
-        chunk = rows[start : start + size]
-        links = [Link(f"../{n}/index.html", str(n), n == number) for n in range(1, count + 1)]
-        pages[f"list/{number}/index.html"] = ListingPage(
-            nav=nav(2),
-            number=number,
-            page_count=count,
-            first=start + 1,
-            last=start + len(chunk),
-            image_count=len(rows),
-            columns=cols,
-            show_format=has_format(rows),
-            rows=chunk,
-            pages=links,
-            previous=f"../{number - 1}/index.html" if number > 1 else None,
-            next=f"../{number + 1}/index.html" if number < count else None,
-        )
-    return pages
 
 
 def sitemap(

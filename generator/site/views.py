@@ -203,9 +203,6 @@ class ListingPage:
     nav: Nav
     number: int
     page_count: int
-    first: int
-    last: int
-    image_count: int
     columns: list[Column]
     show_format: bool
     rows: list[Row]
