@@ -40,12 +40,19 @@ def synthetic_repository(root: Path, count: int) -> None:
     for vm in VMS:
         (root / vm).mkdir(parents=True, exist_ok=True)
     for n in range(count):
-        stem = f"sl7.{n % 10}_x86_64_sl20a_8GB_n{n:06d}"
-        data = f"image {n}\n".encode()
-        directory = root / VMS[n % len(VMS)]
-        (directory / f"{stem}.img").write_bytes(data)
-        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
-        (directory / f"{stem}.checksum").write_text(f"{md5}  {stem}.img\n")
+        write_image(root / VMS[n % len(VMS)], stem_of(n), f"image {n}\n".encode())
+
+
+def stem_of(n: int) -> str:
+    """The name, without extension, of the tiny image number `n`."""
+    return f"sl7.{n % 10}_x86_64_sl20a_8GB_n{n:06d}"
+
+
+def write_image(directory: Path, stem: str, data: bytes) -> None:
+    """`<stem>.img` holding `data`, and its `.checksum` as md5sum writes it."""
+    (directory / f"{stem}.img").write_bytes(data)
+    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    (directory / f"{stem}.checksum").write_text(f"{md5}  {stem}.img\n")
 
 
 def description_text(n: int) -> str:
@@ -83,9 +90,7 @@ def star_like_repository(root: Path, count: int) -> None:
 def add_image(root: Path, n: int) -> None:
     """Image number `n`, with its checksum and description."""
     vm, data = star_image(n)
-    stem, directory = f"sl7.{n % 10}_x86_64_sl20a_8GB_n{n:06d}", root / vm
+    directory = root / vm
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / f"{stem}.img").write_bytes(data)
-    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
-    (directory / f"{stem}.checksum").write_text(f"{md5}  {stem}.img\n")
-    (directory / f"{stem}.txt").write_text(description_text(n))
+    write_image(directory, stem_of(n), data)
+    (directory / f"{stem_of(n)}.txt").write_text(description_text(n))
