@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from generator.resources import content_dir
 from generator.site.content import load_content
-from generator.site.listing import LEAST_SHARE, MOST_TIMES, page_spans, picks
+from generator.site.listing import LEAST_SHARE, MOST_TIMES, long_rate, page_spans, picks
 from generator.site.render import Layout, render_site
 from tests.conftest import build_site, image_entries, write_tree
 
@@ -37,16 +37,14 @@ def test_every_row_is_on_one_page_in_order_and_pages_keep_their_bounds() -> None
     assert pages([]) == [[]] and pages(urls[:3]) == [urls[:3]]
 
 
+def ends_none(url: str, size: int) -> bool:
+    """Whether the row of `url` ends no page of `size`, at either rate (most rows end none)."""
+    return not picks(url, size) and not picks(url, long_rate(size))
+
+
 def unpicked(url: str, size: int) -> str:
-    """A permalink beside `url` that ends no page, at either rate (most rows end none)."""
-    return next(
-        f"{url[:-1]}-{k}/"
-        for k in range(1000)
-        if not picks(f"{url[:-1]}-{k}/", size) and not picks(f"{url[:-1]}-{k}/", LONG)
-    )
-
-
-LONG = max(2, SIZE // 10)  # the rate past twice the size (`listing.LONG_SHARE`)
+    """A permalink beside `url` that ends no page of `size`."""
+    return next(f"{url[:-1]}-{k}/" for k in range(1000) if ends_none(f"{url[:-1]}-{k}/", size))
 
 
 def test_an_added_or_removed_row_changes_its_own_page_or_at_most_the_next() -> None:
@@ -58,7 +56,7 @@ def test_an_added_or_removed_row_changes_its_own_page_or_at_most_the_next() -> N
     counts: list[int] = []
     for n in range(0, len(urls), 25):
         changes = [sorted([*urls, unpicked(urls[n], SIZE)])]
-        if not picks(urls[n], SIZE) and not picks(urls[n], LONG):
+        if ends_none(urls[n], SIZE):
             changes.append(urls[:n] + urls[n + 1 :])
         for changed in changes:
             after = pages(changed)
@@ -77,13 +75,14 @@ def test_an_added_image_rewrites_one_listing_page_of_a_built_site(tmp_path: Path
             f"kvm/sl7.{n % 7}_x86_64_sl20a_8GB_n{n:03d}.img", f"{n}\n", "# VM\n"
         )
     repo = write_tree(tmp_path / "repo", entries)
+    stem = unpicked("images/kvm/sl7.3_x86_64_sl20a_8GB_n010/", 6).split("/")[2]
     listing = {}
     for when in ("before", "after"):
+        if when == "after":
+            write_tree(repo, image_entries(f"kvm/{stem}.img", b"added\n", "# Added\n"))
         catalog = build_site(repo, tmp_path / when / "site", layout=layout)
         files = render_site(catalog, load_content(content_dir()), "STAR", None, layout)
         listing[when] = {path: data for path, data in files.items() if path.startswith("list/")}
-        stem = unpicked("images/kvm/sl7.3_x86_64_sl20a_8GB_n010/", 6).split("/")[2]
-        write_tree(repo, image_entries(f"kvm/{stem}.img", b"added\n", "# Added\n"))
     assert len(listing["before"]) == len(listing["after"]) >= 4
     changed = [p for p, data in listing["after"].items() if listing["before"][p] != data]
     assert len(changed) == 1

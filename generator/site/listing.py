@@ -32,10 +32,15 @@ def picks(url: str, one_in: int) -> bool:
     return zlib.crc32(url.encode()) % one_in == 0
 
 
+def long_rate(size: int) -> int:
+    """One row in how many ends a page past `LONG_TIMES * size` rows."""
+    return max(2, size // LONG_SHARE)
+
+
 def page_spans(rows: Sequence[Row], size: int) -> list[tuple[int, int]]:
     """(start, end) of each page's rows, in order; one page when there are no rows."""
     least, long, most = max(1, size // LEAST_SHARE), LONG_TIMES * size, MOST_TIMES * size
-    often = max(2, size // LONG_SHARE)
+    often = long_rate(size)
     spans, start = [], 0
     for n, row in enumerate(rows):
         held = n + 1 - start
