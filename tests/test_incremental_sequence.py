@@ -1,0 +1,181 @@
+"""Every layer a build keeps between runs (reads, image records, site pieces, page keys, reports,
+the published site's facts, the site key) only ever saves time: after each change of a sequence
+of every kind, the site an incremental build published is, byte for byte, the site a build of
+the same moment makes with all of them dropped.
+
+The reference build runs on copies of the state and of the published copies, from which every
+kept thing is deleted but what the site shows of the past (first seen, changes, removals, moves,
+when each file was last read and what it gave): it gets that, the same clock, and nothing
+else."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from generator.demo import make_demo
+from tests.conftest import image_entries, md5sum, read_catalog, run_cli, write_tree
+from tests.golden import site_files
+
+# Tables of the state that only save work; the others hold what the site shows of the past: the
+# images' history, and the digests with the time each file was last read (its "verified" date).
+KEPT_TABLES = ("stored_reads", "kept_images", "image_pieces", "snapshots")
+HISTORY_TABLES = {"images", "events", "moves", "versions", "files", "file_digests"}
+DAY = 86_400
+START = 4_102_444_800  # 2100-01-01: far from the racy window of files written now
+# The images the changes touch: the demo's, and the one added.
+ADDED = "kvm/sl7.3_x86_64_sl20a_8GB_batch"
+MOVED, MOVED_TO = "xen/sl4_x86_32_sl08e_8GB_ec2", "xen/sl4_x86_32_sl08e_8GB_grid"
+REMOVED = "kvm/sl6.4_x86_64_sl11d_20GB_batch"
+CORRUPTED = "virtualBox/ubuntu9.10_x86_32_sl05c_10GB_ec2"
+SECRET = "virtualBox/fedora12_x86_64_sl10k_16GB_desktop"
+DUPLICATED, COPIED = "xen/sl4_x86_32_sl08e_8GB_grid", "xen/sl4_x86_32_sl08e_8GB_copy"
+BROKEN = "kvm/sl6.2_x86_64_sl12a_12GB_batch"
+RETIRED, END_OF_LIFE = "kvm/sl5.3_x86_64_sl09g_12GB_grid", "2100-01-13"  # day 12: time_passes
+
+
+def build(repo: Path, state: Path, output: Path, day: int) -> str:
+    done = run_cli("build", "--repository", str(repo), "--output", str(output), "--state",
+                   str(state), env={"SOURCE_DATE_EPOCH": str(START + day * DAY)})  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr  # the demo has problems on purpose: exit 1
+    return done.stderr
+
+
+def without_kept(state: Path, output: Path, copy: Path) -> tuple[Path, Path]:
+    """Copies of the state and of the output (both site copies, the link between them), with
+    everything kept between builds deleted: the history stays."""
+    shutil.copytree(state, copy / "state")
+    with sqlite3.connect(copy / "state" / "state.sqlite") as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert tables == {*KEPT_TABLES, *HISTORY_TABLES}, "a new table: is it kept or history?"
+        for table in KEPT_TABLES:
+            db.execute(f"DELETE FROM {table}")
+    builds = output.parent / f".{output.name}.builds"
+    shutil.copytree(builds, copy / builds.name, symlinks=True)
+    (copy / output.name).symlink_to(output.readlink())
+    for kept in (copy / builds.name).iterdir():  # page keys and site keys: rendered anew
+        if kept.name.endswith((".key", ".pages.json")):
+            kept.unlink()
+    return copy / "state", copy / output.name
+
+
+def edit_description(repo: Path) -> None:
+    path = repo / "xen/sl5.3_x86_32_sl05c_8GB_ec2.txt"
+    path.write_text(path.read_text() + "\nEdited: a *newer* kernel.\n")
+
+
+def add_image(repo: Path) -> None:
+    entries = image_entries(f"{ADDED}.img", b"added\n", "# Batch\n\nA new *image*.\n")
+    write_tree(repo, entries)
+
+
+def move_image(repo: Path) -> None:
+    """The same bytes and description under another name: a move (its old page says where)."""
+    for suffix in (".img", ".txt"):
+        (repo / f"{MOVED}{suffix}").rename(repo / f"{MOVED_TO}{suffix}")
+    (repo / f"{MOVED}.checksum").unlink()
+    name = Path(MOVED_TO).name
+    (repo / f"{MOVED_TO}.checksum").write_text(md5sum(repo / "xen", f"{name}.img"))
+
+
+def remove_image(repo: Path) -> None:
+    for path in (repo / "kvm").glob(f"{Path(REMOVED).name}.*"):
+        path.unlink()
+
+
+def corrupt_image(repo: Path) -> None:
+    """Other bytes of the same size under the same checksum: an integrity failure."""
+    with (repo / f"{CORRUPTED}.img").open("r+b") as handle:
+        handle.seek(4096)
+        handle.write(b"bit rot")
+
+
+def add_secret(repo: Path) -> None:
+    path = repo / f"{SECRET}.txt"
+    path.write_text(path.read_text() + "\nLog in as root, password: hunter2-secret\n")
+
+
+def drop_description(repo: Path) -> None:
+    (repo / f"{ADDED}.txt").unlink()
+
+
+def new_checksum(repo: Path) -> None:
+    """The corrupted image accepted as it now is: a new checksum, written by md5sum."""
+    folder, name = repo / "virtualBox", Path(CORRUPTED).name
+    (folder / f"{name}.checksum").write_text(md5sum(folder, f"{name}.img"))
+
+
+def copy_image(repo: Path) -> None:
+    """Another name for the bytes of an image already there: both get a duplicate warning, the
+    first though none of its files changed."""
+    folder, name = repo / "xen", Path(COPIED).name
+    (folder / f"{name}.img").write_bytes((repo / f"{DUPLICATED}.img").read_bytes())
+    (folder / f"{name}.checksum").write_text(md5sum(folder, f"{name}.img"))
+
+
+def restore_image(repo: Path) -> None:
+    """The demo's broken link replaced by the image: nothing is unreadable any more, so a build
+    that finds nothing new may be answered by the last one (`publish.unchanged_run`)."""
+    path = repo / f"{BROKEN}.img"
+    path.unlink()
+    path.write_bytes(b"restored\n")
+    (repo / f"{BROKEN}.checksum").write_text(md5sum(path.parent, path.name))
+
+
+def plan_end_of_life(repo: Path) -> None:
+    """An end of life the next day: deprecated until then."""
+    path = repo / f"{RETIRED}.txt"
+    path.write_text(f"---\nend_of_life: {END_OF_LIFE}\n---\n{path.read_text()}")
+
+
+def time_passes(repo: Path) -> None:
+    """No file changes; the end-of-life date comes, and the catalog changes with it."""
+
+
+def image(catalog: dict, image_id: str) -> dict:
+    return next(i for i in catalog["images"] if i["id"] == image_id)
+
+
+def codes(catalog: dict, image_id: str) -> set[str]:
+    path = image(catalog, image_id)["path"]
+    return {p["code"] for p in catalog["problems"] if p["path"] == path}
+
+
+# Each change, and what the published catalog shows of it (so no step passes by doing nothing).
+CHANGES: list[tuple[Callable[[Path], None], Callable[[dict], bool]]] = [
+    (edit_description, lambda c: "newer" in image(c, "xen/sl5.3_x86_32_sl05c_8GB_ec2")["description"]),
+    (add_image, lambda c: image(c, ADDED)["status"] == "verified"),
+    (move_image, lambda c: {"id": MOVED, "moved_to": MOVED_TO}.items() <= c["removed"][-1].items()),
+    (remove_image, lambda c: REMOVED in {t["id"] for t in c["removed"]}),
+    (corrupt_image, lambda c: image(c, CORRUPTED)["status"] == "mismatch"),
+    (add_secret, lambda c: "root" in image(c, SECRET)["description"]),
+    (drop_description, lambda c: image(c, ADDED)["description"] == ""),
+    (new_checksum, lambda c: image(c, CORRUPTED)["status"] == "verified"),
+    (copy_image, lambda c: "duplicate_content" in codes(c, DUPLICATED)),
+    (restore_image, lambda c: image(c, BROKEN)["status"] == "verified"),
+    (plan_end_of_life, lambda c: image(c, RETIRED)["lifecycle"] == "deprecated"),
+    (time_passes, lambda c: image(c, RETIRED)["lifecycle"] == "end_of_life"),
+]  # fmt: skip
+
+
+def test_each_incremental_build_publishes_what_a_build_without_kept_data_does(
+    tmp_path: Path,
+) -> None:
+    repo, state, output = tmp_path / "repo", tmp_path / "state", tmp_path / "site"
+    make_demo(repo)
+    build(repo, state, output, day=0)
+    for day, (change, shown) in enumerate(CHANGES, start=1):
+        change(repo)
+        build(repo, state, output, day)
+        assert shown(read_catalog(output)), f"{change.__name__} did not show"
+        reference = tmp_path / f"reference-{day}"
+        reference.mkdir()
+        ref_state, ref_output = without_kept(state, output, reference)
+        build(repo, ref_state, ref_output, day)
+        published, expected = site_files(output.resolve()), site_files(ref_output.resolve())
+        assert published.keys() == expected.keys(), f"after {change.__name__}"
+        differ = sorted(p for p in published if published[p] != expected[p])
+        assert not differ, f"after {change.__name__}: {differ[:5]}"
+    assert not [p for p, data in published.items() if b"hunter2" in data]  # redacted everywhere
