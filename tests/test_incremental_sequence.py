@@ -23,6 +23,7 @@ from tests.golden import site_files
 # images' history, and the digests with the time each file was last read (its "verified" date).
 KEPT_TABLES = ("stored_reads", "kept_images", "image_pieces", "snapshots")
 HISTORY_TABLES = {"images", "events", "moves", "versions", "files", "file_digests"}
+OUTPUTS = ("site", "members")  # the public site and the members-only copy
 DAY = 86_400
 START = 4_102_444_800  # 2100-01-01: far from the racy window of files written now
 # The images the changes touch: the demo's, and the one added.
@@ -36,29 +37,37 @@ BROKEN = "kvm/sl6.2_x86_64_sl12a_12GB_batch"
 RETIRED, END_OF_LIFE = "kvm/sl5.3_x86_64_sl09g_12GB_grid", "2100-01-13"  # day 12: time_passes
 
 
-def build(repo: Path, state: Path, output: Path, day: int) -> str:
-    done = run_cli("build", "--repository", str(repo), "--output", str(output), "--state",
-                   str(state), env={"SOURCE_DATE_EPOCH": str(START + day * DAY)})  # fmt: skip
+def build(repo: Path, place: Path, day: int) -> str:
+    """A build with every output a site can have: the public site (with its address, the
+    repository's download links and the exports) and the members-only copy."""
+    config = repo.parent / "exports.yml"
+    config.write_text("exports: [csv, simplestreams]\n")
+    done = run_cli("build", "--config", str(config), "--repository", str(repo),
+                   "--state", str(place / "state"),
+                   "--output", str(place / "site"), "--private-output", str(place / "members"),
+                   "--base-url", "https://www.star.bnl.gov/vm/", "--download-base-url",
+                   "https://www.star.bnl.gov/vm-files/",
+                   env={"SOURCE_DATE_EPOCH": str(START + day * DAY)})  # fmt: skip
     assert done.returncode in (0, 1), done.stderr  # the demo has problems on purpose: exit 1
     return done.stderr
 
 
-def without_kept(state: Path, output: Path, copy: Path) -> tuple[Path, Path]:
-    """Copies of the state and of the output (both site copies, the link between them), with
-    everything kept between builds deleted: the history stays."""
-    shutil.copytree(state, copy / "state")
+def without_kept(place: Path, copy: Path) -> None:
+    """Into `copy`: the state and both outputs of `place` (each output's two site copies and
+    the link between them), with everything kept between builds deleted but the history."""
+    shutil.copytree(place / "state", copy / "state")
     with sqlite3.connect(copy / "state" / "state.sqlite") as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert tables == {*KEPT_TABLES, *HISTORY_TABLES}, "a new table: is it kept or history?"
         for table in KEPT_TABLES:
             db.execute(f"DELETE FROM {table}")
-    builds = output.parent / f".{output.name}.builds"
-    shutil.copytree(builds, copy / builds.name, symlinks=True)
-    (copy / output.name).symlink_to(output.readlink())
-    for kept in (copy / builds.name).iterdir():  # page keys and site keys: rendered anew
-        if kept.name.endswith((".key", ".pages.json")):
-            kept.unlink()
-    return copy / "state", copy / output.name
+    for output in OUTPUTS:
+        builds = f".{output}.builds"
+        shutil.copytree(place / builds, copy / builds, symlinks=True)
+        (copy / output).symlink_to((place / output).readlink())
+        for kept in (copy / builds).iterdir():  # page keys and site keys: rendered anew
+            if kept.name.endswith((".key", ".pages.json")):
+                kept.unlink()
 
 
 def edit_description(repo: Path) -> None:
@@ -163,19 +172,23 @@ CHANGES: list[tuple[Callable[[Path], None], Callable[[dict], bool]]] = [
 def test_each_incremental_build_publishes_what_a_build_without_kept_data_does(
     tmp_path: Path,
 ) -> None:
-    repo, state, output = tmp_path / "repo", tmp_path / "state", tmp_path / "site"
+    repo, place = tmp_path / "repo", tmp_path / "builds"
     make_demo(repo)
-    build(repo, state, output, day=0)
+    build(repo, place, day=0)
     for day, (change, shown) in enumerate(CHANGES, start=1):
         change(repo)
-        build(repo, state, output, day)
-        assert shown(read_catalog(output)), f"{change.__name__} did not show"
+        build(repo, place, day)
+        assert shown(read_catalog(place / "site")), f"{change.__name__} did not show"
         reference = tmp_path / f"reference-{day}"
-        reference.mkdir()
-        ref_state, ref_output = without_kept(state, output, reference)
-        build(repo, ref_state, ref_output, day)
-        published, expected = site_files(output.resolve()), site_files(ref_output.resolve())
-        assert published.keys() == expected.keys(), f"after {change.__name__}"
-        differ = sorted(p for p in published if published[p] != expected[p])
-        assert not differ, f"after {change.__name__}: {differ[:5]}"
-    assert not [p for p, data in published.items() if b"hunter2" in data]  # redacted everywhere
+        without_kept(place, reference)
+        build(repo, reference, day)
+        for output in OUTPUTS:
+            published = site_files((place / output).resolve())
+            expected = site_files((reference / output).resolve())
+            assert published.keys() == expected.keys(), f"{output}, after {change.__name__}"
+            differ = sorted(p for p in published if published[p] != expected[p])
+            assert not differ, f"{output}, after {change.__name__}: {differ[:5]}"
+    public = site_files((place / "site").resolve())
+    assert not [p for p, data in public.items() if b"hunter2" in data]  # redacted everywhere
+    members = (place / "members").resolve() / "images" / SECRET / "index.html"
+    assert "hunter2" in members.read_text()  # as written, for members only
