@@ -6,7 +6,9 @@ same run: a one-image change must cost about one image, not the whole catalog.
 
 The full build is also set against MkDocs 1.6 building as many plain pages (the same
 descriptions, one page each) in the same run: the issue's yardstick, measured here rather than
-quoted, since this machine's speed changes from hour to hour.
+quoted, since this machine's speed changes from hour to hour. And against `cp -r` of the site it
+wrote: a floor no build of that site goes below, since making its files and folders is part of
+every full build.
 
 Run: `python -m bench builds_10k` (part of `make bench`), `python -m bench builds_100k` (opt-in:
 about 10 minutes of data set-up and full builds).
@@ -40,6 +42,7 @@ class Cases:
     edited: Series
     added: Series
     mkdocs: Series | None = None  # the yardstick of the full build (10,000 images)
+    copy: Series | None = None  # `cp -r` of the site the full build wrote: its file floor
 
     def all(self) -> dict[str, Series]:
         return {"full": self.full, "unchanged": self.unchanged, "edited": self.edited,
@@ -67,6 +70,7 @@ def measure_builds(work: Path, count: int, repeats: int, full_runs: int) -> Case
             shutil.rmtree(state)
             shutil.rmtree(output.parent / f".{output.name}.builds")
             output.unlink()
+    copy = site_copies(work / f"builds-site-{count}-0", full_runs)
     mkdocs = None  # the yardstick of the full build, at 10,000 images
     if count == 10_000:
         mkdocs = Series(f"MkDocs 1.6, {count:,} plain pages")
@@ -79,7 +83,7 @@ def measure_builds(work: Path, count: int, repeats: int, full_runs: int) -> Case
     for _ in range(2):
         timed(settled)
     cases = Cases(full, Series("unchanged"), Series("one description edited"),
-                  Series("one image added"), mkdocs)  # fmt: skip
+                  Series("one image added"), mkdocs, copy)  # fmt: skip
     for n in range(repeats):
         cases.unchanged.samples.append(timed(settled))
         edit_description(repo, 4 * n, f"round {n}")
@@ -90,6 +94,17 @@ def measure_builds(work: Path, count: int, repeats: int, full_runs: int) -> Case
         cases.added.samples.append(timed(settled))
         settle()  # so the added image's build may be answered again unchanged
     return cases
+
+
+def site_copies(output: Path, runs: int) -> Series:
+    """`cp -r` of the copy of the site `output` links to, into a new folder, `runs` times."""
+    series = Series("cp -r of the site written")
+    site = output.resolve()
+    for n in range(runs):
+        target = output.parent / f"site-copy-{n}"
+        series.samples.append(timed(["cp", "-r", str(site), str(target)]))
+        shutil.rmtree(target)
+    return series
 
 
 def mkdocs_build(work: Path, count: int) -> Sample:
@@ -133,6 +148,12 @@ def report(cases: Cases) -> list[str]:
         lines.append(
             f"  {series.label:<28} wall median {series.median:7.3f} s{ratio}; best "
             f"{series.best:7.3f} s; CPU {series.cpu:7.3f} s; peak RSS {series.peak_mib:7.1f} MiB"
+        )
+    if cases.copy is not None:
+        copy = cases.copy
+        lines.append(
+            f"  {copy.label:<28} wall median {copy.median:7.3f} s; the full build takes "
+            f"{full / copy.median:.1f} times it; CPU {copy.cpu:7.3f} s"
         )
     if cases.mkdocs is not None:
         mkdocs = cases.mkdocs
