@@ -10,6 +10,7 @@ else."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -34,7 +35,9 @@ CORRUPTED = "virtualBox/ubuntu9.10_x86_32_sl05c_10GB_ec2"
 SECRET = "virtualBox/fedora12_x86_64_sl10k_16GB_desktop"
 DUPLICATED, COPIED = "xen/sl4_x86_32_sl08e_8GB_grid", "xen/sl4_x86_32_sl08e_8GB_copy"
 BROKEN = "kvm/sl6.2_x86_64_sl12a_12GB_batch"
-RETIRED, END_OF_LIFE = "kvm/sl5.3_x86_64_sl09g_12GB_grid", "2100-01-13"  # day 12: time_passes
+VARIANT = "xen/SL5.3_x86_32_sl05c_8GB_ec2"  # xen/sl5.3_x86_32_sl05c_8GB_ec2 is there
+GROWN = "vmware/centOS5_x86_64_sl10c_40GB_analysis"
+RETIRED = "kvm/sl5.3_x86_64_sl09g_12GB_grid"
 
 
 def build(repo: Path, place: Path, day: int) -> str:
@@ -134,13 +137,38 @@ def restore_image(repo: Path) -> None:
 
 
 def plan_end_of_life(repo: Path) -> None:
-    """An end of life the next day: deprecated until then."""
+    """An end of life on the day `time_passes` builds: deprecated until then."""
+    day = next(n for n, (change, _) in enumerate(CHANGES, start=1) if change is time_passes)
+    date = dt.datetime.fromtimestamp(START + day * DAY, dt.UTC).date()
     path = repo / f"{RETIRED}.txt"
-    path.write_text(f"---\nend_of_life: {END_OF_LIFE}\n---\n{path.read_text()}")
+    path.write_text(f"---\nend_of_life: {date.isoformat()}\n---\n{path.read_text()}")
 
 
 def time_passes(repo: Path) -> None:
     """No file changes; the end-of-life date comes, and the catalog changes with it."""
+
+
+def add_case_variant(repo: Path) -> None:
+    """A name that differs from one already there only in case (a warning, and a permalink
+    that must not collide with the other's)."""
+    write_tree(repo, image_entries(f"{VARIANT}.img", b"variant\n", "Same name, other case.\n"))
+
+
+def grow_directory_image(repo: Path) -> None:
+    """A member more in a directory image, and its checksum written again by md5sum."""
+    folder = repo / GROWN
+    (folder / "disk-s003.vmdk").write_bytes(b"third extent\n" * 100)
+    members = sorted(f"{folder.name}/{m.name}" for m in folder.iterdir())
+    (repo / f"{GROWN}.checksum").write_text(md5sum(folder.parent, *members))
+
+
+def break_front_matter(repo: Path) -> None:
+    path = repo / f"{MOVED_TO}.txt"
+    path.write_text(f"---\nkernel: [2.6\n---\n{path.read_text()}")
+
+
+def drop_checksum(repo: Path) -> None:
+    (repo / f"{ADDED}.checksum").unlink()
 
 
 def image(catalog: dict, image_id: str) -> dict:
@@ -148,8 +176,8 @@ def image(catalog: dict, image_id: str) -> dict:
 
 
 def codes(catalog: dict, image_id: str) -> set[str]:
-    path = image(catalog, image_id)["path"]
-    return {p["code"] for p in catalog["problems"] if p["path"] == path}
+    """The codes of the problems of an image and its sidecars (`<id>.<extension>`)."""
+    return {p["code"] for p in catalog["problems"] if p["path"].rsplit(".", 1)[0] == image_id}
 
 
 # Each change, and what the published catalog shows of it (so no step passes by doing nothing).
@@ -163,6 +191,10 @@ CHANGES: list[tuple[Callable[[Path], None], Callable[[dict], bool]]] = [
     (drop_description, lambda c: image(c, ADDED)["description"] == ""),
     (new_checksum, lambda c: image(c, CORRUPTED)["status"] == "verified"),
     (copy_image, lambda c: "duplicate_content" in codes(c, DUPLICATED)),
+    (add_case_variant, lambda c: "case_variant" in codes(c, VARIANT)),
+    (grow_directory_image, lambda c: [len(image(c, GROWN)["members"]), image(c, GROWN)["status"]] == [4, "verified"]),
+    (break_front_matter, lambda c: "invalid_front_matter" in codes(c, MOVED_TO)),
+    (drop_checksum, lambda c: image(c, ADDED)["status"] == "missing_checksum"),
     (restore_image, lambda c: image(c, BROKEN)["status"] == "verified"),
     (plan_end_of_life, lambda c: image(c, RETIRED)["lifecycle"] == "deprecated"),
     (time_passes, lambda c: image(c, RETIRED)["lifecycle"] == "end_of_life"),
