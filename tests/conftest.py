@@ -247,6 +247,16 @@ def read_catalog(site: Path) -> dict:
     return json.loads((site / "catalog.json").read_text())
 
 
+def catalog_image(catalog: dict, image_id: str) -> dict:
+    """The image `image_id` of a catalog.json read back (`read_catalog`)."""
+    return next(i for i in catalog["images"] if i["id"] == image_id)
+
+
+def codes_of(catalog: dict, path: str) -> set[str]:
+    """The codes of a catalog.json's problems at `path` (an image, a sidecar, a member)."""
+    return {p["code"] for p in catalog["problems"] if p["path"] == path}
+
+
 @pytest.fixture
 def tree(tmp_path: Path) -> Callable[[dict[str, bytes | str]], Path]:
     """A repository root under tmp_path, filled from a declarative mapping."""

@@ -17,7 +17,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from generator.demo import make_demo
-from tests.conftest import image_entries, md5sum, read_catalog, run_cli, write_tree
+from tests.conftest import (
+    catalog_image,
+    codes_of,
+    image_entries,
+    md5sum,
+    read_catalog,
+    run_cli,
+    write_tree,
+)
 from tests.golden import site_files
 
 # Tables of the state that only save work; the others hold what the site shows of the past: the
@@ -28,6 +36,7 @@ OUTPUTS = ("site", "members")  # the public site and the members-only copy
 DAY = 86_400
 START = 4_102_444_800  # 2100-01-01: far from the racy window of files written now
 # The images the changes touch: the demo's, and the one added.
+EDITED = "xen/sl5.3_x86_32_sl05c_8GB_ec2"
 ADDED = "kvm/sl7.3_x86_64_sl20a_8GB_batch"
 MOVED, MOVED_TO = "xen/sl4_x86_32_sl08e_8GB_ec2", "xen/sl4_x86_32_sl08e_8GB_grid"
 REMOVED = "kvm/sl6.4_x86_64_sl11d_20GB_batch"
@@ -35,7 +44,7 @@ CORRUPTED = "virtualBox/ubuntu9.10_x86_32_sl05c_10GB_ec2"
 SECRET = "virtualBox/fedora12_x86_64_sl10k_16GB_desktop"
 DUPLICATED, COPIED = "xen/sl4_x86_32_sl08e_8GB_grid", "xen/sl4_x86_32_sl08e_8GB_copy"
 BROKEN = "kvm/sl6.2_x86_64_sl12a_12GB_batch"
-VARIANT = "xen/SL5.3_x86_32_sl05c_8GB_ec2"  # xen/sl5.3_x86_32_sl05c_8GB_ec2 is there
+VARIANT = "xen/SL5.3_x86_32_sl05c_8GB_ec2"  # EDITED in other case
 GROWN = "vmware/centOS5_x86_64_sl10c_40GB_analysis"
 RETIRED = "kvm/sl5.3_x86_64_sl09g_12GB_grid"
 
@@ -74,7 +83,7 @@ def without_kept(place: Path, copy: Path) -> None:
 
 
 def edit_description(repo: Path) -> None:
-    path = repo / "xen/sl5.3_x86_32_sl05c_8GB_ec2.txt"
+    path = repo / f"{EDITED}.txt"
     path.write_text(path.read_text() + "\nEdited: a *newer* kernel.\n")
 
 
@@ -171,33 +180,24 @@ def drop_checksum(repo: Path) -> None:
     (repo / f"{ADDED}.checksum").unlink()
 
 
-def image(catalog: dict, image_id: str) -> dict:
-    return next(i for i in catalog["images"] if i["id"] == image_id)
-
-
-def codes(catalog: dict, image_id: str) -> set[str]:
-    """The codes of the problems of an image and its sidecars (`<id>.<extension>`)."""
-    return {p["code"] for p in catalog["problems"] if p["path"].rsplit(".", 1)[0] == image_id}
-
-
 # Each change, and what the published catalog shows of it (so no step passes by doing nothing).
 CHANGES: list[tuple[Callable[[Path], None], Callable[[dict], bool]]] = [
-    (edit_description, lambda c: "newer" in image(c, "xen/sl5.3_x86_32_sl05c_8GB_ec2")["description"]),
-    (add_image, lambda c: image(c, ADDED)["status"] == "verified"),
+    (edit_description, lambda c: "newer" in catalog_image(c, EDITED)["description"]),
+    (add_image, lambda c: catalog_image(c, ADDED)["status"] == "verified"),
     (move_image, lambda c: {"id": MOVED, "moved_to": MOVED_TO}.items() <= c["removed"][-1].items()),
     (remove_image, lambda c: REMOVED in {t["id"] for t in c["removed"]}),
-    (corrupt_image, lambda c: image(c, CORRUPTED)["status"] == "mismatch"),
-    (add_secret, lambda c: "root" in image(c, SECRET)["description"]),
-    (drop_description, lambda c: image(c, ADDED)["description"] == ""),
-    (new_checksum, lambda c: image(c, CORRUPTED)["status"] == "verified"),
-    (copy_image, lambda c: "duplicate_content" in codes(c, DUPLICATED)),
-    (add_case_variant, lambda c: "case_variant" in codes(c, VARIANT)),
-    (grow_directory_image, lambda c: [len(image(c, GROWN)["members"]), image(c, GROWN)["status"]] == [4, "verified"]),
-    (break_front_matter, lambda c: "invalid_front_matter" in codes(c, MOVED_TO)),
-    (drop_checksum, lambda c: image(c, ADDED)["status"] == "missing_checksum"),
-    (restore_image, lambda c: image(c, BROKEN)["status"] == "verified"),
-    (plan_end_of_life, lambda c: image(c, RETIRED)["lifecycle"] == "deprecated"),
-    (time_passes, lambda c: image(c, RETIRED)["lifecycle"] == "end_of_life"),
+    (corrupt_image, lambda c: catalog_image(c, CORRUPTED)["status"] == "mismatch"),
+    (add_secret, lambda c: "root" in catalog_image(c, SECRET)["description"]),
+    (drop_description, lambda c: catalog_image(c, ADDED)["description"] == ""),
+    (new_checksum, lambda c: catalog_image(c, CORRUPTED)["status"] == "verified"),
+    (copy_image, lambda c: "duplicate_content" in codes_of(c, f"{DUPLICATED}.img")),
+    (add_case_variant, lambda c: "case_variant" in codes_of(c, f"{VARIANT}.img")),
+    (grow_directory_image, lambda c: [len(catalog_image(c, GROWN)["members"]), catalog_image(c, GROWN)["status"]] == [4, "verified"]),
+    (break_front_matter, lambda c: "invalid_front_matter" in codes_of(c, f"{MOVED_TO}.txt")),
+    (drop_checksum, lambda c: catalog_image(c, ADDED)["status"] == "missing_checksum"),
+    (restore_image, lambda c: catalog_image(c, BROKEN)["status"] == "verified"),
+    (plan_end_of_life, lambda c: catalog_image(c, RETIRED)["lifecycle"] == "deprecated"),
+    (time_passes, lambda c: catalog_image(c, RETIRED)["lifecycle"] == "end_of_life"),
 ]  # fmt: skip
 
 

@@ -31,6 +31,7 @@ from tests.conftest import (
     UNPRIVILEGED_UID,
     Fifo,
     as_unprivileged,
+    codes_of,
     image_entries,
     image_files,
     read_catalog,
@@ -56,10 +57,6 @@ def build(repo: Path, tmp_path: Path, *extra: str, epoch: int = 4_102_444_800):
     return run_cli("build", "--repository", str(repo), "--output", str(tmp_path / "site"),
                    "--state", str(tmp_path / "state"), *extra,
                    env={"SOURCE_DATE_EPOCH": str(epoch)})  # fmt: skip
-
-
-def codes_of(catalog: dict, path: str) -> set[str]:
-    return {p["code"] for p in catalog["problems"] if p["path"] == path}
 
 
 def image_tree(root: Path, count: int = 1) -> Path:

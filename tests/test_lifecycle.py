@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from tests.conftest import (
+    catalog_image,
+    codes_of,
     directory_image,
     image_entries,
     read_catalog,
@@ -33,14 +35,6 @@ def build(tmp_path: Path, at: float, *extra: str):
 
 def parse_file(page: Path) -> Node:
     return parse_html(page.read_text(encoding="utf-8"))
-
-
-def image(catalog: dict, image_id: str) -> dict:
-    return next(i for i in catalog["images"] if i["id"] == image_id)
-
-
-def codes_of(catalog: dict, path: str) -> set[str]:
-    return {p["code"] for p in catalog["problems"] if p["path"] == path}
 
 
 def feed_entries(site: Path) -> list[tuple[str, str]]:
@@ -87,7 +81,7 @@ def test_rename_turns_the_old_permalink_into_a_redirect(tmp_path: Path) -> None:
     assert [(t["id"], t.get("moved_to")) for t in catalog["removed"]] == [
         (f"kvm/{OLD}", f"kvm/{renamed}")
     ]
-    history = image(catalog, f"kvm/{renamed}")["history"]
+    history = catalog_image(catalog, f"kvm/{renamed}")["history"]
     assert [(v["event"], v.get("moved_from")) for v in history] == [
         ("renamed", f"kvm/{OLD}"),
         ("added", None),
@@ -157,11 +151,11 @@ def test_directory_image_renamed_a_run_later_is_found_by_its_member_digests(
 def test_in_place_replacement_keeps_the_old_md5_in_the_history(tmp_path: Path) -> None:
     repo = write_tree(tmp_path / "repo", image_entries(f"kvm/{NEW}.img", b"first build of it"))
     assert build(tmp_path, EPOCH).returncode == 0
-    first_md5 = image(read_catalog(tmp_path / "site"), f"kvm/{NEW}")["md5"]
+    first_md5 = catalog_image(read_catalog(tmp_path / "site"), f"kvm/{NEW}")["md5"]
     write_tree(repo, image_entries(f"kvm/{NEW}.img", b"second build, fixed"))
     assert build(tmp_path, EPOCH + DAY).returncode == 0
     catalog = read_catalog(tmp_path / "site")
-    current = image(catalog, f"kvm/{NEW}")
+    current = catalog_image(catalog, f"kvm/{NEW}")
     assert current["md5"] != first_md5
     assert [(v["event"], v["md5"], v["at"]) for v in current["history"]] == [
         ("changed", current["md5"], "2100-01-02T00:00:00Z"),
@@ -208,8 +202,8 @@ def test_deprecation_with_a_replacement(tmp_path: Path) -> None:
     assert build(tmp_path, EPOCH).returncode == 0
     site = tmp_path / "site"
     catalog = read_catalog(site)
-    assert image(catalog, f"kvm/{OLD}")["lifecycle"] == "deprecated"
-    assert image(catalog, f"kvm/{NEW}")["lifecycle"] == "current"
+    assert catalog_image(catalog, f"kvm/{OLD}")["lifecycle"] == "deprecated"
+    assert catalog_image(catalog, f"kvm/{NEW}")["lifecycle"] == "current"
     page = parse_file(site / f"images/kvm/{OLD}/index.html")
     notice = page.find_all("p", id="lifecycle-notice")
     assert len(notice) == 1 and "Deprecated since 2099-06-01" in notice[0].text()
@@ -225,16 +219,16 @@ def test_deprecation_with_a_replacement(tmp_path: Path) -> None:
 def test_a_deprecation_date_to_come_leaves_the_image_current(tmp_path: Path) -> None:
     deprecated_repo(tmp_path, "deprecated: 2100-03-01\n")
     assert build(tmp_path, EPOCH).returncode == 0
-    assert image(read_catalog(tmp_path / "site"), f"kvm/{OLD}")["lifecycle"] == "current"
+    assert catalog_image(read_catalog(tmp_path / "site"), f"kvm/{OLD}")["lifecycle"] == "current"
     assert build(tmp_path, EPOCH + 90 * DAY).returncode == 0
-    assert image(read_catalog(tmp_path / "site"), f"kvm/{OLD}")["lifecycle"] == "deprecated"
+    assert catalog_image(read_catalog(tmp_path / "site"), f"kvm/{OLD}")["lifecycle"] == "deprecated"
 
 
 def test_end_of_life_in_the_past(tmp_path: Path) -> None:
     deprecated_repo(tmp_path, f"end_of_life: 2099-12-31\nreplaced_by: kvm/{NEW}\n")
     assert build(tmp_path, EPOCH).returncode == 0
     site = tmp_path / "site"
-    assert image(read_catalog(site), f"kvm/{OLD}")["lifecycle"] == "end_of_life"
+    assert catalog_image(read_catalog(site), f"kvm/{OLD}")["lifecycle"] == "end_of_life"
     notice = parse_file(site / f"images/kvm/{OLD}/index.html").find_all("p", id="lifecycle-notice")
     assert "End of life since 2099-12-31" in notice[0].text()
     fieldset = parse_file(site / "index.html").find_all("fieldset", **{"data-facet": "lifecycle"})
@@ -246,13 +240,13 @@ def test_an_end_of_life_date_that_passes_changes_the_site_with_nothing_else_chan
 ) -> None:
     deprecated_repo(tmp_path, "end_of_life: 2100-01-02\n")
     assert build(tmp_path, EPOCH).returncode == 0
-    assert image(read_catalog(tmp_path / "site"), f"kvm/{OLD}")["lifecycle"] == "deprecated"
+    assert catalog_image(read_catalog(tmp_path / "site"), f"kvm/{OLD}")["lifecycle"] == "deprecated"
     same_day = build(tmp_path, EPOCH + 3600)
     assert "site unchanged" in same_day.stderr or "0 files written" in same_day.stderr
     later = build(tmp_path, EPOCH + 2 * DAY)
     assert later.returncode == 0
     catalog = read_catalog(tmp_path / "site")
-    assert image(catalog, f"kvm/{OLD}")["lifecycle"] == "end_of_life"
+    assert catalog_image(catalog, f"kvm/{OLD}")["lifecycle"] == "end_of_life"
     assert catalog["generated_at"] == "2100-01-03T00:00:00Z"
 
 
@@ -358,8 +352,8 @@ def test_key_parameters_are_validated_fields_with_facets_and_free_room(tmp_path:
     assert build(tmp_path, EPOCH).returncode == 0
     site = tmp_path / "site"
     catalog = read_catalog(site)
-    assert image(catalog, f"kvm/{NEW}")["free_bytes"] == 8 << 30
-    assert image(catalog, f"kvm/{OLD}")["free_bytes"] == -(4 << 30)
+    assert catalog_image(catalog, f"kvm/{NEW}")["free_bytes"] == 8 << 30
+    assert catalog_image(catalog, f"kvm/{OLD}")["free_bytes"] == -(4 << 30)
     assert codes_of(catalog, f"kvm/{NEW}.txt") == set()
     assert codes_of(catalog, f"kvm/{OLD}.txt") == {"invalid_field_value", "sizes_exceed_max"}
     bad_keys = sorted(
