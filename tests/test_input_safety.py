@@ -334,9 +334,14 @@ def read_only_state_run(tmp_path: Path, base: Path) -> None:
     os.chown(work, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
     args = ["build", "--repository", str(root), "--output", str(work / "site"),
             "--state", str(work / "state"), "--quiet"]  # fmt: skip
-    # A first run here imports every module the child needs: it cannot read root's Python.
-    warm = ["--output", str(tmp_path / "warm"), "--state", str(tmp_path / "warm-state")]
-    assert main([*args[:3], *warm]) == 0
+    # The same runs here first import every module the child needs (it cannot read root's
+    # Python): the page of a removed image, say, needs a codec no other page does.
+    warm_root = image_tree(tmp_path / "warm-repo", 5)
+    warm = ["build", "--repository", str(warm_root), "--output", str(tmp_path / "warm"),
+            "--state", str(tmp_path / "warm-state"), "--quiet"]  # fmt: skip
+    assert main(warm) == 0
+    (warm_root / f"xen/{IMG}_4.img").unlink()
+    assert main(warm) == 0
     os.environ["SOURCE_DATE_EPOCH"] = "4102444800"
     try:
         assert as_unprivileged(main, args) == 0
