@@ -13,8 +13,9 @@ import functools
 import re
 from dataclasses import replace
 
+from generator.catalog.facts import ImageFacts
 from generator.catalog.lifecycle import CURRENT, END_OF_LIFE
-from generator.catalog.model import Alias, Catalog, Image, Tombstone
+from generator.catalog.model import Alias, Catalog, Tombstone
 from generator.convention import OS_RE, STAR_LIB_USUAL_RE
 from generator.verify.verdict import INTEGRITY_FAILURES
 
@@ -23,7 +24,7 @@ ALIAS_RE = re.compile(rf"latest/(?P<vm>{PART})/(?P<line>{PART}-{PART}-\d+)/")
 PART_RE = re.compile(PART)
 
 
-def line_of(image: Image) -> tuple[str, str] | None:
+def line_of(image: ImageFacts) -> tuple[str, str] | None:
     """(vm, line) of an image in lower case, e.g. ("kvm", "sl6-x86-64"); None if a part is unknown."""
     return _line(image.vm, image.os, image.arch, image.word_size)
 
@@ -47,7 +48,7 @@ def alias_path(vm: str, line: str) -> str:
     return f"latest/{vm}/{line}/"
 
 
-def choice_key(image: Image) -> tuple:
+def choice_key(image: ImageFacts) -> tuple:
     """Larger is better: not deprecated, newest STAR library, newest OS, most recently changed."""
     library, version = _release(image.star_lib, image.os)
     changed = image.last_changed or image.first_seen or ""
@@ -67,7 +68,7 @@ def _release(star_lib: str | None, os: str | None) -> tuple[tuple, tuple]:
 
 def with_aliases(catalog: Catalog, published: tuple[str, ...] = ()) -> Catalog:
     """The catalog with an alias for every line it has or the published site had."""
-    lines: dict[tuple[str, str], list[Image]] = {}
+    lines: dict[tuple[str, str], list[ImageFacts]] = {}
     for image in catalog.images:
         line = line_of(image)
         if line is not None:

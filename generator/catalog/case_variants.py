@@ -8,15 +8,13 @@ maintainers can rename it. The usual spelling is the one most names use (`genera
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from generator.case_fold import fold, usual_spellings
+from generator.catalog.facts import ImageFacts
 from generator.problems import Problem, problem
 
-if TYPE_CHECKING:
-    from generator.catalog.model import Image
-
-# Field (as the message names it) -> the Image attribute that holds it.
+# Field (as the message names it) -> the attribute (of `ImageFacts`) that holds it.
 FIELDS = {
     "VM directory": "vm",
     "operating system": "os",
@@ -25,7 +23,7 @@ FIELDS = {
 }
 
 
-def case_variants(images: list[Image]) -> dict[str, list[Problem]]:
+def case_variants(images: Sequence[ImageFacts]) -> dict[str, list[Problem]]:
     """Image id -> a warning for each field not written the way most names write it."""
     found: dict[str, list[Problem]] = {}
     for field, attribute in FIELDS.items():

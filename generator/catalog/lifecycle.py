@@ -10,13 +10,14 @@ out on the run's date, so an end-of-life date that passes changes the catalog by
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections import defaultdict
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from generator.catalog.model import Catalog, Image
+from generator.catalog.facts import ImageFacts
+from generator.catalog.model import Catalog, with_fields
 from generator.convention import parse_max_size
 from generator.problems import Problem, problem, sorted_problems
 from generator.units import human_bytes
@@ -35,45 +36,57 @@ EXAMPLES = {
     "kernel": ("a kernel version", "2.6.32-358.el6"),
     **{key: ("a size", "2GB") for key in SIZE_KEYS},
 }
+LIFECYCLE_KEYS = tuple(EXAMPLES)  # the front-matter keys the pass reads (`facts.ImageFacts`)
 
 
-def content_key(image: Image) -> str | None:
-    """What identifies an image's bytes: its MD5, or for a directory the MD5 of its members'.
+@dataclass(frozen=True)
+class Finding:
+    """What the lifecycle pass found about one image: its state, its free room, its problems."""
 
-    The computed digest when there is one, else the one the .checksum claims; names are left
-    out, so a renamed image (or renamed members) keeps its key.
-    """
-    if not image.multi_file:
-        return image.md5 or image.expected_md5
-    digests = sorted(m.md5 or m.expected_md5 or "" for m in image.members)
-    if not digests or not all(digests):
-        return None
-    listing = "\n".join(digests).encode()
-    return hashlib.md5(listing, usedforsecurity=False).hexdigest()
+    state: str
+    free_bytes: int | None
+    problems: list[Problem]
 
 
 def apply_lifecycle(catalog: Catalog, now: float) -> Catalog:
     """Each image's lifecycle and free room on the run's date, and the problems found."""
-    today = dt.datetime.fromtimestamp(now, dt.UTC).date()
-    ids = {image.id for image in catalog.images}
-    duplicates = _duplicates(catalog.images)
-    images, found = [], []
-    for image in catalog.images:
+    found = lifecycle_findings(catalog.images, dt.datetime.fromtimestamp(now, dt.UTC).date())
+    if not found:
+        return catalog
+    images = [
+        with_fields(
+            image,
+            lifecycle=finding.state,
+            free_bytes=finding.free_bytes,
+            problems=sorted_problems([*image.problems, *finding.problems]),
+        )
+        if (finding := found.get(image.id)) is not None
+        else image
+        for image in catalog.images
+    ]
+    problems = [p for finding in found.values() for p in finding.problems]
+    problems = sorted_problems([*catalog.problems, *problems]) if problems else catalog.problems
+    return replace(catalog, images=images, problems=problems)
+
+
+def lifecycle_findings(images: Sequence[ImageFacts], today: dt.date) -> dict[str, Finding]:
+    """Image id -> what the lifecycle pass found, for the images it finds anything about (most
+    images: nothing, current with no room declared)."""
+    ids = {image.id for image in images}
+    duplicates = _duplicates(images)
+    found = {}
+    for image in images:
         problems = _field_problems(image) + _replacement_problems(image, ids)
         problems += duplicates.get(image.id, [])
         free, overflow = _free_room(image)
         problems += overflow
         state = lifecycle_of(image, today, ids)
-        if problems or free is not None or state != CURRENT:  # most images: left as they are
-            merged = sorted_problems([*image.problems, *problems])
-            image = replace(image, lifecycle=state, free_bytes=free, problems=merged)
-        images.append(image)
-        found += problems
-    problems = sorted_problems([*catalog.problems, *found]) if found else catalog.problems
-    return replace(catalog, images=images, problems=problems)
+        if problems or free is not None or state != CURRENT:
+            found[image.id] = Finding(state, free, problems)
+    return found
 
 
-def lifecycle_of(image: Image, today: dt.date, ids: set[str]) -> str:
+def lifecycle_of(image: ImageFacts, today: dt.date, ids: set[str]) -> str:
     """`end_of_life` once that date passed; `deprecated` once deprecated, when an end of life
     is announced, or when a replacement is named; `current` otherwise."""
     end = field_date(image.fields, "end_of_life")
@@ -85,7 +98,7 @@ def lifecycle_of(image: Image, today: dt.date, ids: set[str]) -> str:
     return DEPRECATED if replacement(image, ids) else CURRENT
 
 
-def field_date(fields: dict[str, Any], key: str) -> dt.date | None:
+def field_date(fields: Mapping[str, Any], key: str) -> dt.date | None:
     """A date field (YAML dates arrive as ISO text); None when absent or not a date."""
     value = fields.get(key)
     if not isinstance(value, str):
@@ -96,7 +109,7 @@ def field_date(fields: dict[str, Any], key: str) -> dt.date | None:
         return None
 
 
-def replacement(image: Image, ids: set[str]) -> str | None:
+def replacement(image: ImageFacts, ids: set[str]) -> str | None:
     """The id of the image that replaces this one, when it names one that exists."""
     target = image.fields.get("replaced_by")
     if isinstance(target, str) and target.strip() in ids and target.strip() != image.id:
@@ -104,7 +117,7 @@ def replacement(image: Image, ids: set[str]) -> str | None:
     return None
 
 
-def size_value(fields: dict[str, Any], keys: tuple[str, ...]) -> int | None:
+def size_value(fields: Mapping[str, Any], keys: tuple[str, ...]) -> int | None:
     """The first of `keys` holding a size such as `2GB` (binary units, as in image names)."""
     for key in keys:
         value = fields.get(key)
@@ -113,7 +126,7 @@ def size_value(fields: dict[str, Any], keys: tuple[str, ...]) -> int | None:
     return None
 
 
-def _field_problems(image: Image) -> list[Problem]:
+def _field_problems(image: ImageFacts) -> list[Problem]:
     """A warning for each lifecycle or key-parameter field whose value is of the wrong kind."""
     found = []
     for key, value in image.fields.items():
@@ -125,7 +138,7 @@ def _field_problems(image: Image) -> list[Problem]:
     return found
 
 
-def _valid(fields: dict[str, Any], key: str) -> bool:
+def _valid(fields: Mapping[str, Any], key: str) -> bool:
     value = fields[key]
     if key in DATE_KEYS:
         return field_date(fields, key) is not None
@@ -136,7 +149,7 @@ def _valid(fields: dict[str, Any], key: str) -> bool:
     return isinstance(value, str) and bool(IMAGE_ID_RE.fullmatch(value.strip()))
 
 
-def _replacement_problems(image: Image, ids: set[str]) -> list[Problem]:
+def _replacement_problems(image: ImageFacts, ids: set[str]) -> list[Problem]:
     target = image.fields.get("replaced_by")
     if not isinstance(target, str) or not IMAGE_ID_RE.fullmatch(target.strip()):
         return []
@@ -145,11 +158,11 @@ def _replacement_problems(image: Image, ids: set[str]) -> list[Problem]:
     return [problem("replacement_missing", _description_path(image), target=target.strip())]
 
 
-def _duplicates(images: list[Image]) -> dict[str, list[Problem]]:
+def _duplicates(images: Sequence[ImageFacts]) -> dict[str, list[Problem]]:
     """Images sharing one content key: each gets a warning naming the others."""
-    groups: dict[str, list[Image]] = defaultdict(list)
+    groups: dict[str, list[ImageFacts]] = defaultdict(list)
     for image in images:
-        key = content_key(image)
+        key = image.content_key
         if key is not None:
             groups[key].append(image)
     found: dict[str, list[Problem]] = {}
@@ -163,7 +176,7 @@ def _duplicates(images: list[Image]) -> dict[str, list[Problem]]:
     return found
 
 
-def _free_room(image: Image) -> tuple[int | None, list[Problem]]:
+def _free_room(image: ImageFacts) -> tuple[int | None, list[Problem]]:
     """The room the space rule leaves for user data, and a warning when there is none."""
     parts = [size_value(image.fields, keys) for keys in SPACE_PARTS]
     declared = sum(p for p in parts if p is not None)
@@ -181,6 +194,6 @@ def _free_room(image: Image) -> tuple[int | None, list[Problem]]:
     return free, [found]
 
 
-def _description_path(image: Image) -> str:
+def _description_path(image: ImageFacts) -> str:
     """Field problems name the description (`<vm>/<stem>.txt`), where the fix is made."""
     return f"{image.id}.txt"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import operator
 import re
 import sys
@@ -136,6 +137,21 @@ class Image(Permalinked):
     # equal values in every field but those the catalog sets afterwards (`SET_LATER`), so what
     # is made from an image can be keyed by the token and those fields (`site.image_inputs`).
     record_token: str = field(default="", compare=False, repr=False, metadata=HIDDEN)
+
+    @property
+    def content_key(self) -> str | None:
+        """What identifies the image's bytes: its MD5, or for a directory the MD5 of its members'.
+
+        The computed digest when there is one, else the one the .checksum claims; names are left
+        out, so a renamed image (or renamed members) keeps its key.
+        """
+        if not self.multi_file:
+            return self.md5 or self.expected_md5
+        digests = sorted(m.md5 or m.expected_md5 or "" for m in self.members)
+        if not digests or not all(digests):
+            return None
+        listing = "\n".join(digests).encode()
+        return hashlib.md5(listing, usedforsecurity=False).hexdigest()
 
     @property
     def others_can_write(self) -> bool:

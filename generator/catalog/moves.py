@@ -1,6 +1,6 @@
 """Versions and renames, recorded with the history of a build.
 
-An image whose content key (`lifecycle.content_key`) changed gets a new version. An image that
+An image whose content key (`Image.content_key`) changed gets a new version. An image that
 appears (new, or back) with the key of an image that left the repository (in this run or an
 earlier one) is that image renamed: the old permalink becomes a redirect, the new id inherits
 the versions, and the feed says "renamed" instead of "added" and "removed".
@@ -9,9 +9,10 @@ the versions, and the feed says "renamed" instead of "added" and "removed".
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
-from generator.catalog.lifecycle import content_key
-from generator.catalog.model import Catalog, Event, Image
+from generator.catalog.facts import ImageFacts
+from generator.catalog.model import Catalog, Event
 from generator.state.versions import (
     forget_moves,
     moved_ids,
@@ -40,7 +41,7 @@ def record_versions(
     moves = _renames(catalog.images, before, keys, set(moved) - set(back), present)
     versions: list[tuple[str, dict]] = []
     for image in catalog.images:
-        key = content_key(image)
+        key = image.content_key
         if key is None or key == keys.get(image.id):
             continue
         old = moves.get(image.id)
@@ -48,14 +49,14 @@ def record_versions(
             record_move(connection, old, image.id, now)
         event = RENAMED if old else ("changed" if keys.get(image.id) else "added")
         version = {"at": now, "event": event, "md5": key, "size_bytes": image.size_bytes}
-        version.update(sha256=getattr(image, "sha256", None), moved_from=old)
+        version.update(sha256=image.sha256, moved_from=old)
         versions.append((image.id, version))
     store_versions(connection, versions)  # after the moves: a rename's own versions come first
     return _renamed_news(events, moves, now)
 
 
 def _renames(
-    images: list[Image], before: dict[str, tuple], keys: dict[str, str | None], moved: set[str],
+    images: Sequence[ImageFacts], before: dict[str, tuple], keys: dict[str, str | None], moved: set[str],
     present: set[str],
 ) -> dict[str, str]:  # fmt: skip
     """New id -> old id for each appearing image whose content left under another name."""
@@ -69,7 +70,7 @@ def _renames(
     for image in images:
         row = before.get(image.id)
         appeared = row is None or row[3] is None or row[2] is not None
-        key = content_key(image)
+        key = image.content_key
         if appeared and key in gone:
             renames[image.id] = gone.pop(key)
     return renames
