@@ -37,7 +37,6 @@ ROW_FIELDS = tuple(f.name for f in fields(Row))
 # search words, are interned: one object for all the rows that show it, 1.3 KB less a row).
 ROW_OWN = frozenset({"url", "name", "detail", "md5", "text_words"})
 _ROW_SHARED_AT = tuple(n for n, name in enumerate(ROW_FIELDS) if name not in ROW_OWN)
-_ROW_SLOTS = tuple(getattr(Row, name).__set__ for name in ROW_FIELDS)  # each slot's setter
 CHECK_SIZE = 16  # bytes of the digest that opens each kept piece
 BATCH = 2000  # keys looked up per query
 
@@ -126,14 +125,12 @@ def decode(key: str, blob: bytes) -> Pieces | None:
 
 
 def _row_of(values: tuple) -> Row:
-    """A Row of its fields' values in order, its slots set without `__init__`, which sets each
-    of a frozen dataclass's fields through `object.__setattr__` (a third of decoding a kept
-    piece)."""
+    """A Row of its fields' values in order, without `__init__`, which sets each of a frozen
+    dataclass's fields through `object.__setattr__` (a third of decoding a kept piece)."""
     texts = list(values)
     share_texts(texts, _ROW_SHARED_AT)
     row = object.__new__(Row)
-    for set_slot, value in zip(_ROW_SLOTS, texts, strict=True):
-        set_slot(row, value)
+    row.__dict__.update(zip(ROW_FIELDS, texts, strict=True))
     return row
 
 

@@ -83,12 +83,9 @@ class Nav:
 LABEL = MappingProxyType({"search": False})  # shown in the table, not sent to the script
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Row:
-    """One image as the inventory shows it; facet values are strings, "" when unknown.
-
-    Slots, not a dict: every image's row is held for the whole build (0.3 KB against 1.2 KB).
-    """
+    """One image as the inventory shows it; facet values are strings, "" when unknown."""
 
     url: str
     name: str
