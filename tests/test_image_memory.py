@@ -12,7 +12,7 @@ from pathlib import Path
 
 from generator.build import BUILD, build
 from generator.build import catalog_of as catalog_of_session
-from generator.catalog.image_record import image_from_text
+from generator.catalog.image_record import kept_image
 from generator.catalog.model import Image, with_fields
 from generator.session import opened
 from generator.site.image_memo import decode
@@ -85,7 +85,7 @@ def test_images_and_rows_hold_one_object_for_a_text_they_share(tmp_path: Path) -
     with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
         records = [value for (value,) in db.execute("SELECT value FROM kept_images")]
         pieces = list(db.execute("SELECT key, value FROM image_pieces"))
-    kept = [image_from_text(value) for value in records]
+    kept = [kept_image(value) for value in records]
     assert fresh is not None and len(kept) == len(pieces) == COUNT
     for images in (fresh.images, kept):
         for name in ("vm", "os", "status", "verified_at"):

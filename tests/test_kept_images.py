@@ -1,26 +1,45 @@
 """Image records kept between builds (`catalog.kept`): used only under their exact key, equal to
-what a fresh build makes, rebuilt when damaged, and never holding problems from other images."""
+what a fresh build makes, read back light (the heavy fields unpacked only when asked for),
+rebuilt when damaged, and never holding problems from other images."""
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import sqlite3
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from generator.catalog.image_record import NAMES, BadRecord, image_from_text, image_text
-from generator.catalog.model import with_fields
+from generator.build import build as build_here
+from generator.catalog.image_record import (
+    CHECK_SIZE,
+    HEAVY,
+    BadRecord,
+    KeptImage,
+    image_text,
+    kept_image,
+    kept_value,
+    record_token,
+)
+from generator.catalog.model import Image, with_fields
 from generator.demo import make_demo
-from tests.conftest import directory_image, image_entries, read_catalog, run_cli, write_tree
+from tests.conftest import (
+    Clock,
+    config_for,
+    directory_image,
+    image_entries,
+    read_catalog,
+    run_cli,
+    write_tree,
+)
 from tests.golden import site_files
 
 PLAIN = "xen/sl7.3_x86_64_sl20a_8GB_base"
 SETTLED = {"SOURCE_DATE_EPOCH": "4102444800"}  # 2100: no file is within the racy window
 OTHER_SITE = ("--base-url", "https://www.star.bnl.gov/vm/")  # makes a build run whole
-DESCRIPTION = NAMES.index("description_text")
 
 
 def build(repo: Path, tmp_path: Path, *extra: str, site: str = "site") -> dict:
@@ -30,20 +49,30 @@ def build(repo: Path, tmp_path: Path, *extra: str, site: str = "site") -> dict:
     return read_catalog(tmp_path / site)
 
 
-def kept_rows(tmp_path: Path) -> dict[str, str]:
+def kept_rows(tmp_path: Path) -> dict[str, bytes]:
     with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
         return dict(db.execute("SELECT image_id, value FROM kept_images"))
 
 
-def set_row(tmp_path: Path, image_id: str, value: str) -> None:
+def set_row(tmp_path: Path, image_id: str, value: str | bytes) -> None:
     with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
         db.execute("UPDATE kept_images SET value = ? WHERE image_id = ?", (value, image_id))
 
 
-def with_description(value: str, text: str) -> str:
-    values = json.loads(value)
-    values[DESCRIPTION] = text
-    return json.dumps(values)
+def with_description(value: bytes, text: str) -> bytes:
+    return kept_value(with_fields(kept_image(value), description_text=text))[1]
+
+
+def unpacked(image: Image) -> set[str]:
+    """The heavy fields an image holds (all of them, but for a kept one not asked yet)."""
+    found = set()
+    for name in HEAVY:
+        try:
+            getattr(Image, name).__get__(image)  # the slot itself: asking would unpack
+        except AttributeError:
+            continue
+        found.add(name)
+    return found
 
 
 def unlinked(images: list[dict]) -> list[dict]:
@@ -77,12 +106,39 @@ def test_a_build_whose_records_are_kept_publishes_the_bytes_of_a_fresh_one(
 
 
 def test_every_kept_record_reads_back_equal(tmp_path: Path) -> None:
+    """Read back light, then asked for a heavy field: the record as `image_text` wrote it."""
     make_demo(tmp_path / "repo")
     build(tmp_path / "repo", tmp_path)
     for value in kept_rows(tmp_path).values():
-        image = image_from_text(value)
-        assert image_text(image) == value
-        assert image_from_text(image_text(image)) == image
+        image = kept_image(value)
+        assert type(image) is KeptImage and unpacked(image) == set()
+        text = image_text(image)  # asks for every field
+        assert unpacked(image) == set(HEAVY)
+        assert image.record_token == record_token(text)
+        assert kept_value(image) == (image.record_token, value)
+        assert image == kept_image(value) and kept_image(value) == image
+
+
+def test_an_edit_build_unpacks_no_image_it_does_not_show_anew(tmp_path: Path) -> None:
+    """Of 40 kept images, a build after one description changed reads none back whole: the
+    edited one is read from its files, the others' pages are the published ones."""
+    files = {}
+    for n in range(40):
+        relpath = f"kvm/sl6.{n}_x86_64_sl11d_20GB_batch.img"
+        files.update(image_entries(relpath, f"image {n}\n".encode(), f"Image {n}.\n"))
+    write_tree(tmp_path / "repo", files)
+    config, clock = config_for(tmp_path), Clock()
+    build_here(config, clock=clock)
+    (tmp_path / "repo" / "kvm/sl6.7_x86_64_sl11d_20GB_batch.txt").write_text("Edited.\n")
+    clock.advance(1)
+    catalog = build_here(config, clock=clock).catalog
+    assert catalog is not None and len(catalog.images) == 40
+    edited = next(i for i in catalog.images if i.id == "kvm/sl6.7_x86_64_sl11d_20GB_batch")
+    assert type(edited) is Image and "Edited." in edited.description_html
+    others = [i for i in catalog.images if i is not edited]
+    assert {type(i) for i in others} == {KeptImage}
+    assert [i.id for i in others if unpacked(i)] == []
+    assert all(i.description_text.startswith("Image ") for i in others)  # asked: unpacked
 
 
 def test_the_next_build_shows_the_kept_record_until_a_file_or_digest_changes(
@@ -104,20 +160,39 @@ def test_the_next_build_shows_the_kept_record_until_a_file_or_digest_changes(
     assert shown[image_id]["description"] == "# Plain, edited"
 
 
-@pytest.mark.parametrize("garbage", ["", "[1, 2]", '{"c": "Image"}', "not json", "[" * 5000])
-def test_a_damaged_record_is_built_again(tmp_path: Path, garbage: str) -> None:
+def flipped(value: bytes) -> bytes:
+    """The value with one bit of its payload changed."""
+    return value[:-1] + bytes([value[-1] ^ 1])
+
+
+@pytest.mark.parametrize(
+    "garbage", ["", "not a value", b"", b"\0" * 40, flipped, lambda value: value[:-8]]
+)
+def test_a_damaged_record_is_built_again(tmp_path: Path, garbage: object) -> None:
     repo = repository(tmp_path)
     first = build(repo, tmp_path)
-    set_row(tmp_path, PLAIN, garbage)
+    kept = kept_rows(tmp_path)[PLAIN]
+    set_row(tmp_path, PLAIN, garbage(kept) if callable(garbage) else garbage)  # type: ignore[arg-type]
     again = build(repo, tmp_path, *OTHER_SITE)
     assert unlinked(again["images"]) == unlinked(first["images"])
-    assert image_from_text(kept_rows(tmp_path)[PLAIN]).description_text == "# Plain"
+    assert kept_rows(tmp_path)[PLAIN] == kept
+    assert kept_image(kept).description_text == "# Plain"
 
 
-@pytest.mark.parametrize("text", ["", "[]", "{}", "[" * 5000, json.dumps([None] * len(NAMES))])
-def test_text_that_is_no_record_is_refused(text: str) -> None:
+def checked(payload: object) -> bytes:
+    """A value whose digest is right, around a payload of another shape."""
+    data = marshal.dumps(payload)
+    return zlib.crc32(data).to_bytes(CHECK_SIZE, "big") + data
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", b"", b"\0" * CHECK_SIZE, checked([1, 2]), checked((("token", [1, 2]), b"")),
+     checked((("token", []), "packed")), checked(((1, []), b""))],
+)  # fmt: skip
+def test_values_that_are_no_record_are_refused(value: object) -> None:
     with pytest.raises(BadRecord):
-        image_from_text(text)
+        kept_image(value)
 
 
 def test_problems_from_other_images_are_found_again_each_build(tmp_path: Path) -> None:
@@ -142,12 +217,18 @@ def test_problems_from_other_images_are_found_again_each_build(tmp_path: Path) -
 
 
 def test_with_fields_is_replace_without_init(tmp_path: Path) -> None:
+    """Also for an image read back light, whose copy unpacks nothing until asked."""
     make_demo(tmp_path / "repo")
     build(tmp_path / "repo", tmp_path)
     for value in kept_rows(tmp_path).values():
-        image = image_from_text(value)
+        image = kept_image(value)
         changes = {"first_seen": "2100-01-01T00:00:00Z", "history": [{"at": "x"}]}
-        assert with_fields(image, **changes) == replace(image, **changes)
+        copy = with_fields(image, **changes)
+        assert type(copy) is KeptImage and unpacked(copy) == set() == unpacked(image)
+        assert copy == replace(image, **changes)
         assert image.first_seen is None  # the original is left as it was
+        edited = with_fields(kept_image(value), description_text="Edited.")
+        assert edited.description_text == "Edited."
+        assert edited.description_html == image.description_html  # unpacked around it
     with pytest.raises(TypeError, match="not fields of Image: \\['colour'\\]"):
         with_fields(image, colour="red")

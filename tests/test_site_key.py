@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from generator.build import build
+from generator.catalog.image_record import image_text, record_token
 from generator.catalog.model import Catalog, with_fields
 from generator.config import load_config
 from generator.demo import make_demo
@@ -36,5 +37,10 @@ def test_the_key_follows_problems_and_commands(tmp_path: Path) -> None:
     n, image = next((n, i) for n, i in enumerate(catalog.images) if i.check)
     assert image.check is not None
     other = CheckCommand(image.check.copy, image.check.command + " ", image.check.note)
-    images = [*catalog.images[:n], with_fields(image, check=other), *catalog.images[n + 1 :]]
-    assert key(replace(catalog, images=images), tmp_path) != first
+    # A command is part of the image's record: another command comes with another record token
+    # (an image whose record is not kept has none: its commands are keyed themselves).
+    changed = with_fields(image, check=other)
+    for token in ("", record_token(image_text(changed))):
+        moved = with_fields(changed, record_token=token)
+        images = [*catalog.images[:n], moved, *catalog.images[n + 1 :]]
+        assert key(replace(catalog, images=images), tmp_path) != first

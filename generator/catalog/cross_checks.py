@@ -3,10 +3,8 @@ another case than usual) and from the scan (someone else can replace its files).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from generator.catalog.case_variants import case_variants
-from generator.catalog.model import Image
+from generator.catalog.model import Image, with_fields
 from generator.problems import Problem, sorted_problems
 from generator.read.scan import ImageEntry
 from generator.read.trust import TRUST_CODES
@@ -24,7 +22,7 @@ def with_cross_checks(
     if not found:
         return images
     return [
-        replace(image, problems=sorted_problems([*image.problems, *found[image.id]]))
+        with_fields(image, problems=sorted_problems([*image.problems, *found[image.id]]))
         if image.id in found
         else image
         for image in images

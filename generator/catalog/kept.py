@@ -19,7 +19,7 @@ import hashlib
 import marshal
 from pathlib import Path
 
-from generator.catalog.image_record import BadRecord, image_from_text, image_text, record_token
+from generator.catalog.image_record import BadRecord, kept_image, kept_value
 from generator.catalog.model import Image, make_image, with_fields
 from generator.read.parse import ParseRules, parse_images
 from generator.read.scan import ImageEntry
@@ -58,10 +58,10 @@ def catalog_images(
         for n, parsed in zip(batch, parsed_images, strict=True):
             image = make_image(parsed, evaluate(entries[n], parsed.checksum, digests))
             if kept is not None:  # a build: pages are keyed by the token (`Image.record_token`)
-                text = image_text(image)
-                image = with_fields(image, record_token=record_token(text))
+                token, value = kept_value(image)
+                image = with_fields(image, record_token=token)
                 if keys[n] is not None and parsed.lasting and _lasting(image):
-                    kept.put(entries[n].id, keys[n], text)
+                    kept.put(entries[n].id, keys[n], value)
             images[n] = image
     return images  # type: ignore[return-value]  # every None was replaced above
 
@@ -112,11 +112,11 @@ def _kept_images(
     return images
 
 
-def _kept(value: str | None, image_id: str) -> Image | None:
+def _kept(value: str | bytes | None, image_id: str) -> Image | None:
     if value is None:
         return None
     try:
-        image = image_from_text(value)
+        image = kept_image(value)
     except BadRecord:
         return None  # damaged: built again, and kept anew
     return image if image.id == image_id else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import quote
 
-from generator.catalog.model import Catalog, Image
+from generator.catalog.model import Catalog, Image, with_fields
 
 
 def absolute(base_url: str, relpath: str) -> str:
@@ -28,7 +28,7 @@ def with_links(catalog: Catalog, base_url: str | None, download_base_url: str | 
     if not base_url and not download_base_url:
         return catalog
     images = [
-        replace(
+        with_fields(
             image,
             permalink=absolute(base_url, image.url) if base_url else None,
             download_url=download_url(image, download_base_url) if download_base_url else None,

@@ -218,23 +218,14 @@ def with_fields(image: Image, **changes: Any) -> Image:
     build). Image has no `__post_init__` to skip."""
     if not changes.keys() <= IMAGE_FIELDS:
         raise TypeError(f"not fields of Image: {sorted(changes.keys() - IMAGE_FIELDS)}")
+    if type(image) is not Image:  # read back light: its kind knows which fields it holds yet
+        return type(image).copied(image, changes)  # type: ignore[attr-defined]
     copy = object.__new__(Image)
     for set_slot, value in zip(_SLOTS, _VALUES(image), strict=True):
         set_slot(copy, value)
     for name, value in changes.items():
         _SLOT_OF[name](copy, value)
     return copy
-
-
-def image_of(values: Sequence[Any]) -> Image:
-    """An Image of every field's value in field order (`FIELD_NAMES`), its slots set without
-    `__init__` (10,000 kept records are made back into images per build)."""
-    if len(values) != len(FIELD_NAMES):
-        raise TypeError(f"{len(FIELD_NAMES)} field values expected, not {len(values)}")
-    image = object.__new__(Image)
-    for set_slot, value in zip(_SLOTS, values, strict=True):
-        set_slot(image, value)
-    return image
 
 
 def make_image(parsed: ParsedImage, verification: Verification) -> Image:

@@ -92,7 +92,9 @@ def site_key(
     digest.update(view_bytes(problems) or repr(problems).encode())
     digest.update(repr(catalog.events).encode())
     digest.update(repr(catalog.digests).encode())  # the SUMS files written
-    commands = [(i.check, i.create_command) for i in catalog.images]
+    # An image's record token stands for its commands (its record holds them): a kept image
+    # unpacks them only when its page is made.
+    commands = [i.record_token or (i.check, i.create_command) for i in catalog.images]
     digest.update(view_bytes(commands) or repr(commands).encode())
     return digest.hexdigest()
 

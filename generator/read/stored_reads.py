@@ -33,17 +33,18 @@ NOT_KEPT = frozenset({"secret_redacted", "description_too_complex", "unreadable_
 
 
 class ReadStore(Protocol):
-    """Where kept reads live (the state database): one value per image, under a key."""
+    """Where kept reads live (the state database): one value per image, under a key (JSON
+    text for reads, bytes for kept image records: `catalog.kept_record`)."""
 
     now: float
 
-    def get(self, image: str, key: str) -> str | None:
+    def get(self, image: str, key: str) -> str | bytes | None:
         """The value kept for `image` if it was kept under exactly `key`."""
 
-    def get_many(self, wanted: Sequence[tuple[str, str]]) -> dict[str, str]:
+    def get_many(self, wanted: Sequence[tuple[str, str]]) -> dict[str, str | bytes]:
         """The values kept for these (image, key) pairs, by image: those kept under that key."""
 
-    def put(self, image: str, key: str, value: str) -> None:
+    def put(self, image: str, key: str, value: str | bytes) -> None:
         """Keep `value` for `image` under `key`, replacing what was kept before."""
 
 

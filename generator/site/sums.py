@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.catalog.model import Catalog
-from generator.digests import hex_of
+from generator.catalog.model import Catalog, Image
+from generator.digests import KNOWN, Digest, hex_of
 
 SUMS_NAMES = {"md5": "MD5SUMS", "sha256": "SHA256SUMS", "sha512": "SHA512SUMS"}
 VERIFIED = "verified"
@@ -52,8 +52,13 @@ def verified_files(catalog: Catalog) -> Iterator[tuple[str, tuple]]:
             for member in image.members:
                 if member.status == VERIFIED:
                     yield f"{image.path}/{member.name}", member.digests
-        elif image.status == VERIFIED and image.members:
-            yield image.path, image.members[0].digests
+        elif image.status == VERIFIED:  # its digests are its one member's: read here, since
+            yield image.path, own_digests(image)  # a kept image unpacks its members if asked
+
+
+def own_digests(image: Image) -> tuple[Digest, ...]:
+    """A single-file image's digests, from its fields (each algorithm's hex, if computed)."""
+    return tuple(Digest(name, value) for name in KNOWN if (value := getattr(image, name)))
 
 
 def sums_line(hex_value: str, path: str) -> str:

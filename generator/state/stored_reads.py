@@ -37,11 +37,11 @@ class StateReadStore:
         self.forget_sql = (
             f"DELETE FROM {table} WHERE image_id NOT IN (SELECT value FROM json_each(?))"
         )
-        self.new: list[tuple[str, str, str]] = []
+        self.new: list[tuple[str, str, str | bytes]] = []
         self.written = 0
         self.hits = 0
 
-    def get(self, image: str, key: str) -> str | None:
+    def get(self, image: str, key: str) -> str | bytes | None:
         row = self.state._read(
             lambda: self.state.connection.execute(self.get_sql, (image, key)).fetchone()
         )
@@ -49,7 +49,7 @@ class StateReadStore:
             self.hits += 1
         return row[0] if row else None
 
-    def get_many(self, wanted: Sequence[tuple[str, str]]) -> dict[str, str]:
+    def get_many(self, wanted: Sequence[tuple[str, str]]) -> dict[str, str | bytes]:
         """The values of these (image, key) pairs that are kept, by image: one query (a
         lookup per image costs more in calls than in SQLite)."""
         keys = dict(wanted)
@@ -61,7 +61,7 @@ class StateReadStore:
         self.hits += len(found)
         return found
 
-    def put(self, image: str, key: str, value: str) -> None:
+    def put(self, image: str, key: str, value: str | bytes) -> None:
         self.new.append((image, key, value))
         if len(self.new) >= WRITE_ROWS:
             self._write_new()
