@@ -33,6 +33,7 @@ from generator.catalog.model import (
     SHARED_TEXTS,
     Image,
     share_texts,
+    with_fields,
 )
 from generator.digests import Digest
 from generator.problems import PROBLEM_ORDER, from_rows, to_rows
@@ -135,7 +136,8 @@ CHECK_SIZE = 4  # a CRC-32 of the payload, before it: damage is found, the image
 
 class KeptImage(Image):
     """An Image read back with its light fields; the heavy ones (`HEAVY`) are unpacked from
-    `_packed` when one is first asked for. Equal to an Image of equal values."""
+    `_packed` when one is first asked for (then all are, and `_packed` is let go). Equal to an
+    Image of equal values."""
 
     __slots__ = ("_packed",)
 
@@ -150,25 +152,24 @@ class KeptImage(Image):
         values = json.loads(zlib.decompress(_SLOT["_packed"].__get__(self)))
         same = _texts_of(self)
         for name, value in zip(HEAVY, values, strict=True):
-            if name in CODECS:
-                value = CODECS[name][1](value, same)
-            if not _is_set(self, name):  # a field set since (`with_fields`) keeps its value
-                _SLOT[name].__set__(self, value)
+            _SLOT[name].__set__(self, CODECS[name][1](value, same) if name in CODECS else value)
         _SLOT["_packed"].__delete__(self)
 
     @staticmethod
-    def copied(image: KeptImage, changes: dict[str, Any]) -> KeptImage:
-        """`model.with_fields` for a KeptImage: its heavy fields stay packed in the copy."""
+    def copied(image: KeptImage, changes: dict[str, Any]) -> Image:
+        """`model.with_fields` for a KeptImage: a copy whose heavy fields stay packed (or, once
+        they are unpacked or one of them changes, an Image)."""
+        try:
+            packed = _SLOT["_packed"].__get__(image)
+        except AttributeError:
+            packed = None  # unpacked: every field is set
+        if packed is None or not changes.keys().isdisjoint(HEAVY):
+            return with_fields(_whole(image), **changes)
         copy = object.__new__(KeptImage)
         for set_slot, value in zip(_LIGHT_SETTERS, _LIGHT_VALUES(image), strict=True):
             set_slot(copy, value)
         _SLOT["record_token"].__set__(copy, image.record_token)
-        for name in (*HEAVY, "_packed"):
-            slot = _SLOT[name]
-            try:
-                slot.__set__(copy, slot.__get__(image))
-            except AttributeError:
-                continue  # not unpacked (or, `_packed`, unpacked)
+        _SLOT["_packed"].__set__(copy, packed)
         for name, value in changes.items():
             _SLOT[name].__set__(copy, value)
         return copy
@@ -185,12 +186,12 @@ class KeptImage(Image):
 _SLOT = {name: getattr(KeptImage, name) for name in (*NAMES, "record_token", "_packed")}
 
 
-def _is_set(image: Image, name: str) -> bool:
-    try:
-        _SLOT[name].__get__(image)
-    except AttributeError:
-        return False
-    return True
+def _whole(image: KeptImage) -> Image:
+    """The image as an Image, its heavy fields unpacked."""
+    whole = object.__new__(Image)
+    for name in (*NAMES, "record_token"):
+        _SLOT[name].__set__(whole, getattr(image, name))  # a heavy field: unpacks them all
+    return whole
 
 
 def _texts_of(image: Image) -> Texts:
