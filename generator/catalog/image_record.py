@@ -3,17 +3,18 @@
 Its record is the list of its field values in field order as one line of JSON (`image_text`),
 whose digest is the image's `record_token`. Plain values (text, numbers, flags, JSON-shaped
 dicts) are written as they are; the fields holding records (members, problems, the check
-command) have a codec each. Only these classes are rebuilt, through their constructors (a
-Problem is redacted again), so a damaged or forged value gives BadRecord, never an object of
-another kind or running code.
+command) have a codec each, and only these classes are rebuilt, through their constructors (a
+Problem is redacted again).
 
 Every build reads back every unchanged image, but most of what an image holds is read again
 only for the images whose pages are made: the members and their formats, the description as
 HTML and as text, the commands (`HEAVY`). The state keeps those apart, compressed, and a build
 reads back an image's light fields alone into a `KeptImage`, whose heavy fields are unpacked
 the first time one is asked for: at 10,000 images 8 us an image rather than 19, and 1.4 KB less
-an image held. A kept value is a digest of its payload, then the payload (marshal of the
-record's light values and its heavy ones packed).
+an image held. A kept value is a CRC-32 of its payload, then the payload (marshal of the
+record's light values and its heavy ones packed): a damaged value, or one of another shape,
+gives BadRecord and the image is built again. The state is the program's own, as for the site
+pieces (`site.image_memo`): the CRC finds damage, not forgery.
 """
 
 from __future__ import annotations

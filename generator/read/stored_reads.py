@@ -34,7 +34,7 @@ NOT_KEPT = frozenset({"secret_redacted", "description_too_complex", "unreadable_
 
 class ReadStore(Protocol):
     """Where kept reads live (the state database): one value per image, under a key (JSON
-    text for reads, bytes for kept image records: `catalog.kept_record`)."""
+    text for reads, bytes for kept image records: `catalog.image_record`)."""
 
     now: float
 
