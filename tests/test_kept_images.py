@@ -4,8 +4,10 @@ rebuilt when damaged, and never holding problems from other images."""
 
 from __future__ import annotations
 
+import copy as copy_module
 import marshal
 import os
+import pickle
 import sqlite3
 import zlib
 from dataclasses import replace
@@ -232,3 +234,13 @@ def test_with_fields_is_replace_without_init(tmp_path: Path) -> None:
         assert edited.description_html == image.description_html  # unpacked around it
     with pytest.raises(TypeError, match="not fields of Image: \\['colour'\\]"):
         with_fields(image, colour="red")
+
+
+def test_a_kept_image_pickles_and_copies_whole(tmp_path: Path) -> None:
+    """Pickled (to a worker, say) or copied, a packed image arrives whole and equal."""
+    repo = repository(tmp_path)
+    build(repo, tmp_path)
+    image = kept_image(kept_rows(tmp_path)[PLAIN])
+    for copy in (pickle.loads(pickle.dumps(image)), copy_module.copy(image)):
+        assert unpacked(copy) == set(HEAVY) and copy == image
+        assert copy.description_text == "# Plain"
