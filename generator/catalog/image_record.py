@@ -34,7 +34,6 @@ from generator.catalog.model import (
     SHARED_TEXTS,
     Image,
     share_texts,
-    with_fields,
 )
 from generator.digests import Digest
 from generator.problems import PROBLEM_ORDER, from_rows, to_rows
@@ -165,7 +164,7 @@ class KeptImage(Image):
         except AttributeError:
             packed = None  # unpacked: every field is set
         if packed is None or not changes.keys().isdisjoint(HEAVY):
-            return with_fields(_whole(image), **changes)
+            return _whole(image, changes)
         copy = object.__new__(KeptImage)
         for set_slot, value in zip(_LIGHT_SETTERS, _LIGHT_VALUES(image), strict=True):
             set_slot(copy, value)
@@ -187,11 +186,13 @@ class KeptImage(Image):
 _SLOT = {name: getattr(KeptImage, name) for name in (*NAMES, "record_token", "_packed")}
 
 
-def _whole(image: KeptImage) -> Image:
-    """The image as an Image, its heavy fields unpacked."""
+def _whole(image: KeptImage, changes: dict[str, Any]) -> Image:
+    """The image as an Image with `changes`, its heavy fields unpacked."""
     whole = object.__new__(Image)
     for name in (*NAMES, "record_token"):
         _SLOT[name].__set__(whole, getattr(image, name))  # a heavy field: unpacks them all
+    for name, value in changes.items():
+        _SLOT[name].__set__(whole, value)
     return whole
 
 
@@ -205,14 +206,13 @@ def _texts_of(image: Image) -> Texts:
     return texts.setdefault
 
 
-def kept_value(image: Image) -> tuple[str, bytes]:
-    """(token, value): the image's record token and the value the state keeps for it."""
-    text = image_text(image)
+def kept_value(text: str) -> bytes:
+    """The value the state keeps for the record `text` (`image_text`) holds."""
     values = json.loads(text)  # the record's values as `image_text` wrote them
     light = (record_token(text), [values[n] for n in _LIGHT_AT])
     heavy = zlib.compress(json.dumps([values[n] for n in _HEAVY_AT]).encode(), 1)
     payload = marshal.dumps((light, heavy), MARSHAL_VERSION)
-    return light[0], _check(payload) + payload
+    return _check(payload) + payload
 
 
 def kept_image(value: object) -> KeptImage:

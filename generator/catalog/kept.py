@@ -19,7 +19,13 @@ import hashlib
 import marshal
 from pathlib import Path
 
-from generator.catalog.image_record import BadRecord, kept_image, kept_value
+from generator.catalog.image_record import (
+    BadRecord,
+    image_text,
+    kept_image,
+    kept_value,
+    record_token,
+)
 from generator.catalog.model import Image, make_image, with_fields
 from generator.read.parse import ParseRules, parse_images
 from generator.read.scan import ImageEntry
@@ -58,10 +64,10 @@ def catalog_images(
         for n, parsed in zip(batch, parsed_images, strict=True):
             image = make_image(parsed, evaluate(entries[n], parsed.checksum, digests))
             if kept is not None:  # a build: pages are keyed by the token (`Image.record_token`)
-                token, value = kept_value(image)
-                image = with_fields(image, record_token=token)
+                text = image_text(image)
+                image = with_fields(image, record_token=record_token(text))
                 if keys[n] is not None and parsed.lasting and _lasting(image):
-                    kept.put(entries[n].id, keys[n], value)
+                    kept.put(entries[n].id, keys[n], kept_value(text))
             images[n] = image
     return images  # type: ignore[return-value]  # every None was replaced above
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.catalog.model import Catalog, Image
-from generator.digests import KNOWN, Digest, hex_of
+from generator.catalog.model import Catalog
+from generator.digests import hex_of
 
 SUMS_NAMES = {"md5": "MD5SUMS", "sha256": "SHA256SUMS", "sha512": "SHA512SUMS"}
 VERIFIED = "verified"
@@ -36,8 +36,8 @@ def sums_file(catalog: Catalog, algorithm: str) -> bytes:
     """
     lines = [
         sums_line(hex_value, path)
-        for path, digests in verified_files(catalog)
-        if (hex_value := hex_of(digests, algorithm))
+        for path, hex_value in verified_files(catalog, algorithm)
+        if hex_value
     ]
     text = "".join(sorted(lines))
     if text.isascii():
@@ -45,20 +45,17 @@ def sums_file(catalog: Catalog, algorithm: str) -> bytes:
     return b"".join(sorted(line.encode("utf-8", "surrogateescape") for line in lines))
 
 
-def verified_files(catalog: Catalog) -> Iterator[tuple[str, tuple]]:
-    """(repository-relative path, digests) of every file whose bytes matched their .checksum."""
+def verified_files(catalog: Catalog, algorithm: str) -> Iterator[tuple[str, str | None]]:
+    """(repository-relative path, `algorithm` digest) of every file whose bytes matched their
+    .checksum; a single file's digest is its image's field (a kept image unpacks its members
+    only if asked)."""
     for image in catalog.images:
         if image.multi_file:
             for member in image.members:
                 if member.status == VERIFIED:
-                    yield f"{image.path}/{member.name}", member.digests
-        elif image.status == VERIFIED:  # its digests are its one member's: read here, since
-            yield image.path, own_digests(image)  # a kept image unpacks its members if asked
-
-
-def own_digests(image: Image) -> tuple[Digest, ...]:
-    """A single-file image's digests, from its fields (each algorithm's hex, if computed)."""
-    return tuple(Digest(name, value) for name in KNOWN if (value := getattr(image, name)))
+                    yield f"{image.path}/{member.name}", hex_of(member.digests, algorithm)
+        elif image.status == VERIFIED:
+            yield image.path, getattr(image, algorithm)
 
 
 def sums_line(hex_value: str, path: str) -> str:
