@@ -4,6 +4,7 @@ as one made from nothing, whatever happened to the kept pieces."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from generator.publish.published import published_catalog
 from generator.resources import content_dir
 from generator.session import BUILD, opened
 from generator.site.content import load_content
+from generator.site.deferred import Digested
 from generator.site.image_memo import ImageMemo
 from generator.site.page_memo import Reused
 from generator.site.render import Layout, render_site
@@ -86,6 +88,31 @@ def test_an_edit_or_an_added_image_computes_the_pieces_of_that_image_only(
     assert (memo.computed, memo.reused) == (1, reused)
     assert b"geant" in files["search-text.json"]
     assert_as_made_from_nothing(catalog, config, files)
+
+
+def test_image_json_files_come_with_their_digest_and_are_made_only_to_be_written(
+    tmp_path: Path,
+) -> None:
+    """Each `image.json` of a deferred render from kept pieces is `Digested`: its digest, kept
+    with the pieces, is that of the bytes it makes, and those are the bytes of a whole render."""
+    repository(tmp_path)
+    config, clock = config_for(tmp_path), Clock()
+    run_build(config, clock)
+    clock.advance(1)
+    with opened(config, clock, state=True, output=True) as session:
+        read = catalog_of(session, BUILD).catalog
+        catalog = site_catalog(read, session, published_catalog(config.output))
+        memo = ImageMemo(StatePieceStore(session.state))
+        pages = load_content(content_dir())
+        files = render_site(catalog, pages, config.title, images=memo, defer=True)
+    assert memo.reused == len(IMAGES)
+    whole = render_site(catalog, pages, config.title)
+    made = {path: data for path, data in files.items() if path.endswith("/image.json")}
+    assert len(made) == len(IMAGES)
+    for path, data in made.items():
+        assert isinstance(data, Digested), path
+        assert data.read() == whole[path]
+        assert data.sha256 == hashlib.sha256(whole[path]).hexdigest()
 
 
 def test_damaged_or_deleted_pieces_are_computed_again(tmp_path: Path) -> None:

@@ -65,15 +65,30 @@ class Chunked:
         return iter(self.make())
 
 
+class Digested:
+    """A small file whose digest is known before it is made (an image's `image.json`, digested
+    when its pieces were made): publishing compares the digest with the copy's manifest and
+    makes the bytes only to write them."""
+
+    __slots__ = ("make", "sha256")
+
+    def __init__(self, make: Callable[[], bytes], sha256: str) -> None:
+        self.make = make
+        self.sha256 = sha256
+
+    def read(self) -> bytes:
+        return self.make()
+
+
 def made_when_written(data: object) -> bool:
     """Whether a value of the site's mapping is made only when written: its digest is not
     known before (`Deferred`, `Chunked`)."""
     return isinstance(data, Deferred | Chunked)
 
 
-def parts_of(data: bytes | Reused | Deferred | Chunked) -> Iterator[bytes]:
+def parts_of(data: bytes | Reused | Deferred | Digested | Chunked) -> Iterator[bytes]:
     """The bytes a value of the site's mapping stands for, as parts: a `Chunked` file in the
     parts it is made in, never joined; any other as one part, whole."""
     if isinstance(data, Chunked):
         return data.parts()
-    return iter((data.read() if isinstance(data, Reused | Deferred) else data,))
+    return iter((data.read() if isinstance(data, Reused | Deferred | Digested) else data,))

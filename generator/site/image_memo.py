@@ -28,7 +28,7 @@ from generator.catalog.model import Image, share_texts
 from generator.identity import program_identity
 from generator.parallel import shared_map
 from generator.site.page_memo import PageMemo, ValueBytes
-from generator.site.records import compact_json, image_record
+from generator.site.records import compact_json, image_record, record_file_digest
 from generator.site.search_index import row_words, spaced
 from generator.site.views import Row, make_row
 
@@ -60,6 +60,7 @@ class Pieces:
 
     row: Row
     record: str  # its catalog.json line (`image.json` holds it too)
+    record_sha256: str  # the digest of its `image.json` (`records.record_file_digest`)
     extra: str  # search-index.json: the row's words its name and facet values lack, spaced
     text: str  # search-text.json: the description's and front matter's words, spaced
     problems: tuple[str, ...] = ()  # the catalog.json lines of its problems, in order
@@ -68,7 +69,8 @@ class Pieces:
 def make_pieces(image: Image) -> Pieces:
     row = make_row(image)
     problems = tuple(compact_json(vars(problem)) for problem in image.problems)
-    return Pieces(row, image_record(image), *row_words(row), problems)
+    record = image_record(image)
+    return Pieces(row, record, record_file_digest(record), *row_words(row), problems)
 
 
 def problem_lines(
@@ -105,7 +107,8 @@ def encode(key: str, pieces: Pieces) -> bytes:
     """The pieces as kept: a digest of key and payload, then the payload (marshal of plain
     values). The key is in the digest: another image's pieces never pass for these."""
     row = tuple(getattr(pieces.row, name) for name in ROW_FIELDS)
-    payload = marshal.dumps((row, pieces.record, pieces.extra, pieces.problems))  # text: row's
+    made = (row, pieces.record, pieces.record_sha256, pieces.extra, pieces.problems)
+    payload = marshal.dumps(made)  # text: the row's words, spaced again when decoded
     return _check(key, payload) + payload
 
 
@@ -115,11 +118,11 @@ def decode(key: str, blob: bytes) -> Pieces | None:
     if _check(key, payload) != check:
         return None
     try:
-        values, record, extra, problems = marshal.loads(payload)
+        values, record, sha256, extra, problems = marshal.loads(payload)
         if len(values) != len(ROW_FIELDS):
             return None
         row = _row_of(values)
-        return Pieces(row, record, extra, spaced(row.text_words.split()), problems)
+        return Pieces(row, record, sha256, extra, spaced(row.text_words.split()), problems)
     except (ValueError, EOFError, TypeError):
         return None
 

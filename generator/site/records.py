@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -18,3 +19,14 @@ def compact_json(data: Any) -> str:
 def image_record(image: Image) -> str:
     """The image's catalog.json entry, one line."""
     return compact_json(image.to_json())
+
+
+def record_file(record: str) -> bytes:
+    """An image's `image.json`: its catalog.json line and a newline."""
+    return (record + "\n").encode("utf-8")
+
+
+def record_file_digest(record: str) -> str:
+    """SHA-256 of the image's `image.json`, kept with its pieces: publishing compares it with
+    the copy's manifest without making the file (10,000 files an edit build)."""
+    return hashlib.sha256(record_file(record)).hexdigest()

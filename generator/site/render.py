@@ -21,7 +21,7 @@ from generator.catalog.model import Catalog, Image
 from generator.resources import templates_dir
 from generator.site.catalog_file import catalog_json, catalog_parts, image_records
 from generator.site.content import ContentPage
-from generator.site.deferred import Chunked, Deferred, deferred_page, parts_of
+from generator.site.deferred import Chunked, Deferred, Digested, deferred_page, parts_of
 from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
 from generator.site.image_inputs import page_inputs
@@ -37,6 +37,7 @@ from generator.site.lifecycle import history_rows, lifecycle_files, notice
 from generator.site.listing import listing_pages
 from generator.site.page_memo import PageMemo, view_bytes
 from generator.site.problems_page import problem_links, problems_inputs, problems_page
+from generator.site.records import record_file
 from generator.site.search_index import SEARCH_INDEX, SEARCH_TEXT, search_index_files
 from generator.site.sitemap import page_url, sitemap_xml
 from generator.site.sums import sums_files
@@ -131,6 +132,7 @@ def render_site(
     large = len(rows) > layout.table_limit
     listing = listing_pages(rows, nav, layout.listing_page_size) if large else {}
     records = {image.id: p.record for image, p in zip(catalog.images, pieces, strict=True)}
+    digests = {image.id: p.record_sha256 for image, p in zip(catalog.images, pieces, strict=True)}
     files = {"catalog.json": _catalog_file(env, catalog, records, pieces)}
     index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
     index = replace(index, news=news_items(catalog.events), removed=recently_removed(catalog))
@@ -140,7 +142,7 @@ def render_site(
         files.update(search_index_files(rows, [(p.extra, p.text) for p in pieces]))
     files.update({path: _render_deferred(env, "listing.html", p) for path, p in listing.items()})
     files["problems/index.html"] = _problems_file(env, catalog, nav(1, "problems"))
-    files.update(image_files(env, catalog, nav(3), base_url, audience, records))
+    files.update(image_files(env, catalog, nav(3), base_url, audience, records, digests))
     files.update(lifecycle_files(catalog, nav(3), lambda name, page: _render(env, name, page)))
     files.update(removed_files(env, catalog, nav(3)))
     files["feed.xml"] = render_feed(
@@ -164,9 +166,10 @@ def image_files(
     base_url: str | None,
     audience: Audience = PUBLIC,
     records: dict[str, str] | None = None,
+    digests: dict[str, str] | None = None,
 ) -> dict[str, bytes]:
     """One permalink page per image, and its catalog.json entry (`image.json`); with a base URL
-    each page names its canonical address."""
+    each page names its canonical address. `digests`: each `image.json`'s, when known."""
     records = image_records(catalog) if records is None else records
     context = shared(catalog, base_url, audience)
     nav_values = view_bytes(nav)  # shared by every page: pickled once, not once per page
@@ -177,7 +180,8 @@ def image_files(
         view = partial(_image_view, image, context, nav, canonical)
         inputs = page_inputs(image, context, nav if nav_values is None else nav_values, canonical)
         files[f"{image.output_dir}/index.html"] = _render_lazily(env, "image.html", inputs, view)
-        files[f"{image.output_dir}/image.json"] = _record_file(env, records[image.id])
+        digest = digests.get(image.id) if digests is not None else None
+        files[f"{image.output_dir}/image.json"] = _record_file(env, records[image.id], digest)
     return files
 
 
@@ -208,15 +212,14 @@ def _image_view(image: Image, context: Any, nav: Nav, canonical: str | None) -> 
     return image_page(image, context, replace(nav, canonical=canonical), lifecycle, history)
 
 
-def _record_file(env: jinja2.Environment, record: str) -> bytes:
-    """An image's `image.json`: its catalog.json line, encoded when written if pages are."""
-    if getattr(env, "defer_pages", False):
-        return Deferred(partial(_line_bytes, record))
-    return _line_bytes(record)
-
-
-def _line_bytes(text: str) -> bytes:
-    return (text + "\n").encode("utf-8")
+def _record_file(env: jinja2.Environment, record: str, sha256: str | None) -> bytes:
+    """An image's `image.json`: its catalog.json line, encoded when written if pages are (and
+    then digested only if its digest is not known already)."""
+    if not getattr(env, "defer_pages", False):
+        return record_file(record)
+    if sha256 is not None:
+        return Digested(partial(record_file, record), sha256)
+    return Deferred(partial(record_file, record))
 
 
 def removed_files(env: jinja2.Environment, catalog: Catalog, nav: Nav) -> dict[str, bytes]:
