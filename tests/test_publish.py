@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -81,6 +82,23 @@ def test_a_copy_left_half_written_is_rewritten_whole(tmp_path: Path) -> None:
     assert result.written == 3 and (output / "index.html").read_bytes() == b"c"
     assert (output / "catalog.json").read_bytes() == b"{}"
     assert (output / "mine.txt").read_text() == "not in any manifest"  # not ours: kept
+
+
+def test_a_damaged_journal_trusts_no_file_of_its_copy_and_deletes_nothing_else(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "site"
+    publish(SITE_A, output)
+    publish(SITE_A | {"index.html": b"b"}, output)
+    inactive = builds_dir(output) / "a"
+    (inactive / "catalog.json").write_bytes(b"half written")
+    (inactive.parent / "a.journal.json").write_text('["index.ht')
+    (inactive / "mine.txt").write_text("not in any manifest")
+    result = publish(SITE_A | {"index.html": b"c"}, output)
+    assert result.build == inactive and (result.written, result.kept) == (3, 0)
+    assert (output / "catalog.json").read_bytes() == b"{}"
+    assert (output / "mine.txt").read_text() == "not in any manifest"
+    assert not (inactive.parent / "a.journal.json").exists()
 
 
 def test_a_copy_with_no_manifest_at_all_is_moved_aside_not_deleted(tmp_path: Path) -> None:
@@ -180,6 +198,34 @@ def test_killed_build_leaves_the_previous_site_and_the_next_run_completes(
     done = build(repo, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "A new description." in (site / f"images/xen/{IMG}_0/index.html").read_text()
+
+
+def test_a_build_killed_while_writing_journals_the_paths_it_may_touch(
+    repo: Path, tmp_path: Path
+) -> None:
+    """The copy's manifest stays the last complete one; the journal beside it lists the files
+    the killed run may have written (the edited image's, the shared ones), not the others."""
+    site, builds = tmp_path / "site", builds_dir(tmp_path / "site")
+    for n in range(2):  # both copies made
+        (repo / f"xen/{IMG}_1.txt").write_text(f"Description {n}.\n")
+        assert build(repo, tmp_path).returncode == 0
+    target = builds / ("a" if current_build(site).name == "b" else "b")
+    manifest = (builds / f"{target.name}.manifest.json").read_bytes()
+    (repo / f"xen/{IMG}_0.txt").write_text("A new description.\n")
+    killed = build(repo, tmp_path, env={"STAR_VM_CATALOG_CRASH_AT": "publishing"})
+    assert killed.returncode == -9
+    assert (builds / f"{target.name}.manifest.json").read_bytes() == manifest
+    journal = json.loads((builds / f"{target.name}.journal.json").read_text())
+    assert {f"images/xen/{IMG}_0/index.html", "catalog.json"} <= set(journal)
+    assert f"images/xen/{IMG}_2/index.html" not in journal
+    assert len(journal) < len(json.loads(manifest)) / 2
+    assert build(repo, tmp_path).returncode == 0
+    assert not list(builds.glob("*.journal.json"))
+    assert "A new description." in (site / f"images/xen/{IMG}_0/index.html").read_text()
+    recorded = json.loads((builds / f"{current_build(site).name}.manifest.json").read_text())
+    assert recorded == {
+        p: hashlib.sha256((site / p).read_bytes()).hexdigest() for p in mtimes(site)
+    }
 
 
 def test_vanished_repository_keeps_the_published_site(repo: Path, tmp_path: Path) -> None:

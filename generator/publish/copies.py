@@ -28,6 +28,8 @@ from generator.publish.manifest import (
     Manifest,
     digest_of,
     digests,
+    journal_bytes,
+    journal_path,
     key_path,
     manifest_bytes,
     manifest_path,
@@ -46,7 +48,7 @@ from generator.publish.output_checks import (
     reason,
     unsafe_area,
 )
-from generator.site.deferred import Chunked, Deferred, made_when_written, parts_of
+from generator.site.deferred import Chunked, Deferred, Digested, made_when_written, parts_of
 from generator.site.page_memo import Reused, page_keys, pages_bytes, pages_path, read_pages
 
 # syncfs from the C library the interpreter already runs on: `ctypes.util.find_library` would
@@ -171,17 +173,18 @@ def _make_dir(path: Path, output: Path) -> None:
 def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple[int, int]:
     """Make `target` hold `files`, deleting or replacing only what its manifest says we wrote.
 
-    The manifest is rewritten first as a journal: every path this run may touch is listed,
-    without a digest where the bytes may change, so a run killed half-way leaves a copy whose
-    untrusted files the next run rewrites, and whose every file is still known as ours.
+    A journal is written first: every path this run may touch (those whose bytes may change,
+    those it adds or deletes), so a run killed half-way leaves a copy whose untrusted files the
+    next run rewrites, and whose every file is still known as ours (`manifest.read_manifest`).
+    The manifest is rewritten once the copy holds `files`, then the journal is let go.
     A deferred or chunked file's digest is not known before it is made: the journal lists it
     untrusted. `new` gains those digests as the files are written. A chunked file is made twice,
     part by part: once to be digested, once more to be written if its digest changed.
     """
     old = _adopt_slot(target)
-    journal = {p: old.get(p) if old.get(p) == new.get(p) else None for p in {*old, *files}}
-    _write(manifest_path(target), manifest_bytes(journal))
-    del journal  # a path and a digest per file: not kept while the files are written
+    touched = [p for p in {*old, *files} if old.get(p) is None or old.get(p) != new.get(p)]
+    _write(journal_path(target), journal_bytes(touched))
+    del touched
     key_path(target).unlink(missing_ok=True)
     pages_path(target).unlink(missing_ok=True)  # page keys name only files the manifest vouches for
     _make_dir(target, target.parent)
@@ -203,11 +206,14 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
                 _put(target, relpath, data, old)
                 written += 1
     _write(manifest_path(target), manifest_bytes(new))
+    journal_path(target).unlink(missing_ok=True)
     _write(pages_path(target), pages_bytes(page_keys(files)))
     return written, len(new) - written
 
 
-def _put(target: Path, relpath: str, data: bytes | Reused | Chunked, old: Manifest) -> None:
+def _put(
+    target: Path, relpath: str, data: bytes | Reused | Digested | Chunked, old: Manifest
+) -> None:
     """Write one file of the copy in place (see `in_place.put`); a page the other copy holds
     becomes a second name of that copy's file (`in_place.link_to`)."""
     path = f"{target}/{relpath}"
@@ -246,7 +252,8 @@ def _adopt_slot(target: Path) -> Manifest:
     but nothing records them, so they are neither trusted nor deleted.
     """
     old = read_manifest(target)
-    if old or manifest_path(target).exists() or not is_real_dir(target):
+    recorded = manifest_path(target).exists() or journal_path(target).exists()
+    if old or recorded or not is_real_dir(target):
         return old
     with os.scandir(target) as entries:
         if next(entries, None) is not None:

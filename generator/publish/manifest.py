@@ -1,13 +1,16 @@
 """The records each copy of the site keeps beside it: its manifest and its key.
 
-The manifest maps every file this tool wrote into a copy to the digest of its bytes; it is the
-journal that lets a run delete or replace only its own files, and skip the unchanged ones.
+The manifest maps every file this tool wrote into a copy to the digest of its bytes: it lets a
+run delete or replace only its own files, and skip the unchanged ones. While a run updates a
+copy, a journal beside it lists the paths the run may touch; a run killed half-way leaves it, and
+the next one reads those paths as ours with no digest trusted (`read_manifest`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -36,25 +39,69 @@ def manifest_path(build: Path) -> Path:
     return build.parent / f"{build.name}.manifest.json"
 
 
+def journal_path(build: Path) -> Path:
+    return build.parent / f"{build.name}.journal.json"
+
+
 def key_path(build: Path) -> Path:
     return build.parent / f"{build.name}.key"
 
 
 def read_manifest(build: Path | None) -> Manifest:
-    """What the copy holds by our own record; paths that could leave the copy are dropped."""
+    """What the copy holds by our own record; paths that could leave the copy are dropped.
+
+    The paths of a journal left by a killed run are ours with no digest trusted. A manifest is
+    read a few times a run (to reuse pages, then to update the copy): parsed once while its
+    file stays the same.
+    """
     if build is None:
         return {}
+    manifest = dict(_recorded(manifest_path(build)))
+    journal = _journal(journal_path(build))
+    if journal is None:  # damaged: no digest of the copy is trusted
+        return dict.fromkeys(manifest)
+    for path in journal:
+        manifest[path] = None
+    return manifest
+
+
+def _recorded(path: Path) -> Manifest:
     try:
-        data = json.loads(manifest_path(build).read_text())
+        st = os.stat(path)
+    except OSError:
+        return {}
+    stamp = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if _last_read[0] == stamp:
+        return _last_read[1]
+    try:
+        data = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict):
         return {}
-    return {
+    manifest = {
         p: d if isinstance(d, str) else None
         for p, d in data.items()
         if isinstance(p, str) and _inside(p)
     }
+    _last_read[:] = [stamp, manifest]
+    return manifest
+
+
+_last_read: list = [None, {}]  # (path and stat, manifest) of the last manifest parsed
+
+
+def _journal(path: Path) -> list[str] | None:
+    """The paths a killed run may have touched (none without a journal); None if unreadable."""
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, list):
+        return None
+    return [p for p in data if isinstance(p, str) and _inside(p)]
 
 
 def _inside(relpath: str) -> bool:
@@ -63,6 +110,10 @@ def _inside(relpath: str) -> bool:
     Plain string tests: pathlib would cost a second per 10,000-page manifest.
     """
     return bool(relpath) and not relpath.startswith("/") and ".." not in relpath.split("/")
+
+
+def journal_bytes(paths: Iterable[str]) -> bytes:
+    return json.dumps(sorted(paths), separators=(",", ":")).encode()
 
 
 def manifest_bytes(manifest: Manifest) -> bytes:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from generator.errors import ConfigError
-from generator.publish.manifest import key_path, manifest_path
+from generator.publish.manifest import journal_path, key_path, manifest_path
 
 SLOTS = ("a", "b")
 ABSENT, OURS, EMPTY, LEGACY = "absent", "ours", "empty", "legacy"
@@ -107,7 +107,8 @@ def check_build_area(output: Path) -> None:
     for path in (builds, *(builds / s for s in SLOTS)):
         check_entry(path, output, stat.S_ISDIR, "a directory")
     for slot in SLOTS:
-        for path in (manifest_path(builds / slot), key_path(builds / slot)):
+        build = builds / slot
+        for path in (manifest_path(build), journal_path(build), key_path(build)):
             check_entry(path, output, stat.S_ISREG, "a regular file")
 
 
