@@ -122,6 +122,12 @@ def test_a_manifest_naming_paths_outside_its_copy_deletes_nothing_there(tmp_path
     manifest.write_text(json.dumps(planted))
     publish(SITE_A | {"index.html": b"c"}, output)
     assert (victim / "data.txt").read_text() == "precious"
+    # A journal naming them (as a killed run's would name its files) deletes nothing there.
+    outside = ["../../victim/data.txt", "images/../../../victim/data.txt", "/etc/hostname"]
+    (builds_dir(output) / "b.journal.json").write_text(json.dumps(outside))
+    publish(SITE_A | {"index.html": b"d"}, output)
+    assert (victim / "data.txt").read_text() == "precious"
+    assert (output / "index.html").read_bytes() == b"d"
 
 
 def test_a_folder_of_a_copy_replaced_by_a_link_is_never_written_or_deleted_through(

@@ -7,8 +7,9 @@ a key of the image (a digest of the program's identity and the image's values, s
 `image_key`); a build computes the pieces of images whose key it does not find, and takes the
 others as they are. Pieces no build used any more are dropped when the memo is saved.
 
-A kept piece carries a digest of its own bytes: one that is damaged, or that cannot be decoded,
-is computed again, so a damaged or deleted memo costs time, never a wrong page.
+A kept piece opens with a CRC-32 of its key and bytes: one that is damaged, kept for another
+image, or that cannot be decoded, is computed again, so a damaged or deleted memo costs time,
+never a wrong page (the state is the program's own: the check finds damage, not forgery).
 
 The keys also stand for the image and its row inside page keys (`PageMemo.tokens`): a page
 showing an image is keyed by the image's key rather than by pickling it again.
@@ -19,9 +20,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import marshal
+import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from generator.catalog.image_record import token_values
 from generator.catalog.model import Image, share_texts
@@ -29,29 +31,30 @@ from generator.identity import program_identity
 from generator.parallel import shared_map
 from generator.site.page_memo import PageMemo, ValueBytes
 from generator.site.records import compact_json, image_record, record_file_digest
-from generator.site.search_index import row_words, spaced
+from generator.site.search_index import row_words, spaced_text
 from generator.site.views import Row, make_row
 
+T = TypeVar("T")
 ROW_FIELDS = tuple(f.name for f in fields(Row))
 # A kept row's fields whose texts few images share (the rest, facet values and labels, dates and
 # search words, are interned: one object for all the rows that show it, 1.3 KB less a row).
 ROW_OWN = frozenset({"url", "name", "detail", "md5", "text_words"})
 _ROW_SHARED_AT = tuple(n for n, name in enumerate(ROW_FIELDS) if name not in ROW_OWN)
-CHECK_SIZE = 16  # bytes of the digest that opens each kept piece
+CHECK_SIZE = 4  # bytes of the CRC-32 that opens each kept piece
 BATCH = 2000  # keys looked up per query
 
 
 class PieceStore(Protocol):
     """Where kept pieces live (the state database)."""
 
-    def get(self, keys: Sequence[str]) -> dict[str, bytes]:
-        """The kept pieces of these keys (those kept), by key."""
+    def get(self, wanted: Mapping[str, str]) -> dict[str, bytes]:
+        """The kept pieces of these images (image id -> key), by key, if kept under it."""
 
-    def put(self, new: Mapping[str, bytes]) -> None:
-        """Keep the `new` pieces."""
+    def put(self, new: Sequence[tuple[str, str, bytes]]) -> None:
+        """Keep the `new` pieces (image id, key, value), replacing the images' others."""
 
-    def keep_only(self, used: Collection[str]) -> None:
-        """Drop the pieces of keys not `used`."""
+    def keep_only(self, images: Collection[str]) -> None:
+        """Drop the pieces of images not among `images`."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ class Pieces:
     extra: str  # search-index.json: the row's words its name and facet values lack, spaced
     text: str  # search-text.json: the description's and front matter's words, spaced
     problems: tuple[str, ...] = ()  # the catalog.json lines of its problems, in order
+
+
+PIECES_FIELDS = tuple(f.name for f in fields(Pieces))
 
 
 def make_pieces(image: Image) -> Pieces:
@@ -104,8 +110,8 @@ def _program_digest() -> hashlib._Hash:
 
 
 def encode(key: str, pieces: Pieces) -> bytes:
-    """The pieces as kept: a digest of key and payload, then the payload (marshal of plain
-    values). The key is in the digest: another image's pieces never pass for these."""
+    """The pieces as kept: a CRC of key and payload, then the payload (marshal of plain
+    values). The key is in the CRC: another image's pieces do not pass for these."""
     row = tuple(getattr(pieces.row, name) for name in ROW_FIELDS)
     made = (row, pieces.record, pieces.record_sha256, pieces.extra, pieces.problems)
     payload = marshal.dumps(made)  # text: the row's words, spaced again when decoded
@@ -121,26 +127,25 @@ def decode(key: str, blob: bytes) -> Pieces | None:
         values, record, sha256, extra, problems = marshal.loads(payload)
         if len(values) != len(ROW_FIELDS):
             return None
-        row = _row_of(values)
-        return Pieces(row, record, sha256, extra, spaced(row.text_words.split()), problems)
+        texts = list(values)
+        share_texts(texts, _ROW_SHARED_AT)
+        row = _frozen(Row, ROW_FIELDS, texts)
+        made = (row, record, sha256, extra, spaced_text(row.text_words), problems)
+        return _frozen(Pieces, PIECES_FIELDS, made)
     except (ValueError, EOFError, TypeError):
         return None
 
 
-def _row_of(values: tuple) -> Row:
-    """A Row of its fields' values in order, without `__init__`, which sets each of a frozen
-    dataclass's fields through `object.__setattr__` (a third of decoding a kept piece)."""
-    texts = list(values)
-    share_texts(texts, _ROW_SHARED_AT)
-    row = object.__new__(Row)
-    row.__dict__.update(zip(ROW_FIELDS, texts, strict=True))
-    return row
+def _frozen(cls: type[T], names: tuple[str, ...], values: Sequence[object]) -> T:
+    """A frozen dataclass of its fields' values in order, without `__init__`, which sets each
+    field through `object.__setattr__` (a third of decoding a kept piece, when it did)."""
+    made = object.__new__(cls)
+    made.__dict__.update(zip(names, values, strict=True))
+    return made
 
 
 def _check(key: str, payload: bytes) -> bytes:
-    digest = hashlib.blake2b(key.encode(), digest_size=CHECK_SIZE)
-    digest.update(payload)
-    return digest.digest()
+    return zlib.crc32(payload, zlib.crc32(key.encode())).to_bytes(CHECK_SIZE, "big")
 
 
 class ImageMemo:
@@ -155,6 +160,7 @@ class ImageMemo:
         self.reused = 0
         self.tokens: dict[int, tuple[object, str]] = {}  # id -> (object, key): see PageMemo
         self._made: dict[str, Pieces] = {}
+        self._shown: set[str] = set()  # ids of the images whose pieces were asked for, keyed
         self._keys: dict[int, tuple[Image, str | None]] = {}
         self._values = ValueBytes()
 
@@ -164,14 +170,15 @@ class ImageMemo:
         found: list[Pieces] = []
         for start in range(0, len(images), BATCH):  # a batch of blobs held at a time
             found += self._batch(images[start : start + BATCH], keys[start : start + BATCH])
+        self._shown.update(image.id for image, key in zip(images, keys, strict=True) if key)
         if self.store is not None:
-            self.store.keep_only(self._made.keys())
+            self.store.keep_only(self._shown)
         return found
 
     def _batch(self, images: Sequence[Image], keys: list[str | None]) -> list[Pieces]:
         """The pieces of a batch of images: kept ones decoded, the others made on every core
         (`generator.parallel`: a first build of many images) and kept."""
-        wanted = [k for k in keys if k and k not in self._made]
+        wanted = {i.id: k for i, k in zip(images, keys, strict=True) if k and k not in self._made}
         kept = self.store.get(wanted) if self.store is not None and wanted else {}
         known = [self._known(key, kept) for key in keys]
         todo: dict[str | int, Image] = {}  # by key, or by position for an image with none
@@ -180,7 +187,7 @@ class ImageMemo:
                 todo.setdefault(n if key is None else key, image)
         fresh = dict(zip(todo, shared_map(make_pieces, list(todo.values())), strict=True))
         self.computed += len(fresh)
-        new = {k: encode(k, made) for k, made in fresh.items() if isinstance(k, str)}
+        new = [(todo[k].id, k, encode(k, made)) for k, made in fresh.items() if isinstance(k, str)]
         for key, made in fresh.items():
             if isinstance(key, str):
                 self._remember(key, made)

@@ -96,7 +96,7 @@ def _numbers(codes: list[int], size: int) -> dict[str, Any]:
 
 def row_words(row: Row) -> tuple[str, str]:
     """What the two files store of the row's words: its extra words and its description's."""
-    return spaced(extra_words(row)), spaced(row.text_words.split())
+    return spaced(extra_words(row)), spaced_text(row.text_words)
 
 
 def value_words(field: str, value: str) -> list[str]:
@@ -154,7 +154,12 @@ def _separator(values: list[str]) -> str:
 
 def spaced(words: list[str]) -> str:
     """Words as the script matches them: each with a space on both sides ("" for none)."""
-    return f" {' '.join(words)} " if words else ""
+    return spaced_text(" ".join(words))
+
+
+def spaced_text(text: str) -> str:
+    """`spaced` of words already joined by single spaces (`Row.text_words`)."""
+    return f" {text} " if text else ""
 
 
 def _text(value: object) -> str:

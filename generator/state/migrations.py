@@ -147,4 +147,15 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE stored_reads;
     ALTER TABLE stored_reads_by_rowid RENAME TO stored_reads;
     """,
+    """
+    -- image_pieces by image, as stored_reads and kept_images: a build replaces the row of an
+    -- image whose key changed, and drops only rows of images gone (by key, it looked for rows
+    -- no key of the build named: a query over every image's key, 30-60 ms an edit build).
+    DROP TABLE image_pieces;
+    CREATE TABLE image_pieces (     -- what the site makes of one image (queries: image_pieces.py)
+        image_id TEXT PRIMARY KEY,  -- <vm>/<stem>
+        key      TEXT NOT NULL,     -- digest of the program and the image (site.image_memo)
+        value    BLOB NOT NULL      -- its inventory row, catalog.json line and search words
+    );
+    """,
 )
