@@ -131,8 +131,7 @@ def render_site(
 
     large = len(rows) > layout.table_limit
     listing = listing_pages(rows, nav, layout.listing_page_size) if large else {}
-    records = {image.id: p.record for image, p in zip(catalog.images, pieces, strict=True)}
-    digests = {image.id: p.record_sha256 for image, p in zip(catalog.images, pieces, strict=True)}
+    records, digests = _record_lines(catalog.images, pieces)
     files = {"catalog.json": _catalog_file(env, catalog, records, pieces)}
     index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
     index = replace(index, news=news_items(catalog.events), removed=recently_removed(catalog))
@@ -183,6 +182,14 @@ def image_files(
         digest = digests.get(image.id) if digests is not None else None
         files[f"{image.output_dir}/image.json"] = _record_file(env, records[image.id], digest)
     return files
+
+
+def _record_lines(
+    images: list[Image], pieces: list[Pieces]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Each image's catalog.json line and the digest of its `image.json`, by image id."""
+    pairs = list(zip(images, pieces, strict=True))
+    return {i.id: p.record for i, p in pairs}, {i.id: p.record_sha256 for i, p in pairs}
 
 
 def _catalog_file(
