@@ -303,13 +303,13 @@ def site_catalog(catalog: Catalog, session: Session, previous: PublishedCatalog 
     """The catalog as the site shows it: with its history (recorded now), aliases and links."""
     from generator.catalog.aliases import with_aliases
     from generator.catalog.history import published_history, with_history
-    from generator.catalog.links import with_links
+    from generator.catalog.links import link_fields
 
     config = session.config
     history, late = published_history(catalog, session.state, previous, session.clock())
-    catalog = with_history(with_problems(catalog, late), history)
-    catalog = with_aliases(catalog, previous.alias_paths if previous else ())
-    return with_links(catalog, config.base_url, config.download_base_url)
+    links = link_fields(config.base_url, config.download_base_url)
+    catalog = with_history(with_problems(catalog, late), history, links)
+    return with_aliases(catalog, previous.alias_paths if previous else ())
 
 
 def with_problems(catalog: Catalog, late: list[Problem]) -> Catalog:

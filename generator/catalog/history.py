@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from generator.catalog.model import Catalog, Event, Image, Tombstone, iso_time, with_fields
 from generator.catalog.moves import record_versions
@@ -155,14 +156,18 @@ def read_history(connection: sqlite3.Connection, limit: int = FEED_EVENTS) -> Hi
     return history
 
 
-def with_history(catalog: Catalog, history: History) -> Catalog:
-    """The catalog as published: each image's dates, the tombstones and the recent events."""
+def with_history(
+    catalog: Catalog, history: History, more: Callable[[Image], dict[str, Any]] | None = None
+) -> Catalog:
+    """The catalog as published: each image's dates, the tombstones and the recent events;
+    `more`: other fields to set on each image in the same copy (`links.link_fields`)."""
     images = [
         with_fields(
             image,
             first_seen=iso_time(history.first_seen.get(image.id)),
             last_changed=iso_time(history.last_changed.get(image.id)),
             history=history.versions.get(image.id) or [],
+            **(more(image) if more is not None else {}),
         )
         for image in catalog.images
     ]

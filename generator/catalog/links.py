@@ -6,10 +6,10 @@ added to the catalog once it is made, for `build` only; without a setting the li
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
 from urllib.parse import quote
 
-from generator.catalog.model import Catalog, Image, with_fields
+from generator.catalog.model import Image
 
 
 def absolute(base_url: str, relpath: str) -> str:
@@ -23,16 +23,18 @@ def download_url(image: Image, download_base_url: str) -> str:
     return absolute(download_base_url, path + ("/" if image.multi_file else ""))
 
 
-def with_links(catalog: Catalog, base_url: str | None, download_base_url: str | None) -> Catalog:
-    """The catalog whose images carry `permalink` and `download_url` where configured."""
+def link_fields(
+    base_url: str | None, download_base_url: str | None
+) -> Callable[[Image], dict[str, str | None]] | None:
+    """Each image's `permalink` and `download_url` where configured (None: neither is): set
+    with the history's fields, in the one copy of each image `history.with_history` makes."""
     if not base_url and not download_base_url:
-        return catalog
-    images = [
-        with_fields(
-            image,
-            permalink=absolute(base_url, image.url) if base_url else None,
-            download_url=download_url(image, download_base_url) if download_base_url else None,
-        )
-        for image in catalog.images
-    ]
-    return replace(catalog, images=images)
+        return None
+
+    def links(image: Image) -> dict[str, str | None]:
+        return {
+            "permalink": absolute(base_url, image.url) if base_url else None,
+            "download_url": download_url(image, download_base_url) if download_base_url else None,
+        }
+
+    return links
