@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -50,13 +49,11 @@ def key_path(build: Path) -> Path:
 def read_manifest(build: Path | None) -> Manifest:
     """What the copy holds by our own record; paths that could leave the copy are dropped.
 
-    The paths of a journal left by a killed run are ours with no digest trusted. A manifest is
-    read a few times a run (to reuse pages, then to update the copy): parsed once while its
-    file stays the same.
+    The paths of a journal left by a killed run are ours with no digest trusted.
     """
     if build is None:
         return {}
-    manifest = dict(_recorded(manifest_path(build)))
+    manifest = _recorded(manifest_path(build))
     journal = _journal(journal_path(build))
     if journal is None:  # damaged: no digest of the copy is trusted
         return dict.fromkeys(manifest)
@@ -67,28 +64,16 @@ def read_manifest(build: Path | None) -> Manifest:
 
 def _recorded(path: Path) -> Manifest:
     try:
-        st = os.stat(path)
-    except OSError:
-        return {}
-    stamp = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    if _last_read[0] == stamp:
-        return _last_read[1]
-    try:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict):
         return {}
-    manifest = {
+    return {
         p: d if isinstance(d, str) else None
         for p, d in data.items()
         if isinstance(p, str) and _inside(p)
     }
-    _last_read[:] = [stamp, manifest]
-    return manifest
-
-
-_last_read: list = [None, {}]  # (path and stat, manifest) of the last manifest parsed
 
 
 def _journal(path: Path) -> list[str] | None:
