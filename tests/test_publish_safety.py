@@ -177,6 +177,27 @@ def test_a_symlink_in_the_build_area_is_refused_and_never_followed(
     assert snapshot(victim) == before and (tmp_path / planted).is_symlink()
 
 
+@pytest.mark.parametrize("record", ["a.manifest.json", "a.journal.json", "a.key"])
+def test_a_copy_record_planted_as_a_link_is_refused_and_never_followed(
+    repo: Path, tmp_path: Path, record: str
+) -> None:
+    """The records beside a copy (its manifest, the journal of a run, its key) are files this
+    tool writes: a link in their place is refused, and the file it names is never read as ours
+    nor written through."""
+    site = tmp_path / "site"
+    for change in ("first", "second"):  # both copies exist
+        (repo / f"xen/{IMG}_0.txt").write_text(f"{change} change\n")
+        assert build(repo, tmp_path, str(site)).returncode == 0
+    victim = write_tree(tmp_path / "victim", {"list.json": '["index.html"]'})
+    planted = tmp_path / ".site.builds" / record
+    planted.unlink(missing_ok=True)
+    planted.symlink_to(victim / "list.json")
+    (repo / f"xen/{IMG}_0.txt").write_text("third change\n")
+    done = build(repo, tmp_path, str(site))
+    refused(done, f"'{planted}': is a symbolic link", "nothing was followed or deleted")
+    assert (victim / "list.json").read_text() == '["index.html"]' and planted.is_symlink()
+
+
 def cli(*args: str) -> tuple[int, str]:
     """The real CLI entry point, in this process: exit code and stderr."""
     from generator.cli import main
