@@ -12,36 +12,33 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 from generator.state.database import State, _json_list
-
-GET = (
-    "SELECT image_id, key, value FROM image_pieces "
-    "WHERE image_id IN (SELECT value FROM json_each(?))"
-)
-COUNT = "SELECT count(*) FROM image_pieces"
-PUT = "INSERT OR REPLACE INTO image_pieces VALUES (?, ?, ?)"
-FORGET = "DELETE FROM image_pieces WHERE image_id NOT IN (SELECT value FROM json_each(?))"
+from generator.state.stored_reads import StateReadStore
 
 
 class StatePieceStore:
-    """A `PieceStore` over the state database."""
+    """A `PieceStore` over the state database. The table has the columns of the tables of kept
+    reads and records, so it is read and written with their store's statements; only what is
+    dropped differs: every image shown has its row (found, or just written), so any more rows
+    than images shown are of images gone."""
 
     def __init__(self, state: State) -> None:
         self.state = state
+        self.rows = StateReadStore(state, 0.0, "image_pieces")
 
     def get(self, wanted: Mapping[str, str]) -> dict[str, bytes]:
         """The kept pieces of these images (`wanted`: image id -> key), by key, of those kept
         under that key; nothing when the state cannot be read."""
-        query = (GET, (_json_list(wanted),))
-        rows = self.state._read(lambda: self.state.connection.execute(*query).fetchall())
-        return {key: bytes(value) for image, key, value in rows or () if wanted[image] == key}
+        found = self.rows.get_many(list(wanted.items()))
+        return {wanted[image]: bytes(value) for image, value in found.items()}
 
     def put(self, new: Sequence[tuple[str, str, bytes]]) -> None:
         """Write the `new` pieces (image id, key, value: one batch of the build's)."""
-        self.state._write_all([(PUT, row) for row in new])
+        self.state._write_all([(self.rows.put_sql, row) for row in new])
 
     def keep_only(self, images: Collection[str]) -> None:
         """Drop the rows of images this build did not show (when there are more rows than
         images shown: an image's new pieces replaced its row)."""
-        rows = self.state._read(lambda: self.state.connection.execute(COUNT).fetchone())
+        count = self.rows.count_sql
+        rows = self.state._read(lambda: self.state.connection.execute(count).fetchone())
         if rows and rows[0] > len(images):
-            self.state._write(FORGET, (_json_list(images),))
+            self.state._write(self.rows.forget_sql, (_json_list(images),))
