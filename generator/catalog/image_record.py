@@ -212,13 +212,13 @@ def kept_value(text: str) -> bytes:
     light = (record_token(text), [values[n] for n in _LIGHT_AT])
     heavy = zlib.compress(json.dumps([values[n] for n in _HEAVY_AT]).encode(), 1)
     payload = marshal.dumps((light, heavy), MARSHAL_VERSION)
-    return _check(payload) + payload
+    return crc_check(payload) + payload
 
 
 def kept_image(value: object) -> KeptImage:
     """The KeptImage `kept_value` stored; BadRecord for anything else."""
     try:
-        if type(value) is not bytes or _check(value[CHECK_SIZE:]) != value[:CHECK_SIZE]:
+        if type(value) is not bytes or crc_check(value[CHECK_SIZE:]) != value[:CHECK_SIZE]:
             raise ValueError("not a kept image value")
         (token, light), packed = marshal.loads(value[CHECK_SIZE:])
         if type(token) is not str or type(light) is not list or type(packed) is not bytes:
@@ -240,5 +240,7 @@ def kept_image(value: object) -> KeptImage:
         raise BadRecord(f"not a kept image: {exc}") from exc
 
 
-def _check(payload: bytes) -> bytes:
-    return zlib.crc32(payload).to_bytes(CHECK_SIZE, "big")
+def crc_check(payload: bytes, key: str = "") -> bytes:
+    """The CRC-32 that opens a kept value (a record here, the site pieces in `site.image_memo`),
+    over `key` then `payload`: damage is found, not forgery (the state is the program's own)."""
+    return zlib.crc32(payload, zlib.crc32(key.encode())).to_bytes(CHECK_SIZE, "big")

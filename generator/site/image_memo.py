@@ -20,12 +20,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import marshal
-import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Protocol, TypeVar
 
-from generator.catalog.image_record import token_values
+from generator.catalog.image_record import CHECK_SIZE, crc_check, token_values
 from generator.catalog.model import Image, share_texts
 from generator.identity import program_identity
 from generator.parallel import shared_map
@@ -40,7 +39,6 @@ ROW_FIELDS = tuple(f.name for f in fields(Row))
 # search words, are interned: one object for all the rows that show it, 1.3 KB less a row).
 ROW_OWN = frozenset({"url", "name", "detail", "md5", "text_words"})
 _ROW_SHARED_AT = tuple(n for n, name in enumerate(ROW_FIELDS) if name not in ROW_OWN)
-CHECK_SIZE = 4  # bytes of the CRC-32 that opens each kept piece
 BATCH = 2000  # keys looked up per query
 
 
@@ -115,13 +113,13 @@ def encode(key: str, pieces: Pieces) -> bytes:
     row = tuple(getattr(pieces.row, name) for name in ROW_FIELDS)
     made = (row, pieces.record, pieces.record_sha256, pieces.extra, pieces.problems)
     payload = marshal.dumps(made)  # text: the row's words, spaced again when decoded
-    return _check(key, payload) + payload
+    return crc_check(payload, key) + payload
 
 
 def decode(key: str, blob: bytes) -> Pieces | None:
     """Kept pieces, or None when they are damaged, not kept under `key` or not of this shape."""
     check, payload = blob[:CHECK_SIZE], blob[CHECK_SIZE:]
-    if _check(key, payload) != check:
+    if crc_check(payload, key) != check:
         return None
     try:
         values, record, sha256, extra, problems = marshal.loads(payload)
@@ -142,10 +140,6 @@ def _frozen(cls: type[T], names: tuple[str, ...], values: Sequence[object]) -> T
     made = object.__new__(cls)
     made.__dict__.update(zip(names, values, strict=True))
     return made
-
-
-def _check(key: str, payload: bytes) -> bytes:
-    return zlib.crc32(payload, zlib.crc32(key.encode())).to_bytes(CHECK_SIZE, "big")
 
 
 class ImageMemo:
