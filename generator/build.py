@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from generator import failpoints
 from generator.catalog.cross_checks import with_cross_checks
-from generator.catalog.kept import catalog_images
+from generator.catalog.kept import catalog_images, vouched_images
 from generator.catalog.lifecycle import apply_lifecycle
 from generator.catalog.model import Catalog, Image, iso_time, make_catalog
 from generator.config import Config
@@ -38,6 +38,7 @@ from generator.session import (
     rehash_policy,
     verdict_settings,
     verify_images,
+    vouching,
     with_last_problems,
 )
 from generator.state.stored_reads import StateReadStore
@@ -132,19 +133,34 @@ def catalog_of(session: Session, reading: Reading, listing: TreeListing | None =
 def _images(
     session: Session, reading: Reading, scanned: ScanResult, stats: RunStats
 ) -> tuple[list[Image], list[Problem]]:
-    """Each scanned image's record (kept ones from the state), and the run's other problems."""
+    """Each scanned image's record (kept ones from the state), and the run's other problems.
+
+    Images whose records are vouched for (`catalog.kept`) are taken first: only the others are
+    verified and looked up by their digests.
+    """
     config, state, entries = session.config, session.state, scanned.images
     rules, stores = parse_rules(config, reading), []
     if state is not None and reading.headers and reading.descriptions:
         now = session.clock()
         stores = [StateReadStore(state, now), StateReadStore(state, now, "kept_images")]
         rules = replace(rules, store=stores[0])
-    digests, problems = None, list(scanned.problems)
-    if reading.hashes and config.verify and state is not None:
-        digests = verify_images(session, entries, scanned.root, stats)
     kept = stores[1] if stores else None
-    settings = " ".join(digest_algorithms(config))
-    images = catalog_images(scanned.root, entries, rules, digests, kept, settings)
+    algorithms = digest_algorithms(config)
+    settings = " ".join(algorithms)
+    verifying = reading.hashes and config.verify and state is not None
+    vouched = algorithms if verifying and kept is not None and vouching(session) else ()
+    found: list[Image | None] = [None] * len(entries)
+    if vouched:
+        found = vouched_images(entries, kept, rules.settings + settings)
+    unsure = [entry for entry, image in zip(entries, found, strict=True) if image is None]
+    digests, problems = None, list(scanned.problems)
+    if verifying:
+        digests = verify_images(session, unsure, scanned.root, stats)
+        stats.digests_reused += sum(len(e.members) for e in entries) - len(digests)  # vouched
+        if session.digester is None:
+            state.see_images([entry.id for entry in entries], session.clock())
+    made = iter(catalog_images(scanned.root, unsure, rules, digests, kept, settings, vouched))
+    images = [image if image is not None else next(made) for image in found]
     for store in stores:
         store.save(entry.id for entry in entries)
     if digests is not None:

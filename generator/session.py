@@ -256,9 +256,15 @@ def _plain(value: object) -> object:
 def verify_images(
     session: Session, entries: list[ImageEntry], root: Path, stats: RunStats
 ) -> dict[str, FileDigest]:
-    """Reuse what the state can vouch for, scrub by the rehash policy, read the rest."""
+    """Reuse what the state can vouch for, scrub by the rehash policy, read the rest.
+
+    Before a file is read, the kept record of its image is dropped: a record kept under its
+    vouched key (`catalog.kept`) stands for its files' digests only while none is read again.
+    """
     config, state = session.config, session.state
     if session.digester is not None:
+        if state is not None:
+            state.forget_kept([entry.id for entry in entries])
         return hash_all(
             entries,
             root,
@@ -274,13 +280,19 @@ def verify_images(
     digester = CachedDigester(state, session.clock, on_bytes, not config.keep_cache, algorithms)
     members = (entry.members for entry in entries)
     stats.rehash_bytes, stats.files_lacking = digester.plan_rehash(members, rehash_policy(config))
+    state.forget_kept([e.id for e in entries if any(map(digester.will_read, e.members))])
     digests = hash_all(
         entries, root, digester, config.jobs, stats, session.progress, config.hash_budget
     )
     state.flush()  # hashing is over: no group-commit timer may write while the run reads on
     state.forget_files()  # nor are the file rows asked for again
-    state.see_images([entry.id for entry in entries], session.clock())
     return digests
+
+
+def vouching(session: Session) -> bool:
+    """Whether this run may take vouched records without verifying their images (`catalog.kept`):
+    not when it scrubs (every image is looked at) or hashes with a digester of its own."""
+    return session.digester is None and not rehash_policy(session.config).active
 
 
 def hash_all(

@@ -9,6 +9,7 @@ import marshal
 import os
 import pickle
 import sqlite3
+import subprocess
 import zlib
 from dataclasses import replace
 from pathlib import Path
@@ -143,7 +144,12 @@ def test_an_edit_build_unpacks_no_image_it_does_not_show_anew(tmp_path: Path) ->
     assert all(i.description_text.startswith("Image ") for i in others)  # asked: unpacked
 
 
-def test_the_next_build_shows_the_kept_record_until_a_file_or_digest_changes(
+def verify(repo: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("verify", "--repository", str(repo), "--state", str(tmp_path / "state"),
+                   *extra, env=SETTLED)  # fmt: skip
+
+
+def test_the_next_build_shows_the_kept_record_until_a_file_changes_or_is_read_again(
     tmp_path: Path,
 ) -> None:
     repo = repository(tmp_path)
@@ -152,14 +158,52 @@ def test_the_next_build_shows_the_kept_record_until_a_file_or_digest_changes(
     set_row(tmp_path, image_id, with_description(kept_rows(tmp_path)[image_id], "Kept."))
     shown = {i["id"]: i for i in build(repo, tmp_path, *OTHER_SITE)["images"]}
     assert shown[image_id]["description"] == "Kept."  # the record, not the file
-    with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:  # another digest outcome
-        db.execute("UPDATE files SET read_at = read_at - 1 WHERE relpath = ?", (f"{PLAIN}.img",))
+    assert verify(repo, tmp_path, "--rehash-older-than", "0").returncode == 0  # every file read
+    assert kept_rows(tmp_path) == {}  # each record dropped before its image's files were read
     shown = {i["id"]: i for i in build(repo, tmp_path)["images"]}
     assert shown[image_id]["description"] == "# Plain"
     set_row(tmp_path, image_id, with_description(kept_rows(tmp_path)[image_id], "Kept."))
     (repo / f"{PLAIN}.txt").write_text("# Plain, edited\n")
     shown = {i["id"]: i for i in build(repo, tmp_path, *OTHER_SITE)["images"]}
     assert shown[image_id]["description"] == "# Plain, edited"
+
+
+def test_a_record_vouched_for_is_taken_without_looking_at_its_files_digests(
+    tmp_path: Path,
+) -> None:
+    """A record kept under its reads' key alone stands for its files' digests: a digest row
+    changed behind the tool's back is not looked at (the tool changes one only by reading the
+    file, and drops the record first)."""
+    repo = repository(tmp_path)
+    build(repo, tmp_path)
+    with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
+        db.execute("UPDATE file_digests SET hex = 'ff' || substr(hex, 3)")
+    assert {i["status"] for i in build(repo, tmp_path, *OTHER_SITE)["images"]} == {"verified"}
+    set_row(tmp_path, PLAIN, b"")  # damaged: the image is looked up the long way, its digest
+    shown = {i["id"]: i["status"] for i in build(repo, tmp_path)["images"]}  # read from the row
+    assert shown[PLAIN] == "mismatch"
+
+
+def test_rot_a_scrub_finds_under_an_unchanged_stat_shows_in_the_next_build(tmp_path: Path) -> None:
+    """The state trusts a digest that no longer describes the bytes (as after bit rot, which
+    leaves the stat alone); `verify` scrubs, reads the file again and finds the mismatch; the
+    next plain build (no scrub: vouched records are taken) shows it."""
+    repo = repository(tmp_path)
+    build(repo, tmp_path)
+    image = repo / f"{PLAIN}.img"
+    image.write_bytes(b"rotten\n")
+    st = image.stat()
+    with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:  # the old digest, trusted
+        db.execute(
+            "UPDATE files SET size = ?, mtime_ns = ?, ctime_ns = ?, inode = ? WHERE relpath = ?",
+            (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, f"{PLAIN}.img"),
+        )
+    shown = {i["id"]: i["status"] for i in build(repo, tmp_path, *OTHER_SITE)["images"]}
+    assert shown[PLAIN] == "verified"  # not read: the rot is not found yet
+    assert PLAIN in kept_rows(tmp_path)  # and the record is kept, vouched for
+    assert verify(repo, tmp_path, "--rehash-older-than", "0").returncode == 1
+    shown = {i["id"]: i["status"] for i in build(repo, tmp_path)["images"]}
+    assert shown[PLAIN] == "mismatch"
 
 
 def flipped(value: bytes) -> bytes:

@@ -11,6 +11,13 @@ who can write its files) are added afterwards, so they never hide in a kept reco
 Never kept: a record whose reads are not kept (racy, secret, unreadable: see
 `read.stored_reads`), one with the private text of a description, and one still changing or
 pending.
+
+Vouched records: a record whose every file was read or reused whole (all the digests the
+settings ask for, no error) is kept under its reads' key alone (`vouched_key`). A later build
+finds it before verifying anything (`vouched_images`): such an image's files need no digest plan
+and no file row, since their digests can have changed only by being read again, and a run that
+is about to read a file again first drops the kept record of its image
+(`session.verify_images`). Builds that scrub (a rehash policy) look every image up the long way.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from generator.catalog.image_record import (
     record_token,
 )
 from generator.catalog.model import Image, make_image, with_fields
+from generator.digests import has_all
 from generator.read.parse import ParseRules, parse_images
 from generator.read.scan import ImageEntry
 from generator.read.stored_reads import ReadStore, read_key
@@ -46,16 +54,17 @@ def catalog_images(
     digests: dict[str, FileDigest] | None,
     kept: ReadStore | None = None,
     settings: str = "",
+    algorithms: tuple[str, ...] = (),
 ) -> list[Image]:
     """Each entry's Image: kept when its key matches, else parsed, judged and (if it lasts) kept.
 
     The images not kept are parsed together (`parse_images`), `PARSE_BATCH` at a time: many are
-    read on every core.
+    read on every core. A record whose files were all read whole (every digest of `algorithms`,
+    no error) is kept under its vouched key (`vouched_key`), any other under its digests too.
     """
-    keys = [
-        image_key(entry, rules.settings + settings, digests, kept.now) if kept else None
-        for entry in entries
-    ]
+    reads = [read_key(entry, rules.settings + settings, kept.now) if kept else None
+             for entry in entries]  # fmt: skip
+    keys = [image_key(r, entry, digests) for r, entry in zip(reads, entries, strict=True)]
     images = _kept_images(kept, entries, keys) if kept is not None else [None] * len(entries)
     missing = [n for n, image in enumerate(images) if image is None]
     for start in range(0, len(missing), PARSE_BATCH):
@@ -66,17 +75,50 @@ def catalog_images(
             if kept is not None:  # a build: pages are keyed by the token (`Image.record_token`)
                 text = image_text(image)
                 image = with_fields(image, record_token=record_token(text))
-                if keys[n] is not None and parsed.lasting and _lasting(image):
-                    kept.put(entries[n].id, keys[n], kept_value(text))
+                key = keys[n]
+                if key is not None and parsed.lasting and _lasting(image):
+                    if _read_whole(entries[n], digests, algorithms):
+                        key = vouched_key(reads[n])
+                    kept.put(entries[n].id, key, kept_value(text))
             images[n] = image
     return images  # type: ignore[return-value]  # every None was replaced above
 
 
+def vouched_images(entries: list[ImageEntry], kept: ReadStore, settings: str) -> list[Image | None]:
+    """The record of each entry kept under its vouched key (None for the others): these images
+    are as their records say without a digest being looked at (see the module docstring)."""
+    reads = [read_key(entry, settings, kept.now) for entry in entries]
+    return _kept_images(kept, entries, list(map(vouched_key, reads)))
+
+
+def vouched_key(reads: str | None) -> str | None:
+    """The key of a record whose files' digests are all known (None: its files are racy)."""
+    if reads is None:
+        return None
+    return hashlib.sha256(f"vouched\0{reads}".encode()).hexdigest()
+
+
+def _read_whole(
+    entry: ImageEntry, digests: dict[str, FileDigest] | None, algorithms: tuple[str, ...]
+) -> bool:
+    """Every member read (or reused) with every digest of the settings, and nothing else to
+    say: the image's verdict can only change when a member is read again."""
+    if digests is None or not algorithms:
+        return False
+    for member in entry.members:
+        found = digests.get(member.relpath)
+        if found is None or found.error or found.changing or found.vanished or found.deferred:
+            return False
+        if not has_all(found.digests, algorithms):
+            return False
+    return True
+
+
 def image_key(
-    entry: ImageEntry, settings: str, digests: dict[str, FileDigest] | None, now: float
+    reads: str | None, entry: ImageEntry, digests: dict[str, FileDigest] | None
 ) -> str | None:
-    """The key of an image's record; None when its files changed too recently to trust."""
-    reads = read_key(entry, settings, now)
+    """The key of an image's record: its reads' key (None when its files changed too recently
+    to trust) and its members' digest outcomes."""
     if reads is None or digests is None:
         return None
     facts = [_facts(digests.get(member.relpath)) for member in entry.members]

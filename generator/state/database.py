@@ -133,6 +133,15 @@ class State:
             (now, _json_list(ids), LAST_SEEN_RESOLUTION),
         )
 
+    def forget_kept(self, ids: list[str]) -> None:
+        """Drop the kept records of these images (`catalog.kept`), committed before any of
+        their files is read again."""
+        if ids:
+            self._write(
+                "DELETE FROM kept_images WHERE image_id IN (SELECT value FROM json_each(?))",
+                (_json_list(ids),),
+            )
+
     def touch_images(self, now: float) -> None:
         """Every image of an unchanged tree was seen again: move last_seen (to the hour)."""
         self._write(

@@ -87,6 +87,10 @@ class CachedDigester:
         row = self.trusted_row(member)
         return FileDigest(member.relpath, row[4], read_at=row[6], reused=True) if row else None
 
+    def will_read(self, member: FileStat) -> bool:
+        """Whether the file is read this run (`reuse` gives nothing): untrusted, or marked."""
+        return member.relpath in self.rehash or self.trusted_row(member) is None
+
     def trusted_row(self, member: FileStat) -> CachedFile | None:
         """The stored row when it still describes the file's bytes, else None."""
         row = self.state.files.get(member.relpath)
