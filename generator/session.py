@@ -277,7 +277,9 @@ def verify_images(
     assert state is not None
     on_bytes = session.progress.advance if session.progress else None
     algorithms = digest_algorithms(config)
-    digester = CachedDigester(state, session.clock, on_bytes, not config.keep_cache, algorithms)
+    paths = [member.relpath for entry in entries for member in entry.members]
+    drop = not config.keep_cache
+    digester = CachedDigester(state, session.clock, on_bytes, drop, algorithms, paths)
     members = (entry.members for entry in entries)
     stats.rehash_bytes, stats.files_lacking = digester.plan_rehash(members, rehash_policy(config))
     state.forget_kept([e.id for e in entries if any(map(digester.will_read, e.members))])

@@ -14,7 +14,14 @@ import pytest
 
 from generator.digests import Digest
 from generator.read.scan import FileStat
-from generator.state.database import MIGRATIONS, SCHEMA_VERSION, STATE_FILE, migrate, open_state
+from generator.state.database import (
+    FEW_FILES,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    STATE_FILE,
+    migrate,
+    open_state,
+)
 from generator.verify.cached import CachedDigester, RehashPolicy
 from generator.verify.verdict import digest_all
 from tests.conftest import CLI, Clock, config_for, image_entries, run_cli, verify, write_tree
@@ -149,6 +156,26 @@ def test_a_cached_digest_lacking_an_algorithm_of_the_set_is_read_again(tmp_path:
     finally:
         state.close()
     assert again is not None and again.reused and again.digests == read.digests
+
+
+def test_a_digester_told_its_files_reads_their_rows_alone(tmp_path: Path) -> None:
+    """An edit build verifies a handful of files: their rows are looked up by path instead of
+    every row of the state being read; a longer list reads them all, as without one."""
+    names = [f"kvm/sl6.{n}_x86_64_sl11d_20GB_batch.img" for n in range(3)]
+    files = {k: v for n in names for k, v in image_entries(n, n.encode()).items()}
+    repo = write_tree(tmp_path / "repo", files)
+    verify(config_for(tmp_path), Clock())
+    members = [FileStat.of(name, (repo / name).stat()) for name in names]
+    state = open_state(tmp_path / "state", Clock())
+    try:
+        assert set(state.file_rows(names[:1])) == {names[0]}
+        assert set(state.file_rows([*names[:1], "kvm/absent.img"])) == {names[0]}
+        told = CachedDigester(state, Clock(), paths=names[1:2])
+        assert told.reuse(members[1]) is not None and told.reuse(members[0]) is None  # not told
+        assert told.reuse(members[1]) == CachedDigester(state, Clock()).reuse(members[1])
+        assert set(state.file_rows(names[:1] * (FEW_FILES + 1))) == set(names)  # every row
+    finally:
+        state.close()
 
 
 def test_images_table_keeps_first_seen(tmp_path: Path) -> None:

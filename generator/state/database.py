@@ -40,6 +40,8 @@ FILES_QUERY = (
     "(SELECT group_concat(algorithm || ' ' || hex, ' ') FROM file_digests d "
     "WHERE d.relpath = f.relpath) FROM files f"
 )
+FILES_AMONG = " WHERE f.relpath IN (SELECT value FROM json_each(?))"
+FEW_FILES = 1000  # fewer file rows than this are looked up by path, not read with all the others
 # Errors that mean the file is not a usable database; anything else (busy, full, I/O) may pass.
 REBUILD_ON = {"SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_ERROR", "SQLITE_CANTOPEN"}
 NEWER_HINT = "run the newer star-vm-catalog, or give this one its own --state directory"
@@ -93,6 +95,16 @@ class State:
             rows = self._read(lambda: self.connection.execute(FILES_QUERY).fetchall()) or []
             self._files = {r[0]: (r[1], r[2], r[3], r[4], _digests(r[7]), r[5], r[6]) for r in rows}
         return self._files
+
+    def file_rows(self, relpaths: list[str]) -> dict[str, CachedFile]:
+        """The rows of these files (some may have none): looked up by path when they are few
+        (the files of an edit build's few images), else every row at once (`files`)."""
+        if self._files is not None or len(relpaths) > FEW_FILES:
+            return self.files
+        self.flush()
+        query = (FILES_QUERY + FILES_AMONG, (_json_list(relpaths),))
+        rows = self._read(lambda: self.connection.execute(*query).fetchall()) or []
+        return {r[0]: (r[1], r[2], r[3], r[4], _digests(r[7]), r[5], r[6]) for r in rows}
 
     def forget_files(self) -> None:
         """Let the file rows go once hashing is over: a build holds them no longer (at 100,000

@@ -69,8 +69,13 @@ class CachedDigester:
         on_bytes: Callable[[int], None] | None = None,
         drop_cache: bool = False,
         algorithms: tuple[str, ...] = DEFAULT_SET,
+        paths: list[str] | None = None,
     ) -> None:
+        """`paths`: the only files it will be asked about (their rows alone are read), when
+        known; without them, every file row of the state."""
         self.state = state
+        self.paths = paths
+        self._rows: dict[str, CachedFile] | None = None
         self.algorithms = algorithms
         self.drop_cache = drop_cache
         self.clock = clock
@@ -93,7 +98,10 @@ class CachedDigester:
 
     def trusted_row(self, member: FileStat) -> CachedFile | None:
         """The stored row when it still describes the file's bytes, else None."""
-        row = self.state.files.get(member.relpath)
+        if self._rows is None:
+            state = self.state
+            self._rows = state.files if self.paths is None else state.file_rows(self.paths)
+        row = self._rows.get(member.relpath)
         return row if row is not None and trusted(row, member) else None
 
     def reusable(self, member: FileStat) -> CachedFile | None:
