@@ -20,6 +20,7 @@ from generator.catalog.model import Catalog, Image, iso_time, make_catalog
 from generator.config import Config
 from generator.problems import Problem, sorted_problems
 from generator.read.listing import TreeListing
+from generator.read.parse import ParseRules
 from generator.read.scan import ScanResult, scan
 from generator.read.trust import trust_rules
 from generator.read.withhold import withhold_secret_names
@@ -133,11 +134,7 @@ def catalog_of(session: Session, reading: Reading, listing: TreeListing | None =
 def _images(
     session: Session, reading: Reading, scanned: ScanResult, stats: RunStats
 ) -> tuple[list[Image], list[Problem]]:
-    """Each scanned image's record (kept ones from the state), and the run's other problems.
-
-    Images whose records are vouched for (`catalog.kept`) are taken first: only the others are
-    verified and looked up by their digests.
-    """
+    """Each scanned image's record (kept ones from the state), and the run's other problems."""
     config, state, entries = session.config, session.state, scanned.images
     rules, stores = parse_rules(config, reading), []
     if state is not None and reading.headers and reading.descriptions:
@@ -145,27 +142,47 @@ def _images(
         stores = [StateReadStore(state, now), StateReadStore(state, now, "kept_images")]
         rules = replace(rules, store=stores[0])
     kept = stores[1] if stores else None
+    verifying = reading.hashes and config.verify and state is not None
+    images = _records(session, scanned, rules, kept, stats, verifying)
+    for store in stores:
+        store.save(entry.id for entry in entries)
+    problems = list(scanned.problems)
+    if verifying:
+        problems += state.problems
+    return with_cross_checks(images, entries, scanned.problems), problems
+
+
+def _records(
+    session: Session,
+    scanned: ScanResult,
+    rules: ParseRules,
+    kept: StateReadStore | None,
+    stats: RunStats,
+    verifying: bool,
+) -> list[Image]:
+    """The images: those whose records are vouched for (`catalog.kept`) first, then the others
+    verified (when `verifying`) and kept, looked up by their digests, or made."""
+    config, state, entries = session.config, session.state, scanned.images
     algorithms = digest_algorithms(config)
     settings = " ".join(algorithms)
-    verifying = reading.hashes and config.verify and state is not None
     vouched = algorithms if verifying and kept is not None and vouching(session) else ()
     found: list[Image | None] = [None] * len(entries)
+    reads = None
     if vouched:
-        found = vouched_images(entries, kept, rules.settings + settings)
-    unsure = [entry for entry, image in zip(entries, found, strict=True) if image is None]
-    digests, problems = None, list(scanned.problems)
+        found, reads = vouched_images(entries, kept, rules.settings + settings)
+    unsure_at = [n for n, image in enumerate(found) if image is None]
+    unsure = [entries[n] for n in unsure_at]
+    digests = None
     if verifying:
         digests = verify_images(session, unsure, scanned.root, stats)
         stats.digests_reused += sum(len(e.members) for e in entries) - len(digests)  # vouched
         if session.digester is None:
             state.see_images([entry.id for entry in entries], session.clock())
-    made = iter(catalog_images(scanned.root, unsure, rules, digests, kept, settings, vouched))
-    images = [image if image is not None else next(made) for image in found]
-    for store in stores:
-        store.save(entry.id for entry in entries)
-    if digests is not None:
-        problems += state.problems
-    return with_cross_checks(images, entries, scanned.problems), problems
+    reads = [reads[n] for n in unsure_at] if reads is not None else None
+    made = iter(
+        catalog_images(scanned.root, unsure, rules, digests, kept, settings, vouched, reads)
+    )
+    return [image if image is not None else next(made) for image in found]
 
 
 def summarize(catalog: Catalog, stats: RunStats) -> Summary:

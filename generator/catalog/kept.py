@@ -55,15 +55,17 @@ def catalog_images(
     kept: ReadStore | None = None,
     settings: str = "",
     algorithms: tuple[str, ...] = (),
+    reads: list[str | None] | None = None,
 ) -> list[Image]:
     """Each entry's Image: kept when its key matches, else parsed, judged and (if it lasts) kept.
 
     The images not kept are parsed together (`parse_images`), `PARSE_BATCH` at a time: many are
     read on every core. A record whose files were all read whole (every digest of `algorithms`,
     no error) is kept under its vouched key (`vouched_key`), any other under its digests too.
+    `reads`: the entries' reads' keys, when `vouched_images` made them already.
     """
-    reads = [read_key(entry, rules.settings + settings, kept.now) if kept else None
-             for entry in entries]  # fmt: skip
+    if reads is None:
+        reads = read_keys(entries, kept, rules.settings + settings)
     keys = [image_key(r, entry, digests) for r, entry in zip(reads, entries, strict=True)]
     images = _kept_images(kept, entries, keys) if kept is not None else [None] * len(entries)
     missing = [n for n, image in enumerate(images) if image is None]
@@ -84,11 +86,21 @@ def catalog_images(
     return images  # type: ignore[return-value]  # every None was replaced above
 
 
-def vouched_images(entries: list[ImageEntry], kept: ReadStore, settings: str) -> list[Image | None]:
-    """The record of each entry kept under its vouched key (None for the others): these images
-    are as their records say without a digest being looked at (see the module docstring)."""
-    reads = [read_key(entry, settings, kept.now) for entry in entries]
-    return _kept_images(kept, entries, list(map(vouched_key, reads)))
+def vouched_images(
+    entries: list[ImageEntry], kept: ReadStore, settings: str
+) -> tuple[list[Image | None], list[str | None]]:
+    """The record of each entry kept under its vouched key (None for the others), and the
+    entries' reads' keys: these images are as their records say without a digest being looked at
+    (see the module docstring)."""
+    reads = read_keys(entries, kept, settings)
+    return _kept_images(kept, entries, list(map(vouched_key, reads))), reads
+
+
+def read_keys(entries: list[ImageEntry], kept: ReadStore | None, settings: str) -> list[str | None]:
+    """Each entry's reads' key (`read_key`); all None without a store to keep records in."""
+    if kept is None:
+        return [None] * len(entries)
+    return [read_key(entry, settings, kept.now) for entry in entries]
 
 
 def vouched_key(reads: str | None) -> str | None:
