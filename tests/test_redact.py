@@ -15,6 +15,8 @@ import pytest
 from generator.catalog.model import CATALOG_FIELDS
 from generator.problems import WARNING, Problem
 from generator.read.description import MAX_DESCRIPTION_BYTES, read_description
+from generator.read.scan import scan
+from generator.read.withhold import CLEARED_TOGETHER, withhold_secret_names
 from generator.redact import Normalised, find_secrets, may_hold_secret, redact_text
 from generator.redact_rules import RULES
 from generator.site.render import Layout
@@ -455,3 +457,21 @@ def test_a_clean_joined_text_clears_each_of_its_parts(name: str) -> None:
         names = [*plain[:at], secret, *plain[at:]]
         assert may_hold_secret("\n".join(names)), names
     assert not may_hold_secret("\n".join(plain))  # the usual image: one test, no rule run
+
+
+def test_secret_names_are_found_wherever_they_stand_among_many_images(tmp_path: Path) -> None:
+    """Names are cleared `CLEARED_TOGETHER` images to a test; an image whose name holds a
+    secret is left out (and reported) whichever group it falls in, the others kept in order."""
+    count = CLEARED_TOGETHER + 60
+    secret_at = {3, CLEARED_TOGETHER + 40}
+    names = [
+        f"kvm/sl6.{n}_x86_64_sl11d_20GB_{'SEED=nameQ' if n in secret_at else 'batch'}{n}.img"
+        for n in range(count)
+    ]
+    files = {k: v for name in names for k, v in image_entries(name, b"x").items()}
+    scanned = withhold_secret_names(scan(write_tree(tmp_path / "repo", files)))
+    withheld = sorted(f"kvm/sl6.{n}_x86_64_sl11d_20GB_SEED=(redacted)" for n in secret_at)
+    assert sorted(p.path for p in scanned.problems if p.code == "secret_in_name") == withheld
+    ids = [entry.id for entry in scanned.images]
+    assert len(ids) == count - len(secret_at) and ids == sorted(ids)
+    assert not any("SEED" in image_id for image_id in ids)
