@@ -93,7 +93,7 @@ class State:
         if self._files is None:
             self.flush()
             rows = self._read(lambda: self.connection.execute(FILES_QUERY).fetchall()) or []
-            self._files = {r[0]: (r[1], r[2], r[3], r[4], _digests(r[7]), r[5], r[6]) for r in rows}
+            self._files = _cached_files(rows)
         return self._files
 
     def file_rows(self, relpaths: list[str]) -> dict[str, CachedFile]:
@@ -103,8 +103,7 @@ class State:
             return self.files
         self.flush()
         query = (FILES_QUERY + FILES_AMONG, (_json_list(relpaths),))
-        rows = self._read(lambda: self.connection.execute(*query).fetchall()) or []
-        return {r[0]: (r[1], r[2], r[3], r[4], _digests(r[7]), r[5], r[6]) for r in rows}
+        return _cached_files(self._read(lambda: self.connection.execute(*query).fetchall()) or [])
 
     def forget_files(self) -> None:
         """Let the file rows go once hashing is over: a build holds them no longer (at 100,000
@@ -256,6 +255,11 @@ def _transaction(connection: sqlite3.Connection, batches: Batch) -> None:
     with transaction(connection):
         for sql, rows in batches:
             connection.executemany(sql, rows)
+
+
+def _cached_files(rows: list[tuple]) -> dict[str, CachedFile]:
+    """`FILES_QUERY` rows by path, as `CachedFile` tuples."""
+    return {r[0]: (r[1], r[2], r[3], r[4], _digests(r[7]), r[5], r[6]) for r in rows}
 
 
 def _digests(text: str | None) -> tuple[Digest, ...]:
