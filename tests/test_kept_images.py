@@ -168,6 +168,19 @@ def test_the_next_build_shows_the_kept_record_until_a_file_changes_or_is_read_ag
     assert shown[image_id]["description"] == "# Plain, edited"
 
 
+def test_a_verify_that_reads_nothing_again_keeps_every_record(tmp_path: Path) -> None:
+    """Only an image with a file about to be read loses its record: a `verify` of an unchanged
+    tree (every digest reused) keeps them all, and one after a file changed drops that image's."""
+    repo = repository(tmp_path)
+    build(repo, tmp_path)
+    kept = kept_rows(tmp_path)
+    assert verify(repo, tmp_path).returncode == 0
+    assert kept_rows(tmp_path) == kept
+    (repo / "kvm/sl6.4_x86_64_sl11d_20GB_batch.img").write_bytes(b"batch, changed\n")
+    verify(repo, tmp_path)
+    assert kept_rows(tmp_path) == {PLAIN: kept[PLAIN]}
+
+
 def test_a_record_vouched_for_is_taken_without_looking_at_its_files_digests(
     tmp_path: Path,
 ) -> None:
