@@ -144,6 +144,8 @@ def _images(
     kept = stores[1] if stores else None
     verifying = reading.hashes and config.verify and state is not None
     images = _records(session, scanned, rules, kept, stats, verifying)
+    if stores:  # an image whose record was kept has its reads kept too: unasked, not gone
+        stores[0].hits += stores[1].hits
     for store in stores:
         store.save(entry.id for entry in entries)
     problems = list(scanned.problems)

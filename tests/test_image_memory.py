@@ -10,6 +10,8 @@ import sqlite3
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
 from generator.build import BUILD, build
 from generator.build import catalog_of as catalog_of_session
 from generator.catalog.image_record import kept_image
@@ -46,11 +48,18 @@ def test_a_copy_of_an_image_costs_its_slots_not_a_dict(tmp_path: Path) -> None:
     )
 
 
-def test_the_state_file_rows_are_let_go_once_hashing_is_over(tmp_path: Path) -> None:
+@pytest.mark.parametrize("few", [10, database.FEW_FILES])  # all rows read at once; by path
+def test_the_state_file_rows_are_let_go_once_hashing_is_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
     """After the catalog is made, the state's mapping of its file rows (one per file, about
-    0.4 KB each) is no longer held while the site is rendered and published."""
+    0.4 KB each) is no longer held while the site is rendered and published, whether they were
+    read all at once or by path (fewer than `FEW_FILES`)."""
+    monkeypatch.setattr(database, "FEW_FILES", few)
     star_like(tmp_path, COUNT)
-    config = config_for(tmp_path, jobs=1)
+    # A rehash policy with nothing due: every image is verified (none taken as vouched for,
+    # `catalog.kept`), so the next build reads every file row back.
+    config = config_for(tmp_path, jobs=1, rehash_older_than=1000.0)
     clock = Clock()
     build(config, clock=clock, publish=False)  # the rows the next build reads back
     clock.advance(5)
@@ -67,8 +76,8 @@ def test_the_state_file_rows_are_let_go_once_hashing_is_over(tmp_path: Path) -> 
             tracemalloc.stop()
         assert catalog is not None and len(catalog.images) == COUNT
         assert session.state is not None and session.state.files  # read again when asked
-    lines, first = inspect.getsourcelines(database.State.files.fget)
-    mapping = first + next(n for n, line in enumerate(lines) if "self._files = {" in line)
+    lines, first = inspect.getsourcelines(database._cached_files)
+    mapping = first + next(n for n, line in enumerate(lines) if "return {" in line)
     rows = snapshot.filter_traces([tracemalloc.Filter(True, database.__file__, mapping)])
     held = sum(stat.size for stat in rows.statistics("filename"))
     assert held == 0, f"{held:,} B held by the state's mapping of file rows"

@@ -301,3 +301,24 @@ def test_a_kept_image_pickles_and_copies_whole(tmp_path: Path) -> None:
     for copy in (pickle.loads(pickle.dumps(image)), copy_module.copy(image)):
         assert unpacked(copy) == set(HEAVY) and copy == image
         assert copy.description_text == "# Plain"
+
+
+def test_rows_of_an_image_gone_are_dropped_and_of_those_present_kept(tmp_path: Path) -> None:
+    """Kept reads and records of an image removed from the repository go with it; an edit
+    build, which asks for none of the unchanged images' reads, keeps theirs."""
+    repo = repository(tmp_path)
+    (repo / "kvm/sl6.5_x86_64_sl11d_20GB_more.img").write_bytes(b"more\n")
+    build(repo, tmp_path)
+
+    def ids(table: str) -> set[str]:
+        with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
+            return {row[0] for row in db.execute(f"SELECT image_id FROM {table}")}
+
+    three = {PLAIN, "kvm/sl6.4_x86_64_sl11d_20GB_batch", "kvm/sl6.5_x86_64_sl11d_20GB_more"}
+    assert ids("stored_reads") == ids("kept_images") == three
+    (repo / f"{PLAIN}.txt").write_text("# Plain, edited\n")
+    build(repo, tmp_path)
+    assert ids("stored_reads") == ids("kept_images") == three
+    (repo / "kvm/sl6.5_x86_64_sl11d_20GB_more.img").unlink()
+    build(repo, tmp_path)
+    assert ids("stored_reads") == ids("kept_images") == three - {"kvm/sl6.5_x86_64_sl11d_20GB_more"}
