@@ -144,10 +144,10 @@ def _images(
     kept = stores[1] if stores else None
     verifying = reading.hashes and config.verify and state is not None
     images = _records(session, scanned, rules, kept, stats, verifying)
-    if stores:  # an image whose record was kept has its reads kept too: unasked, not gone
-        stores[0].hits += stores[1].hits
     for store in stores:
         store.save(entry.id for entry in entries)
+    if state is not None and state.replaced:  # the file rows records stand for were moved aside
+        state.forget_kept([entry.id for entry in entries])
     problems = list(scanned.problems)
     if verifying:
         problems += state.problems

@@ -29,6 +29,7 @@ from generator.catalog.image_record import (
 )
 from generator.catalog.model import Image, with_fields
 from generator.demo import make_demo
+from generator.state.database import SCHEMA_VERSION
 from tests.conftest import (
     Clock,
     config_for,
@@ -322,3 +323,54 @@ def test_rows_of_an_image_gone_are_dropped_and_of_those_present_kept(tmp_path: P
     (repo / "kvm/sl6.5_x86_64_sl11d_20GB_more.img").unlink()
     build(repo, tmp_path)
     assert ids("stored_reads") == ids("kept_images") == three - {"kvm/sl6.5_x86_64_sl11d_20GB_more"}
+
+
+def break_table(database: Path, table: str) -> None:
+    """Destroy the root pages of a table and of its indexes: the database opens, and the first
+    query reading that table fails (SQLITE_CORRUPT)."""
+    with sqlite3.connect(database) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+        pages = [r[0] for r in db.execute("SELECT rootpage FROM sqlite_master WHERE tbl_name = ?",
+                                          (table,))]  # fmt: skip
+    db.close()
+    data = bytearray(database.read_bytes())
+    for page in pages:
+        data[(page - 1) * size : page * size] = b"\xff" * size
+    database.write_bytes(bytes(data))
+
+
+def test_a_state_rebuilt_during_a_build_keeps_no_record(tmp_path: Path) -> None:
+    """A state found broken after the build recorded digests (here: reading the kept reads of
+    an added image, once it was hashed) is moved aside and a new one started; the digests are in
+    the old one, so no record is left standing for them, and the next build verifies every
+    image again."""
+    repo = repository(tmp_path)
+    build(repo, tmp_path)
+    write_tree(repo, image_entries("kvm/sl6.5_x86_64_sl11d_20GB_added.img", b"added\n", "New.\n"))
+    break_table(tmp_path / "state" / "state.sqlite", "stored_reads")
+    rebuilt = build(repo, tmp_path)
+    assert "state_rebuilt" in {p["code"] for p in rebuilt["problems"]}
+    assert kept_rows(tmp_path) == {}
+    done = run_cli("build", "--repository", str(repo), "--output", str(tmp_path / "site"),
+                   "--state", str(tmp_path / "state"), "--verbose", env=SETTLED)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shown = {i["id"]: i["status"] for i in read_catalog(tmp_path / "site")["images"]}
+    assert set(shown.values()) == {"verified"} and len(shown) == len(kept_rows(tmp_path)) == 3
+
+
+def test_a_state_of_the_schema_before_vouched_records_lets_their_records_go(
+    tmp_path: Path,
+) -> None:
+    """Older versions never drop a record before reading a file again: their records go, and
+    the version number keeps them off the state from then on (they refuse a newer schema)."""
+    repo = repository(tmp_path)
+    build(repo, tmp_path)
+    with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    assert len(kept_rows(tmp_path)) == 2
+    shown = {i["id"]: i["status"] for i in build(repo, tmp_path, *OTHER_SITE)["images"]}
+    assert set(shown.values()) == {"verified"}
+    with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert len(kept_rows(tmp_path)) == 2  # kept anew by this build

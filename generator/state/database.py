@@ -69,6 +69,10 @@ class State:
         self._files: dict[str, CachedFile] | None = None
         self._lock = threading.Lock()
         self._broken = False
+        self._opened = False
+        # The database was replaced (rebuilt, or set aside) after the run opened it: what the
+        # run recorded before is not in the one it now writes (see `catalog.kept`).
+        self.replaced = False
         self._reports_voided = False
         self.pending = GroupCommit(self._write_batches)
 
@@ -79,6 +83,7 @@ class State:
             self._set_aside(str(exc), NEWER_HINT)
         except sqlite3.Error as exc:
             self._recover(exc)
+        self._opened = True
         return self
 
     @property
@@ -198,6 +203,7 @@ class State:
     def _recover(self, exc: sqlite3.Error) -> None:
         """Move a broken database aside and start a new one; leave any other kind alone."""
         self.connection.close()
+        self.replaced = self._opened
         if getattr(exc, "sqlite_errorname", "SQLITE_ERROR") not in REBUILD_ON:
             self._set_aside(f"cannot open: {exc}", BUSY_HINT)
             return

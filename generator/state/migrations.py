@@ -158,4 +158,11 @@ MIGRATIONS: tuple[str, ...] = (
         value    BLOB NOT NULL      -- its inventory row, catalog.json line and search words
     );
     """,
+    """
+    -- Vouched records (catalog.kept): a record kept under its files' fingerprints alone stands
+    -- for their digests only while every run that reads a file again drops its image's record
+    -- first. Versions before this schema do not: the version number keeps them off such a state
+    -- (they refuse a newer schema), and the records they kept are let go.
+    DELETE FROM kept_images;
+    """,
 )
