@@ -180,9 +180,9 @@ def _records(
         stats.digests_reused += sum(len(e.members) for e in entries) - len(digests)  # vouched
         if session.digester is None:
             state.see_images([entry.id for entry in entries], session.clock())
-    reads = [reads[n] for n in unsure_at] if reads is not None else None
+    unsure_reads = [reads[n] for n in unsure_at] if reads is not None else None
     made = iter(
-        catalog_images(scanned.root, unsure, rules, digests, kept, settings, vouched, reads)
+        catalog_images(scanned.root, unsure, rules, digests, kept, settings, vouched, unsure_reads)
     )
     return [image if image is not None else next(made) for image in found]
 

@@ -87,14 +87,16 @@ class CachedDigester:
         """The stored digests when trusted, even without an algorithm added since they were
         stored: `plan_rehash` marks such files for reading within the budgets, and a file
         left for later shows its digests without the new one meanwhile."""
-        if member.relpath in self.rehash:
-            return None
-        row = self.trusted_row(member)
+        row = self._reused_row(member)
         return FileDigest(member.relpath, row[4], read_at=row[6], reused=True) if row else None
 
     def will_read(self, member: FileStat) -> bool:
         """Whether the file is read this run (`reuse` gives nothing): untrusted, or marked."""
-        return member.relpath in self.rehash or self.trusted_row(member) is None
+        return self._reused_row(member) is None
+
+    def _reused_row(self, member: FileStat) -> CachedFile | None:
+        """The row `reuse` gives the digests of: trusted, and the file not marked to be read."""
+        return None if member.relpath in self.rehash else self.trusted_row(member)
 
     def trusted_row(self, member: FileStat) -> CachedFile | None:
         """The stored row when it still describes the file's bytes, else None."""
