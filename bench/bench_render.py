@@ -17,6 +17,7 @@ from bench.bench_site import synthetic_catalog
 from generator.resources import content_dir
 from generator.site.catalog_file import image_records
 from generator.site.content import load_content
+from generator.site.image_memo import RecordLines
 from generator.site.render import environment, image_files
 from generator.site.views import make_nav
 
@@ -29,7 +30,7 @@ def render_times(repeats: int, count: int = PAGES) -> tuple[list[float], list[fl
     """Wall and CPU seconds of each run of `image_files`, and the number of pages made."""
     catalog = synthetic_catalog(count)
     nav = make_nav(3, "Benchmark", load_content(content_dir()), "", "")
-    records = image_records(catalog)
+    records = RecordLines(catalog.images, made=image_records(catalog))
     walls, cpus, pages = [], [], 0
     for _ in range(repeats):
         env = environment()

@@ -23,7 +23,7 @@ from generator.resources import content_dir
 from generator.session import BUILD, opened
 from generator.site.content import load_content
 from generator.site.deferred import Digested
-from generator.site.image_memo import ImageMemo
+from generator.site.image_memo import ImageMemo, decode_line, encode_line
 from generator.site.page_memo import Reused
 from generator.site.render import Layout, render_site
 from generator.state.image_pieces import StatePieceStore
@@ -142,6 +142,52 @@ def test_damaged_or_deleted_pieces_are_computed_again(tmp_path: Path) -> None:
         again = ImageMemo(StatePieceStore(session.state))
         again.pieces(catalog.images)
     assert (again.computed, again.reused) == (0, len(IMAGES))
+
+
+def test_catalog_json_lines_are_read_back_from_the_state(tmp_path: Path) -> None:
+    """The lines are not held with the pieces: catalog.json and `image.json` take each from the
+    state when they are made (a line planted there with a valid check shows, as the state is the
+    program's own: the check finds damage, not forgery)."""
+    repository(tmp_path)
+    config, clock = config_for(tmp_path), Clock()
+    run_build(config, clock)
+    image = IMAGES[3]
+    with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
+        key, blob = db.execute(
+            "SELECT key, value FROM image_records WHERE image_id = ?", (image,)
+        ).fetchone()
+        line = decode_line(key, blob)
+        assert line is not None and f'"id":"{image}"' in line
+        planted = line.replace(f'"id":"{image}"', f'"id":"{image}","planted":true')
+        db.execute("UPDATE image_records SET value = ? WHERE image_id = ?",
+                   (encode_line(key, planted), image))  # fmt: skip
+    _, memo, files = site_of_next_build(config, clock)
+    assert memo.reused == len(IMAGES)
+    assert files["catalog.json"].count(b'"planted":true') == 1
+    assert files[f"images/{image}/image.json"] == planted.encode() + b"\n"
+
+
+def test_damaged_or_missing_catalog_json_lines_are_made_again(tmp_path: Path) -> None:
+    """A line cut short, one kept for another image, one with a bit flipped, one gone: each is
+    made again from its image, and the site is the one made from nothing."""
+    repository(tmp_path)
+    config, clock = config_for(tmp_path), Clock()
+    run_build(config, clock)
+    with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
+        ids = [i for (i,) in db.execute("SELECT image_id FROM image_records ORDER BY image_id")]
+        assert len(ids) == len(IMAGES)
+        db.execute("UPDATE image_records SET value = substr(value, 1, length(value) - 1) "
+                   "WHERE image_id = ?", (ids[0],))  # fmt: skip
+        db.execute("UPDATE image_records SET value = (SELECT value FROM image_records "
+                   "WHERE image_id = ?) WHERE image_id = ?", (ids[2], ids[1]))  # fmt: skip
+        value = bytearray(db.execute("SELECT value FROM image_records WHERE image_id = ?",
+                                     (ids[3],)).fetchone()[0])  # fmt: skip
+        value[40] ^= 1
+        db.execute("UPDATE image_records SET value = ? WHERE image_id = ?", (bytes(value), ids[3]))
+        db.execute("DELETE FROM image_records WHERE image_id = ?", (ids[4],))
+    catalog, memo, files = site_of_next_build(config, clock)
+    assert (memo.computed, memo.reused) == (0, len(IMAGES))  # the pieces themselves are whole
+    assert_as_made_from_nothing(catalog, config, files)
 
 
 def cli_build(repo: Path, tmp_path: Path, *extra: str, cwd: Path | None = None) -> None:

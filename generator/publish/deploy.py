@@ -19,13 +19,12 @@ from generator.publish.published import PublishedCatalog
 from generator.publish.signing import signatures, signing_problem
 from generator.read.description import unredacted
 from generator.resources import content_dir
-from generator.site.catalog_file import image_records
 from generator.site.content import ContentPage, load_content
 from generator.site.deferred import Chunked, parts_of
 from generator.site.image_memo import ImageMemo
 from generator.site.image_page import Audience
 from generator.site.page_memo import view_bytes
-from generator.site.records import compact_json
+from generator.site.records import compact_json, image_record, record_file_digest
 from generator.site.render import render_site
 
 # Losing more than this share of the published images in one run looks like an unmounted volume.
@@ -65,12 +64,13 @@ def site_key(
     catalog: Catalog,
     target: SiteTarget,
     pages: list[ContentPage],
-    records: dict[str, str] | None = None,
+    records: list[str] | None = None,
 ) -> str:
     """Everything the pages are rendered from, but the clock: equal keys give equal sites.
 
     Comparing keys instead of rendered bytes lets a run that found nothing new skip rendering
-    (seconds for 10,000 pages). `records` are the images' catalog.json lines, when made.
+    (seconds for 10,000 pages). `records`: the digests of the images' `image.json` files (each
+    its catalog.json line), in order, when known (`ImageMemo.record_digests`).
     The program that renders is among it (`program_identity`: version, code, templates and
     libraries), as it is in every page's key: a patched renderer or an upgraded Markdown
     library republishes the site at once, and leaves every page's new key recorded.
@@ -80,10 +80,10 @@ def site_key(
     for part in (program_identity(), target.title, *urls, *(p.html for p in pages)):
         digest.update(part.encode() + b"\0")
     digest.update(repr((target.exports, sorted(target.hepix.items()))).encode() + b"\0")
-    # The images as catalog.json holds them (made once, for the key and for catalog.json).
-    records = image_records(catalog) if records is None else records
-    for image in catalog.images:  # a line at a time: joined, all the lines were held twice
-        digest.update(records[image.id].encode() + b"\n")
+    # The images as catalog.json holds them, each line by its digest (made with its pieces).
+    if records is None:
+        records = [record_file_digest(image_record(image)) for image in catalog.images]
+    digest.update("\n".join(records).encode() + b"\n")
     rest = replace(catalog, generated_at="", images=[], problems=[])
     digest.update(compact_json(rest.to_json()).encode())
     # Problems and commands as their values' bytes (`view_bytes`, pickled in C): JSON or repr
@@ -114,7 +114,7 @@ def deploy(
     unsigned = target.sign_with is not None and signing_problem(target.sign_with)
     if unsigned:  # shown in catalog.json and on the problems page too
         catalog = replace(catalog, problems=sorted({*catalog.problems, unsigned}))
-    records = images.records(catalog.images) if images is not None else image_records(catalog)
+    records = images.record_digests(catalog.images) if images is not None else None
     key = site_key(catalog, target, pages, records)
     if previous and previous.generated_at and published_key(target.output) == key:
         return replace(catalog, generated_at=previous.generated_at), Published(changed=False)
@@ -164,7 +164,7 @@ def deploy_private(
     republishes this copy and leaves the public site untouched.
     """
     pages = load_content(content_dir())
-    records = images.records(catalog.images) if images is not None else None
+    records = images.record_digests(catalog.images) if images is not None else None
     digest = hashlib.sha256(b"private\0" + site_key(catalog, target, pages, records).encode())
     for image in catalog.images:
         digest.update(image.private_text.encode() + b"\0")

@@ -1,23 +1,23 @@
 """catalog.json: the catalog's one file of data, made from each image's kept line (`image_memo`)
 so that an unchanged image costs a join, not a serialisation; made in parts, so that a build
-never holds it whole beside the lines it is made of (`site.deferred.Chunked`)."""
+never holds it whole, nor all the lines it is made of (`site.deferred.Chunked`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
 from generator.catalog.model import Catalog
 from generator.problems import Problem
-from generator.site.image_memo import Pieces, problem_lines
+from generator.site.image_memo import Pieces, RecordLines, problem_lines
 from generator.site.records import compact_json, image_record
 
 PART_SIZE = 256 * 1024  # characters of catalog.json per part: a few hundred KB, never the file
 
 
 def catalog_json(
-    catalog: Catalog, records: dict[str, str] | None = None, pieces: list[Pieces] | None = None
+    catalog: Catalog, records: RecordLines | None = None, pieces: list[Pieces] | None = None
 ) -> bytes:
     """catalog.json whole (`catalog_parts` joined): for a site rendered in memory, not published
     by parts (tests, `write_files`)."""
@@ -25,14 +25,14 @@ def catalog_json(
 
 
 def catalog_parts(
-    catalog: Catalog, records: dict[str, str] | None = None, pieces: list[Pieces] | None = None
+    catalog: Catalog, records: RecordLines | None = None, pieces: list[Pieces] | None = None
 ) -> Iterator[bytes]:
     """catalog.json's bytes as parts of about `PART_SIZE` characters, each encoded alone: the
     file is never held whole, as text or as bytes (`site.deferred.Chunked`).
 
     Stable JSON: sorted keys, one top-level key per line and one list item (an image, a
     problem) per line, so unchanged catalogs give equal bytes and a change is a line of a diff.
-    `records` are the images' lines (`image_records`) when the caller already made them;
+    `records`: where the images' lines come from (`RecordLines`, read back a batch at a time);
     `pieces` (`image_memo`) hold the lines of the images' problems.
     """
     batch: list[str] = []
@@ -48,20 +48,20 @@ def catalog_parts(
 
 
 def _catalog_texts(
-    catalog: Catalog, records: dict[str, str] | None, pieces: list[Pieces] | None
+    catalog: Catalog, records: RecordLines | None, pieces: list[Pieces] | None
 ) -> Iterator[str]:
     """The text of catalog.json as the pieces it is made of, in order (lines are not copied)."""
-    records = image_records(catalog) if records is None else records
+    records = RecordLines(catalog.images) if records is None else records
     known = problem_lines(catalog.images, pieces) if pieces is not None else {}
-    values = {
+    values: dict[str, Iterable[str] | str] = {
         key: _item_lines(value)
         for key, value in replace(catalog, images=[], problems=[]).to_json().items()
     }
-    values["images"] = [records[image.id] for image in catalog.images]
+    values["images"] = records.lines() if catalog.images else []
     values["problems"] = [_problem_line(p, known) for p in catalog.problems]
     for number, (key, value) in enumerate(sorted(values.items())):
         yield from (",\n" if number else "{\n", compact_json(key), ": ")
-        yield from _list_text(value) if isinstance(value, list) else (value,)
+        yield from (value,) if isinstance(value, str) else _list_text(value)
     yield "\n}\n"
 
 
@@ -78,17 +78,13 @@ def _item_lines(value: Any) -> list[str] | str:
     return compact_json(value)
 
 
-def _list_text(lines: list[str]) -> Iterator[str]:
+def _list_text(lines: Iterable[str]) -> Iterator[str]:
     """A list of one item per line, as pieces of the text (the lines are not copied)."""
-    if not lines:
-        yield "[]"
-        return
-    yield "[\n"
+    number = -1
     for number, line in enumerate(lines):
-        if number:
-            yield ",\n"
+        yield ",\n" if number else "[\n"
         yield line
-    yield "\n]"
+    yield "[]" if number < 0 else "\n]"
 
 
 def image_records(catalog: Catalog) -> dict[str, str]:

@@ -7,6 +7,11 @@ a key of the image (a digest of the program's identity and the image's values, s
 `image_key`); a build computes the pieces of images whose key it does not find, and takes the
 others as they are. Pieces no build used any more are dropped when the memo is saved.
 
+The catalog.json lines are kept apart from the rest (`RecordLines`): a build holds every
+image's row and words through publishing, but needs its line only to write catalog.json or a
+changed `image.json`, so the lines are read back from the state a batch at a time when those
+are made (1.3 KB an image: 130 MB held at 100,000 images, when they were among the pieces).
+
 A kept piece opens with a CRC-32 of its key and bytes: one that is damaged, kept for another
 image, or that cannot be decoded, is computed again, so a damaged or deleted memo costs time,
 never a wrong page (the state is the program's own: the check finds damage, not forgery).
@@ -20,7 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import marshal
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Protocol, TypeVar
 
@@ -48,8 +53,14 @@ class PieceStore(Protocol):
     def get(self, wanted: Mapping[str, str]) -> dict[str, bytes]:
         """The kept pieces of these images (image id -> key), by key, if kept under it."""
 
-    def put(self, new: Sequence[tuple[str, str, bytes]]) -> None:
-        """Keep the `new` pieces (image id, key, value), replacing the images' others."""
+    def put(
+        self, new: Sequence[tuple[str, str, bytes]], lines: Sequence[tuple[str, str, bytes]]
+    ) -> None:
+        """Keep the `new` pieces and catalog.json `lines` (image id, key, value), replacing
+        the images' others."""
+
+    def lines(self, wanted: Mapping[str, str]) -> dict[str, bytes]:
+        """The kept catalog.json lines of these images (image id -> key), by key."""
 
     def keep_only(self, images: Collection[str]) -> None:
         """Drop the pieces of images not among `images`."""
@@ -60,7 +71,6 @@ class Pieces:
     """One image's part of the shared outputs."""
 
     row: Row
-    record: str  # its catalog.json line (`image.json` holds it too)
     record_sha256: str  # the digest of its `image.json` (`records.record_file_digest`)
     extra: str  # search-index.json: the row's words its name and facet values lack, spaced
     text: str  # search-text.json: the description's and front matter's words, spaced
@@ -70,11 +80,12 @@ class Pieces:
 PIECES_FIELDS = tuple(f.name for f in fields(Pieces))
 
 
-def make_pieces(image: Image) -> Pieces:
+def make_pieces(image: Image) -> tuple[Pieces, str]:
+    """The image's pieces, and its catalog.json line (kept apart: see the module docstring)."""
     row = make_row(image)
     problems = tuple(compact_json(vars(problem)) for problem in image.problems)
     record = image_record(image)
-    return Pieces(row, record, record_file_digest(record), *row_words(row), problems)
+    return Pieces(row, record_file_digest(record), *row_words(row), problems), record
 
 
 def problem_lines(
@@ -111,7 +122,7 @@ def encode(key: str, pieces: Pieces) -> bytes:
     """The pieces as kept: a CRC of key and payload, then the payload (marshal of plain
     values). The key is in the CRC: another image's pieces do not pass for these."""
     row = tuple(getattr(pieces.row, name) for name in ROW_FIELDS)
-    made = (row, pieces.record, pieces.record_sha256, pieces.extra, pieces.problems)
+    made = (row, pieces.record_sha256, pieces.extra, pieces.problems)
     payload = marshal.dumps(made)  # text: the row's words, spaced again when decoded
     return crc_check(payload, key) + payload
 
@@ -122,15 +133,32 @@ def decode(key: str, blob: bytes) -> Pieces | None:
     if crc_check(payload, key) != check:
         return None
     try:
-        values, record, sha256, extra, problems = marshal.loads(payload)
+        values, sha256, extra, problems = marshal.loads(payload)
         if len(values) != len(ROW_FIELDS):
             return None
         texts = list(values)
         share_texts(texts, _ROW_SHARED_AT)
         row = _frozen(Row, ROW_FIELDS, texts)
-        made = (row, record, sha256, extra, spaced_text(row.text_words), problems)
+        made = (row, sha256, extra, spaced_text(row.text_words), problems)
         return _frozen(Pieces, PIECES_FIELDS, made)
     except (ValueError, EOFError, TypeError):
+        return None
+
+
+def encode_line(key: str, line: str) -> bytes:
+    """A catalog.json line as kept: the CRC of key and text, then the text (UTF-8)."""
+    data = line.encode("utf-8")
+    return crc_check(data, key) + data
+
+
+def decode_line(key: str, blob: bytes) -> str | None:
+    """A kept catalog.json line, or None when it is damaged or not kept under `key`."""
+    check, data = blob[:CHECK_SIZE], blob[CHECK_SIZE:]
+    if crc_check(data, key) != check:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
         return None
 
 
@@ -181,14 +209,15 @@ class ImageMemo:
                 todo.setdefault(n if key is None else key, image)
         fresh = dict(zip(todo, shared_map(make_pieces, list(todo.values())), strict=True))
         self.computed += len(fresh)
-        new = [(todo[k].id, k, encode(k, made)) for k, made in fresh.items() if isinstance(k, str)]
-        for key, made in fresh.items():
-            if isinstance(key, str):
-                self._remember(key, made)
-        if self.store is not None and new:
-            self.store.put(new)
+        keyed = [(todo[k].id, k, made) for k, made in fresh.items() if isinstance(k, str)]
+        for _, key, (made, _) in keyed:
+            self._remember(key, made)
+        if self.store is not None and keyed:
+            pieces = [(image, key, encode(key, made)) for image, key, (made, _) in keyed]
+            lines = [(image, key, encode_line(key, line)) for image, key, (_, line) in keyed]
+            self.store.put(pieces, lines)
         return [
-            made if made is not None else fresh[n if key is None else key]
+            made if made is not None else fresh[n if key is None else key][0]
             for n, (key, made) in enumerate(zip(keys, known, strict=True))
         ]
 
@@ -220,9 +249,63 @@ class ImageMemo:
             self.tokens[id(image)] = (image, f"image {key}")
         return key
 
-    def records(self, images: Sequence[Image]) -> dict[str, str]:
-        """Each image's catalog.json line, by image id (as `render.image_records`)."""
-        return {image.id: p.record for image, p in zip(images, self.pieces(images), strict=True)}
+    def record_digests(self, images: Sequence[Image]) -> list[str]:
+        """Each image's `image.json` digest, in order: its catalog.json line stands for itself."""
+        return [p.record_sha256 for p in self.pieces(images)]
+
+    def kept_lines(self, images: Sequence[Image]) -> dict[str, str]:
+        """The catalog.json lines the store holds under these images' keys, by image id."""
+        keys = {image.id: self._key(image) for image in images}
+        wanted = {image: key for image, key in keys.items() if key}
+        blobs = self.store.lines(wanted) if self.store is not None and wanted else {}
+        found = {}
+        for image, blob in blobs.items():
+            line = decode_line(wanted[image], bytes(blob))
+            if line is not None:
+                found[image] = line
+        return found
+
+
+class RecordLines:
+    """The images' catalog.json lines, made when catalog.json or an `image.json` is written.
+
+    Read back from the state a batch at a time (`ImageMemo.kept_lines`), never all held; a line
+    the state does not give back (no store, a state that could not be written, damage) is made
+    again from its image (`image_record`), so the lines are always the images' own. `made`: lines
+    made already, by image id (a site rendered in memory, a benchmark).
+    """
+
+    def __init__(
+        self,
+        images: Sequence[Image],
+        memo: ImageMemo | None = None,
+        made: Mapping[str, str] | None = None,
+    ) -> None:
+        self.images = images
+        self.memo = memo
+        self.made = made or {}
+        self._at: dict[str, int] | None = None  # image id -> position, once a line is asked for
+        self._batch: tuple[int, dict[str, str]] = (-1, {})
+
+    def lines(self) -> Iterator[str]:
+        """Every image's line, in the images' order."""
+        for start in range(0, len(self.images), BATCH):
+            batch = self.images[start : start + BATCH]
+            kept = self.memo.kept_lines(batch) if self.memo is not None else self.made
+            for image in batch:
+                yield kept.get(image.id) or image_record(image)
+
+    def line(self, image: Image) -> str:
+        """One image's line (its `image.json`): its batch is read and held until another's is."""
+        if self.memo is None:
+            return self.made.get(image.id) or image_record(image)
+        if self._at is None:
+            self._at = {found.id: n for n, found in enumerate(self.images)}
+        number = self._at[image.id] // BATCH
+        if self._batch[0] != number:
+            start = number * BATCH
+            self._batch = (number, self.memo.kept_lines(self.images[start : start + BATCH]))
+        return self._batch[1].get(image.id) or image_record(image)
 
 
 def site_pieces(
@@ -232,7 +315,7 @@ def site_pieces(
     images' keys stand for the images and rows in page keys, memo or not (so equal pages get
     equal keys whoever renders them)."""
     if memo is None and pages is None:
-        return [make_pieces(image) for image in images]
+        return [make_pieces(image)[0] for image in images]
     memo = ImageMemo() if memo is None else memo
     found = memo.pieces(images)
     if pages is not None:

@@ -19,13 +19,13 @@ from markupsafe import Markup, escape
 
 from generator.catalog.model import Catalog, Image
 from generator.resources import templates_dir
-from generator.site.catalog_file import catalog_json, catalog_parts, image_records
+from generator.site.catalog_file import catalog_json, catalog_parts
 from generator.site.content import ContentPage
 from generator.site.deferred import Chunked, Deferred, Digested, deferred_page, parts_of
 from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
 from generator.site.image_inputs import page_inputs
-from generator.site.image_memo import ImageMemo, Pieces, site_pieces
+from generator.site.image_memo import ImageMemo, Pieces, RecordLines, site_pieces
 from generator.site.image_page import (
     PUBLIC,
     Audience,
@@ -131,7 +131,8 @@ def render_site(
 
     large = len(rows) > layout.table_limit
     listing = listing_pages(rows, nav, layout.listing_page_size) if large else {}
-    records, digests = _record_lines(catalog.images, pieces)
+    records = RecordLines(catalog.images, images)  # read back when written, never all held
+    digests = {i.id: p.record_sha256 for i, p in zip(catalog.images, pieces, strict=True)}
     files = {"catalog.json": _catalog_file(env, catalog, records, pieces)}
     index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
     index = replace(index, news=news_items(catalog.events), removed=recently_removed(catalog))
@@ -164,12 +165,13 @@ def image_files(
     nav: Nav,
     base_url: str | None,
     audience: Audience = PUBLIC,
-    records: dict[str, str] | None = None,
+    records: RecordLines | None = None,
     digests: dict[str, str] | None = None,
 ) -> dict[str, bytes]:
     """One permalink page per image, and its catalog.json entry (`image.json`); with a base URL
-    each page names its canonical address. `digests`: each `image.json`'s, when known."""
-    records = image_records(catalog) if records is None else records
+    each page names its canonical address. `records`: where the entries come from;
+    `digests`: each `image.json`'s, when known."""
+    records = RecordLines(catalog.images) if records is None else records
     context = shared(catalog, base_url, audience)
     nav_values = view_bytes(nav)  # shared by every page: pickled once, not once per page
     files = {}
@@ -180,20 +182,12 @@ def image_files(
         inputs = page_inputs(image, context, nav if nav_values is None else nav_values, canonical)
         files[f"{image.output_dir}/index.html"] = _render_lazily(env, "image.html", inputs, view)
         digest = digests.get(image.id) if digests is not None else None
-        files[f"{image.output_dir}/image.json"] = _record_file(env, records[image.id], digest)
+        files[f"{image.output_dir}/image.json"] = _record_file(env, records, image, digest)
     return files
 
 
-def _record_lines(
-    images: list[Image], pieces: list[Pieces]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Each image's catalog.json line and the digest of its `image.json`, by image id."""
-    pairs = list(zip(images, pieces, strict=True))
-    return {i.id: p.record for i, p in pairs}, {i.id: p.record_sha256 for i, p in pairs}
-
-
 def _catalog_file(
-    env: jinja2.Environment, catalog: Catalog, records: dict[str, str], pieces: list[Pieces]
+    env: jinja2.Environment, catalog: Catalog, records: RecordLines, pieces: list[Pieces]
 ) -> bytes | Chunked:
     """catalog.json; with deferred pages, made part by part as it is written: whole, it would
     be held at the build's fullest point beside every image's line it is made of."""
@@ -219,14 +213,20 @@ def _image_view(image: Image, context: Any, nav: Nav, canonical: str | None) -> 
     return image_page(image, context, replace(nav, canonical=canonical), lifecycle, history)
 
 
-def _record_file(env: jinja2.Environment, record: str, sha256: str | None) -> bytes:
-    """An image's `image.json`: its catalog.json line, encoded when written if pages are (and
-    then digested only if its digest is not known already)."""
+def _record_file(
+    env: jinja2.Environment, records: RecordLines, image: Image, sha256: str | None
+) -> bytes:
+    """An image's `image.json`: its catalog.json line, read back and encoded when written if
+    pages are (and then digested only if its digest is not known already)."""
     if not getattr(env, "defer_pages", False):
-        return record_file(record)
+        return record_file(records.line(image))
     if sha256 is not None:
-        return Digested(partial(record_file, record), sha256)
-    return Deferred(partial(record_file, record))
+        return Digested(partial(_image_json, records, image), sha256)
+    return Deferred(partial(_image_json, records, image))
+
+
+def _image_json(records: RecordLines, image: Image) -> bytes:
+    return record_file(records.line(image))
 
 
 def removed_files(env: jinja2.Environment, catalog: Catalog, nav: Nav) -> dict[str, bytes]:

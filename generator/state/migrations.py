@@ -165,4 +165,16 @@ MIGRATIONS: tuple[str, ...] = (
     -- (they refuse a newer schema), and the records they kept are let go.
     DELETE FROM kept_images;
     """,
+    """
+    -- Each image's catalog.json line apart from its other site pieces (site.image_memo): a
+    -- build holds the pieces of every image through publishing, the lines it reads back a
+    -- batch at a time when catalog.json or an image.json is written. Pieces of the earlier
+    -- shape (the line among them) are let go: the next build makes them anew.
+    DELETE FROM image_pieces;
+    CREATE TABLE image_records (
+        image_id TEXT PRIMARY KEY,  -- <vm>/<stem>
+        key      TEXT NOT NULL,     -- the key of its pieces (site.image_memo)
+        value    BLOB NOT NULL      -- CRC-32, then its catalog.json line (UTF-8)
+    );
+    """,
 )

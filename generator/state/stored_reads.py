@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 
 from generator.state.database import State, _json_list
 
-# Same columns: image_id, key, value (`image_pieces` is read through this store, see
-# `state.image_pieces`).
-TABLES = frozenset({"stored_reads", "kept_images", "image_pieces"})
+# Same columns: image_id, key, value (`image_pieces` and `image_records` are read through this
+# store, see `state.image_pieces`).
+TABLES = frozenset({"stored_reads", "kept_images", "image_pieces", "image_records"})
 # New rows written at once: a first build of 100,000 images would otherwise hold some 300 MB of
 # them until the end of the parse.
 WRITE_ROWS = 1000
