@@ -131,8 +131,7 @@ def render_site(
 
     large = len(rows) > layout.table_limit
     listing = listing_pages(rows, nav, layout.listing_page_size) if large else {}
-    records = RecordLines(catalog.images, images)  # read back when written, never all held
-    digests = {i.id: p.record_sha256 for i, p in zip(catalog.images, pieces, strict=True)}
+    records, digests = RecordLines(catalog.images, images), _record_digests(catalog, pieces)
     files = {"catalog.json": _catalog_file(env, catalog, records, pieces)}
     index = index_page(catalog, rows, nav(0, "index"), listing, layout.preview_rows)
     index = replace(index, news=news_items(catalog.events), removed=recently_removed(catalog))
@@ -184,6 +183,11 @@ def image_files(
         digest = digests.get(image.id) if digests is not None else None
         files[f"{image.output_dir}/image.json"] = _record_file(env, records, image, digest)
     return files
+
+
+def _record_digests(catalog: Catalog, pieces: list[Pieces]) -> dict[str, str]:
+    """Each `image.json`'s digest, by image id: its line is read back only to be written."""
+    return {i.id: p.record_sha256 for i, p in zip(catalog.images, pieces, strict=True)}
 
 
 def _catalog_file(
