@@ -17,7 +17,7 @@ from bench.bench_site import synthetic_catalog
 from generator.resources import content_dir
 from generator.site.catalog_file import image_records
 from generator.site.content import load_content
-from generator.site.image_memo import RecordLines
+from generator.site.record_lines import RecordLines
 from generator.site.render import environment, image_files
 from generator.site.views import make_nav
 

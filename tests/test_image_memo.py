@@ -25,6 +25,8 @@ from generator.site.content import load_content
 from generator.site.deferred import Digested
 from generator.site.image_memo import ImageMemo, decode_line, encode_line
 from generator.site.page_memo import Reused
+from generator.site.record_lines import RecordLines
+from generator.site.records import image_record
 from generator.site.render import Layout, render_site
 from generator.state.image_pieces import StatePieceStore
 from tests.conftest import ROOT, Clock, config_for, image_entries, run_cli, write_tree
@@ -188,6 +190,25 @@ def test_damaged_or_missing_catalog_json_lines_are_made_again(tmp_path: Path) ->
     catalog, memo, files = site_of_next_build(config, clock)
     assert (memo.computed, memo.reused) == (0, len(IMAGES))  # the pieces themselves are whole
     assert_as_made_from_nothing(catalog, config, files)
+
+
+def test_lines_come_in_the_images_order_whatever_the_state_holds(tmp_path: Path) -> None:
+    """The state gives the lines by id; images in another order, or one whose line is gone,
+    still get their own lines, in their order."""
+    repository(tmp_path)
+    config, clock = config_for(tmp_path), Clock()
+    run_build(config, clock)
+    with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
+        db.execute("DELETE FROM image_records WHERE image_id = ?", (sorted(IMAGES)[5],))
+    catalog, _, _ = site_of_next_build(config, clock)
+    expected = {image.id: image_record(image) for image in catalog.images}
+    with opened(config, clock, state=True) as session:
+        memo = ImageMemo(StatePieceStore(session.state))
+        memo.pieces(catalog.images)
+        for images in (catalog.images, catalog.images[::-1], catalog.images[1::2]):
+            lines = list(RecordLines(images, memo).lines())
+            assert lines == [expected[image.id] for image in images]
+            assert [RecordLines(images, memo).line(image) for image in images] == lines
 
 
 def cli_build(repo: Path, tmp_path: Path, *extra: str, cwd: Path | None = None) -> None:

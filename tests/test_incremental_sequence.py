@@ -30,7 +30,7 @@ from tests.golden import site_files
 
 # Tables of the state that only save work; the others hold what the site shows of the past: the
 # images' history, and the digests with the time each file was last read (its "verified" date).
-KEPT_TABLES = ("stored_reads", "kept_images", "image_pieces", "snapshots")
+KEPT_TABLES = ("stored_reads", "kept_images", "image_pieces", "image_records", "snapshots")
 HISTORY_TABLES = {"images", "events", "moves", "versions", "files", "file_digests"}
 OUTPUTS = ("site", "members")  # the public site and the members-only copy
 DAY = 86_400

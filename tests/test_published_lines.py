@@ -124,7 +124,7 @@ def test_catalog_json_is_made_without_copies_of_itself() -> None:
     each step copied the whole text), over 2,000 images' records."""
     from bench.bench_site import synthetic_catalog
     from generator.site.catalog_file import catalog_json, image_records
-    from generator.site.image_memo import RecordLines
+    from generator.site.record_lines import RecordLines
 
     catalog = synthetic_catalog(2000)
     records = RecordLines(catalog.images, made=image_records(catalog))  # made before

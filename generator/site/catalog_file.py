@@ -10,10 +10,11 @@ from typing import Any
 
 from generator.catalog.model import Catalog
 from generator.problems import Problem
-from generator.site.image_memo import Pieces, RecordLines, problem_lines
+from generator.site.image_memo import Pieces, problem_lines
+from generator.site.record_lines import RecordLines
 from generator.site.records import compact_json, image_record
 
-PART_SIZE = 256 * 1024  # characters of catalog.json per part: a few hundred KB, never the file
+PART_SIZE = 128 * 1024  # characters of catalog.json per part: a hundred KB or so, never the file
 
 
 def catalog_json(

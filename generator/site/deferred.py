@@ -6,9 +6,10 @@ value stands in the site's mapping for such a file; publishing makes its bytes, 
 writes them, and drops them before the next file (`read`), so only one is alive at a time (a
 few chunks of them when workers render many pages: `publish.made_pages`).
 
-One file is too large to be held whole even once: catalog.json (15 MiB at 10,000 images, on top
-of the images' lines the site pieces already hold). It is `Chunked`: made in parts of a few
-hundred KB each time it is read, and digested, compared and written part by part (`parts_of`).
+One file is too large to be held whole even once: catalog.json (13 MiB at 10,000 images). It is
+`Chunked`: made in parts of about a hundred KB each time it is read, from the images' lines read
+back from the state (`site.record_lines`), and digested, compared and written part by part
+(`parts_of`).
 """
 
 from __future__ import annotations

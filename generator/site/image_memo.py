@@ -59,8 +59,12 @@ class PieceStore(Protocol):
         """Keep the `new` pieces and catalog.json `lines` (image id, key, value), replacing
         the images' others."""
 
-    def lines(self, wanted: Mapping[str, str]) -> dict[str, bytes]:
-        """The kept catalog.json lines of these images (image id -> key), by key."""
+    def lines_by_id(self, wanted: Mapping[str, str]) -> Iterator[tuple[str, bytes]]:
+        """The kept catalog.json lines of these images (image id -> key), as (image id, line),
+        in the order of the ids, a row at a time."""
+
+    def line(self, image: str, key: str) -> bytes | None:
+        """One image's kept catalog.json line, if kept under `key`."""
 
     def keep_only(self, images: Collection[str]) -> None:
         """Drop the pieces of images not among `images`."""
@@ -253,59 +257,24 @@ class ImageMemo:
         """Each image's `image.json` digest, in order: its catalog.json line stands for itself."""
         return [p.record_sha256 for p in self.pieces(images)]
 
-    def kept_lines(self, images: Sequence[Image]) -> dict[str, str]:
-        """The catalog.json lines the store holds under these images' keys, by image id."""
-        keys = {image.id: self._key(image) for image in images}
-        wanted = {image: key for image, key in keys.items() if key}
-        blobs = self.store.lines(wanted) if self.store is not None and wanted else {}
-        found = {}
-        for image, blob in blobs.items():
-            line = decode_line(wanted[image], bytes(blob))
-            if line is not None:
-                found[image] = line
-        return found
+    def kept_lines(self, images: Sequence[Image]) -> Iterator[tuple[str, str]]:
+        """The catalog.json lines the store holds under these images' keys, as (image id, line),
+        read a row at a time: by id within each `BATCH` of the images (see `record_lines`)."""
+        if self.store is None:
+            return
+        for start in range(0, len(images), BATCH):
+            keys = {image.id: self._key(image) for image in images[start : start + BATCH]}
+            wanted = {image: key for image, key in keys.items() if key}
+            for image, blob in self.store.lines_by_id(wanted):
+                line = decode_line(wanted[image], blob)
+                if line is not None:
+                    yield image, line
 
-
-class RecordLines:
-    """The images' catalog.json lines, made when catalog.json or an `image.json` is written.
-
-    Read back from the state a batch at a time (`ImageMemo.kept_lines`), never all held; a line
-    the state does not give back (no store, a state that could not be written, damage) is made
-    again from its image (`image_record`), so the lines are always the images' own. `made`: lines
-    made already, by image id (a site rendered in memory, a benchmark).
-    """
-
-    def __init__(
-        self,
-        images: Sequence[Image],
-        memo: ImageMemo | None = None,
-        made: Mapping[str, str] | None = None,
-    ) -> None:
-        self.images = images
-        self.memo = memo
-        self.made = made or {}
-        self._at: dict[str, int] | None = None  # image id -> position, once a line is asked for
-        self._batch: tuple[int, dict[str, str]] = (-1, {})
-
-    def lines(self) -> Iterator[str]:
-        """Every image's line, in the images' order."""
-        for start in range(0, len(self.images), BATCH):
-            batch = self.images[start : start + BATCH]
-            kept = self.memo.kept_lines(batch) if self.memo is not None else self.made
-            for image in batch:
-                yield kept.get(image.id) or image_record(image)
-
-    def line(self, image: Image) -> str:
-        """One image's line (its `image.json`): its batch is read and held until another's is."""
-        if self.memo is None:
-            return self.made.get(image.id) or image_record(image)
-        if self._at is None:
-            self._at = {found.id: n for n, found in enumerate(self.images)}
-        number = self._at[image.id] // BATCH
-        if self._batch[0] != number:
-            start = number * BATCH
-            self._batch = (number, self.memo.kept_lines(self.images[start : start + BATCH]))
-        return self._batch[1].get(image.id) or image_record(image)
+    def kept_line(self, image: Image) -> str | None:
+        """One image's catalog.json line, if the store holds it under the image's key."""
+        key = self._key(image)
+        blob = self.store.line(image.id, key) if self.store is not None and key else None
+        return decode_line(key, blob) if key and blob is not None else None
 
 
 def site_pieces(

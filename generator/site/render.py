@@ -25,7 +25,7 @@ from generator.site.deferred import Chunked, Deferred, Digested, deferred_page, 
 from generator.site.feed import render_feed
 from generator.site.history_pages import news_items, recently_removed, removed_page
 from generator.site.image_inputs import page_inputs
-from generator.site.image_memo import ImageMemo, Pieces, RecordLines, site_pieces
+from generator.site.image_memo import ImageMemo, Pieces, site_pieces
 from generator.site.image_page import (
     PUBLIC,
     Audience,
@@ -37,6 +37,7 @@ from generator.site.lifecycle import history_rows, lifecycle_files, notice
 from generator.site.listing import listing_pages
 from generator.site.page_memo import PageMemo, view_bytes
 from generator.site.problems_page import problem_links, problems_inputs, problems_page
+from generator.site.record_lines import RecordLines
 from generator.site.records import record_file
 from generator.site.search_index import SEARCH_INDEX, SEARCH_TEXT, search_index_files
 from generator.site.sitemap import page_url, sitemap_xml

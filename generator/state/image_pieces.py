@@ -9,10 +9,20 @@ images the build did not show are dropped.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import contextlib
+import sqlite3
+from collections.abc import Collection, Iterator, Mapping, Sequence
 
 from generator.state.database import State, _json_list
 from generator.state.stored_reads import StateReadStore
+
+# The lines of a batch of images in the order of their ids: the IN list is walked in order and
+# each id looked up in the table's key, so SQLite sorts nothing and holds no row for long.
+LINES_BY_ID = (
+    "SELECT image_id, key, value FROM image_records "
+    "WHERE image_id IN (SELECT value FROM json_each(?)) ORDER BY image_id"
+)
+ROWS_AT_ONCE = 4  # lines read from the cursor at a time
 
 
 class StatePieceStore:
@@ -32,11 +42,27 @@ class StatePieceStore:
         found = self.rows.get_many(list(wanted.items()))
         return {wanted[image]: bytes(value) for image, value in found.items()}
 
-    def lines(self, wanted: Mapping[str, str]) -> dict[str, bytes]:
-        """The kept catalog.json lines of these images, by image id, of those kept under the
-        key `wanted` gives; nothing when the state cannot be read."""
-        found = self.line_rows.get_many(list(wanted.items()))
-        return {image: bytes(value) for image, value in found.items()}
+    def lines_by_id(self, wanted: Mapping[str, str]) -> Iterator[tuple[str, bytes]]:
+        """The kept catalog.json lines of these images, as (image id, line), of those kept under
+        the key `wanted` gives, in the order of the ids (as the catalog orders its images, so
+        they are never sorted or held here), a few rows at a time; none once the state fails."""
+        query = (LINES_BY_ID, (_json_list(wanted),))
+        rows = self.state._read(lambda: self.state.connection.execute(*query))
+        if rows is None:
+            return
+        try:
+            while found := self.state._read(lambda: rows.fetchmany(ROWS_AT_ONCE)):
+                for image, key, value in found:
+                    if wanted.get(image) == key:
+                        yield image, value
+        finally:
+            with contextlib.suppress(sqlite3.Error):  # the state may have been set aside
+                rows.close()
+
+    def line(self, image: str, key: str) -> bytes | None:
+        """One image's kept catalog.json line, if kept under `key`."""
+        value = self.line_rows.get(image, key)
+        return value if isinstance(value, bytes) else None
 
     def put(
         self, new: Sequence[tuple[str, str, bytes]], lines: Sequence[tuple[str, str, bytes]]
