@@ -33,9 +33,9 @@ from generator.catalog.image_record import CHECK_SIZE, crc_check, token_values
 from generator.catalog.model import Image, share_texts
 from generator.identity import program_identity
 from generator.parallel import shared_map
-from generator.site.page_memo import PageMemo, ValueBytes
+from generator.site.page_memo import PageMemo, Token, ValueBytes
 from generator.site.records import compact_json, image_record, record_file_digest
-from generator.site.search_index import row_words, spaced_text
+from generator.site.search_index import extra_text
 from generator.site.views import Row, make_row
 
 T = TypeVar("T")
@@ -77,7 +77,6 @@ class Pieces:
     row: Row
     record_sha256: str  # the digest of its `image.json` (`records.record_file_digest`)
     extra: str  # search-index.json: the row's words its name and facet values lack, spaced
-    text: str  # search-text.json: the description's and front matter's words, spaced
     problems: tuple[str, ...] = ()  # the catalog.json lines of its problems, in order
 
 
@@ -89,7 +88,7 @@ def make_pieces(image: Image) -> tuple[Pieces, str]:
     row = make_row(image)
     problems = tuple(compact_json(vars(problem)) for problem in image.problems)
     record = image_record(image)
-    return Pieces(row, record_file_digest(record), *row_words(row), problems), record
+    return Pieces(row, record_file_digest(record), extra_text(row), problems), record
 
 
 def problem_lines(
@@ -143,7 +142,7 @@ def decode(key: str, blob: bytes) -> Pieces | None:
         texts = list(values)
         share_texts(texts, _ROW_SHARED_AT)
         row = _frozen(Row, ROW_FIELDS, texts)
-        made = (row, sha256, extra, spaced_text(row.text_words), problems)
+        made = (row, sha256, extra, problems)
         return _frozen(Pieces, PIECES_FIELDS, made)
     except (ValueError, EOFError, TypeError):
         return None
@@ -184,10 +183,10 @@ class ImageMemo:
         self.store = store
         self.computed = 0
         self.reused = 0
-        self.tokens: dict[int, tuple[object, str]] = {}  # id -> (object, key): see PageMemo
+        self.tokens: dict[int, Token] = {}  # id -> (object, kind, key): see PageMemo
         self._made: dict[str, Pieces] = {}
         self._shown: set[str] = set()  # ids of the images whose pieces were asked for, keyed
-        self._keys: dict[int, tuple[Image, str | None]] = {}
+        self._unkeyed: dict[int, Image] = {}  # images that cannot be keyed (`image_key`)
         self._values = ValueBytes()
 
     def pieces(self, images: Sequence[Image]) -> list[Pieces]:
@@ -241,16 +240,20 @@ class ImageMemo:
 
     def _remember(self, key: str, made: Pieces) -> None:
         self._made[key] = made
-        self.tokens[id(made.row)] = (made.row, f"row {key}")
+        self.tokens[id(made.row)] = (made.row, "row", key)
 
     def _key(self, image: Image) -> str | None:
-        known = self._keys.get(id(image))
+        """The image's key, made once a run: its token stands for it in page keys."""
+        known = self.tokens.get(id(image))
         if known is not None and known[0] is image:
-            return known[1]
+            return known[2]
+        if self._unkeyed.get(id(image)) is image:
+            return None
         key = image_key(image, self._values)
-        self._keys[id(image)] = (image, key)
-        if key is not None:
-            self.tokens[id(image)] = (image, f"image {key}")
+        if key is None:
+            self._unkeyed[id(image)] = image
+        else:
+            self.tokens[id(image)] = (image, "image", key)
         return key
 
     def record_digests(self, images: Sequence[Image]) -> list[str]:

@@ -26,6 +26,10 @@ from pathlib import Path
 
 from generator.identity import program_identity
 
+# An object a page key names by a key over its values: (the object, its kind, the key). The kind
+# and key stay two strings, shared by every token of the build, rather than one made per object.
+Token = tuple[object, str, str]
+
 
 class Page(bytes):
     """Rendered bytes that know the key they were rendered under."""
@@ -68,9 +72,9 @@ class PageMemo:
     known: dict[str, tuple[str, Path, str]] = field(default_factory=dict)
     rendered: int = 0
     reused: int = 0
-    # id -> (object, its key): objects a page key names by their key instead of their values
+    # id -> (object, kind, key): objects a page key names by their key instead of their values
     # (images and rows, keyed once per build by `image_memo`).
-    tokens: dict[int, tuple[object, str]] = field(default_factory=dict)
+    tokens: dict[int, Token] = field(default_factory=dict)
     values: ValueBytes = field(default_factory=lambda: ValueBytes(), repr=False, compare=False)
 
     def key(self, template: str, page: object) -> str | None:
@@ -103,7 +107,7 @@ class PageMemo:
         return Reused(key, *self.known[key], render)
 
 
-def view_bytes(view: object, tokens: dict[int, tuple[object, str]] | None = None) -> bytes | None:
+def view_bytes(view: object, tokens: dict[int, Token] | None = None) -> bytes | None:
     """The view's values as bytes, the same for equal values whoever made them.
 
     A plain pickle is not: it writes an object seen before as a back-reference, so a view
@@ -111,7 +115,7 @@ def view_bytes(view: object, tokens: dict[int, tuple[object, str]] | None = None
     two copies of it (the same read kept in the state). Without the memo ("fast" mode) every
     value is written out in full. None for what cannot be pickled so (never reused).
 
-    `tokens` name objects by a key over their values (id -> (object, key)): such an object is
+    `tokens` name objects by a key over their values (id -> `Token`): such an object is
     written as its key, not pickled again. Many calls: `ValueBytes`, which keeps its pickler.
     """
     return ValueBytes()(view, tokens)
@@ -125,9 +129,7 @@ class ValueBytes:
     def __init__(self) -> None:
         self._made: dict[bool, tuple[io.BytesIO, pickle.Pickler]] = {}
 
-    def __call__(
-        self, view: object, tokens: dict[int, tuple[object, str]] | None = None
-    ) -> bytes | None:
+    def __call__(self, view: object, tokens: dict[int, Token] | None = None) -> bytes | None:
         keyed = bool(tokens)
         made = self._made.get(keyed)
         if made is None:
@@ -151,7 +153,7 @@ class ValueBytes:
 class _TokenPickler(pickle.Pickler):
     """A pickler that writes objects it has a key for as that key (see `view_bytes`)."""
 
-    def __init__(self, buffer: io.BytesIO, tokens: dict[int, tuple[object, str]]) -> None:
+    def __init__(self, buffer: io.BytesIO, tokens: dict[int, Token]) -> None:
         super().__init__(buffer, protocol=5)
         self.tokens = tokens
 
@@ -159,13 +161,13 @@ class _TokenPickler(pickle.Pickler):
         # Called for objects of classes only (not str, int, list...): few calls per page.
         known = self.tokens.get(id(obj))
         if known is not None and known[0] is obj:
-            return token, (known[1],)
+            return token, known[1:]
         return NotImplemented
 
 
-def token(key: str) -> str:
+def token(kind: str, key: str) -> str:
     """What a keyed object stands as in a page key (never unpickled: keys are only hashed)."""
-    return key
+    return f"{kind} {key}"
 
 
 @functools.cache

@@ -139,7 +139,7 @@ def render_site(
     files["index.html"] = _render(env, "index.html", index)
     files["embed.html"] = _render(env, "embed.html", replace(index, embed=True))
     if listing:
-        files.update(search_index_files(rows, [(p.extra, p.text) for p in pieces]))
+        files.update(search_index_files(rows, [p.extra for p in pieces]))
     files.update({path: _render_deferred(env, "listing.html", p) for path, p in listing.items()})
     files["problems/index.html"] = _problems_file(env, catalog, nav(1, "problems"))
     files.update(image_files(env, catalog, nav(3), base_url, audience, records, digests))
@@ -177,13 +177,34 @@ def image_files(
     files = {}
     for image in catalog.images:
         canonical = page_url(image.url, base_url) if base_url else None
-        # A partial, not a closure: with deferred pages one is kept per image until written.
-        view = partial(_image_view, image, context, nav, canonical)
+        made = _ImageFiles(env, image, context, nav, canonical, records)
         inputs = page_inputs(image, context, nav if nav_values is None else nav_values, canonical)
-        files[f"{image.output_dir}/index.html"] = _render_lazily(env, "image.html", inputs, view)
+        page = _render_lazily(env, "image.html", inputs, made.view, made.page)
+        files[f"{image.output_dir}/index.html"] = page
         digest = digests.get(image.id) if digests is not None else None
-        files[f"{image.output_dir}/image.json"] = _record_file(env, records, image, digest)
+        files[f"{image.output_dir}/image.json"] = _record_file(env, made, digest)
     return files
+
+
+class _ImageFiles:
+    """What an image's page and `image.json` are made from when they are written: one small
+    object for both, kept per image until then (the three partials it replaces took 0.7 KB)."""
+
+    __slots__ = ("canonical", "context", "env", "image", "nav", "records")
+
+    def __init__(self, env: jinja2.Environment, image: Image, context: Any, nav: Nav,
+                 canonical: str | None, records: RecordLines) -> None:  # fmt: skip
+        self.env, self.image, self.context, self.nav = env, image, context, nav
+        self.canonical, self.records = canonical, records
+
+    def view(self) -> ImagePage:
+        return _image_view(self.image, self.context, self.nav, self.canonical)
+
+    def page(self) -> bytes:
+        return _draw(self.env, "image.html", self.view())
+
+    def json(self) -> bytes:
+        return record_file(self.records.line(self.image))
 
 
 def _record_digests(catalog: Catalog, pieces: list[Pieces]) -> dict[str, str]:
@@ -218,20 +239,14 @@ def _image_view(image: Image, context: Any, nav: Nav, canonical: str | None) -> 
     return image_page(image, context, replace(nav, canonical=canonical), lifecycle, history)
 
 
-def _record_file(
-    env: jinja2.Environment, records: RecordLines, image: Image, sha256: str | None
-) -> bytes:
+def _record_file(env: jinja2.Environment, made: _ImageFiles, sha256: str | None) -> bytes:
     """An image's `image.json`: its catalog.json line, read back and encoded when written if
     pages are (and then digested only if its digest is not known already)."""
     if not getattr(env, "defer_pages", False):
-        return record_file(records.line(image))
+        return made.json()
     if sha256 is not None:
-        return Digested(partial(_image_json, records, image), sha256)
-    return Deferred(partial(_image_json, records, image))
-
-
-def _image_json(records: RecordLines, image: Image) -> bytes:
-    return record_file(records.line(image))
+        return Digested(made.json, sha256)
+    return Deferred(made.json)
 
 
 def removed_files(env: jinja2.Environment, catalog: Catalog, nav: Nav) -> dict[str, bytes]:
@@ -248,15 +263,17 @@ def _render_lazily(
     template: str,
     inputs: object,
     view: Callable[[], Any],
+    draw: Callable[[], bytes] | None = None,
     defer: bool = True,
 ) -> bytes:
     """A page keyed by what its view is made from (`inputs`): an unchanged page's view is
-    not even built. `inputs` must hold everything `view` reads. `defer`: made when written,
-    with `render_site(defer=True)` (`False` for one large page, made now, as `_render` does)."""
+    not even built. `inputs` must hold everything `view` reads. `defer`: made when written
+    (by `draw`, if given), with `render_site(defer=True)` (`False` for one large page, made
+    now, as `_render` does)."""
 
     memo = getattr(env, "page_memo", None)
     if defer and getattr(env, "defer_pages", False):  # rendered when written, then dropped
-        draw_later = partial(_draw_view, env, template, view)  # kept until then: no closure
+        draw_later = draw or partial(_draw_view, env, template, view)  # kept until then
         return deferred_page(memo, template, ("inputs", inputs), draw_later)
 
     def draw() -> bytes:

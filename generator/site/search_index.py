@@ -38,15 +38,13 @@ DIGITS = "".join(chr(c) for c in range(35, 127) if c != 92)
 WORD_FACETS = ("vm", "os", "arch", "word_size", "star_lib", "status", "format")
 
 
-def search_index_files(
-    rows: list[Row], words: list[tuple[str, str]] | None = None
-) -> dict[str, bytes]:
+def search_index_files(rows: list[Row], extras: list[str] | None = None) -> dict[str, bytes]:
     """Both files, for a catalog that is too large for one table in index.html.
 
-    `words`: each row's extra and description words, spaced (`row_words`), when the caller
-    kept them (`image_memo`).
+    `extras`: each row's extra words, spaced (`extra_text`), when the caller kept them
+    (`image_memo`).
     """
-    words = [row_words(row) for row in rows] if words is None else words
+    extras = [extra_text(row) for row in rows] if extras is None else extras
     texts = _columns(rows, COLUMNS + LATER)
     index = {
         "version": 2,
@@ -55,11 +53,11 @@ def search_index_files(
         "value_words": {
             f: [spaced(value_words(f, v)) for v in dict.fromkeys(texts[f])] for f in WORD_FACETS
         },
-        "extra": column("extra", [extra for extra, _ in words]),
+        "extra": column("extra", extras),
     }
     index["columns"]["url"] = column("url", [_url_or_empty(row) for row in rows])
     described: dict[str, int] = {}  # each distinct description's words once; rows hold its number
-    codes = [described.setdefault(text, len(described)) for _, text in words]
+    codes = [described.setdefault(spaced_text(row.text_words), len(described)) for row in rows]
     text = {
         "version": 2,
         "count": len(rows),
@@ -94,9 +92,10 @@ def _numbers(codes: list[int], size: int) -> dict[str, Any]:
     return {"codes": "".join(map(spelled.__getitem__, codes)), "width": width}
 
 
-def row_words(row: Row) -> tuple[str, str]:
-    """What the two files store of the row's words: its extra words and its description's."""
-    return spaced(extra_words(row)), spaced_text(row.text_words)
+def extra_text(row: Row) -> str:
+    """What search-index.json stores of the row's words: those its name and facets lack, spaced
+    (search-text.json stores the description's, `spaced_text(row.text_words)`)."""
+    return spaced(extra_words(row))
 
 
 def value_words(field: str, value: str) -> list[str]:
