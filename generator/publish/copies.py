@@ -22,7 +22,7 @@ from pathlib import Path
 
 from generator import failpoints
 from generator.errors import CatalogError
-from generator.publish.in_place import CREATE, link_to, make_folders, put
+from generator.publish.in_place import CREATE, link_to, make_folders, put, put_changed
 from generator.publish.made_pages import MadePages
 from generator.publish.manifest import (
     Manifest,
@@ -178,8 +178,8 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
     next run rewrites, and whose every file is still known as ours (`manifest.read_manifest`).
     The manifest is rewritten once the copy holds `files`, then the journal is let go.
     A deferred or chunked file's digest is not known before it is made: the journal lists it
-    untrusted. `new` gains those digests as the files are written. A chunked file is made twice,
-    part by part: once to be digested, once more to be written if its digest changed.
+    untrusted. `new` gains those digests as the files are written. A chunked file is made once,
+    part by part, and compared with the copy's file as it is written (`in_place.put_changed`).
     """
     old = _adopt_slot(target)
     touched = sorted(p for p in {*old, *files} if old.get(p) is None or old.get(p) != new.get(p))
@@ -202,6 +202,11 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
         for index, (relpath, data) in enumerate(writes.items()):
             if index == len(writes) // 2:
                 failpoints.reach("publishing")
+            if isinstance(data, Chunked):  # made once, written where it differs
+                make_folders(target, relpath, made)
+                new[relpath], changed = _put_changed(target, relpath, data, old)
+                written += changed
+                continue
             if made_when_written(data):  # made, digested, written if new, then let go
                 data = _made(pages, relpath, data)
                 new[relpath] = digest_of(parts_of(data))
@@ -220,14 +225,24 @@ def _put(
 ) -> None:
     """Write one file of the copy in place (see `in_place.put`); a page the other copy holds
     becomes a second name of that copy's file (`in_place.link_to`)."""
-    path = f"{target}/{relpath}"
-    if relpath in old and old[relpath] is None:  # journaled by a killed run
-        _temporary(Path(path)).unlink(missing_ok=True)  # (an older version wrote beside)
+    path = _path_to_write(target, relpath, old)
     if isinstance(data, Reused):
         other_copy = data.copy != target and data.copy.parent == target.parent
         if other_copy and link_to(data.source, path, data.sha256):
             return
     put(path, parts_of(data), relpath in old)
+
+
+def _put_changed(target: Path, relpath: str, data: Chunked, old: Manifest) -> tuple[str, bool]:
+    """A chunked file made once: its digest, and whether the copy's file had to be written."""
+    return put_changed(_path_to_write(target, relpath, old), data.parts(), relpath in old)
+
+
+def _path_to_write(target: Path, relpath: str, old: Manifest) -> str:
+    path = f"{target}/{relpath}"
+    if relpath in old and old[relpath] is None:  # journaled by a killed run
+        _temporary(Path(path)).unlink(missing_ok=True)  # (an older version wrote beside)
+    return path
 
 
 def _refuse_links_inside(target: Path, path: Path, real_dirs: set[Path]) -> None:

@@ -14,9 +14,10 @@ it was live, two builds ago, would see it change: the web server serves only the
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from generator.publish.output_checks import unsafe_area
 CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 # An existing file only, never through a link, never waiting on a fifo.
 OVERWRITE = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+READ_WRITE = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # read, then maybe write
 
 
 def make_folders(target: Path, relpath: str, made: set[str]) -> None:
@@ -74,6 +76,69 @@ def put(path: str, parts: Iterable[bytes], ours: bool) -> None:
         _write_parts(fd, parts)
     finally:
         os.close(fd)
+
+
+def put_changed(path: str, parts: Iterable[bytes], ours: bool) -> tuple[str, bool]:
+    """Give the file at `path` the bytes `parts` make, made once: their SHA-256, and whether
+    the file was written (False: it held those bytes already, and keeps its mtime).
+
+    For a large file made in parts (`site.deferred.Chunked`), which was made twice: once to be
+    digested and compared with the manifest, once more to be written. `ours`: our own regular
+    file with one name is read alongside the parts and written from the first part that
+    differs, then cut to the new size; anything else is replaced as `put` replaces it.
+    """
+    digest = hashlib.sha256()
+    fd = _own_file(path) if ours else None
+    if fd is None:
+        put(path, _digested(parts, digest), False)
+        return digest.hexdigest(), True
+    try:
+        changed = _write_changed(fd, _digested(parts, digest))
+    finally:
+        os.close(fd)
+    return digest.hexdigest(), changed
+
+
+def _own_file(path: str) -> int | None:
+    """Our own regular file with one name, opened to read and write (never through a link);
+    None, with anything else at the path unlinked, when it is not that or is not there."""
+    try:
+        fd = os.open(path, READ_WRITE)
+    except FileNotFoundError:
+        return None
+    except OSError:  # a link (ELOOP), a fifo without reader (ENXIO), a folder: not ours
+        os.unlink(path)
+        return None
+    found = os.fstat(fd)
+    if stat.S_ISREG(found.st_mode) and found.st_nlink == 1:
+        return fd
+    os.close(fd)
+    os.unlink(path)
+    return None
+
+
+def _write_changed(fd: int, parts: Iterable[bytes]) -> bool:
+    """Write the parts over the file from the first one that differs from the bytes there;
+    whether anything was written or cut."""
+    offset, changed = 0, False
+    for part in parts:
+        if not changed:
+            changed = os.pread(fd, len(part), offset) != part
+        if changed:
+            view = memoryview(part)
+            while view:
+                view = view[os.pwrite(fd, view, offset + len(part) - len(view)) :]
+        offset += len(part)
+    if os.fstat(fd).st_size != offset:
+        os.ftruncate(fd, offset)
+        changed = True
+    return changed
+
+
+def _digested(parts: Iterable[bytes], digest: hashlib._Hash) -> Iterator[bytes]:
+    for part in parts:
+        digest.update(part)
+        yield part
 
 
 def _overwrite(path: str, parts: Iterable[bytes]) -> bool:
