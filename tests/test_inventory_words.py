@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from generator.case_fold import usual_spellings
+from generator.site.deferred import PART_SIZE
 from generator.site.facet_order import SHOWN, facet_values, natural_key
 from generator.site.render import Layout
+from generator.site.search_index import search_text_parts
 from generator.site.search_words import tokens
 from generator.site.views import make_row
 from tests.conftest import build_site, write_tree
@@ -83,3 +85,19 @@ def test_the_search_index_carries_words_digests_and_dates_not_labels(tmp_path: P
         assert row["text_words"] == set(made.text_words.split())
         assert not set(row["extra"].split()) & set(tokens(row["name"]))  # stored once
     assert "bit" in rows[0]["searched"]  # the word size's label
+
+
+def test_search_text_json_is_made_in_parts_with_the_bytes_of_its_compact_json() -> None:
+    """search-text.json is made in bounded parts (never whole: 29 MB at 100,000 images) whose
+    bytes are its data's compact JSON, each distinct description's words stored once."""
+    from bench.bench_site import synthetic_catalog
+
+    rows = [make_row(image) for image in synthetic_catalog(3000).images]
+    parts = list(search_text_parts(rows))
+    assert len(parts) > 3 and max(map(len, parts)) < 2 * PART_SIZE
+    data = b"".join(parts)
+    parsed = json.loads(data)
+    assert data == (json.dumps(parsed, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    described = list(dict.fromkeys(row.text_words for row in rows))
+    assert parsed["count"] == len(rows) and len(described) > 100
+    assert parsed["texts"]["values"] == [f" {words} " if words else "" for words in described]

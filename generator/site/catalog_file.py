@@ -10,11 +10,10 @@ from typing import Any
 
 from generator.catalog.model import Catalog
 from generator.problems import Problem
+from generator.site.deferred import encoded_parts
 from generator.site.image_memo import Pieces, problem_lines
 from generator.site.record_lines import RecordLines
 from generator.site.records import compact_json, image_record
-
-PART_SIZE = 128 * 1024  # characters of catalog.json per part: a hundred KB or so, never the file
 
 
 def catalog_json(
@@ -28,24 +27,15 @@ def catalog_json(
 def catalog_parts(
     catalog: Catalog, records: RecordLines | None = None, pieces: list[Pieces] | None = None
 ) -> Iterator[bytes]:
-    """catalog.json's bytes as parts of about `PART_SIZE` characters, each encoded alone: the
-    file is never held whole, as text or as bytes (`site.deferred.Chunked`).
+    """catalog.json's bytes as parts (`deferred.encoded_parts`): the file is never held whole,
+    as text or as bytes (`site.deferred.Chunked`).
 
     Stable JSON: sorted keys, one top-level key per line and one list item (an image, a
     problem) per line, so unchanged catalogs give equal bytes and a change is a line of a diff.
     `records`: where the images' lines come from (`RecordLines`, read back a batch at a time);
     `pieces` (`image_memo`) hold the lines of the images' problems.
     """
-    batch: list[str] = []
-    size = 0
-    for text in _catalog_texts(catalog, records, pieces):
-        batch.append(text)
-        size += len(text)
-        if size >= PART_SIZE:
-            yield "".join(batch).encode("utf-8")
-            batch, size = [], 0
-    if batch:
-        yield "".join(batch).encode("utf-8")
+    return encoded_parts(_catalog_texts(catalog, records, pieces))
 
 
 def _catalog_texts(

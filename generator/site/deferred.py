@@ -14,9 +14,12 @@ back from the state (`site.record_lines`), and digested, compared and written pa
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 
 from generator.site.page_memo import PageMemo, Reused
+
+PART_SIZE = 128 * 1024  # characters of a chunked file per part: a hundred KB or so, never the file
 
 
 class Deferred:
@@ -79,6 +82,21 @@ class Digested:
 
     def read(self) -> bytes:
         return self.make()
+
+
+def encoded_parts(*texts: Iterable[str]) -> Iterator[bytes]:
+    """The `texts`, in order, as UTF-8 parts of about `PART_SIZE` characters each: a chunked
+    file's parts, each encoded alone (the texts are not copied but into their part)."""
+    batch: list[str] = []
+    size = 0
+    for text in itertools.chain(*texts):
+        batch.append(text)
+        size += len(text)
+        if size >= PART_SIZE:
+            yield "".join(batch).encode("utf-8")
+            batch, size = [], 0
+    if batch:
+        yield "".join(batch).encode("utf-8")
 
 
 def made_when_written(data: object) -> bool:

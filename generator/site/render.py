@@ -39,9 +39,14 @@ from generator.site.page_memo import PageMemo, view_bytes
 from generator.site.problems_page import problem_links, problems_inputs, problems_page
 from generator.site.record_lines import RecordLines
 from generator.site.records import record_file
-from generator.site.search_index import SEARCH_INDEX, SEARCH_TEXT, search_index_files
+from generator.site.search_index import (
+    SEARCH_INDEX,
+    SEARCH_TEXT,
+    search_index_file,
+    search_text_parts,
+)
 from generator.site.sitemap import page_url, sitemap_xml
-from generator.site.sums import sums_files
+from generator.site.sums import SUMS_NAMES, sums_file
 from generator.site.template_cache import template_cache
 from generator.site.template_parts import bind_parts
 from generator.site.views import (
@@ -139,7 +144,7 @@ def render_site(
     files["index.html"] = _render(env, "index.html", index)
     files["embed.html"] = _render(env, "embed.html", replace(index, embed=True))
     if listing:
-        files.update(search_index_files(rows, [p.extra for p in pieces]))
+        files.update(_search_files(env, rows, pieces))
     files.update({path: _render_deferred(env, "listing.html", p) for path, p in listing.items()})
     files["problems/index.html"] = _problems_file(env, catalog, nav(1, "problems"))
     files.update(image_files(env, catalog, nav(3), base_url, audience, records, digests))
@@ -153,10 +158,28 @@ def render_site(
             env, "page.html", ContentView(nav(1, page.slug), page)
         )
     if not audience.private:
-        files["sitemap.xml"] = sitemap(catalog, pages, listing, base_url)
-    files.update(sums_files(catalog))
+        files["sitemap.xml"] = _made_later(env, partial(sitemap, catalog, pages, listing, base_url))
+    files.update(_sums_files(env, catalog))
     files.update(static_files())
     return files
+
+
+def _search_files(env: jinja2.Environment, rows: list[Row], pieces: list[Pieces]) -> dict:
+    """search-index.json and search-text.json, for the browser script of a large catalog."""
+    extras = [p.extra for p in pieces]
+    text = partial(search_text_parts, rows)  # never whole, when deferred (29 MB at 100,000)
+    return {
+        SEARCH_INDEX: _made_later(env, partial(search_index_file, rows, extras)),
+        SEARCH_TEXT: Chunked(text) if getattr(env, "defer_pages", False) else b"".join(text()),
+    }
+
+
+def _sums_files(env: jinja2.Environment, catalog: Catalog) -> dict:
+    """One SUMS file per algorithm of the catalog's digest set (`site.sums`)."""
+    return {
+        SUMS_NAMES[algorithm]: _made_later(env, partial(sums_file, catalog, algorithm))
+        for algorithm in catalog.digests
+    }
 
 
 def image_files(
@@ -280,6 +303,12 @@ def _render_lazily(
         return env.get_template(template).render(page=view()).encode("utf-8")
 
     return memo.page(template, ("inputs", inputs), draw) if memo is not None else draw()
+
+
+def _made_later(env: jinja2.Environment, make: Callable[[], bytes]) -> bytes:
+    """A shared file of the large ones (search data, SUMS, sitemap: 50 MB at 100,000 images):
+    with deferred pages, made when it is written and let go (`Deferred`), else made now."""
+    return Deferred(make) if getattr(env, "defer_pages", False) else make()
 
 
 def _render_deferred(env: jinja2.Environment, template: str, page: Any) -> bytes:

@@ -16,10 +16,12 @@ two lack (usually nothing). Together they are exactly `tokens(name)` plus `Row.w
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from operator import attrgetter
 from typing import Any
 
 from generator.catalog.model import FACETS, LIFECYCLE_FACETS
+from generator.site.deferred import encoded_parts
 from generator.site.labels import facet_label
 from generator.site.search_words import tokens
 from generator.site.views import SEARCH_FIELDS, Row
@@ -44,8 +46,13 @@ def search_index_files(rows: list[Row], extras: list[str] | None = None) -> dict
     `extras`: each row's extra words, spaced (`extra_text`), when the caller kept them
     (`image_memo`).
     """
+    return {SEARCH_INDEX: search_index_file(rows, extras), SEARCH_TEXT: search_text_file(rows)}
+
+
+def search_index_file(rows: list[Row], extras: list[str] | None = None) -> bytes:
+    """search-index.json: what the inventory needs to be usable (see the module docstring)."""
     extras = [extra_text(row) for row in rows] if extras is None else extras
-    texts = _columns(rows, COLUMNS + LATER)
+    texts = _columns(rows, COLUMNS)
     index = {
         "version": 2,
         "count": len(rows),
@@ -56,15 +63,38 @@ def search_index_files(rows: list[Row], extras: list[str] | None = None) -> dict
         "extra": column("extra", extras),
     }
     index["columns"]["url"] = column("url", [_url_or_empty(row) for row in rows])
+    return _json(index)
+
+
+def search_text_file(rows: list[Row]) -> bytes:
+    """search-text.json whole (`search_text_parts` joined)."""
+    return b"".join(search_text_parts(rows))
+
+
+def search_text_parts(rows: list[Row]) -> Iterator[bytes]:
+    """search-text.json: the descriptions' words (each distinct text once, spaced) and the
+    columns read with them, in parts (`deferred.encoded_parts`): the largest shared file
+    after catalog.json (29 MB at 100,000 images) is never held whole, as text or bytes.
+
+    The bytes are those of `_json` over {"version", "count", "texts": {"values", "codes",
+    "width"}, "columns"}; each text is spaced only as its part is made."""
     described: dict[str, int] = {}  # each distinct description's words once; rows hold its number
-    codes = [described.setdefault(spaced_text(row.text_words), len(described)) for row in rows]
-    text = {
-        "version": 2,
-        "count": len(rows),
-        "texts": {"values": list(described), **_numbers(codes, len(described))},
-        "columns": {name: column(name, texts[name]) for name in LATER},
-    }
-    return {SEARCH_INDEX: _json(index), SEARCH_TEXT: _json(text)}
+    codes = [described.setdefault(row.text_words, len(described)) for row in rows]
+    numbers = _numbers(codes, len(described))
+    del codes
+    later = _columns(rows, LATER)
+    columns = {name: column(name, later[name]) for name in LATER}
+    texts = (_dumps(spaced_text(words)) for words in described)
+    yield from encoded_parts(
+        [f'{{"version":2,"count":{len(rows)},"texts":{{"values":['],
+        _joined(texts, ","),
+        [f'],{_dumps(numbers)[1:-1]}}},"columns":{_dumps(columns)}}}\n'],
+    )
+
+
+def _joined(texts: Iterator[str], separator: str) -> Iterator[str]:
+    for number, text in enumerate(texts):
+        yield separator + text if number else text
 
 
 def column(name: str, values: list[str]) -> dict[str, Any]:
@@ -165,6 +195,9 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _dumps(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def _json(data: dict[str, Any]) -> bytes:
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (text + "\n").encode("utf-8")
+    return f"{_dumps(data)}\n".encode()

@@ -22,13 +22,9 @@ VERIFIED = "verified"
 ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r"})
 
 
-def sums_files(catalog: Catalog) -> dict[str, bytes]:
-    """One SUMS file per algorithm of the catalog's digest set, each sorted by path."""
-    return {SUMS_NAMES[algorithm]: sums_file(catalog, algorithm) for algorithm in catalog.digests}
-
-
 def sums_file(catalog: Catalog, algorithm: str) -> bytes:
-    """The lines of every verified file holding an `algorithm` digest, sorted as bytes.
+    """The SUMS file of one algorithm of the catalog's digest set (its name: `SUMS_NAMES`):
+    the lines of every verified file holding an `algorithm` digest, sorted as bytes.
 
     Made and sorted as text, encoded once: for ASCII lines (the usual ones) text order is byte
     order; any other line is sorted by its bytes after all (a name that is not UTF-8 sorts by
