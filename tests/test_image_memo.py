@@ -135,10 +135,11 @@ def test_damaged_or_deleted_pieces_are_computed_again(tmp_path: Path) -> None:
         value[40] ^= 1
         db.execute("UPDATE image_pieces SET value = ? WHERE key = ?", (bytes(value), keys[3]))
         db.execute("DELETE FROM image_pieces WHERE key = ?", (keys[4],))
+        db.execute("UPDATE image_pieces SET value = 'text' WHERE key = ?", (keys[5],))
     catalog, memo, files = site_of_next_build(config, clock)
-    # The four images whose kept pieces are damaged or missing (the one given another image's
+    # The five images whose kept pieces are damaged or missing (the one given another image's
     # bytes among them: they hold that image's row, not its own).
-    assert (memo.computed, memo.reused) == (4, len(IMAGES) - 4)
+    assert (memo.computed, memo.reused) == (5, len(IMAGES) - 5)
     assert_as_made_from_nothing(catalog, config, files)
     with opened(config, clock, state=True) as session:  # the damaged ones were replaced
         again = ImageMemo(StatePieceStore(session.state))
@@ -170,8 +171,9 @@ def test_catalog_json_lines_are_read_back_from_the_state(tmp_path: Path) -> None
 
 
 def test_damaged_or_missing_catalog_json_lines_are_made_again(tmp_path: Path) -> None:
-    """A line cut short, one kept for another image, one with a bit flipped, one gone: each is
-    made again from its image, and the site is the one made from nothing."""
+    """A line cut short, one kept for another image, one with a bit flipped, one gone, one of
+    another type: each is made again from its image, and the site is the one made from
+    nothing."""
     repository(tmp_path)
     config, clock = config_for(tmp_path), Clock()
     run_build(config, clock)
@@ -187,6 +189,9 @@ def test_damaged_or_missing_catalog_json_lines_are_made_again(tmp_path: Path) ->
         value[40] ^= 1
         db.execute("UPDATE image_records SET value = ? WHERE image_id = ?", (bytes(value), ids[3]))
         db.execute("DELETE FROM image_records WHERE image_id = ?", (ids[4],))
+        # A flipped type in a damaged row: text or a number where the bytes were.
+        db.execute("UPDATE image_records SET value = 'text' WHERE image_id = ?", (ids[5],))
+        db.execute("UPDATE image_records SET value = 7 WHERE image_id = ?", (ids[6],))
     catalog, memo, files = site_of_next_build(config, clock)
     assert (memo.computed, memo.reused) == (0, len(IMAGES))  # the pieces themselves are whole
     assert_as_made_from_nothing(catalog, config, files)

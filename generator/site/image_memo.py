@@ -154,8 +154,10 @@ def encode_line(key: str, line: str) -> bytes:
     return crc_check(data, key) + data
 
 
-def decode_line(key: str, blob: bytes) -> str | None:
+def decode_line(key: str, blob: object) -> str | None:
     """A kept catalog.json line, or None when it is damaged or not kept under `key`."""
+    if not isinstance(blob, bytes):  # a damaged row can hold text or a number
+        return None
     check, data = blob[:CHECK_SIZE], blob[CHECK_SIZE:]
     if crc_check(data, key) != check:
         return None

@@ -52,16 +52,17 @@ class RecordLines:
 
 
 def _take(image_id: str, kept: Iterator[tuple[str, str]], waiting: dict[str, str]) -> str | None:
-    """The line of `image_id` among the `kept` ones (by id): lines read before their image was
-    reached wait for it (one at most while the images are in the same order); None once the
-    kept lines passed the id without holding it."""
+    """The line of `image_id` among the `kept` ones (by id): a line of a later id read before
+    its image was reached waits for it (one at most); None once the kept lines passed the id
+    without holding it. Images in another order than their ids get lines made again, never a
+    growing number held."""
     found = waiting.pop(image_id, None)
     if found is not None:
         return found
     for kept_id, line in kept:
         if kept_id == image_id:
             return line
-        waiting[kept_id] = line
         if kept_id > image_id:
+            waiting[kept_id] = line
             return None
-    return None
+    return None  # lines of ids below (images in another order) are let go, made again if asked

@@ -25,6 +25,15 @@ LINES_BY_ID = (
 ROWS_AT_ONCE = 4  # lines read from the cursor at a time
 
 
+def _fetch(rows: sqlite3.Cursor) -> list[tuple]:
+    """The next rows of a cursor; none once its connection was replaced meanwhile (the state
+    recovered from a failure), which is no reason to set the new database aside."""
+    try:
+        return rows.fetchmany(ROWS_AT_ONCE)
+    except sqlite3.ProgrammingError:
+        return []
+
+
 class StatePieceStore:
     """A `PieceStore` over the state database. The table has the columns of the tables of kept
     reads and records, so it is read and written with their store's statements; only what is
@@ -40,7 +49,7 @@ class StatePieceStore:
         """The kept pieces of these images (`wanted`: image id -> key), by key, of those kept
         under that key; nothing when the state cannot be read."""
         found = self.rows.get_many(list(wanted.items()))
-        return {wanted[image]: bytes(value) for image, value in found.items()}
+        return {wanted[image]: v for image, v in found.items() if isinstance(v, bytes)}
 
     def lines_by_id(self, wanted: Mapping[str, str]) -> Iterator[tuple[str, bytes]]:
         """The kept catalog.json lines of these images, as (image id, line), of those kept under
@@ -51,9 +60,9 @@ class StatePieceStore:
         if rows is None:
             return
         try:
-            while found := self.state._read(lambda: rows.fetchmany(ROWS_AT_ONCE)):
+            while found := self.state._read(lambda: _fetch(rows)):
                 for image, key, value in found:
-                    if wanted.get(image) == key:
+                    if wanted.get(image) == key and isinstance(value, bytes):  # else: damage
                         yield image, value
         finally:
             with contextlib.suppress(sqlite3.Error):  # the state may have been set aside
