@@ -22,7 +22,7 @@ LINES_BY_ID = (
     "SELECT image_id, key, value FROM image_records "
     "WHERE image_id IN (SELECT value FROM json_each(?)) ORDER BY image_id"
 )
-ROWS_AT_ONCE = 4  # lines read from the cursor at a time
+ROWS_AT_ONCE = 16  # lines read from the cursor at a time
 
 
 def _fetch(rows: sqlite3.Cursor) -> list[tuple]:
