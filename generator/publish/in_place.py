@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -88,7 +89,7 @@ def put_changed(path: str, parts: Iterable[bytes], ours: bool) -> tuple[str, boo
     differs, then cut to the new size; anything else is replaced as `put` replaces it.
     """
     digest = hashlib.sha256()
-    fd = _own_file(path) if ours else None
+    fd = _own_file(path, READ_WRITE) if ours else None
     if fd is None:
         put(path, _digested(parts, digest), False)
         return digest.hexdigest(), True
@@ -99,17 +100,21 @@ def put_changed(path: str, parts: Iterable[bytes], ours: bool) -> tuple[str, boo
     return digest.hexdigest(), changed
 
 
-def _own_file(path: str) -> int | None:
-    """Our own regular file with one name, opened to read and write (never through a link);
-    None, with anything else at the path unlinked, when it is not that or is not there."""
+def _own_file(path: str, flags: int) -> int | None:
+    """Our own regular file with one name, opened with `flags` (never through a link); None,
+    with anything else at the path unlinked, when it is not that or is not there."""
     try:
-        fd = os.open(path, READ_WRITE)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return None
     except OSError:  # a link (ELOOP), a fifo without reader (ENXIO), a folder: not ours
         os.unlink(path)
         return None
-    found = os.fstat(fd)
+    try:
+        found = os.fstat(fd)
+    except BaseException:
+        os.close(fd)
+        raise
     if stat.S_ISREG(found.st_mode) and found.st_nlink == 1:
         return fd
     os.close(fd)
@@ -118,21 +123,19 @@ def _own_file(path: str) -> int | None:
 
 
 def _write_changed(fd: int, parts: Iterable[bytes]) -> bool:
-    """Write the parts over the file from the first one that differs from the bytes there;
-    whether anything was written or cut."""
-    offset, changed = 0, False
-    for part in parts:
-        if not changed:
-            changed = os.pread(fd, len(part), offset) != part
-        if changed:
-            view = memoryview(part)
-            while view:
-                view = view[os.pwrite(fd, view, offset + len(part) - len(view)) :]
+    """Write the parts over the file from the first one that differs from the bytes there, then
+    cut it to their length; whether anything was written or cut."""
+    offset, remaining = 0, iter(parts)
+    for part in remaining:
+        if os.pread(fd, len(part), offset) != part:
+            os.lseek(fd, offset, os.SEEK_SET)
+            os.ftruncate(fd, offset + _write_parts(fd, itertools.chain((part,), remaining)))
+            return True
         offset += len(part)
-    if os.fstat(fd).st_size != offset:
-        os.ftruncate(fd, offset)
-        changed = True
-    return changed
+    if os.fstat(fd).st_size == offset:
+        return False
+    os.ftruncate(fd, offset)
+    return True
 
 
 def _digested(parts: Iterable[bytes], digest: hashlib._Hash) -> Iterator[bytes]:
@@ -143,22 +146,14 @@ def _digested(parts: Iterable[bytes], digest: hashlib._Hash) -> Iterator[bytes]:
 
 def _overwrite(path: str, parts: Iterable[bytes]) -> bool:
     """Overwrite our own file in place; False, with the entry unlinked, when it is not that."""
-    try:
-        fd = os.open(path, OVERWRITE)
-    except FileNotFoundError:
+    fd = _own_file(path, OVERWRITE)
+    if fd is None:
         return False
-    except OSError:  # a link (ELOOP), a fifo without reader (ENXIO), a folder: not ours
-        fd = None
-    if fd is not None:
-        try:
-            found = os.fstat(fd)
-            if stat.S_ISREG(found.st_mode) and found.st_nlink == 1:
-                os.ftruncate(fd, _write_parts(fd, parts))
-                return True
-        finally:
-            os.close(fd)
-    os.unlink(path)
-    return False
+    try:
+        os.ftruncate(fd, _write_parts(fd, parts))
+    finally:
+        os.close(fd)
+    return True
 
 
 def link_to(source: Path, path: str, sha256: str) -> bool:
