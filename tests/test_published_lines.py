@@ -123,11 +123,11 @@ def test_catalog_json_is_made_without_copies_of_itself() -> None:
     holds at most its parts and their join at once (about twice its size; four times when
     each step copied the whole text), over 2,000 images' records."""
     from bench.bench_site import synthetic_catalog
-    from generator.site.catalog_file import catalog_json, image_records
+    from generator.site.catalog_file import catalog_parts, image_records
     from generator.site.record_lines import RecordLines
 
     catalog = synthetic_catalog(2000)
     records = RecordLines(catalog.images, made=image_records(catalog))  # made before
-    peak, made = peak_of(lambda: catalog_json(catalog, records))
+    peak, made = peak_of(lambda: b"".join(catalog_parts(catalog, records)))
     assert isinstance(made, bytes) and made.count(b"\n") > 2000
     assert peak < 2.5 * len(made), f"{peak:,} B at the peak for a file of {len(made):,} B"

@@ -1,7 +1,7 @@
 """A published catalog.json read a line at a time, each image's record let go once looked at.
 
-The file `render.catalog_json` writes holds one top-level key per line and one list item per
-line, so a build that needs only a few facts of each image (its id) never holds the parsed
+The file `site.catalog_file.catalog_parts` makes holds one top-level key per line and one list
+item per line, so a build that needs only a few facts of each image (its id) never holds the parsed
 file whole: at 100,000 images that is about 400 MB of dicts, where the facts are a few MB.
 A file of any other layout (written by hand, or by an older version) is parsed whole instead,
 with the same result; so is one whose lines do not parse.

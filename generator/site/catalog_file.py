@@ -16,14 +16,6 @@ from generator.site.record_lines import RecordLines
 from generator.site.records import compact_json, image_record
 
 
-def catalog_json(
-    catalog: Catalog, records: RecordLines | None = None, pieces: list[Pieces] | None = None
-) -> bytes:
-    """catalog.json whole (`catalog_parts` joined): for a site rendered in memory, not published
-    by parts (tests, `write_files`)."""
-    return b"".join(catalog_parts(catalog, records, pieces))
-
-
 def catalog_parts(
     catalog: Catalog, records: RecordLines | None = None, pieces: list[Pieces] | None = None
 ) -> Iterator[bytes]:
@@ -32,7 +24,7 @@ def catalog_parts(
 
     Stable JSON: sorted keys, one top-level key per line and one list item (an image, a
     problem) per line, so unchanged catalogs give equal bytes and a change is a line of a diff.
-    `records`: where the images' lines come from (`RecordLines`, read back a batch at a time);
+    `records`: where the images' lines come from (`RecordLines`, read back a row at a time);
     `pieces` (`image_memo`) hold the lines of the images' problems.
     """
     return encoded_parts(_catalog_texts(catalog, records, pieces))
@@ -48,7 +40,7 @@ def _catalog_texts(
         key: _item_lines(value)
         for key, value in replace(catalog, images=[], problems=[]).to_json().items()
     }
-    values["images"] = records.lines() if catalog.images else []
+    values["images"] = records.lines()
     values["problems"] = [_problem_line(p, known) for p in catalog.problems]
     for number, (key, value) in enumerate(sorted(values.items())):
         yield from (",\n" if number else "{\n", compact_json(key), ": ")

@@ -9,8 +9,8 @@ others as they are. Pieces no build used any more are dropped when the memo is s
 
 The catalog.json lines are kept apart from the rest (`RecordLines`): a build holds every
 image's row and words through publishing, but needs its line only to write catalog.json or a
-changed `image.json`, so the lines are read back from the state a batch at a time when those
-are made (1.3 KB an image: 130 MB held at 100,000 images, when they were among the pieces).
+changed `image.json`, so the lines are read back from the state a row at a time when those are
+made (1.3 KB an image: 130 MB held at 100,000 images, when they were among the pieces).
 
 A kept piece opens with a CRC-32 of its key and bytes: one that is damaged, kept for another
 image, or that cannot be decoded, is computed again, so a damaged or deleted memo costs time,
@@ -126,7 +126,7 @@ def encode(key: str, pieces: Pieces) -> bytes:
     values). The key is in the CRC: another image's pieces do not pass for these."""
     row = tuple(getattr(pieces.row, name) for name in ROW_FIELDS)
     made = (row, pieces.record_sha256, pieces.extra, pieces.problems)
-    payload = marshal.dumps(made)  # text: the row's words, spaced again when decoded
+    payload = marshal.dumps(made)
     return crc_check(payload, key) + payload
 
 

@@ -5,8 +5,8 @@ A build holds every image's site pieces through publishing (`image_memo`), but a
 (1.3 KB, the largest of its pieces: 130 MB at 100,000 images) is needed only to write
 catalog.json, and its `image.json` when that changed. The state keeps the lines apart from the
 pieces, under the same key, and gives them back a row at a time in the order of the images' ids,
-which is the catalog's: catalog.json is made twice (digested, then written) without its lines
-being held, all of them or a batch.
+which is the catalog's: catalog.json is made (when published, and again for exports or a
+signature) without its lines being held, all of them or a batch.
 
 A line the state does not give back (no state, one that could not be written, a damaged row) is
 made again from its image (`image_record`): the lines are always the images' own.

@@ -8,7 +8,7 @@ because laying out tens of thousands of table rows takes the browser seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from generator.catalog.model import Catalog, Image
 from generator.resources import templates_dir
-from generator.site.catalog_file import catalog_json, catalog_parts
+from generator.site.catalog_file import catalog_parts
 from generator.site.content import ContentPage
 from generator.site.deferred import Chunked, Deferred, Digested, deferred_page, parts_of
 from generator.site.feed import render_feed
@@ -167,10 +167,9 @@ def render_site(
 def _search_files(env: jinja2.Environment, rows: list[Row], pieces: list[Pieces]) -> dict:
     """search-index.json and search-text.json, for the browser script of a large catalog."""
     extras = [p.extra for p in pieces]
-    text = partial(search_text_parts, rows)  # never whole, when deferred (29 MB at 100,000)
     return {
         SEARCH_INDEX: _made_later(env, partial(search_index_file, rows, extras)),
-        SEARCH_TEXT: Chunked(text) if getattr(env, "defer_pages", False) else b"".join(text()),
+        SEARCH_TEXT: _made_in_parts(env, partial(search_text_parts, rows)),  # 29 MB at 100,000
     }
 
 
@@ -239,10 +238,8 @@ def _catalog_file(
     env: jinja2.Environment, catalog: Catalog, records: RecordLines, pieces: list[Pieces]
 ) -> bytes | Chunked:
     """catalog.json; with deferred pages, made part by part as it is written: whole, it would
-    be held at the build's fullest point beside every image's line it is made of."""
-    if getattr(env, "defer_pages", False):
-        return Chunked(partial(catalog_parts, catalog, records, pieces))
-    return catalog_json(catalog, records, pieces)
+    be held at the build's fullest point."""
+    return _made_in_parts(env, partial(catalog_parts, catalog, records, pieces))
 
 
 def _problems_file(env: jinja2.Environment, catalog: Catalog, nav: Nav) -> bytes:
@@ -309,6 +306,12 @@ def _made_later(env: jinja2.Environment, make: Callable[[], bytes]) -> bytes:
     """A shared file of the large ones (search data, SUMS, sitemap: 50 MB at 100,000 images):
     with deferred pages, made when it is written and let go (`Deferred`), else made now."""
     return Deferred(make) if getattr(env, "defer_pages", False) else make()
+
+
+def _made_in_parts(env: jinja2.Environment, parts: Callable[[], Iterable[bytes]]) -> bytes:
+    """A file too large to be held whole (catalog.json, search-text.json): with deferred
+    pages, made part by part each time it is read (`Chunked`), else joined now."""
+    return Chunked(parts) if getattr(env, "defer_pages", False) else b"".join(parts())
 
 
 def _render_deferred(env: jinja2.Environment, template: str, page: Any) -> bytes:
