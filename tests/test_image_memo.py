@@ -117,29 +117,39 @@ def test_image_json_files_come_with_their_digest_and_are_made_only_to_be_written
         assert data.sha256 == hashlib.sha256(whole[path]).hexdigest()
 
 
+DAMAGED = 6  # rows `damage_rows` damages
+
+
+def damage_rows(db: sqlite3.Connection, table: str, column: str) -> None:
+    """Damage `DAMAGED` rows of a table of kept values, taken in the order of `column`: one
+    loses its last byte, one gets another row's bytes, one has a bit flipped (its own check no
+    longer matches), one is gone, and two hold another type (text, a number) where the bytes
+    were."""
+    rows = [v for (v,) in db.execute(f"SELECT {column} FROM {table} ORDER BY {column}")]
+    assert len(rows) == len(IMAGES)
+    where = f"WHERE {column} = ?"
+    db.execute(f"UPDATE {table} SET value = substr(value, 1, length(value) - 1) {where}",
+               (rows[0],))  # fmt: skip
+    db.execute(f"UPDATE {table} SET value = (SELECT value FROM {table} {where}) {where}",
+               (rows[2], rows[1]))  # fmt: skip
+    value = bytearray(db.execute(f"SELECT value FROM {table} {where}", (rows[3],)).fetchone()[0])
+    value[40] ^= 1
+    db.execute(f"UPDATE {table} SET value = ? {where}", (bytes(value), rows[3]))
+    db.execute(f"DELETE FROM {table} {where}", (rows[4],))
+    db.execute(f"UPDATE {table} SET value = 'text' {where}", (rows[5],))
+    db.execute(f"UPDATE {table} SET value = 7 {where}", (rows[6],))
+
+
 def test_damaged_or_deleted_pieces_are_computed_again(tmp_path: Path) -> None:
     repository(tmp_path)
     config, clock = config_for(tmp_path), Clock()
     run_build(config, clock)
     with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
-        keys = [k for (k,) in db.execute("SELECT key FROM image_pieces ORDER BY key")]
-        assert len(keys) == len(IMAGES)
-        # One piece loses its last byte, one gets another row's bytes, one has a bit flipped
-        # in its payload (its own digest no longer matches), one is gone.
-        db.execute("UPDATE image_pieces SET value = substr(value, 1, length(value) - 1) "
-                   "WHERE key = ?", (keys[0],))  # fmt: skip
-        db.execute("UPDATE image_pieces SET value = (SELECT value FROM image_pieces "
-                   "WHERE key = ?) WHERE key = ?", (keys[2], keys[1]))  # fmt: skip
-        value = bytearray(db.execute("SELECT value FROM image_pieces WHERE key = ?",
-                                     (keys[3],)).fetchone()[0])  # fmt: skip
-        value[40] ^= 1
-        db.execute("UPDATE image_pieces SET value = ? WHERE key = ?", (bytes(value), keys[3]))
-        db.execute("DELETE FROM image_pieces WHERE key = ?", (keys[4],))
-        db.execute("UPDATE image_pieces SET value = 'text' WHERE key = ?", (keys[5],))
+        damage_rows(db, "image_pieces", "key")
     catalog, memo, files = site_of_next_build(config, clock)
-    # The five images whose kept pieces are damaged or missing (the one given another image's
-    # bytes among them: they hold that image's row, not its own).
-    assert (memo.computed, memo.reused) == (5, len(IMAGES) - 5)
+    # The images whose kept pieces are damaged or missing (the one given another image's bytes
+    # among them: they hold that image's row, not its own).
+    assert (memo.computed, memo.reused) == (DAMAGED, len(IMAGES) - DAMAGED)
     assert_as_made_from_nothing(catalog, config, files)
     with opened(config, clock, state=True) as session:  # the damaged ones were replaced
         again = ImageMemo(StatePieceStore(session.state))
@@ -171,27 +181,13 @@ def test_catalog_json_lines_are_read_back_from_the_state(tmp_path: Path) -> None
 
 
 def test_damaged_or_missing_catalog_json_lines_are_made_again(tmp_path: Path) -> None:
-    """A line cut short, one kept for another image, one with a bit flipped, one gone, one of
-    another type: each is made again from its image, and the site is the one made from
-    nothing."""
+    """Damaged or missing lines (`damage_rows`): each is made again from its image, and the
+    site is the one made from nothing."""
     repository(tmp_path)
     config, clock = config_for(tmp_path), Clock()
     run_build(config, clock)
     with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
-        ids = [i for (i,) in db.execute("SELECT image_id FROM image_records ORDER BY image_id")]
-        assert len(ids) == len(IMAGES)
-        db.execute("UPDATE image_records SET value = substr(value, 1, length(value) - 1) "
-                   "WHERE image_id = ?", (ids[0],))  # fmt: skip
-        db.execute("UPDATE image_records SET value = (SELECT value FROM image_records "
-                   "WHERE image_id = ?) WHERE image_id = ?", (ids[2], ids[1]))  # fmt: skip
-        value = bytearray(db.execute("SELECT value FROM image_records WHERE image_id = ?",
-                                     (ids[3],)).fetchone()[0])  # fmt: skip
-        value[40] ^= 1
-        db.execute("UPDATE image_records SET value = ? WHERE image_id = ?", (bytes(value), ids[3]))
-        db.execute("DELETE FROM image_records WHERE image_id = ?", (ids[4],))
-        # A flipped type in a damaged row: text or a number where the bytes were.
-        db.execute("UPDATE image_records SET value = 'text' WHERE image_id = ?", (ids[5],))
-        db.execute("UPDATE image_records SET value = 7 WHERE image_id = ?", (ids[6],))
+        damage_rows(db, "image_records", "image_id")
     catalog, memo, files = site_of_next_build(config, clock)
     assert (memo.computed, memo.reused) == (0, len(IMAGES))  # the pieces themselves are whole
     assert_as_made_from_nothing(catalog, config, files)
