@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import pytest
 from golden import site_files
-from test_parallel_reads import TWO_CORES, copies_left, gone
+from test_parallel_reads import TWO_CORES, copies_left, first_copy, gone
 
 from generator import parallel
 from generator.build import build
@@ -70,20 +70,8 @@ def start(primed: Primed, state: Path, output: Path, *prefix: str) -> subprocess
 
 def renderer_of(child: subprocess.Popen[str], deadline: float = 60) -> int:
     """The pid of the first copy of itself the build forks: a page renderer, from the primed
-    state (the build forks no other). Programs it would run are passed over: their command
-    line is not the build's."""
-    children = Path(f"/proc/{child.pid}/task/{child.pid}/children")
-    own = Path(f"/proc/{child.pid}/cmdline").read_bytes()
-    ends = time.monotonic() + deadline
-    while time.monotonic() < ends and child.poll() is None:
-        for pid in children.read_text().split() if children.exists() else []:
-            try:
-                if Path(f"/proc/{pid}/cmdline").read_bytes() == own:
-                    return int(pid)
-            except OSError:
-                continue  # ended meanwhile
-        time.sleep(0.001)
-    raise AssertionError("the build forked no worker to render pages")
+    state (the build forks no other)."""
+    return first_copy(child, "render pages", deadline)
 
 
 @pytest.fixture(scope="module")

@@ -76,19 +76,27 @@ def one_core_site(repository: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def worker_of(child: subprocess.Popen[str], deadline: float = 60) -> int:
-    """The pid of the first copy of itself the build forks (a reader: reads come first).
-    Programs it runs (`ldconfig -p`, at the import of `publish.copies`) are passed over: their
-    command line is not the build's."""
+    """The pid of the first copy of itself the build forks (a reader: reads come first)."""
+    return first_copy(child, "read descriptions", deadline)
+
+
+def first_copy(child: subprocess.Popen[str], work: str, deadline: float = 60) -> int:
+    """The pid of the first copy of itself the build forks (to do `work`). Programs it runs
+    (`ldconfig -p`, at the import of `publish.copies`) are passed over: their command line is
+    not the build's. The build's own command line reads empty for a moment after `Popen`
+    returns (the new program is still being set up): it is read until it is there."""
     children = Path(f"/proc/{child.pid}/task/{child.pid}/children")
-    own = Path(f"/proc/{child.pid}/cmdline").read_bytes()
+    own = b""
     ends = time.monotonic() + deadline
     while time.monotonic() < ends and child.poll() is None:
-        for pid in children.read_text().split() if children.exists() else []:
+        with contextlib.suppress(OSError):  # ended meanwhile
+            own = own or Path(f"/proc/{child.pid}/cmdline").read_bytes()
+        for pid in children.read_text().split() if own and children.exists() else []:
             with contextlib.suppress(OSError):  # ended meanwhile
                 if Path(f"/proc/{pid}/cmdline").read_bytes() == own:
                     return int(pid)
         time.sleep(0.001)
-    raise AssertionError("the build forked no worker to read descriptions")
+    raise AssertionError(f"the build forked no worker to {work}")
 
 
 def copies_left(command: list[str]) -> list[int]:
