@@ -4,10 +4,13 @@ process, nothing lost when a worker dies, the Markdown time limit and interrupts
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import subprocess
 import time
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,9 @@ from generator import failpoints, parallel
 from generator.build import build
 from generator.config import Config
 from generator.markup import TooSlow, render_markdown
+from generator.read.parse import parse_images, parsed_in_order
+from generator.read.scan import scan
+from generator.session import BUILD, parse_rules
 from tests.conftest import (
     CLI,
     FIXED_NS,
@@ -293,3 +299,45 @@ def test_an_edited_description_is_read_without_forking(tmp_path: Path) -> None:
     assert not FORKS
     images = {i["id"]: i for i in read_catalog(tmp_path / "site")["images"]}
     assert images["kvm/sl7.3_x86_64_sl20a_8GB_e0003"]["description"] == "# Edited"
+
+
+def traced_peak(work: Callable[[], object]) -> int:
+    """How far this process's traced memory rose above where it was while `work` ran."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        work()
+        return tracemalloc.get_traced_memory()[1] - start
+    finally:
+        tracemalloc.stop()
+
+
+COUNT_HELD = 1000  # images, with 3 KB descriptions: about eight times the reads waiting at most
+
+
+@TWO_CORES
+def test_reads_are_handed_on_as_they_come_not_held_together(tmp_path: Path) -> None:
+    """A full build parses its images as it takes them (`parsed_in_order`): the reads waiting
+    in this process are a few chunks, whatever the count. Taking each image and letting it go
+    raises this process's memory by a small part of what holding them all does (as batches of
+    2,000 did, each a fork of its own)."""
+    files = {}
+    for n in range(COUNT_HELD):
+        text = f"# Image {n}\n\n" + f"word{n} " * 500
+        files.update(image_entries(f"kvm/sl7.{n % 10}_x86_64_sl20a_8GB_h{n:04d}.img", "x", text))
+    root = write_tree(tmp_path / "repo", files, mtime_ns=FIXED_NS)
+    scanned = scan(root)
+    rules = parse_rules(Config(repository=root), BUILD)
+    taken: list[int] = []
+
+    def one_at_a_time() -> None:
+        for parsed in parsed_in_order(scanned.root, scanned.images, rules):
+            taken.append(len(parsed.description.html))
+
+    held = traced_peak(lambda: parse_images(scanned.root, scanned.images, rules))
+    FORKS.clear()
+    streamed = traced_peak(one_at_a_time)
+    assert len(FORKS) == 1  # one reader for the whole run
+    assert len(taken) == COUNT_HELD and min(taken) > 3000
+    assert streamed < held / 4, (streamed, held)

@@ -22,6 +22,7 @@ is about to read a file again first drops the kept record of its image
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 from pathlib import Path
@@ -35,7 +36,7 @@ from generator.catalog.image_record import (
 )
 from generator.catalog.model import Image, make_image, with_fields
 from generator.digests import has_all
-from generator.read.parse import ParseRules, parse_images
+from generator.read.parse import ParseRules, parsed_in_order
 from generator.read.scan import ImageEntry
 from generator.read.stored_reads import ReadStore, read_key
 from generator.verify.hashing import FileDigest
@@ -43,8 +44,7 @@ from generator.verify.report import MARSHAL_VERSION
 from generator.verify.verdict import evaluate
 
 PASSING = frozenset({"changing", "pending"})
-# Images parsed together (on every core): their reads are held only until made into images.
-PARSE_BATCH = 2000
+LOOKUP_BATCH = 2000  # kept records asked of the state in one query
 
 
 def catalog_images(
@@ -59,8 +59,8 @@ def catalog_images(
 ) -> list[Image]:
     """Each entry's Image: kept when its key matches, else parsed, judged and (if it lasts) kept.
 
-    The images not kept are parsed together (`parse_images`), `PARSE_BATCH` at a time: many are
-    read on every core. A record whose files were all read whole (every digest of `algorithms`,
+    The images not kept are parsed as they are taken (`parsed_in_order`): read on every core
+    while this process makes and keeps the ones before. A record whose files were all read whole (every digest of `algorithms`,
     no error) is kept under its vouched key (`vouched_key`), any other under its digests too.
     `reads`: the entries' reads' keys, when `vouched_images` made them already.
     """
@@ -69,16 +69,15 @@ def catalog_images(
     keys = [image_key(r, entry, digests) for r, entry in zip(reads, entries, strict=True)]
     images = _kept_images(kept, entries, keys) if kept is not None else [None] * len(entries)
     missing = [n for n, image in enumerate(images) if image is None]
-    for start in range(0, len(missing), PARSE_BATCH):
-        batch = missing[start : start + PARSE_BATCH]
-        parsed_images = parse_images(root, [entries[n] for n in batch], rules)
-        for n, parsed in zip(batch, parsed_images, strict=True):
-            image = make_image(parsed, evaluate(entries[n], parsed.checksum, digests))
+    parsed = parsed_in_order(root, [entries[n] for n in missing], rules)
+    with contextlib.closing(parsed):
+        for n, parsed_image in zip(missing, parsed, strict=True):
+            image = make_image(parsed_image, evaluate(entries[n], parsed_image.checksum, digests))
             if kept is not None:  # a build: pages are keyed by the token (`Image.record_token`)
                 text = image_text(image)
                 image = with_fields(image, record_token=record_token(text))
                 key = keys[n]
-                if key is not None and parsed.lasting and _lasting(image):
+                if key is not None and parsed_image.lasting and _lasting(image):
                     if _read_whole(entries[n], digests, algorithms):
                         key = vouched_key(reads[n])
                     kept.put(entries[n].id, key, kept_value(text))
@@ -162,10 +161,10 @@ def _kept_images(
     kept: ReadStore, entries: list[ImageEntry], keys: list[str | None]
 ) -> list[Image | None]:
     """The kept record of each entry whose key it was kept under (None for the others), looked
-    up `PARSE_BATCH` entries to a query."""
+    up `LOOKUP_BATCH` entries to a query."""
     images: list[Image | None] = []
-    for start in range(0, len(entries), PARSE_BATCH):
-        part = slice(start, start + PARSE_BATCH)
+    for start in range(0, len(entries), LOOKUP_BATCH):
+        part = slice(start, start + LOOKUP_BATCH)
         batch = list(zip(entries[part], keys[part], strict=True))
         found = kept.get_many([(entry.id, key) for entry, key in batch if key is not None])
         images += [_kept(found.get(entry.id), entry.id) for entry, _ in batch]

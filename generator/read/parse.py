@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -59,8 +61,20 @@ def parse_image(root: Path, entry: ImageEntry, rules: ParseRules) -> ParsedImage
 
 
 def parse_images(root: Path, entries: list[ImageEntry], rules: ParseRules) -> list[ParsedImage]:
-    """`parse_image` of each entry, the same results in the same order; the files of many
-    images are read on every core (`generator.parallel`), the state is used here only."""
+    """`parse_image` of each entry, the same results in the same order."""
+    with contextlib.closing(parsed_in_order(root, entries, rules)) as parsed:
+        return list(parsed)
+
+
+def parsed_in_order(
+    root: Path, entries: list[ImageEntry], rules: ParseRules
+) -> Generator[ParsedImage]:
+    """`parse_image` of each entry, in order, as the caller takes them: the files of many images
+    are read on every core (`generator.parallel`) while the caller deals with those before, and
+    only a few chunks of reads wait at any time. The state is used here only, in this process.
+
+    Close it (`contextlib.closing`) when not taking every image: that stops the workers.
+    """
     store = rules.store if rules.headers and rules.descriptions else None
     named = [_named(entry, rules) for entry in entries]
     keys = [read_key(e, rules.settings, store.now) if store else None for e in entries]
@@ -69,14 +83,19 @@ def parse_images(root: Path, entries: list[ImageEntry], rules: ParseRules) -> li
     work = [(entries[n], named[n][0], keys[n] is not None) for n in missing]
     worker = functools.partial(_read_fresh, root, replace(rules, store=None))
     cores = parallel.cores() if rules.descriptions else 1  # `verify` reads only a `.checksum`
-    for n, (reads, value) in zip(missing, parallel.shared_map(worker, work, cores), strict=True):
-        if value is not None:
-            store.put(entries[n].id, keys[n], value)
-        found[n] = reads, value is not None
-    return [
-        _parsed(root, entry, name, problems, *reads)
-        for entry, (name, problems), reads in zip(entries, named, found, strict=True)
-    ]
+    chunks = parallel.shared_chunks(worker, work, cores)
+    fresh = (result for chunk in chunks for result in chunk)
+    try:
+        for n, (entry, kept) in enumerate(zip(entries, found, strict=True)):
+            if kept is None:
+                reads, value = next(fresh)
+                if value is not None:
+                    store.put(entry.id, keys[n], value)
+                kept = reads, value is not None
+            found[n] = None  # let go as it is handed on
+            yield _parsed(root, entry, *named[n], *kept)
+    finally:
+        chunks.close()
 
 
 def _kept(
