@@ -6,6 +6,7 @@ import argparse
 import datetime
 import gc
 import sys
+import traceback
 from pathlib import Path
 from typing import NoReturn
 
@@ -13,6 +14,7 @@ from generator.build import build, check, verify
 from generator.cli_options import overrides, parser
 from generator.config import Config, load_config
 from generator.errors import (
+    EXIT_CRASH,
     EXIT_LOCKED,
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -86,6 +88,9 @@ def command(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("\nstar-vm-catalog: interrupted; digests already read are kept", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: its own exit code, so a timer does not take it as routine
+        crashed(exc, log)
+        return EXIT_CRASH
     report(result, config, log)
     if result.publish_error:
         message = f"star-vm-catalog: {result.publish_error}"
@@ -93,6 +98,18 @@ def command(argv: list[str] | None) -> int:
         print(message, file=sys.stderr)
         return EXIT_PUBLISH_COMMAND
     return EXIT_OK if result.summary.ok else EXIT_PROBLEMS
+
+
+def crashed(exc: Exception, log: Log) -> None:
+    """Report a bug: the traceback on stderr, one line in the log; both redacted, as
+    everything the tool prints is (an exception can quote a description)."""
+    for line in "".join(traceback.format_exception(exc)).splitlines():
+        print(printable(redact(line)), file=sys.stderr)
+    name = type(exc).__name__
+    message = printable(redact(f"star-vm-catalog: internal error (a bug): {name}: {exc}"))
+    message += "; the live site is a whole one (the last published); please report this"
+    log.write([message])
+    print(message, file=sys.stderr)
 
 
 def export_command(args: argparse.Namespace) -> int:

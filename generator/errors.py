@@ -8,6 +8,7 @@ EXIT_USAGE = 2
 EXIT_VANISHED = 3  # a separate code: the one failure a timer must page someone for
 EXIT_PUBLISH_COMMAND = 4  # --publish-command failed: the other host may serve an old site
 EXIT_LOCKED = 75
+EXIT_CRASH = 70  # a bug (sysexits' EX_SOFTWARE): not 1, which a timer takes as routine problems
 
 
 class CatalogError(Exception):

@@ -8,7 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from generator.errors import EXIT_LOCKED, EXIT_PROBLEMS, EXIT_PUBLISH_COMMAND, EXIT_VANISHED
+from generator.errors import (
+    EXIT_CRASH,
+    EXIT_LOCKED,
+    EXIT_PROBLEMS,
+    EXIT_PUBLISH_COMMAND,
+    EXIT_VANISHED,
+)
 from tests.conftest import ROOT
 
 CONTRIB = ROOT / "contrib"
@@ -45,6 +51,7 @@ def test_routine_exits_succeed_and_the_paging_ones_fail() -> None:
     success = {int(code) for code in service["SuccessExitStatus"].split()}
     assert success == {EXIT_PROBLEMS, EXIT_LOCKED}
     assert EXIT_VANISHED not in success and EXIT_PUBLISH_COMMAND not in success
+    assert EXIT_CRASH not in success  # a bug pages someone, as it must
     assert service["IOSchedulingClass"] == "idle" and int(service["Nice"]) > 0
     assert service["ProtectSystem"] == "strict" and service["NoNewPrivileges"] == "true"
 

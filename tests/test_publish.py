@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.failpoints import POINTS
+from generator.errors import EXIT_CRASH
+from generator.failpoints import FAIL_VARIABLE, POINTS
 from generator.publish.copies import current_build, publish
 from generator.publish.output_checks import UnsafeOutputError, builds_dir
 from tests.conftest import image_files, read_catalog, run_cli, write_tree
@@ -200,6 +201,30 @@ def test_killed_build_leaves_the_previous_site_and_the_next_run_completes(
     (repo / f"xen/{IMG}_0.txt").write_text("A new description.\n")
     killed = build(repo, tmp_path, env={"STAR_VM_CATALOG_CRASH_AT": point})
     assert killed.returncode == -9
+    assert {p: (site / p).read_bytes() for p in mtimes(site)} == before
+    done = build(repo, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "A new description." in (site / f"images/xen/{IMG}_0/index.html").read_text()
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_bug_exits_70_with_its_traceback_and_leaves_the_previous_site(
+    repo: Path, tmp_path: Path, point: str
+) -> None:
+    """An exception the program does not expect (`FAIL_AT`, as a bug raises one) is not exit 1,
+    which the service and cron take for routine problems: 70, the traceback on stderr and one
+    line in the log, even with --quiet; the live site is the last one published, whole."""
+    log = tmp_path / "run.log"
+    assert build(repo, tmp_path).returncode == 0
+    site = tmp_path / "site"
+    before = {p: (site / p).read_bytes() for p in mtimes(site)}
+    (repo / f"xen/{IMG}_0.txt").write_text("A new description.\n")
+    failed = build(repo, tmp_path, "--quiet", "--log-file", str(log), env={FAIL_VARIABLE: point})
+    assert failed.returncode == EXIT_CRASH == 70
+    assert "Traceback (most recent call last)" in failed.stderr
+    assert f"internal error (a bug): Failpoint: failure asked for at '{point}'" in failed.stderr
+    [logged] = [line for line in log.read_text().splitlines() if "internal error" in line]
+    assert "please report this" in logged and "Traceback" not in log.read_text()
     assert {p: (site / p).read_bytes() for p in mtimes(site)} == before
     done = build(repo, tmp_path)
     assert done.returncode == 0, done.stderr
