@@ -10,6 +10,12 @@ quoted, since this machine's speed changes from hour to hour. And against `cp -r
 wrote: a floor no build of that site goes below, since making its files and folders is part of
 every full build.
 
+Nothing is deleted between the timed runs of a series (each full build, MkDocs build and copy
+writes into new folders; they are deleted afterwards): on this machine's disk, creating files
+right after 30,000 were deleted took up to four times as long (the same 20,000 files written in
+1.1 s, then in 4.3 s right after deleting them), so each run's figure depended on the one
+before it.
+
 Run: `python -m bench builds_10k` (part of `make bench`), `python -m bench builds_100k` (opt-in:
 about 10 minutes of data set-up and full builds).
 """
@@ -63,13 +69,9 @@ def measure_builds(work: Path, count: int, repeats: int, full_runs: int) -> Case
         # RACY_SECONDS are not kept, which would make every build after the first read all.
         time.sleep(RACY_SECONDS + 1)
     full = Series(f"full build ({count:,} images)")
-    for n in range(full_runs):
+    for n in range(full_runs):  # each into new folders: nothing is deleted between timed runs
         state, output = work / f"builds-state-{count}-{n}", work / f"builds-site-{count}-{n}"
         full.samples.append(timed(command(repo, state, output)))
-        if n:
-            shutil.rmtree(state)
-            shutil.rmtree(output.parent / f".{output.name}.builds")
-            output.unlink()
     copy = site_copies(work / f"builds-site-{count}-0", full_runs)
     mkdocs = None  # the yardstick of the full build, at 10,000 images
     if count == 10_000:
@@ -93,6 +95,11 @@ def measure_builds(work: Path, count: int, repeats: int, full_runs: int) -> Case
         settle()
         cases.added.samples.append(timed(settled))
         settle()  # so the added image's build may be answered again unchanged
+    for n in range(1, full_runs):  # the other full builds' sites and states, now
+        output = work / f"builds-site-{count}-{n}"
+        shutil.rmtree(work / f"builds-state-{count}-{n}")
+        shutil.rmtree(output.parent / f".{output.name}.builds")
+        output.unlink()
     return cases
 
 
@@ -100,9 +107,10 @@ def site_copies(output: Path, runs: int) -> Series:
     """`cp -r` of the copy of the site `output` links to, into a new folder, `runs` times."""
     series = Series("cp -r of the site written")
     site = output.resolve()
-    for n in range(runs):
-        target = output.parent / f"site-copy-{n}"
+    targets = [output.parent / f"site-copy-{n}" for n in range(runs)]
+    for target in targets:
         series.samples.append(timed(["cp", "-r", str(site), str(target)]))
+    for target in targets:
         shutil.rmtree(target)
     return series
 
@@ -121,8 +129,7 @@ def mkdocs_build(work: Path, count: int) -> Sample:
         for n in range(count):
             (docs / VMS[n % len(VMS)] / f"n{n:06d}.md").write_text(description_text(n))
         (project / "mkdocs.yml").write_text("site_name: STAR VM images\nnav:\n  - index.md\n")
-    site = project / "site"
-    shutil.rmtree(site, ignore_errors=True)
+    site = project / f"site-{len(list(project.glob('site-*')))}"  # a new folder each run
     os.environ["DISABLE_MKDOCS_2_WARNING"] = "true"  # its notice of MkDocs 2.0 on every run
     config = str(project / "mkdocs.yml")
     return timed([sys.executable, "-m", "mkdocs", "build", "-q", "-f", config, "-d", str(site)])
