@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import os
 import signal
 import subprocess
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,9 +22,11 @@ from generator import failpoints, parallel
 from generator.build import build
 from generator.config import Config
 from generator.markup import TooSlow, render_markdown
-from generator.read.parse import parse_images, parsed_in_order
-from generator.read.scan import scan
+from generator.read.parse import ParseRules, parse_images, parsed_in_order
+from generator.read.scan import ScanResult, scan
 from generator.session import BUILD, parse_rules
+from generator.state.database import open_state
+from generator.state.stored_reads import StateReadStore
 from tests.conftest import (
     CLI,
     FIXED_NS,
@@ -316,28 +320,61 @@ def traced_peak(work: Callable[[], object]) -> int:
 COUNT_HELD = 1000  # images, with 3 KB descriptions: about eight times the reads waiting at most
 
 
+def long_descriptions(tmp_path: Path) -> ScanResult:
+    """`COUNT_HELD` images with 3 KB descriptions, scanned."""
+    files = {}
+    for n in range(COUNT_HELD):
+        text = f"# Image {n}\n\n" + f"word{n} " * 500
+        files.update(image_entries(f"kvm/sl7.{n % 10}_x86_64_sl20a_8GB_h{n:04d}.img", "x", text))
+    return scan(write_tree(tmp_path / "repo", files, mtime_ns=FIXED_NS))
+
+
+def described(scanned: ScanResult, rules: ParseRules) -> Callable[[], list[str]]:
+    """Parsing every image as `parsed_in_order` hands them on, letting each go: the digests of
+    their HTML (the HTML itself, kept, would be most of what is measured)."""
+
+    def digests() -> list[str]:
+        parsed = parsed_in_order(scanned.root, scanned.images, rules)
+        return [hashlib.sha256(p.description.html.encode()).hexdigest() for p in parsed]
+
+    return digests
+
+
 @TWO_CORES
 def test_reads_are_handed_on_as_they_come_not_held_together(tmp_path: Path) -> None:
     """A full build parses its images as it takes them (`parsed_in_order`): the reads waiting
     in this process are a few chunks, whatever the count. Taking each image and letting it go
     raises this process's memory by a small part of what holding them all does (as batches of
     2,000 did, each a fork of its own)."""
-    files = {}
-    for n in range(COUNT_HELD):
-        text = f"# Image {n}\n\n" + f"word{n} " * 500
-        files.update(image_entries(f"kvm/sl7.{n % 10}_x86_64_sl20a_8GB_h{n:04d}.img", "x", text))
-    root = write_tree(tmp_path / "repo", files, mtime_ns=FIXED_NS)
-    scanned = scan(root)
-    rules = parse_rules(Config(repository=root), BUILD)
-    taken: list[int] = []
-
-    def one_at_a_time() -> None:
-        for parsed in parsed_in_order(scanned.root, scanned.images, rules):
-            taken.append(len(parsed.description.html))
-
+    scanned = long_descriptions(tmp_path)
+    rules = parse_rules(Config(repository=scanned.root), BUILD)
     held = traced_peak(lambda: parse_images(scanned.root, scanned.images, rules))
     FORKS.clear()
-    streamed = traced_peak(one_at_a_time)
+    streamed = traced_peak(described(scanned, rules))
     assert len(FORKS) == 1  # one reader for the whole run
-    assert len(taken) == COUNT_HELD and min(taken) > 3000
     assert streamed < held / 4, (streamed, held)
+
+
+def test_kept_reads_are_decoded_as_handed_on_and_damaged_ones_read_again(tmp_path: Path) -> None:
+    """Reads the state keeps (a build that judges every image again: a new digest setting)
+    are decoded one at a time, as the images are taken, not all first; one whose row is
+    damaged is read again, here, and the HTML is that of a fresh read."""
+    scanned = long_descriptions(tmp_path)
+    state = open_state(tmp_path / "state", lambda: 1.0)
+    store = StateReadStore(state, time.time() + 60)  # the files are not new then: reads kept
+    rules = replace(parse_rules(Config(repository=scanned.root), BUILD), store=store)
+    fresh = described(scanned, rules)()  # read, and kept
+    store.save(entry.id for entry in scanned.images)
+    damaged = {scanned.images[n].id for n in (3, 500, COUNT_HELD - 1)}
+    state.connection.executemany(
+        "UPDATE stored_reads SET value = '[' WHERE image_id = ?", [(i,) for i in damaged]
+    )
+    state.connection.commit()
+    held = traced_peak(lambda: parse_images(scanned.root, scanned.images, rules))
+    streamed = traced_peak(described(scanned, rules))
+    assert streamed < held / 4, (streamed, held)
+    assert described(scanned, rules)() == fresh
+    store.save(entry.id for entry in scanned.images)
+    rows = state.connection.execute("SELECT image_id, value FROM stored_reads").fetchall()
+    assert len(rows) == COUNT_HELD and all(value != "[" for _, value in rows)  # kept anew
+    state.close()

@@ -76,24 +76,28 @@ def parsed_in_order(
     Close it (`contextlib.closing`) when not taking every image: that stops the workers.
     """
     store = rules.store if rules.headers and rules.descriptions else None
-    named = [_named(entry, rules) for entry in entries]
     keys = [read_key(e, rules.settings, store.now) if store else None for e in entries]
-    found = [_kept(store, entry, key) for entry, key in zip(entries, keys, strict=True)]
-    missing = [n for n, reads in enumerate(found) if reads is None]
-    work = [(entries[n], named[n][0], keys[n] is not None) for n in missing]
+    # Which reads the state keeps is asked first, and they are decoded only as handed on: a
+    # build that re-judges every image (a new digest setting) would otherwise hold them all.
+    # Names are parsed as handed on too (and by the worker that reads the image's files).
+    kept_at = [
+        store is not None and k is not None and store.has(e.id, k)
+        for e, k in zip(entries, keys, strict=True)
+    ]
+    work = [(entry, keys[n] is not None) for n, entry in enumerate(entries) if not kept_at[n]]
     worker = functools.partial(_read_fresh, root, replace(rules, store=None))
     cores = parallel.cores() if rules.descriptions else 1  # `verify` reads only a `.checksum`
     chunks = parallel.shared_chunks(worker, work, cores)
     fresh = (result for chunk in chunks for result in chunk)
     try:
-        for n, (entry, kept) in enumerate(zip(entries, found, strict=True)):
-            if kept is None:
-                reads, value = next(fresh)
+        for n, entry in enumerate(entries):
+            found = _kept(store, entry, keys[n]) if kept_at[n] else None
+            if found is None:  # read by a worker; here when what the state kept is damaged
+                reads, value = worker((entry, True)) if kept_at[n] else next(fresh)
                 if value is not None:
                     store.put(entry.id, keys[n], value)
-                kept = reads, value is not None
-            found[n] = None  # let go as it is handed on
-            yield _parsed(root, entry, *named[n], *kept)
+                found = reads, value is not None
+            yield _parsed(root, entry, *_named(entry, rules), *found)
     finally:
         chunks.close()
 
@@ -108,11 +112,12 @@ def _kept(
 
 
 def _read_fresh(
-    root: Path, rules: ParseRules, work: tuple[ImageEntry, ImageName, bool]
+    root: Path, rules: ParseRules, work: tuple[ImageEntry, bool]
 ) -> tuple[FileReads, str | None]:
-    """Read one image's files (in a worker, perhaps); with what to keep of them, if they may be."""
-    entry, name, keyed = work
-    reads = read_files(root, entry, name, rules)
+    """Read one image's files (in a worker, perhaps); with what to keep of them, if they may be
+    (`keyed`: none of its files is new enough to be changing still)."""
+    entry, keyed = work
+    reads = read_files(root, entry, _named(entry, rules)[0], rules)
     return reads, encode(reads) if keyed and keepable(reads) else None
 
 

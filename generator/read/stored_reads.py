@@ -41,6 +41,9 @@ class ReadStore(Protocol):
     def get(self, image: str, key: str) -> str | bytes | None:
         """The value kept for `image` if it was kept under exactly `key`."""
 
+    def has(self, image: str, key: str) -> bool:
+        """Whether a value is kept for `image` under exactly `key` (intact or not)."""
+
     def get_many(self, wanted: Sequence[tuple[str, str]]) -> dict[str, str | bytes]:
         """The values kept for these (image, key) pairs, by image: those kept under that key."""
 

@@ -30,6 +30,7 @@ class StateReadStore:
         self.state = state
         self.now = now
         self.get_sql = f"SELECT value FROM {table} WHERE image_id = ? AND key = ?"
+        self.has_sql = f"SELECT 1 FROM {table} WHERE image_id = ? AND key = ?"
         self.get_many_sql = (
             f"SELECT image_id, key, value FROM {table} "
             "WHERE image_id IN (SELECT value FROM json_each(?))"
@@ -50,6 +51,13 @@ class StateReadStore:
         if row:
             self.hits += 1
         return row[0] if row else None
+
+    def has(self, image: str, key: str) -> bool:
+        """Whether a row is kept under `key` (not counted as a hit: `get` counts it when read)."""
+        row = self.state._read(
+            lambda: self.state.connection.execute(self.has_sql, (image, key)).fetchone()
+        )
+        return bool(row)
 
     def get_many(self, wanted: Sequence[tuple[str, str]]) -> dict[str, str | bytes]:
         """The values of these (image, key) pairs that are kept, by image: one query (a
