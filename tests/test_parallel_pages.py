@@ -10,6 +10,7 @@ import gc
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import time
 import traceback
@@ -25,6 +26,7 @@ from test_parallel_reads import TWO_CORES, copies_left, first_copy, gone
 from generator import parallel
 from generator.build import build
 from generator.config import Config
+from generator.site.image_memo import BATCH
 from tests.conftest import CLI, FIXED_NS, ROOT, Clock, image_entries, read_catalog, write_tree
 
 COUNT = 240  # images: their pages several times `parallel.MIN_ITEMS`
@@ -200,6 +202,22 @@ def test_an_edit_or_an_added_image_renders_its_pages_without_forking(tmp_path: P
     assert images["kvm/sl7.2_x86_64_sl20a_8GB_p0002"]["description"] == "# Edited"
     added = site / "images/kvm/sl7.0_x86_64_sl20a_8GB_added0000/index.html"
     assert b"Built for <strong>grid</strong> jobs" in added.read_bytes()
+
+
+@TWO_CORES
+def test_a_full_build_reads_and_makes_site_pieces_in_one_fork_each(tmp_path: Path) -> None:
+    """More images than a batch (`image_memo.BATCH`): the reads and the site pieces are each
+    made by one worker for the whole run, not a fork per batch, and all are kept."""
+    count = BATCH + 100
+    repo = write_tree(tmp_path / "repo", entries(count), mtime_ns=FIXED_NS)
+    config = Config(repository=repo, output=tmp_path / "site", state=tmp_path / "state")
+    FORKS.clear()
+    build(config, Clock())
+    assert len(forked_by("parse.py")) == 1 and len(forked_by("image_memo.py")) == 1
+    with sqlite3.connect(tmp_path / "state" / "state.sqlite") as db:
+        for table in ("stored_reads", "image_pieces", "image_records"):
+            assert db.execute(f"SELECT count(*) FROM {table}").fetchone() == (count,), table
+    assert len(read_catalog(tmp_path / "site")["images"]) == count
 
 
 def marked(folder: Path) -> Callable[[int], int]:

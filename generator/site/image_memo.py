@@ -22,6 +22,7 @@ showing an image is keyed by the image's key rather than by pickling it again.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import marshal
@@ -32,7 +33,7 @@ from typing import Protocol, TypeVar
 from generator.catalog.image_record import CHECK_SIZE, crc_check, token_values
 from generator.catalog.model import Image, share_texts
 from generator.identity import program_identity
-from generator.parallel import shared_map
+from generator.parallel import shared_chunks
 from generator.site.page_memo import PageMemo, Token, ValueBytes
 from generator.site.records import compact_json, image_record, record_file_digest
 from generator.site.search_index import extra_text
@@ -192,39 +193,55 @@ class ImageMemo:
         self._values = ValueBytes()
 
     def pieces(self, images: Sequence[Image]) -> list[Pieces]:
-        """Each image's pieces, in order; new ones are kept, unused ones dropped."""
+        """Each image's pieces, in order: kept ones decoded, the others made on every core
+        (`generator.parallel`: a first build of many images, one fork) and kept as they come."""
         keys = [self._key(image) for image in images]
-        found: list[Pieces] = []
+        found: list[Pieces | None] = []
         for start in range(0, len(images), BATCH):  # a batch of blobs held at a time
-            found += self._batch(images[start : start + BATCH], keys[start : start + BATCH])
+            found += self._kept(images[start : start + BATCH], keys[start : start + BATCH])
+        todo: dict[str | int, Image] = {}  # by key, or by position for an image with none
+        for n, (image, key, made) in enumerate(zip(images, keys, found, strict=True)):
+            if made is None:
+                todo.setdefault(n if key is None else key, image)
+        fresh = self._make(todo)
         self._shown.update(image.id for image, key in zip(images, keys, strict=True) if key)
         if self.store is not None:
             self.store.keep_only(self._shown)
-        return found
+        return [
+            made if made is not None else fresh[n if key is None else key]
+            for n, (key, made) in enumerate(zip(keys, found, strict=True))
+        ]
 
-    def _batch(self, images: Sequence[Image], keys: list[str | None]) -> list[Pieces]:
-        """The pieces of a batch of images: kept ones decoded, the others made on every core
-        (`generator.parallel`: a first build of many images) and kept."""
+    def _kept(self, images: Sequence[Image], keys: list[str | None]) -> list[Pieces | None]:
+        """The images' pieces made earlier this run, or kept and intact; None: to be made."""
         wanted = {i.id: k for i, k in zip(images, keys, strict=True) if k and k not in self._made}
         kept = self.store.get(wanted) if self.store is not None and wanted else {}
-        known = [self._known(key, kept) for key in keys]
-        todo: dict[str | int, Image] = {}  # by key, or by position for an image with none
-        for n, (image, key, made) in enumerate(zip(images, keys, known, strict=True)):
-            if made is None:
-                todo.setdefault(n if key is None else key, image)
-        fresh = dict(zip(todo, shared_map(make_pieces, list(todo.values())), strict=True))
+        return [self._known(key, kept) for key in keys]
+
+    def _make(self, todo: dict[str | int, Image]) -> dict[str | int, Pieces]:
+        """The pieces of `todo`'s images, made on every core in order, and kept a batch at a
+        time as they come: their catalog.json lines (1.3 KB each) are never all held."""
+        fresh: dict[str | int, Pieces] = {}
+        rows: list[tuple[str, str, bytes]] = []
+        lines: list[tuple[str, str, bytes]] = []
+        with contextlib.closing(shared_chunks(make_pieces, list(todo.values()))) as chunks:
+            made = (result for chunk in chunks for result in chunk)
+            for key, (pieces, line) in zip(todo, made, strict=True):
+                fresh[key] = pieces
+                if isinstance(key, str):
+                    self._remember(key, pieces)
+                    rows.append((todo[key].id, key, encode(key, pieces)))
+                    lines.append((todo[key].id, key, encode_line(key, line)))
+                if len(rows) >= BATCH:
+                    self._put(rows, lines)
+                    rows, lines = [], []
+        self._put(rows, lines)
         self.computed += len(fresh)
-        keyed = [(todo[k].id, k, made) for k, made in fresh.items() if isinstance(k, str)]
-        for _, key, (made, _) in keyed:
-            self._remember(key, made)
-        if self.store is not None and keyed:
-            pieces = [(image, key, encode(key, made)) for image, key, (made, _) in keyed]
-            lines = [(image, key, encode_line(key, line)) for image, key, (_, line) in keyed]
-            self.store.put(pieces, lines)
-        return [
-            made if made is not None else fresh[n if key is None else key][0]
-            for n, (key, made) in enumerate(zip(keys, known, strict=True))
-        ]
+        return fresh
+
+    def _put(self, rows: list[tuple[str, str, bytes]], lines: list[tuple[str, str, bytes]]) -> None:
+        if self.store is not None and rows:
+            self.store.put(rows, lines)
 
     def _known(self, key: str | None, kept: dict[str, bytes]) -> Pieces | None:
         """The pieces made earlier this run, or kept and intact; None when they must be made."""
