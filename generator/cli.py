@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import gc
 import sys
@@ -10,6 +11,7 @@ import traceback
 from pathlib import Path
 from typing import NoReturn
 
+from generator import failpoints
 from generator.build import build, check, verify
 from generator.cli_options import overrides, parser
 from generator.config import Config, load_config
@@ -79,6 +81,7 @@ def command(argv: list[str] | None) -> int:
         config = load_config(args.config, overrides(args))
         log = Log(config.log_file, args.command)
         result = run(config, args.command, progress_bar(config.quiet))
+        return finished(result, config, log)
     except CatalogError as exc:
         message = printable(redact(f"star-vm-catalog: {exc}"))
         log.write([message])
@@ -88,9 +91,12 @@ def command(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("\nstar-vm-catalog: interrupted; digests already read are kept", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as exc:  # a bug: its own exit code, so a timer does not take it as routine
-        crashed(exc, log)
-        return EXIT_CRASH
+    except Exception as exc:  # its own exit code, so a timer does not take it as routine
+        return crashed(exc, log)
+
+
+def finished(result: RunResult, config: Config, log: Log) -> int:
+    """Report a run that completed; its exit code."""
     report(result, config, log)
     if result.publish_error:
         message = f"star-vm-catalog: {result.publish_error}"
@@ -100,16 +106,27 @@ def command(argv: list[str] | None) -> int:
     return EXIT_OK if result.summary.ok else EXIT_PROBLEMS
 
 
-def crashed(exc: Exception, log: Log) -> None:
-    """Report a bug: the traceback on stderr, one line in the log; both redacted, as
-    everything the tool prints is (an exception can quote a description)."""
-    for line in "".join(traceback.format_exception(exc)).splitlines():
-        print(printable(redact(line)), file=sys.stderr)
-    name = type(exc).__name__
-    message = printable(redact(f"star-vm-catalog: internal error (a bug): {name}: {exc}"))
-    message += "; the live site is a whole one (the last published); please report this"
-    log.write([message])
+def crashed(exc: Exception, log: Log | None) -> int:
+    """Report an error nothing expected: the traceback on stderr, one line in the log, both
+    redacted as a whole (a key block quoted in the error spans lines). Should that fail in
+    turn, a fixed line says so and nothing of the error's text is shown. `EXIT_CRASH`."""
+    try:
+        text = redact("".join(traceback.format_exception(exc)))
+        for line in text.splitlines():
+            print(printable(line), file=sys.stderr)
+        what = "".join(traceback.format_exception_only(exc)).strip()
+        message = printable(redact(f"star-vm-catalog: unexpected error: {what}"))
+    except Exception:
+        message = "star-vm-catalog: unexpected error (its text could not be shown safely)"
+    message += (
+        "; the live site is a whole one (the last published). Unless the machine is at fault"
+        " (a full disk, a permission), this is a bug: please report it"
+    )
+    with contextlib.suppress(Exception):
+        if log is not None:
+            log.write([message])
     print(message, file=sys.stderr)
+    return EXIT_CRASH
 
 
 def export_command(args: argparse.Namespace) -> int:
@@ -124,6 +141,8 @@ def export_command(args: argparse.Namespace) -> int:
     except CatalogError as exc:
         print(f"star-vm-catalog: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:  # as for the other commands
+        return crashed(exc, None)
     print(
         f"{args.format} export written to {args.output.absolute()} "
         f"({written.written} files written, {written.unchanged} unchanged, "
@@ -178,6 +197,7 @@ class Log:
 
 def report(result: RunResult, config: Config, log: Log) -> None:
     """Problems on stderr, then one summary line; --quiet shows only errors that are new."""
+    failpoints.reach("reporting")
     where = (
         printable(f"Site written to {(result.output / 'index.html').absolute()}")
         if result.output

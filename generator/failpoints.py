@@ -2,8 +2,8 @@
 
 Set `STAR_VM_CATALOG_CRASH_AT=<point>` (points: `reading`, `hashing`, `rendering`, `publishing`) and the
 process kills itself with SIGKILL when it gets there: no cleanup, no flush, as a real crash.
-Set `STAR_VM_CATALOG_FAIL_AT=<point>` (the same points) and an exception nobody expects is raised
-there, as a bug would raise it.
+Set `STAR_VM_CATALOG_FAIL_AT=<point>` (the same points, and `reporting`: once the run is done, as
+its problems are reported) and an exception nobody expects is raised there, as a bug would.
 Set `STAR_VM_CATALOG_INTERRUPT_AT=<point>` (points: `forked`, in the parent right after a worker
 is forked) and it sends itself SIGINT there, as a Ctrl-C landing at that very moment would.
 """
@@ -15,6 +15,7 @@ import signal
 
 VARIABLE = "STAR_VM_CATALOG_CRASH_AT"
 POINTS = ("reading", "hashing", "rendering", "publishing")
+FAIL_POINTS = (*POINTS, "reporting")
 FAIL_VARIABLE = "STAR_VM_CATALOG_FAIL_AT"
 INTERRUPT_VARIABLE = "STAR_VM_CATALOG_INTERRUPT_AT"
 INTERRUPT_POINTS = ("forked",)

@@ -67,3 +67,32 @@ def test_a_run_leaves_no_descriptor_open_for_the_collector_to_close(tmp_path: Pa
         assert open_descriptors() <= before
     finally:
         gc.enable()
+
+
+KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretBODYline1\nZZZsecretBODYline2\n-----END RSA PRIVATE KEY-----"
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise TypeError("no text")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ValueError(f"cannot make the page of:\n{KEY}"), Unprintable("x")],
+    ids=["key", "no-str"],
+)
+def test_an_unexpected_error_is_reported_redacted_whole_with_exit_70(
+    error: Exception, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The traceback is redacted as one text (a key block spans lines), and an error whose
+    text cannot even be made is still exit 70 with a line in the log."""
+    try:
+        raise error
+    except Exception as exc:
+        code = cli.crashed(exc, cli.Log(tmp_path / "run.log", "build"))
+    shown = capsys.readouterr().err + (tmp_path / "run.log").read_text()
+    assert code == 70 and "secretBODY" not in shown
+    assert shown.count("unexpected error") == 2  # on stderr, and in the log
+    if isinstance(error, ValueError):
+        assert "Traceback" in shown and "private key redacted" in shown

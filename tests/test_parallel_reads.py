@@ -93,14 +93,15 @@ def worker_of(child: subprocess.Popen[str], deadline: float = 60) -> int:
 def first_copy(child: subprocess.Popen[str], work: str, deadline: float = 60) -> int:
     """The pid of the first copy of itself the build forks (to do `work`). Programs it runs
     (`ldconfig -p`, at the import of `publish.copies`) are passed over: their command line is
-    not the build's. The build's own command line reads empty for a moment after `Popen`
-    returns (the new program is still being set up): it is read until it is there."""
+    not the build's. The build's own command line is read each time round: it reads empty for
+    a moment after `Popen` returns (the new program still being set up), and a program that
+    starts the build (`taskset`) has its own until it runs it."""
     children = Path(f"/proc/{child.pid}/task/{child.pid}/children")
-    own = b""
     ends = time.monotonic() + deadline
     while time.monotonic() < ends and child.poll() is None:
+        own = b""
         with contextlib.suppress(OSError):  # ended meanwhile
-            own = own or Path(f"/proc/{child.pid}/cmdline").read_bytes()
+            own = Path(f"/proc/{child.pid}/cmdline").read_bytes()
         for pid in children.read_text().split() if own and children.exists() else []:
             with contextlib.suppress(OSError):  # ended meanwhile
                 if Path(f"/proc/{pid}/cmdline").read_bytes() == own:
