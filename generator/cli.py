@@ -86,10 +86,10 @@ def command(argv: list[str] | None) -> int:
         message = printable(redact(f"star-vm-catalog: {exc}"))
         log.write([message])
         if exc.exit_code != EXIT_LOCKED or not args.quiet:
-            print(message, file=sys.stderr)
+            say(message)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("\nstar-vm-catalog: interrupted; digests already read are kept", file=sys.stderr)
+        say("\nstar-vm-catalog: interrupted; digests already read are kept")
         return EXIT_INTERRUPTED
     except Exception as exc:  # its own exit code, so a timer does not take it as routine
         return crashed(exc, log)
@@ -101,7 +101,7 @@ def finished(result: RunResult, config: Config, log: Log) -> int:
     if result.publish_error:
         message = f"star-vm-catalog: {result.publish_error}"
         log.write([message])
-        print(message, file=sys.stderr)
+        say(message)
         return EXIT_PUBLISH_COMMAND
     return EXIT_OK if result.summary.ok else EXIT_PROBLEMS
 
@@ -109,15 +109,18 @@ def finished(result: RunResult, config: Config, log: Log) -> int:
 def crashed(exc: Exception, log: Log | None) -> int:
     """Report an error nothing expected: the traceback on stderr, one line in the log, both
     redacted as a whole (a key block quoted in the error spans lines). Should that fail in
-    turn, a fixed line says so and nothing of the error's text is shown. `EXIT_CRASH`."""
+    turn (even by a Ctrl-C), a fixed line says so and nothing of the error's text is shown.
+    `EXIT_CRASH`."""
     try:
         text = redact("".join(traceback.format_exception(exc)))
-        for line in text.splitlines():
-            print(printable(line), file=sys.stderr)
+        lines = [printable(line) for line in text.splitlines()]
         what = "".join(traceback.format_exception_only(exc)).strip()
         message = printable(redact(f"star-vm-catalog: unexpected error: {what}"))
-    except Exception:
-        message = "star-vm-catalog: unexpected error (its text could not be shown safely)"
+    except BaseException:  # even a Ctrl-C here: the error must not show unredacted
+        lines, message = (
+            [],
+            "star-vm-catalog: unexpected error (its text could not be shown safely)",
+        )
     message += (
         "; the live site is a whole one (the last published). Unless the machine is at fault"
         " (a full disk, a permission), this is a bug: please report it"
@@ -125,8 +128,16 @@ def crashed(exc: Exception, log: Log | None) -> int:
     with contextlib.suppress(Exception):
         if log is not None:
             log.write([message])
-    print(message, file=sys.stderr)
+    say(*lines, message)
     return EXIT_CRASH
+
+
+def say(*lines: str) -> None:
+    """Lines on stderr. A stderr that is gone (a closed pipe: journald restarted, `| head`)
+    loses them, never the run's exit code."""
+    with contextlib.suppress(OSError):
+        for line in lines:
+            print(line, file=sys.stderr)
 
 
 def export_command(args: argparse.Namespace) -> int:
@@ -139,7 +150,7 @@ def export_command(args: argparse.Namespace) -> int:
             settings = ExportSettings(config.base_url, config.title, config.hepix)
         written = export(args.format, args.catalog, args.output, settings)
     except CatalogError as exc:
-        print(f"star-vm-catalog: {exc}", file=sys.stderr)
+        say(f"star-vm-catalog: {exc}")
         return exc.exit_code
     except Exception as exc:  # as for the other commands
         return crashed(exc, None)
@@ -189,10 +200,7 @@ class Log:
                     f"{stamp} {self.command}: {printable(redact(line))}\n" for line in lines
                 )
         except OSError as exc:
-            print(
-                printable(f"star-vm-catalog: '{self.path}': cannot write the log: {exc.strerror}"),
-                file=sys.stderr,
-            )
+            say(printable(f"star-vm-catalog: '{self.path}': cannot write the log: {exc.strerror}"))
 
 
 def report(result: RunResult, config: Config, log: Log) -> None:
@@ -208,12 +216,9 @@ def report(result: RunResult, config: Config, log: Log) -> None:
         verbose = [*problems, summary_line(result), *([where] if where else [])]
         log.write(verbose if config.verbose else log_lines(result))
     if config.quiet:
-        for problem in result.new_errors():
-            print(problem.line(), file=sys.stderr)
+        say(*(problem.line() for problem in result.new_errors()))
         return
-    for problem in result.summary.problems:
-        print(problem.line(), file=sys.stderr)
-    print(summary_line(result), file=sys.stderr)
+    say(*(problem.line() for problem in result.summary.problems), summary_line(result))
     if where:
         print(where)
 

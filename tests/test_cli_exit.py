@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from generator import cli
-from tests.conftest import image_entries, write_tree
+from generator.failpoints import FAIL_VARIABLE
+from tests.conftest import CLI, ROOT, image_entries, write_tree
 
 IMAGE = "kvm/sl6.4_x86_64_sl11d_20GB_batch.img"
 
@@ -96,3 +98,26 @@ def test_an_unexpected_error_is_reported_redacted_whole_with_exit_70(
     assert shown.count("unexpected error") == 2  # on stderr, and in the log
     if isinstance(error, ValueError):
         assert "Traceback" in shown and "private key redacted" in shown
+
+
+@pytest.mark.parametrize(
+    ("fail_at", "repository", "code"),
+    [(None, "repo", 1), ("reading", "repo", 70), ("reporting", "repo", 70), (None, "gone", 3)],
+)
+def test_a_stderr_that_is_gone_loses_lines_never_the_exit_code(
+    tmp_path: Path, fail_at: str | None, repository: str, code: int
+) -> None:
+    """stderr a pipe nobody reads any more (journald restarted, `2>&1 | head -0`): the run's
+    own code, not the 1 of the BrokenPipeError (which a timer takes for routine problems)."""
+    args = build_args(tmp_path)
+    args[args.index("--repository") + 1] = str(tmp_path / repository)
+    env = {k: v for k, v in os.environ.items() if k != FAIL_VARIABLE}
+    env |= {FAIL_VARIABLE: fail_at} if fail_at else {}
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([*CLI, *args[:-1]], cwd=ROOT, env=env, stderr=write_end,
+                              stdout=subprocess.DEVNULL, timeout=300)  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert done.returncode == code
