@@ -6,10 +6,11 @@ import argparse
 import contextlib
 import datetime
 import gc
+import os
 import sys
 import traceback
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from generator import failpoints
 from generator.build import build, check, verify
@@ -132,12 +133,20 @@ def crashed(exc: Exception, log: Log | None) -> int:
     return EXIT_CRASH
 
 
-def say(*lines: str) -> None:
-    """Lines on stderr. A stderr that is gone (a closed pipe: journald restarted, `| head`)
-    loses them, never the run's exit code."""
-    with contextlib.suppress(OSError):
+def say(*lines: str, out: TextIO | None = None) -> None:
+    """Lines on stderr (or `out`). A stream that is gone (a closed pipe: journald restarted,
+    `| head`) loses them, never the run's exit code: its descriptor then writes to /dev/null,
+    so the flush when the program exits cannot fail either."""
+    out = sys.stderr if out is None else out
+    try:
         for line in lines:
-            print(line, file=sys.stderr)
+            print(line, file=out)
+        out.flush()
+    except OSError:
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, out.fileno())
+            os.close(devnull)
 
 
 def export_command(args: argparse.Namespace) -> int:
@@ -154,10 +163,11 @@ def export_command(args: argparse.Namespace) -> int:
         return exc.exit_code
     except Exception as exc:  # as for the other commands
         return crashed(exc, None)
-    print(
+    say(
         f"{args.format} export written to {args.output.absolute()} "
         f"({written.written} files written, {written.unchanged} unchanged, "
-        f"{written.removed} old files removed)"
+        f"{written.removed} old files removed)",
+        out=sys.stdout,
     )
     return EXIT_OK
 
@@ -220,7 +230,7 @@ def report(result: RunResult, config: Config, log: Log) -> None:
         return
     say(*(problem.line() for problem in result.summary.problems), summary_line(result))
     if where:
-        print(where)
+        say(where, out=sys.stdout)
 
 
 def log_lines(result: RunResult) -> list[str]:

@@ -100,24 +100,26 @@ def test_an_unexpected_error_is_reported_redacted_whole_with_exit_70(
         assert "Traceback" in shown and "private key redacted" in shown
 
 
+@pytest.mark.parametrize("stream", ["stderr", "stdout"])
 @pytest.mark.parametrize(
     ("fail_at", "repository", "code"),
     [(None, "repo", 1), ("reading", "repo", 70), ("reporting", "repo", 70), (None, "gone", 3)],
 )
-def test_a_stderr_that_is_gone_loses_lines_never_the_exit_code(
-    tmp_path: Path, fail_at: str | None, repository: str, code: int
+def test_a_stream_that_is_gone_loses_lines_never_the_exit_code(
+    tmp_path: Path, fail_at: str | None, repository: str, code: int, stream: str
 ) -> None:
-    """stderr a pipe nobody reads any more (journald restarted, `2>&1 | head -0`): the run's
-    own code, not the 1 of the BrokenPipeError (which a timer takes for routine problems)."""
+    """stderr or stdout a pipe nobody reads any more (journald restarted, `2>&1 | head -0`):
+    the run's own code, not the 1 of a BrokenPipeError (which a timer takes for routine
+    problems), nor a 70 for a line that could not be shown."""
     args = build_args(tmp_path)
     args[args.index("--repository") + 1] = str(tmp_path / repository)
     env = {k: v for k, v in os.environ.items() if k != FAIL_VARIABLE}
     env |= {FAIL_VARIABLE: fail_at} if fail_at else {}
     read_end, write_end = os.pipe()
     os.close(read_end)
+    streams = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, stream: write_end}
     try:
-        done = subprocess.run([*CLI, *args[:-1]], cwd=ROOT, env=env, stderr=write_end,
-                              stdout=subprocess.DEVNULL, timeout=300)  # fmt: skip
+        done = subprocess.run([*CLI, *args[:-1]], cwd=ROOT, env=env, timeout=300, **streams)
     finally:
         os.close(write_end)
     assert done.returncode == code
