@@ -221,6 +221,7 @@ class ImageMemo:
     def _make(self, todo: dict[str | int, Image]) -> dict[str | int, Pieces]:
         """The pieces of `todo`'s images, made on every core in order, and kept a batch at a
         time as they come: their catalog.json lines (1.3 KB each) are never all held."""
+        store = self.store
         fresh: dict[str | int, Pieces] = {}
         rows: list[tuple[str, str, bytes]] = []
         lines: list[tuple[str, str, bytes]] = []
@@ -228,20 +229,20 @@ class ImageMemo:
             made = (result for chunk in chunks for result in chunk)
             for key, (pieces, line) in zip(todo, made, strict=True):
                 fresh[key] = pieces
-                if isinstance(key, str):
-                    self._remember(key, pieces)
-                    rows.append((todo[key].id, key, encode(key, pieces)))
-                    lines.append((todo[key].id, key, encode_line(key, line)))
+                if not isinstance(key, str):
+                    continue
+                self._remember(key, pieces)
+                if store is None:  # nowhere to keep them: not encoded
+                    continue
+                rows.append((todo[key].id, key, encode(key, pieces)))
+                lines.append((todo[key].id, key, encode_line(key, line)))
                 if len(rows) >= BATCH:
-                    self._put(rows, lines)
+                    store.put(rows, lines)
                     rows, lines = [], []
-        self._put(rows, lines)
+        if store is not None and rows:
+            store.put(rows, lines)
         self.computed += len(fresh)
         return fresh
-
-    def _put(self, rows: list[tuple[str, str, bytes]], lines: list[tuple[str, str, bytes]]) -> None:
-        if self.store is not None and rows:
-            self.store.put(rows, lines)
 
     def _known(self, key: str | None, kept: dict[str, bytes]) -> Pieces | None:
         """The pieces made earlier this run, or kept and intact; None when they must be made."""
