@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -32,6 +35,9 @@ UNPRIVILEGED_UID = 65534  # nobody
 FIXED_TIME = 1_709_300_000.0  # 2024-03-01T13:33:20Z: the clock of every test build
 FIXED_NS = int(FIXED_TIME) * 10**9
 CLI = (sys.executable, "-m", "generator")  # the command line, for runs that need a Popen
+
+
+T = TypeVar("T")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -241,6 +247,19 @@ def verify(
     """Run `verify` in this process; also return each image's status by id."""
     result = run.verify(config, clock, digester)
     return result, {image.id: image.status for image in result.catalog.images}
+
+
+def peak_of(work: Callable[[], T]) -> tuple[int, T]:
+    """The most memory this process held at once while `work` ran (traced from its start, so
+    what was held before does not count), and what it returned. Garbage is collected first:
+    cycles left by earlier work would otherwise fall due in the middle of it."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = work()
+        return tracemalloc.get_traced_memory()[1], result
+    finally:
+        tracemalloc.stop()
 
 
 def read_catalog(site: Path) -> dict:

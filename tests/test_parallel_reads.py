@@ -4,13 +4,11 @@ process, nothing lost when a worker dies, the Markdown time limit and interrupts
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import os
 import signal
 import subprocess
 import time
-import tracemalloc
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +31,7 @@ from tests.conftest import (
     ROOT,
     Clock,
     image_entries,
+    peak_of,
     read_catalog,
     write_tree,
 )
@@ -306,18 +305,6 @@ def test_an_edited_description_is_read_without_forking(tmp_path: Path) -> None:
     assert images["kvm/sl7.3_x86_64_sl20a_8GB_e0003"]["description"] == "# Edited"
 
 
-def traced_peak(work: Callable[[], object]) -> int:
-    """How far this process's traced memory rose above where it was while `work` ran."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        start = tracemalloc.get_traced_memory()[0]
-        work()
-        return tracemalloc.get_traced_memory()[1] - start
-    finally:
-        tracemalloc.stop()
-
-
 COUNT_HELD = 1000  # images, with 3 KB descriptions: about eight times the reads waiting at most
 
 
@@ -349,9 +336,9 @@ def test_reads_are_handed_on_as_they_come_not_held_together(tmp_path: Path) -> N
     2,000 did, each a fork of its own)."""
     scanned = long_descriptions(tmp_path)
     rules = parse_rules(Config(repository=scanned.root), BUILD)
-    held = traced_peak(lambda: parse_images(scanned.root, scanned.images, rules))
+    held = peak_of(lambda: parse_images(scanned.root, scanned.images, rules))[0]
     FORKS.clear()
-    streamed = traced_peak(described(scanned, rules))
+    streamed = peak_of(described(scanned, rules))[0]
     assert len(FORKS) == 1  # one reader for the whole run
     assert streamed < held / 4, (streamed, held)
 
@@ -371,8 +358,8 @@ def test_kept_reads_are_decoded_as_handed_on_and_damaged_ones_read_again(tmp_pat
         "UPDATE stored_reads SET value = '[' WHERE image_id = ?", [(i,) for i in damaged]
     )
     state.connection.commit()
-    held = traced_peak(lambda: parse_images(scanned.root, scanned.images, rules))
-    streamed = traced_peak(described(scanned, rules))
+    held = peak_of(lambda: parse_images(scanned.root, scanned.images, rules))[0]
+    streamed = peak_of(described(scanned, rules))[0]
     assert streamed < held / 4, (streamed, held)
     assert described(scanned, rules)() == fresh
     store.save(entry.id for entry in scanned.images)

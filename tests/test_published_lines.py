@@ -5,13 +5,13 @@ made in parts, or joined without copies of its text (`site.catalog_file`)."""
 from __future__ import annotations
 
 import json
-import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from generator.publish.catalog_lines import parsed_parts, read_catalog_file
 from generator.publish.published import published_catalog
+from tests.conftest import peak_of
 
 GOLDEN = Path(__file__).parent / "golden" / "demo" / "catalog.json"
 
@@ -92,15 +92,6 @@ def big_catalog(count: int) -> str:
     entries = [f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in head.items()]
     entries.append('"images": [\n' + ",\n".join(images) + "\n]")
     return "{\n" + ",\n".join(sorted(entries)) + "\n}\n"
-
-
-def peak_of(work: object) -> tuple[int, object]:
-    tracemalloc.start()
-    try:
-        result = work()  # type: ignore[operator]
-        return tracemalloc.get_traced_memory()[1], result
-    finally:
-        tracemalloc.stop()
 
 
 def test_reading_the_live_catalog_back_holds_ids_not_records(tmp_path: Path) -> None:
