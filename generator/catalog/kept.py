@@ -57,7 +57,8 @@ def catalog_images(
     algorithms: tuple[str, ...] = (),
     reads: list[str | None] | None = None,
 ) -> list[Image]:
-    """Each entry's Image: kept when its key matches, else parsed, judged and (if it lasts) kept.
+    """Each entry's Image: kept when its key matches, else parsed, judged and (if it lasts) kept,
+    then held as a later build reads it back (a `KeptImage`: its heavy fields packed).
 
     The images not kept are parsed as they are taken (`parsed_in_order`): read on every core
     while this process makes and keeps the ones before. A record whose files were all read whole (every digest of `algorithms`,
@@ -80,7 +81,9 @@ def catalog_images(
                 if key is not None and parsed_image.lasting and _lasting(image):
                     if _read_whole(entries[n], digests, algorithms):
                         key = vouched_key(reads[n])
-                    kept.put(entries[n].id, key, kept_value(text))
+                    value = kept_value(text)
+                    kept.put(entries[n].id, key, value)
+                    image = _kept(value, image.id) or image  # held packed, as builds read it
             images[n] = image
     return images  # type: ignore[return-value]  # every None was replaced above
 
