@@ -6,7 +6,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from generator.build import build
+from generator.catalog import history
 from generator.state.database import STATE_FILE
 from tests.conftest import Clock, config_for, image_entries, write_tree
 
@@ -62,3 +65,32 @@ def test_rows_without_a_token_get_it_with_no_news(tmp_path: Path) -> None:
     tokens = {image.id: image.record_token for image in catalog.images}
     assert {i: row[0] for i, row in rows(state_dir).items()} == tokens
     assert [e.title for e in catalog.events] == [f"New description: xen/{IMG}_2"]
+
+
+def all_rows(state_dir: Path) -> list[tuple]:
+    with sqlite3.connect(state_dir / STATE_FILE) as db:
+        images = db.execute("SELECT * FROM images ORDER BY id").fetchall()
+        return images + db.execute("SELECT * FROM events ORDER BY image_id, kind").fetchall()
+
+
+def test_rows_written_a_batch_at_a_time_are_the_rows_written_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first build writes every image's record (1.6 KB each) `WRITE_BATCH` images at a time,
+    not all held at once: batches of 2 give the rows, news included, that one batch gives."""
+    found = []
+    for batch in (2, 1000):
+        monkeypatch.setattr(history, "WRITE_BATCH", batch)
+        config, clock = config_for(tmp_path / str(batch)), Clock()
+        files = {}
+        for n in range(7):
+            files |= image_entries(f"xen/{IMG}_{n}.img", f"image {n}\n", f"# Image {n}\n")
+        repo = write_tree(config.repository, files)
+        build(config, clock)
+        (repo / f"xen/{IMG}_3.txt").write_text("# Image 3, edited\n")
+        write_tree(repo, image_entries(f"xen/{IMG}_9.img", "image 9\n", "# Image 9\n"))
+        clock.advance(1)
+        catalog = build(config, clock).catalog
+        assert catalog is not None and len(catalog.events) == 2
+        found.append(all_rows(config.state_dir(config.repository)))
+    assert found[0] == found[1] and len(found[0]) == 8 + 2

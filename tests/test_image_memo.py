@@ -92,6 +92,23 @@ def test_an_edit_or_an_added_image_computes_the_pieces_of_that_image_only(
     assert_as_made_from_nothing(catalog, config, files)
 
 
+SHARED = ("name", "detail", "md5", "max_size_bytes", "size_bytes")
+
+
+def test_rows_hold_their_images_values_not_copies_of_them(tmp_path: Path) -> None:
+    """A row read back from the state, or made by a worker, shows its image's name, digest,
+    detail and sizes as the image's own objects (0.2 KB a row less at 100,000 images)."""
+    repository(tmp_path)
+    config, clock = config_for(tmp_path), Clock()
+    run_build(config, clock)
+    catalog, memo, _ = site_of_next_build(config, clock)
+    assert memo.reused == len(IMAGES)
+    made = ImageMemo().pieces(catalog.images * 8)  # 96 images: made by a worker, on two cores
+    for pieces in (memo.pieces(catalog.images), made[-len(IMAGES) :]):
+        for image, piece in zip(catalog.images, pieces, strict=True):
+            assert all(getattr(piece.row, name) is getattr(image, name) for name in SHARED)
+
+
 def test_image_json_files_come_with_their_digest_and_are_made_only_to_be_written(
     tmp_path: Path,
 ) -> None:

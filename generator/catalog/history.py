@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 ADDED, CHANGED, REMOVED = "added", "changed", "removed"
 FEED_EVENTS = 50  # events kept on show in the feed and on the index
+WRITE_BATCH = 2000  # images' rows written at a time
 
 
 @dataclass
@@ -69,7 +70,7 @@ NEW_TOKEN = "UPDATE images SET record_token = ?2 WHERE id = ?1"
 def update_history(connection: sqlite3.Connection, catalog: Catalog, now: float) -> History:
     """Record this build's images, store the events it finds, return the history to show.
 
-    All rows are written in one transaction, each kind with one `executemany`.
+    All rows are written in one transaction, `WRITE_BATCH` images' at a time.
     """
     # Whether a record was published (1 or NULL), not the record: 1.6 kB an image, unused here;
     # the content key, for the versions (`moves.record_versions`); the record's token.
@@ -81,19 +82,20 @@ def update_history(connection: sqlite3.Connection, catalog: Catalog, now: float)
     announce = any(row[3] is not None for row in rows.values())  # history has run before
     events: list[Event] = []
     writes: dict[str, list[tuple]] = {ADD_IMAGE: [], CHANGE_IMAGE: [], NEW_TOKEN: []}
-    for image in catalog.images:
-        row = rows.get(image.id)
-        if row is not None and image.record_token and row[5] == image.record_token and _kept(row):
-            continue  # the very record whose fingerprint the row holds: unchanged
-        event = _record(writes, image, row, now)
-        if event and announce:
-            events.append(event)
-    present = {image.id for image in catalog.images}
-    gone = sorted(i for i, row in rows.items() if i not in present and row[2] is None)
-    events += [Event(i, REMOVED, now, f"Removed: {i}") for i in gone if rows[i][3] is not None]
     with transaction(connection):
-        for sql, values in writes.items():
-            connection.executemany(sql, values)
+        for image in catalog.images:
+            row = rows.get(image.id)
+            if row and image.record_token and row[5] == image.record_token and _kept(row):
+                continue  # the very record whose fingerprint the row holds: unchanged
+            event = _record(writes, image, row, now)
+            if event and announce:
+                events.append(event)
+            if len(writes[ADD_IMAGE]) + len(writes[CHANGE_IMAGE]) >= WRITE_BATCH:
+                _write_rows(connection, writes)
+        _write_rows(connection, writes)
+        present = {image.id for image in catalog.images}
+        gone = sorted(i for i, row in rows.items() if i not in present and row[2] is None)
+        events += [Event(i, REMOVED, now, f"Removed: {i}") for i in gone if rows[i][3] is not None]
         connection.executemany(
             "UPDATE images SET removed_at = ? WHERE id = ?", [(now, i) for i in gone]
         )
@@ -103,6 +105,14 @@ def update_history(connection: sqlite3.Connection, catalog: Catalog, now: float)
             [(e.image_id, e.kind, e.at, e.title) for e in events],
         )
     return read_history(connection)
+
+
+def _write_rows(connection: sqlite3.Connection, writes: dict[str, list[tuple]]) -> None:
+    """Write the queued rows and empty the queues: a first build writes the record of every
+    image (1.6 KB each), never all held at once."""
+    for sql, values in writes.items():
+        connection.executemany(sql, values)
+        values.clear()
 
 
 def _record(

@@ -26,7 +26,7 @@ import contextlib
 import functools
 import hashlib
 import marshal
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Protocol, TypeVar
 
@@ -45,6 +45,12 @@ ROW_FIELDS = tuple(f.name for f in fields(Row))
 # search words, are interned: one object for all the rows that show it, 1.3 KB less a row).
 ROW_OWN = frozenset({"url", "name", "detail", "md5", "text_words"})
 _ROW_SHARED_AT = tuple(n for n, name in enumerate(ROW_FIELDS) if name not in ROW_OWN)
+# The fields a row shows as its image holds them (name, digest, detail, sizes): pointed at the
+# image's own objects when equal, rather than holding copies (0.2 KB a row): `_share_values`.
+_ROW_AS_IMAGE = tuple(
+    (getattr(Row, name).__set__, name)
+    for name in ("name", "detail", "md5", "max_size_bytes", "size_bytes")
+)
 BATCH = 2000  # keys looked up per query
 
 
@@ -71,7 +77,7 @@ class PieceStore(Protocol):
         """Drop the pieces of images not among `images`."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pieces:
     """One image's part of the shared outputs."""
 
@@ -79,9 +85,6 @@ class Pieces:
     record_sha256: str  # the digest of its `image.json` (`records.record_file_digest`)
     extra: str  # search-index.json: the row's words its name and facet values lack, spaced
     problems: tuple[str, ...] = ()  # the catalog.json lines of its problems, in order
-
-
-PIECES_FIELDS = tuple(f.name for f in fields(Pieces))
 
 
 def make_pieces(image: Image) -> tuple[Pieces, str]:
@@ -131,8 +134,9 @@ def encode(key: str, pieces: Pieces) -> bytes:
     return crc_check(payload, key) + payload
 
 
-def decode(key: str, blob: bytes) -> Pieces | None:
-    """Kept pieces, or None when they are damaged, not kept under `key` or not of this shape."""
+def decode(key: str, blob: bytes, image: Image | None = None) -> Pieces | None:
+    """Kept pieces, or None when they are damaged, not kept under `key` or not of this shape.
+    `image`: theirs, whose values the row shares where they are equal."""
     check, payload = blob[:CHECK_SIZE], blob[CHECK_SIZE:]
     if crc_check(payload, key) != check:
         return None
@@ -142,9 +146,10 @@ def decode(key: str, blob: bytes) -> Pieces | None:
             return None
         texts = list(values)
         share_texts(texts, _ROW_SHARED_AT)
-        row = _frozen(Row, ROW_FIELDS, texts)
-        made = (row, sha256, extra, problems)
-        return _frozen(Pieces, PIECES_FIELDS, made)
+        row = _frozen(Row, texts)
+        if image is not None:
+            _share_values(row, image)
+        return _frozen(Pieces, (row, sha256, extra, problems))
     except (ValueError, EOFError, TypeError):
         return None
 
@@ -168,12 +173,28 @@ def decode_line(key: str, blob: object) -> str | None:
         return None
 
 
-def _frozen(cls: type[T], names: tuple[str, ...], values: Sequence[object]) -> T:
-    """A frozen dataclass of its fields' values in order, without `__init__`, which sets each
-    field through `object.__setattr__` (a third of decoding a kept piece, when it did)."""
+def _frozen(cls: type[T], values: Sequence[object]) -> T:
+    """A frozen dataclass with slots, of its fields' values in order, without `__init__`, which
+    sets each field through `object.__setattr__` (a third of decoding a kept piece, when it
+    did): each slot set straight through its descriptor."""
     made = object.__new__(cls)
-    made.__dict__.update(zip(names, values, strict=True))
+    for set_slot, value in zip(_slot_setters(cls), values, strict=True):
+        set_slot(made, value)
     return made
+
+
+def _share_values(row: Row, image: Image) -> None:
+    """Point the row's fields its image holds equal values in at the image's objects. Only for
+    a row just made or read back, before anyone else holds it (its slots are set directly)."""
+    for set_slot, name in _ROW_AS_IMAGE:
+        mine, shown = getattr(image, name), getattr(row, name)
+        if mine is not shown and type(mine) is type(shown) and mine == shown:
+            set_slot(row, mine)
+
+
+@functools.cache
+def _slot_setters(cls: type) -> tuple[Callable[[object, object], None], ...]:
+    return tuple(getattr(cls, f.name).__set__ for f in fields(cls))
 
 
 class ImageMemo:
@@ -216,7 +237,7 @@ class ImageMemo:
         """The images' pieces made earlier this run, or kept and intact; None: to be made."""
         wanted = {i.id: k for i, k in zip(images, keys, strict=True) if k and k not in self._made}
         kept = self.store.get(wanted) if self.store is not None and wanted else {}
-        return [self._known(key, kept) for key in keys]
+        return [self._known(key, kept, i) for i, key in zip(images, keys, strict=True)]
 
     def _make(self, todo: dict[str | int, Image]) -> dict[str | int, Pieces]:
         """The pieces of `todo`'s images, made on every core in order, and kept a batch at a
@@ -228,6 +249,7 @@ class ImageMemo:
         with contextlib.closing(shared_chunks(make_pieces, list(todo.values()))) as chunks:
             made = (result for chunk in chunks for result in chunk)
             for key, (pieces, line) in zip(todo, made, strict=True):
+                _share_values(pieces.row, todo[key])  # made by a worker: copies of its texts
                 fresh[key] = pieces
                 if not isinstance(key, str):
                     continue
@@ -244,7 +266,7 @@ class ImageMemo:
         self.computed += len(fresh)
         return fresh
 
-    def _known(self, key: str | None, kept: dict[str, bytes]) -> Pieces | None:
+    def _known(self, key: str | None, kept: dict[str, bytes], image: Image) -> Pieces | None:
         """The pieces made earlier this run, or kept and intact; None when they must be made."""
         if key is None:
             return None
@@ -252,7 +274,7 @@ class ImageMemo:
         if made is not None:
             return made
         blob = kept.get(key)
-        made = decode(key, blob) if blob is not None else None
+        made = decode(key, blob, image) if blob is not None else None
         if made is not None:
             self.reused += 1
             self._remember(key, made)

@@ -83,7 +83,7 @@ class Nav:
 LABEL = MappingProxyType({"search": False})  # shown in the table, not sent to the script
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One image as the inventory shows it; facet values are strings, "" when unknown."""
 
