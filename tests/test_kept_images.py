@@ -184,6 +184,28 @@ def test_a_full_build_holds_the_images_it_made_as_they_are_kept(tmp_path: Path) 
     ]
 
 
+def test_the_images_held_share_the_values_they_hold_alike(tmp_path: Path) -> None:
+    """Kept images hold one object for a front-matter key all of them use and one for each
+    kind of history event, and each version's digests are its image's own texts, not copies."""
+    files = {}
+    for n in range(4):
+        text = f"---\nkernel: 3.10.{n}\n---\nImage {n}.\n"
+        files.update(image_entries(f"kvm/sl6.{n}_x86_64_sl11d_20GB_batch.img", f"{n}\n", text))
+    repo = write_tree(tmp_path / "repo", files)
+    config, clock = config_for(tmp_path), Clock()
+    build_here(config, clock=clock)
+    (repo / "kvm/sl6.0_x86_64_sl11d_20GB_batch.txt").write_text("---\nkernel: 4\n---\nNew.\n")
+    clock.advance(1)
+    catalog = build_here(config, clock=clock).catalog
+    assert catalog is not None and {type(i) for i in catalog.images} == {KeptImage}
+    keys = [key for image in catalog.images for key in image.fields]
+    assert keys == ["kernel"] * 4 and all(key is keys[0] for key in keys)
+    kinds = [version["event"] for image in catalog.images for version in image.history]
+    assert kinds == ["added"] * 4 and all(kind is kinds[0] for kind in kinds)
+    for image in catalog.images:
+        assert image.history[0]["md5"] is image.md5 and image.history[0]["sha256"] is image.sha256
+
+
 def verify(repo: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return run_cli("verify", "--repository", str(repo), "--state", str(tmp_path / "state"),
                    *extra, env=SETTLED)  # fmt: skip

@@ -131,6 +131,7 @@ _LIGHT_VALUES = operator.attrgetter(*LIGHT)
 _LIGHT_SHARED = tuple(n for n, name in enumerate(LIGHT) if name in SHARED_TEXTS)
 _LIGHT_OWN = tuple(n for n, name in enumerate(LIGHT) if name in OWN)
 _LIGHT_CODED = tuple((n, CODECS[name][1]) for n, name in enumerate(LIGHT) if name in CODECS)
+_FIELDS_AT = LIGHT.index("fields")  # front matter: its keys, shared by many images, interned
 CHECK_SIZE = 4  # a CRC-32 of the payload, before it: damage is found, the image built again
 
 
@@ -246,6 +247,9 @@ def kept_image(value: object) -> KeptImage:
                 light[n] = texts.setdefault(light[n], light[n])
         for n, read in _LIGHT_CODED:
             light[n] = read(light[n], texts.setdefault)
+        if type(light[_FIELDS_AT]) is not dict:
+            raise ValueError("front matter fields that are not a mapping")
+        light[_FIELDS_AT] = {sys.intern(k): v for k, v in light[_FIELDS_AT].items()}
         image = object.__new__(KeptImage)
         for set_slot, light_value in zip(_LIGHT_SETTERS, light, strict=True):
             set_slot(image, light_value)
