@@ -12,7 +12,8 @@ import pytest
 
 from generator.errors import EXIT_CRASH
 from generator.failpoints import FAIL_POINTS, FAIL_VARIABLE, POINTS
-from generator.publish.copies import current_build, publish
+from generator.publish.copies import _sharing_digests, current_build, publish
+from generator.publish.manifest import manifest_path, read_manifest
 from generator.publish.output_checks import UnsafeOutputError, builds_dir
 from tests.conftest import image_files, read_catalog, run_cli, write_tree
 
@@ -129,6 +130,29 @@ def test_a_manifest_naming_paths_outside_its_copy_deletes_nothing_there(tmp_path
     publish(SITE_A | {"index.html": b"d"}, output)
     assert (victim / "data.txt").read_text() == "precious"
     assert (output / "index.html").read_bytes() == b"d"
+
+
+def test_a_manifest_is_read_with_outside_paths_dropped_and_odd_digests_untrusted(
+    tmp_path: Path,
+) -> None:
+    """Checked in place as it is read: the paths that stay inside, a digest only where the
+    manifest holds a text."""
+    output = tmp_path / "site"
+    publish(SITE_A, output)
+    build = current_build(output)
+    recorded = json.loads(manifest_path(build).read_text())
+    odd = {"../x": "0" * 64, "/etc/hostname": "1" * 64, "a/../../y": None, "z.html": 7}
+    manifest_path(build).write_text(json.dumps(recorded | odd))
+    assert read_manifest(build) == recorded | {"z.html": None}
+
+
+def test_the_manifests_held_while_publishing_share_their_equal_digests() -> None:
+    new = {"a": "0" * 64, "b": "1" * 64}
+    old = {"a": "".join(["0"] * 64), "b": "2" * 64, "c": "3" * 64, "d": None}
+    assert old["a"] is not new["a"]
+    shared = _sharing_digests(old, new)
+    assert shared == {"a": "0" * 64, "b": "2" * 64, "c": "3" * 64, "d": None}
+    assert shared["a"] is new["a"] and shared["b"] is not new["b"]
 
 
 def test_a_folder_of_a_copy_replaced_by_a_link_is_never_written_or_deleted_through(

@@ -181,7 +181,7 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
     untrusted. `new` gains those digests as the files are written. A chunked file is made once,
     part by part, and compared with the copy's file as it is written (`in_place.put_changed`).
     """
-    old = _adopt_slot(target)
+    old = _sharing_digests(_adopt_slot(target), new)
     touched = sorted(p for p in {*old, *files} if old.get(p) is None or old.get(p) != new.get(p))
     _write(journal_path(target), journal_bytes(touched))
     key_path(target).unlink(missing_ok=True)
@@ -219,6 +219,17 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
     journal_path(target).unlink(missing_ok=True)
     _write(pages_path(target), pages_bytes(page_keys(files)))
     return written, len(new) - written
+
+
+def _sharing_digests(old: Manifest, new: dict[str, str]) -> Manifest:
+    """`old` with each digest equal to `new`'s for its path as `new`'s object: the two
+    manifests held while a copy is brought up to date share their unchanged files' digests
+    (at 100,000 images, 200,000 files: 22 MB)."""
+    for path, digest in old.items():
+        same = new.get(path)
+        if same is not None and same == digest:
+            old[path] = same
+    return old
 
 
 def _put(

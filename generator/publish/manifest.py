@@ -69,11 +69,13 @@ def _recorded(path: Path) -> Manifest:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {
-        p: d if isinstance(d, str) else None
-        for p, d in data.items()
-        if isinstance(p, str) and _inside(p)
-    }
+    # Checked in place, not copied: at 100,000 images a manifest holds 200,000 files (50 MB).
+    for p in [p for p in data if not _inside(p)]:
+        del data[p]
+    for p, d in data.items():
+        if not isinstance(d, str):
+            data[p] = None
+    return data
 
 
 def _journal(path: Path) -> list[str] | None:
