@@ -259,6 +259,27 @@ def test_after_an_upgrade_that_changes_no_page_an_edit_renders_one_page(
     assert rendered_image_pages(config, clock) == {f"images/{IMAGES[3]}/index.html"}
 
 
+def test_a_copy_whose_keys_another_program_made_is_not_read(
+    tmp_path: Path, versions: Callable[[str], None]
+) -> None:
+    """Every page key holds the program's identity: after an upgrade neither copy's keys can be
+    found again, so neither copy's page keys nor manifest are read for the memo (at 100,000
+    images, 200,000 files' worth of each); the version that wrote them finds them."""
+    repository(tmp_path)
+    config, clock = config_for(tmp_path), Clock()
+    versions("1.0")
+    run_build(config, clock)
+    live = current_build(config.output)
+    memo = page_memo(config.output)
+    assert len(memo.known) >= len(IMAGES)
+    assert read_pages(live, this_program=True) == read_pages(live)
+    versions("1.1")
+    assert page_memo(config.output).known == {}
+    assert read_pages(live, this_program=True) == {} != read_pages(live)
+    versions("1.0")
+    assert page_memo(config.output).known == memo.known
+
+
 def test_a_patched_program_of_the_same_version_publishes_its_site_at_once(
     tmp_path: Path, versions: Callable[[str], None]
 ) -> None:

@@ -13,7 +13,8 @@ def page_memo(output: Path) -> PageMemo:
     """Keys of both copies' pages, each with a digest its manifest vouches for.
 
     The copy about to be written is read last, so its own files win: a page it already holds
-    under the same path and key is neither rendered nor written.
+    under the same path and key is neither rendered nor written. A copy whose keys another
+    program made (before an upgrade) holds none of this program's: it is not read at all.
     """
     live = our_slot(output)
     builds = builds_dir(output)
@@ -22,8 +23,9 @@ def page_memo(output: Path) -> PageMemo:
     for build in (live, target):
         if build is None or not is_real_dir(build):
             continue
-        manifest = read_manifest(build)
-        for path, key in read_pages(build).items():
+        pages = read_pages(build, this_program=True)  # another program's copy: not read further
+        manifest = read_manifest(build) if pages else {}
+        for path, key in pages.items():
             digest = manifest.get(path)
             if digest:
                 memo.known[key] = (digest, build, path)
