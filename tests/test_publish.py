@@ -12,6 +12,7 @@ import pytest
 
 from generator.errors import EXIT_CRASH
 from generator.failpoints import FAIL_POINTS, FAIL_VARIABLE, POINTS
+from generator.publish import manifest
 from generator.publish.copies import _sharing_digests, current_build, publish
 from generator.publish.manifest import manifest_path, read_manifest
 from generator.publish.output_checks import UnsafeOutputError, builds_dir
@@ -325,3 +326,18 @@ def test_quiet_prints_only_new_errors_and_the_log_only_news(repo: Path, tmp_path
     assert again.returncode == 1 and again.stderr == "" and again.stdout == ""
     added = log.read_text()[len(logged) :].splitlines()
     assert len(added) == 1 and "images, " in added[0]  # the summary: nothing new
+
+
+def test_a_manifest_written_in_parts_is_the_json_of_it_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Slices of a few entries, joined: the bytes `json.dumps` gives the whole manifest (sorted,
+    compact, escaped), for any number of entries."""
+    monkeypatch.setattr(manifest, "MANIFEST_SLICE", 3)
+    for count in (0, 1, 3, 4, 7):
+        files: dict[str, str | None] = {f'images/é{n}/"x".html': f"{n:064x}" for n in range(count)}
+        if count:
+            files["z/journaled.html"] = None
+        whole = json.dumps(files, sort_keys=True, separators=(",", ":")).encode()
+        assert b"".join(manifest.manifest_parts(files)) == whole
+        assert json.loads(whole) == files

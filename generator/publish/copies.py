@@ -16,7 +16,7 @@ import ctypes
 import datetime
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from generator.publish.manifest import (
     journal_bytes,
     journal_path,
     key_path,
-    manifest_bytes,
+    manifest_parts,
     manifest_path,
     read_manifest,
 )
@@ -215,7 +215,7 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
                 _put(target, relpath, data, old)
                 written += 1
     del old, writes  # the old manifest (4 MB at 10,000 images) is not held beside the new one
-    _write(manifest_path(target), manifest_bytes(new))
+    _write(manifest_path(target), manifest_parts(new))
     journal_path(target).unlink(missing_ok=True)
     _write(pages_path(target), pages_bytes(page_keys(files)))
     return written, len(new) - written
@@ -297,8 +297,9 @@ def _stamp() -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{os.getpid()}"
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, data: bytes | Iterable[bytes]) -> None:
     """Write then rename: a reader sees the old file or the new one; no link is followed.
+    `data`: the bytes, or the parts they are made in, written one after the other.
 
     The temporary name is created exclusively, so a link planted there is never written through.
     """
@@ -307,7 +308,8 @@ def _write(path: Path, data: bytes) -> None:
     temporary.unlink(missing_ok=True)
     fd = os.open(temporary, CREATE, 0o666)
     with open(fd, "wb") as handle:
-        handle.write(data)
+        for part in (data,) if isinstance(data, bytes) else data:
+            handle.write(part)
     os.replace(temporary, path)
 
 

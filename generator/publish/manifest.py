@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 Manifest = dict[str, str | None]  # relative path -> digest; None: ours, bytes not trusted
@@ -63,8 +63,8 @@ def read_manifest(build: Path | None) -> Manifest:
 
 
 def _recorded(path: Path) -> Manifest:
-    try:
-        data = json.loads(path.read_bytes())
+    try:  # read as text: its bytes are let go before it is parsed (25 MB at 100,000 images)
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict):
@@ -106,6 +106,18 @@ def journal_bytes(paths: Iterable[str]) -> bytes:
     return json.dumps(sorted(paths), separators=(",", ":")).encode()
 
 
-def manifest_bytes(manifest: Manifest) -> bytes:
-    """Compact JSON: with `indent` json falls back to its pure-Python encoder (10x slower)."""
-    return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+MANIFEST_SLICE = 10_000  # entries encoded at a time
+
+
+def manifest_parts(manifest: Manifest) -> Iterator[bytes]:
+    """Compact JSON with sorted keys, in parts of `MANIFEST_SLICE` entries: the bytes of one
+    `json.dumps`, never held whole, as text or bytes (50 MB at 100,000 images, at the end of
+    a build's publishing, when it holds the most). Compact: with `indent` json falls back to
+    its pure-Python encoder (10x slower)."""
+    paths = sorted(manifest)
+    yield b"{"
+    for start in range(0, len(paths), MANIFEST_SLICE):
+        entries = {p: manifest[p] for p in paths[start : start + MANIFEST_SLICE]}
+        text = json.dumps(entries, separators=(",", ":"))[1:-1]
+        yield (b"," if start else b"") + text.encode()
+    yield b"}"

@@ -189,7 +189,7 @@ def read_pages(build: Path | None, this_program: bool = False) -> dict[str, str]
     if build is None:
         return {}
     try:
-        data = json.loads(pages_path(build).read_bytes())
+        data = json.loads(pages_path(build).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or not isinstance(data.get("pages"), dict):
