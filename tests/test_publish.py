@@ -12,10 +12,12 @@ import pytest
 
 from generator.errors import EXIT_CRASH
 from generator.failpoints import FAIL_POINTS, FAIL_VARIABLE, POINTS
-from generator.publish import manifest
+from generator.identity import program_identity
 from generator.publish.copies import _sharing_digests, current_build, publish
-from generator.publish.manifest import manifest_path, read_manifest
+from generator.publish.manifest import manifest_parts, manifest_path, read_manifest
 from generator.publish.output_checks import UnsafeOutputError, builds_dir
+from generator.site import records
+from generator.site.page_memo import pages_parts
 from tests.conftest import image_files, read_catalog, run_cli, write_tree
 
 IMG = "sl5.3_x86_32_sl05c_8GB_ec2"
@@ -332,12 +334,16 @@ def test_a_manifest_written_in_parts_is_the_json_of_it_whole(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Slices of a few entries, joined: the bytes `json.dumps` gives the whole manifest (sorted,
-    compact, escaped), for any number of entries."""
-    monkeypatch.setattr(manifest, "MANIFEST_SLICE", 3)
+    compact, escaped), and the whole record of page keys, for any number of entries."""
+    monkeypatch.setattr(records, "JSON_SLICE", 3)
     for count in (0, 1, 3, 4, 7):
         files: dict[str, str | None] = {f'images/é{n}/"x".html': f"{n:064x}" for n in range(count)}
         if count:
             files["z/journaled.html"] = None
         whole = json.dumps(files, sort_keys=True, separators=(",", ":")).encode()
-        assert b"".join(manifest.manifest_parts(files)) == whole
+        assert b"".join(manifest_parts(files)) == whole
         assert json.loads(whole) == files
+        keys = {path: f"{n:064x}" for n, path in enumerate(files)}
+        record = {"program": program_identity(), "pages": keys}
+        whole = json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+        assert b"".join(pages_parts(keys)) == whole

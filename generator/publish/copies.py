@@ -49,7 +49,7 @@ from generator.publish.output_checks import (
     unsafe_area,
 )
 from generator.site.deferred import Chunked, Deferred, Digested, made_when_written, parts_of
-from generator.site.page_memo import Reused, page_keys, pages_bytes, pages_path, read_pages
+from generator.site.page_memo import Reused, page_keys, pages_parts, pages_path, read_pages
 
 # syncfs from the C library the interpreter already runs on: `ctypes.util.find_library` would
 # run `ldconfig -p` (a program, 13 ms) at every start, an unchanged build's included.
@@ -151,7 +151,7 @@ def _note_page_keys(build: Path, files: Mapping[str, object]) -> None:
     if read_pages(build) == keys:
         return
     with contextlib.suppress(OSError):  # only a saving lost: the next build records them
-        _write(pages_path(build), pages_bytes(keys))
+        _write(pages_path(build), pages_parts(keys))
 
 
 def _other_slot(output: Path, current: Path | None) -> Path:
@@ -217,7 +217,7 @@ def _update(target: Path, files: dict[str, bytes], new: dict[str, str]) -> tuple
     del old, writes  # the old manifest (4 MB at 10,000 images) is not held beside the new one
     _write(manifest_path(target), manifest_parts(new))
     journal_path(target).unlink(missing_ok=True)
-    _write(pages_path(target), pages_bytes(page_keys(files)))
+    _write(pages_path(target), pages_parts(page_keys(files)))
     return written, len(new) - written
 
 

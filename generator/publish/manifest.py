@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from generator.site.records import sorted_object_parts
+
 Manifest = dict[str, str | None]  # relative path -> digest; None: ours, bytes not trusted
 
 
@@ -106,18 +108,7 @@ def journal_bytes(paths: Iterable[str]) -> bytes:
     return json.dumps(sorted(paths), separators=(",", ":")).encode()
 
 
-MANIFEST_SLICE = 10_000  # entries encoded at a time
-
-
 def manifest_parts(manifest: Manifest) -> Iterator[bytes]:
-    """Compact JSON with sorted keys, in parts of `MANIFEST_SLICE` entries: the bytes of one
-    `json.dumps`, never held whole, as text or bytes (50 MB at 100,000 images, at the end of
-    a build's publishing, when it holds the most). Compact: with `indent` json falls back to
-    its pure-Python encoder (10x slower)."""
-    paths = sorted(manifest)
-    yield b"{"
-    for start in range(0, len(paths), MANIFEST_SLICE):
-        entries = {p: manifest[p] for p in paths[start : start + MANIFEST_SLICE]}
-        text = json.dumps(entries, separators=(",", ":"))[1:-1]
-        yield (b"," if start else b"") + text.encode()
-    yield b"}"
+    """The manifest's JSON, in parts (written at the end of publishing, when a build holds the
+    most)."""
+    return sorted_object_parts(manifest)

@@ -20,11 +20,12 @@ import hashlib
 import io
 import json
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.identity import program_identity
+from generator.site.records import sorted_object_parts
 
 # An object a page key names by a key over its values: (the object, its kind, the key). The kind
 # and key stay two strings, shared by every token of the build, rather than one made per object.
@@ -209,7 +210,9 @@ def page_keys(files: dict[str, object]) -> dict[str, str]:
     return keys
 
 
-def pages_bytes(keys: dict[str, str]) -> bytes:
-    """The record of a copy's page keys, with the program that made them."""
-    record = {"program": program_identity(), "pages": keys}
-    return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+def pages_parts(keys: dict[str, str]) -> Iterator[bytes]:
+    """The record of a copy's page keys, with the program that made them: the bytes of
+    `{"pages": keys, "program": ...}` as compact JSON with sorted keys, in parts."""
+    yield b'{"pages":'
+    yield from sorted_object_parts(keys)
+    yield b',"program":' + json.dumps(program_identity()).encode() + b"}"
