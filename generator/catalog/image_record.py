@@ -144,15 +144,21 @@ class KeptImage(Image):
     to make what is made from it (its record, pieces and page, made one image after the other):
     held, they were 1.4 KB an image (a full build at 100,000 images: 140 MB). The image decoded
     last is remembered with its fields (`_LAST`), so a page asking for one after the other
-    decodes them once."""
+    decodes them once. A directory image holds them once decoded: every pass that compares
+    images asks for its members (its content key), which cost five decodes a build. Decoded
+    anew, a heavy value is never to be changed in place (the image is frozen)."""
 
     __slots__ = ("_packed",)
 
     def __getattr__(self, name: str) -> Any:
-        # Reached only for a slot not set: a heavy field (its slot stays unset), or none.
+        # Reached only for a slot not set: a heavy field not held, or none.
         if name not in HEAVY:
             raise AttributeError(name)
-        return _heavy_of(self)[name]
+        heavy = _heavy_of(self)
+        if self.multi_file:
+            for field_name, value in heavy.items():
+                _SLOT[field_name].__set__(self, value)
+        return heavy[name]
 
     @staticmethod
     def copied(image: KeptImage, changes: dict[str, Any]) -> Image:
@@ -165,6 +171,11 @@ class KeptImage(Image):
             set_slot(copy, value)
         _SLOT["record_token"].__set__(copy, image.record_token)
         _SLOT["_packed"].__set__(copy, _SLOT["_packed"].__get__(image))
+        for name in HEAVY:  # held (a directory image's): the copy holds them too
+            try:
+                _SLOT[name].__set__(copy, _SLOT[name].__get__(image))
+            except AttributeError:
+                break
         for name, value in changes.items():
             _SLOT[name].__set__(copy, value)
         return copy
