@@ -176,7 +176,7 @@ def with_history(
             image,
             first_seen=iso_time(history.first_seen.get(image.id)),
             last_changed=iso_time(history.last_changed.get(image.id)),
-            history=_sharing_digests(history.versions.get(image.id) or [], image),
+            history=_holding_image_digests(history.versions.get(image.id) or [], image),
             **(more(image) if more is not None else {}),
         )
         for image in catalog.images
@@ -184,7 +184,7 @@ def with_history(
     return replace(catalog, images=images, removed=history.removed, events=history.events)
 
 
-def _sharing_digests(versions: list[dict[str, Any]], image: Image) -> list[dict[str, Any]]:
+def _holding_image_digests(versions: list[dict[str, Any]], image: Image) -> list[dict[str, Any]]:
     """The versions, those whose digests are the image's holding the image's own texts rather
     than equal copies read from the state (0.2 KB an image)."""
     for version in versions:

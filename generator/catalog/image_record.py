@@ -11,9 +11,10 @@ only for the images whose pages are made: the members and their formats, the des
 HTML and as text, the commands (`HEAVY`). The state keeps those apart, compressed, and a build
 reads back an image's light fields alone into a `KeptImage`, whose heavy fields are decoded
 when asked for and never held: at 10,000 images 8 us an image rather than 19, and 1.4 KB less
-an image held. A full build holds the images it made as they are kept, too (`catalog.kept`). A kept value is a CRC-32 of its payload, then the payload (marshal of the
-record's light values and its heavy ones packed): a damaged value, or one of another shape,
-gives BadRecord and the image is built again. The state is the program's own, as for the site
+an image held. A full build holds the images it made as they are kept, too (`catalog.kept`).
+A kept value is a CRC-32 of its payload, then the payload (marshal of the record's light
+values and its heavy ones packed): a damaged value, or one of another shape, gives BadRecord
+and the image is built again. The state is the program's own, as for the site
 pieces (`site.image_memo`): the CRC finds damage, not forgery.
 """
 
@@ -128,6 +129,7 @@ _LIGHT_AT = tuple(map(NAMES.index, LIGHT))
 _HEAVY_AT = tuple(map(NAMES.index, HEAVY))
 _LIGHT_SETTERS = tuple(getattr(Image, name).__set__ for name in LIGHT)
 _LIGHT_VALUES = operator.attrgetter(*LIGHT)
+_HEAVY_VALUES = operator.attrgetter(*HEAVY)
 _LIGHT_SHARED = tuple(n for n, name in enumerate(LIGHT) if name in SHARED_TEXTS)
 _LIGHT_OWN = tuple(n for n, name in enumerate(LIGHT) if name in OWN)
 _LIGHT_CODED = tuple((n, CODECS[name][1]) for n, name in enumerate(LIGHT) if name in CODECS)
@@ -185,8 +187,8 @@ class KeptImage(Image):
             return NotImplemented
         if not all(getattr(self, f) == getattr(other, f) for f in LIGHT):
             return False
-        mine = operator.attrgetter(*HEAVY)(self)  # decoded once, before the other's
-        return mine == operator.attrgetter(*HEAVY)(other)
+        mine = _HEAVY_VALUES(self)  # decoded once, before the other's
+        return mine == _HEAVY_VALUES(other)
 
     __hash__ = None  # type: ignore[assignment]  # as Image's: its lists make it unhashable
 
