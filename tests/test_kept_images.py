@@ -28,7 +28,7 @@ from generator.catalog.image_record import (
     kept_value,
     record_token,
 )
-from generator.catalog.model import Image, with_fields
+from generator.catalog.model import Catalog, Image, with_fields
 from generator.demo import make_demo
 from generator.state.database import SCHEMA_VERSION
 from tests.conftest import (
@@ -148,20 +148,30 @@ def forty_images(tmp_path: Path) -> Path:
     return write_tree(tmp_path / "repo", files)
 
 
+def edited_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, description: str
+) -> tuple[Catalog, list[str]]:
+    """Build the tree in `tmp_path/repo`, write "Edited." into one image's description, build
+    again: that build's catalog, and the kept images it decoded (`decoded_images`)."""
+    config, clock = config_for(tmp_path), Clock()
+    build_here(config, clock=clock)
+    (tmp_path / "repo" / description).write_text("Edited.\n")
+    clock.advance(1)
+    decoded = decoded_images(monkeypatch)
+    catalog = build_here(config, clock=clock).catalog
+    assert catalog is not None
+    return catalog, decoded
+
+
 def test_an_edit_build_decodes_no_image_it_does_not_show_anew(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Of 40 kept images, a build after one description changed decodes only the edited one
     (read from its files, then kept and held light like the others): the others' pages are
     the published ones."""
-    repo = forty_images(tmp_path)
-    config, clock = config_for(tmp_path), Clock()
-    build_here(config, clock=clock)
-    (repo / "kvm/sl6.7_x86_64_sl11d_20GB_batch.txt").write_text("Edited.\n")
-    clock.advance(1)
-    decoded = decoded_images(monkeypatch)
-    catalog = build_here(config, clock=clock).catalog
-    assert catalog is not None and len(catalog.images) == 40
+    forty_images(tmp_path)
+    catalog, decoded = edited_build(tmp_path, monkeypatch, "kvm/sl6.7_x86_64_sl11d_20GB_batch.txt")
+    assert len(catalog.images) == 40
     edited = next(i for i in catalog.images if i.id == "kvm/sl6.7_x86_64_sl11d_20GB_batch")
     assert set(decoded) == {edited.id}  # its pieces and page made
     assert "Edited." in edited.description_html
@@ -182,14 +192,9 @@ def test_a_directory_image_is_decoded_once_however_often_its_members_are_asked_f
         disk = {"disk.img": f"disk {n}\n", "swap.img": f"swap {n}\n"}
         files.update(directory_image(f"xen/sl7.{n}_x86_64_sl20a_8GB_dir", disk))
         files.update(image_entries(f"kvm/sl6.{n}_x86_64_sl11d_20GB_batch.img", f"{n}\n", "A.\n"))
-    repo = write_tree(tmp_path / "repo", files)
-    config, clock = config_for(tmp_path), Clock()
-    build_here(config, clock=clock)
-    (repo / "kvm/sl6.1_x86_64_sl11d_20GB_batch.txt").write_text("Edited.\n")
-    clock.advance(1)
-    decoded = decoded_images(monkeypatch)
-    catalog = build_here(config, clock=clock).catalog
-    assert catalog is not None and {type(i) for i in catalog.images} == {KeptImage}
+    write_tree(tmp_path / "repo", files)
+    catalog, decoded = edited_build(tmp_path, monkeypatch, "kvm/sl6.1_x86_64_sl11d_20GB_batch.txt")
+    assert {type(i) for i in catalog.images} == {KeptImage}
     directories = sorted(i.id for i in catalog.images if i.multi_file)
     assert len(directories) == 3
     assert sorted(i for i in decoded if i.startswith("xen/")) == directories
