@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from generator import failpoints
+from generator.allocator import return_large_blocks
 from generator.build import build, check, verify
 from generator.cli_options import overrides, parser
 from generator.config import Config, load_config
@@ -60,6 +61,7 @@ def main_and_exit() -> NoReturn:
     still flushes stdout and stderr and exits normally. `main` frees everything, for callers
     that go on running (tests).
     """
+    return_large_blocks()  # a process-wide choice: the program's, not a library caller's
     gc.disable()
     try:
         code = command(None)
