@@ -13,7 +13,7 @@ import pytest
 from generator.errors import EXIT_CRASH
 from generator.failpoints import FAIL_POINTS, FAIL_VARIABLE, POINTS
 from generator.identity import program_identity
-from generator.publish.copies import _sharing_digests, current_build, publish
+from generator.publish.copies import current_build, publish
 from generator.publish.manifest import manifest_parts, manifest_path, read_manifest
 from generator.publish.output_checks import UnsafeOutputError, builds_dir
 from generator.site import records
@@ -149,13 +149,20 @@ def test_a_manifest_is_read_with_outside_paths_dropped_and_odd_digests_untrusted
     assert read_manifest(build) == recorded | {"z.html": None}
 
 
-def test_the_manifests_held_while_publishing_share_their_equal_digests() -> None:
-    new = {"a": "0" * 64, "b": "1" * 64}
-    old = {"a": "".join(["0"] * 64), "b": "2" * 64, "c": "3" * 64, "d": None}
-    assert old["a"] is not new["a"]
-    shared = _sharing_digests(old, new)
-    assert shared == {"a": "0" * 64, "b": "2" * 64, "c": "3" * 64, "d": None}
-    assert shared["a"] is new["a"] and shared["b"] is not new["b"]
+def test_a_manifest_read_for_publishing_shares_the_equal_digests_of_the_new_one(
+    tmp_path: Path,
+) -> None:
+    """The two manifests held while a copy is updated hold one object per unchanged digest."""
+    output = tmp_path / "site"
+    publish(SITE_A, output)
+    build = current_build(output)
+    recorded = read_manifest(build)
+    new = {path: "".join(digest) for path, digest in recorded.items() if digest}
+    new["index.html"] = "2" * 64
+    shared = read_manifest(build, share=new)
+    assert shared == recorded
+    assert shared["catalog.json"] is new["catalog.json"]
+    assert shared["index.html"] is not new["index.html"]
 
 
 def test_a_folder_of_a_copy_replaced_by_a_link_is_never_written_or_deleted_through(
@@ -331,19 +338,69 @@ def test_quiet_prints_only_new_errors_and_the_log_only_news(repo: Path, tmp_path
 
 
 def test_a_manifest_written_in_parts_is_the_json_of_it_whole(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Slices of a few entries, joined: the bytes `json.dumps` gives the whole manifest (sorted,
-    compact, escaped), and the whole record of page keys, for any number of entries."""
+    """Slices of a few entries, a line each: JSON of the whole manifest (sorted, compact within
+    a line, escaped), and of the whole record of page keys, for any number of entries; read
+    back a line at a time."""
     monkeypatch.setattr(records, "JSON_SLICE", 3)
+    slices: list[int] = []  # the entries `take` is given at each call: a line's
     for count in (0, 1, 3, 4, 7):
         files: dict[str, str | None] = {f'images/é{n}/"x".html': f"{n:064x}" for n in range(count)}
         if count:
             files["z/journaled.html"] = None
-        whole = json.dumps(files, sort_keys=True, separators=(",", ":")).encode()
-        assert b"".join(manifest_parts(files)) == whole
-        assert json.loads(whole) == files
+        written = b"".join(manifest_parts(files))
+        assert json.loads(written) == files and list(json.loads(written)) == sorted(files)
+        assert written.count(b"\n") == max(0, (len(files) - 1) // 3)
+        path = tmp_path / f"{count}.json"
+        path.write_bytes(written)
+        slices.clear()
+        read = records.read_sorted_object(path, lambda part: slices.append(len(part)) or part)
+        assert read == files
+        assert slices == ([min(3, len(files) - n) for n in range(0, len(files), 3)] or [0])
         keys = {path: f"{n:064x}" for n, path in enumerate(files)}
         record = {"program": program_identity(), "pages": keys}
-        whole = json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
-        assert b"".join(pages_parts(keys)) == whole
+        assert json.loads(b"".join(pages_parts(keys))) == record
+
+
+# Files laid out otherwise (by hand, another tool, damage): read as `json.loads` reads them.
+OTHER_LAYOUTS = [
+    b'{"a":"1",\n"b":"2"}',  # the layout itself
+    b"{}",
+    b'{"a":"1"}\n',  # a final newline
+    b'{"a":"1",\r\n"b":"2"}',
+    b'{\n"a":"1"}',
+    b'{"a":\n"1"}',
+    b'{"a":"1",\n"a":"2",\n"b":"3"}',  # a repeated path: the last digest, the first place
+    b'{"a":"1",\n}',
+    b'{"a":"1",\n,\n"b":"2"}',
+    b'{"a":"1",\n }',  # entries of blanks only: a stray comma
+    b'{ ,\n"a":"1"}',
+    b'{"a":"1",\n\t,\n"b":"2"}',
+    b'{"a":"1",\n',
+    b"{",
+    b'["a"]',
+    b'{"a":"\xff"}',
+    b'\xef\xbb\xbf{"a":"1"}',
+    b' {"a":"1"}',
+    b'{"a":"1"} {"b":"2"}',
+    b'{"a":"1",\n"b":"2"}\x00',
+]
+
+
+@pytest.mark.parametrize("text", OTHER_LAYOUTS)
+def test_a_flat_object_is_read_as_json_reads_it_whatever_its_layout(
+    tmp_path: Path, text: bytes
+) -> None:
+    path = tmp_path / "object.json"
+    path.write_bytes(text)
+    try:
+        expected = json.loads(text.decode("utf-8"))
+    except ValueError:
+        expected = None
+    if not isinstance(expected, dict):
+        with pytest.raises(ValueError):
+            records.read_sorted_object(path, lambda part: part)
+        return
+    read = records.read_sorted_object(path, lambda part: part)
+    assert read == expected and list(read) == list(expected)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 
-from generator.site.records import sorted_object_parts
+from generator.site.records import read_sorted_object, sorted_object_parts
 
 Manifest = dict[str, str | None]  # relative path -> digest; None: ours, bytes not trusted
 
@@ -48,14 +49,17 @@ def key_path(build: Path) -> Path:
     return build.parent / f"{build.name}.key"
 
 
-def read_manifest(build: Path | None) -> Manifest:
+def read_manifest(build: Path | None, share: Mapping[str, str] | None = None) -> Manifest:
     """What the copy holds by our own record; paths that could leave the copy are dropped.
 
-    The paths of a journal left by a killed run are ours with no digest trusted.
+    The paths of a journal left by a killed run are ours with no digest trusted. `share`: the
+    digests of the files being published, by path; a recorded digest equal to its file's is
+    read as that object, so the two manifests held while a copy is brought up to date share
+    their unchanged files' digests (at 100,000 images, 200,000 files: 22 MB).
     """
     if build is None:
         return {}
-    manifest = _recorded(manifest_path(build))
+    manifest = _recorded(manifest_path(build), share or {})
     journal = _journal(journal_path(build))
     if journal is None:  # damaged: no digest of the copy is trusted
         return dict.fromkeys(manifest)
@@ -64,20 +68,27 @@ def read_manifest(build: Path | None) -> Manifest:
     return manifest
 
 
-def _recorded(path: Path) -> Manifest:
-    try:  # read as text: its bytes are let go before it is parsed (25 MB at 100,000 images)
-        data = json.loads(path.read_text(encoding="utf-8"))
+def _recorded(path: Path, share: Mapping[str, str]) -> Manifest:
+    """The manifest's entries, read a line of them at a time (`read_sorted_object`)."""
+    try:
+        return read_sorted_object(path, partial(_checked, share=share))
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict):
-        return {}
-    # Checked in place, not copied: at 100,000 images a manifest holds 200,000 files (50 MB).
-    for p in [p for p in data if not _inside(p)]:
-        del data[p]
-    for p, d in data.items():
+
+
+def _checked(entries: dict[str, object], share: Mapping[str, str]) -> Manifest:
+    """Entries as read, checked in place (not copied): paths that could leave the copy dropped,
+    a digest that is not text untrusted (None), one equal to `share`'s as `share`'s object."""
+    for p in [p for p in entries if not _inside(p)]:
+        del entries[p]
+    for p, d in entries.items():
         if not isinstance(d, str):
-            data[p] = None
-    return data
+            entries[p] = None
+        else:
+            same = share.get(p)
+            if same is not None and same == d:
+                entries[p] = same
+    return entries  # type: ignore[return-value]  # every value is now text or None
 
 
 def _journal(path: Path) -> list[str] | None:
