@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from generator.build import build
 from generator.catalog.model import Catalog
 from generator.publish.copies import publish
@@ -299,3 +301,39 @@ def test_a_build_never_holds_catalog_json_whole(tmp_path: Path) -> None:
     assert size > 4_000_000 and len(json.loads(written.read_bytes())["images"]) == LONG
     assert largest < size / 4, f"a block of {largest:,} B held; the file: {size:,} B"
     assert added < size / 4, f"{added:,} B more to write a file of {size:,} B"
+
+
+MANY = 2_000  # images: SHA256SUMS of 220 KB, sitemap.xml of 130 KB, made in parts of PART lines
+PART = 100
+
+
+def shared_file_write(tmp: str, name: str) -> tuple[int, int]:
+    """The build of `star_like(tmp, MANY)` watched writing `name`: (its `added`, its size).
+    In an interpreter of its own, as `catalog_json_write`; parts of `PART` lines, so that the
+    file is made of many."""
+    import generator.site.sitemap as sitemap
+    import generator.site.sums as sums
+
+    sitemap.LINES = sums.LINES = PART
+    with one_core(), watching(name) as watch:
+        build(config_for(Path(tmp), jobs=1), clock=lambda: FIXED_TIME)
+    return watch.added(), (Path(tmp) / "site" / name).stat().st_size
+
+
+@pytest.mark.parametrize(("name", "bound"), [("SHA256SUMS", 2.0), ("sitemap.xml", 0.5)])
+def test_a_build_makes_its_sums_and_sitemap_in_parts(
+    tmp_path: Path, name: str, bound: float
+) -> None:
+    """Making, digesting and writing a SUMS file raise what the build holds by less than twice
+    its size (its lines, sorted, are held: they were 3.3 times its size with their text and
+    bytes made whole), sitemap.xml by less than half (its lines were made all at once: 5 times
+    its size)."""
+    star_like(tmp_path, MANY)
+    measure = "import sys; from tests.test_bounded_memory import shared_file_write as w; "
+    measure += "print(*w(sys.argv[1], sys.argv[2]))"
+    done = subprocess.run([sys.executable, "-c", measure, str(tmp_path), name], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    added, size = map(int, done.stdout.split()[-2:])
+    assert size > 100_000
+    assert added < bound * size, f"{added:,} B more to write a file of {size:,} B"

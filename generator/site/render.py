@@ -45,8 +45,8 @@ from generator.site.search_index import (
     search_index_file,
     search_text_parts,
 )
-from generator.site.sitemap import page_url, sitemap_xml
-from generator.site.sums import SUMS_NAMES, sums_file
+from generator.site.sitemap import page_url, sitemap
+from generator.site.sums import SUMS_NAMES, sums_parts
 from generator.site.template_cache import template_cache
 from generator.site.template_parts import bind_parts
 from generator.site.views import (
@@ -158,7 +158,7 @@ def render_site(
             env, "page.html", ContentView(nav(1, page.slug), page)
         )
     if not audience.private:
-        files["sitemap.xml"] = _made_later(env, partial(sitemap, catalog, pages, listing, base_url))
+        files["sitemap.xml"] = _in_parts(env, partial(sitemap, catalog, pages, listing, base_url))
     files.update(_sums_files(env, catalog))
     files.update(static_files())
     return files
@@ -169,14 +169,14 @@ def _search_files(env: jinja2.Environment, rows: list[Row], pieces: list[Pieces]
     extras = [p.extra for p in pieces]
     return {
         SEARCH_INDEX: _made_later(env, partial(search_index_file, rows, extras)),
-        SEARCH_TEXT: _made_in_parts(env, partial(search_text_parts, rows)),  # 29 MB at 100,000
+        SEARCH_TEXT: _in_parts(env, partial(search_text_parts, rows)),  # 29 MB at 100,000
     }
 
 
 def _sums_files(env: jinja2.Environment, catalog: Catalog) -> dict:
     """One SUMS file per algorithm of the catalog's digest set (`site.sums`)."""
     return {
-        SUMS_NAMES[algorithm]: _made_later(env, partial(sums_file, catalog, algorithm))
+        SUMS_NAMES[algorithm]: _in_parts(env, partial(sums_parts, catalog, algorithm))
         for algorithm in catalog.digests
     }
 
@@ -239,7 +239,7 @@ def _catalog_file(
 ) -> bytes | Chunked:
     """catalog.json; with deferred pages, made part by part as it is written: whole, it would
     be held at the build's fullest point."""
-    return _made_in_parts(env, partial(catalog_parts, catalog, records, pieces))
+    return _in_parts(env, partial(catalog_parts, catalog, records, pieces))
 
 
 def _problems_file(env: jinja2.Environment, catalog: Catalog, nav: Nav) -> bytes:
@@ -308,7 +308,7 @@ def _made_later(env: jinja2.Environment, make: Callable[[], bytes]) -> bytes:
     return Deferred(make) if getattr(env, "defer_pages", False) else make()
 
 
-def _made_in_parts(env: jinja2.Environment, parts: Callable[[], Iterable[bytes]]) -> bytes:
+def _in_parts(env: jinja2.Environment, parts: Callable[[], Iterable[bytes]]) -> bytes:
     """A file too large to be held whole (catalog.json, search-text.json): with deferred
     pages, made part by part each time it is read (`Chunked`), else joined now."""
     return Chunked(parts) if getattr(env, "defer_pages", False) else b"".join(parts())
@@ -370,19 +370,6 @@ def index_page(
         page_size=preview_rows,
         listing=links,
     )
-
-
-def sitemap(
-    catalog: Catalog,
-    pages: list[ContentPage],
-    listing: dict[str, ListingPage],
-    base_url: str | None,
-) -> bytes:
-    paths = [""] + [p.url for p in pages] + ["problems/"]
-    paths += [image.url for image in catalog.images]
-    paths += [tombstone.url for tombstone in catalog.removed]
-    paths += [path.removesuffix("index.html") for path in listing]
-    return sitemap_xml(paths, base_url)
 
 
 def write_files(files: dict[str, bytes], directory: Path) -> None:
