@@ -303,18 +303,17 @@ def test_a_build_never_holds_catalog_json_whole(tmp_path: Path) -> None:
     assert added < size / 4, f"{added:,} B more to write a file of {size:,} B"
 
 
-MANY = 2_000  # images: SHA256SUMS of 220 KB, sitemap.xml of 130 KB, made in parts of PART lines
-PART = 100
+MANY = 2_000  # images: SHA256SUMS of 210 KB, sitemap.xml of 130 KB, made in parts of PART
+PART = 8_000  # characters: some 80 lines of SHA256SUMS, 120 of sitemap.xml
 
 
 def shared_file_write(tmp: str, name: str) -> tuple[int, int]:
     """The build of `star_like(tmp, MANY)` watched writing `name`: (its `added`, its size).
-    In an interpreter of its own, as `catalog_json_write`; parts of `PART` lines, so that the
-    file is made of many."""
-    import generator.site.sitemap as sitemap
-    import generator.site.sums as sums
+    In an interpreter of its own, as `catalog_json_write`; parts of `PART` characters, so that
+    the file is made of many."""
+    import generator.site.deferred as deferred
 
-    sitemap.LINES = sums.LINES = PART
+    deferred.PART_SIZE = PART
     with one_core(), watching(name) as watch:
         build(config_for(Path(tmp), jobs=1), clock=lambda: FIXED_TIME)
     return watch.added(), (Path(tmp) / "site" / name).stat().st_size

@@ -84,19 +84,20 @@ class Digested:
         return self.make()
 
 
-def encoded_parts(*texts: Iterable[str]) -> Iterator[bytes]:
+def encoded_parts(*texts: Iterable[str], errors: str = "strict") -> Iterator[bytes]:
     """The `texts`, in order, as UTF-8 parts of about `PART_SIZE` characters each: a chunked
-    file's parts, each encoded alone (the texts are not copied but into their part)."""
+    file's parts, each encoded alone (the texts are not copied but into their part). `errors`:
+    as `str.encode` takes it ("surrogateescape" writes names that are not UTF-8 as read)."""
     batch: list[str] = []
     size = 0
     for text in itertools.chain(*texts):
         batch.append(text)
         size += len(text)
         if size >= PART_SIZE:
-            yield "".join(batch).encode("utf-8")
+            yield "".join(batch).encode("utf-8", errors)
             batch, size = [], 0
     if batch:
-        yield "".join(batch).encode("utf-8")
+        yield "".join(batch).encode("utf-8", errors)
 
 
 def made_when_written(data: object) -> bool:

@@ -6,12 +6,13 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
+from generator.site.deferred import encoded_parts
+
 if TYPE_CHECKING:
     from generator.catalog.model import Catalog
     from generator.site.content import ContentPage
 
 NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
-LINES = 10_000  # pages of a part (`sitemap_parts`)
 
 
 def escape(text: str) -> str:
@@ -43,20 +44,14 @@ def sitemap(
     return sitemap_parts(paths, base_url)
 
 
-def sitemap_xml(paths: Iterable[str], base_url: str | None) -> bytes:
-    """One `<url>` per page, in the order given (callers pass a deterministic order).
+def sitemap_parts(paths: Iterable[str], base_url: str | None) -> Iterator[bytes]:
+    """One `<url>` per page, in the order given (callers pass a deterministic order), in parts
+    (`deferred.encoded_parts`): at 100,000 images the file is 7 MB, and its lines, text and
+    bytes made at once were 35 MB at publishing's fullest point.
 
     Without `--base-url` the locations stay relative: crawlers need absolute URLs, so a
     published site should be built with its base URL.
     """
-    return b"".join(sitemap_parts(paths, base_url))
-
-
-def sitemap_parts(paths: Iterable[str], base_url: str | None) -> Iterator[bytes]:
-    """`sitemap_xml`'s bytes, `LINES` pages at a time: at 100,000 images the file is 7 MB,
-    and its lines, text and bytes made at once were 35 MB at publishing's fullest point."""
-    yield f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{NAMESPACE}">\n'.encode()
     lines = (f"  <url><loc>{escape(page_url(path, base_url))}</loc></url>\n" for path in paths)
-    while part := "".join(itertools.islice(lines, LINES)):
-        yield part.encode("utf-8")
-    yield b"</urlset>\n"
+    head = f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{NAMESPACE}">\n'
+    return encoded_parts([head], lines, ["</urlset>\n"])

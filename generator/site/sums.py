@@ -14,42 +14,38 @@ from collections.abc import Iterator
 
 from generator.catalog.model import Catalog
 from generator.digests import hex_of
+from generator.site.deferred import encoded_parts
 
 SUMS_NAMES = {"md5": "MD5SUMS", "sha256": "SHA256SUMS", "sha512": "SHA512SUMS"}
 VERIFIED = "verified"
-LINES = 10_000  # lines of a part (`sums_parts`)
 # coreutils writes a name holding a backslash, newline or carriage return escaped, with a
 # backslash before the line (coreutils 9 escapes CR too; `generator.read.checksum` reads it).
 ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r"})
 
 
-def sums_file(catalog: Catalog, algorithm: str) -> bytes:
-    """The SUMS file of one algorithm of the catalog's digest set (its name: `SUMS_NAMES`):
-    the lines of every verified file holding an `algorithm` digest, sorted as bytes."""
-    return b"".join(sums_parts(catalog, algorithm))
-
-
 def sums_parts(catalog: Catalog, algorithm: str) -> Iterator[bytes]:
-    """`sums_file`'s bytes, `LINES` lines at a time: at 100,000 images a SHA256SUMS is 11 MB,
-    and its lines, text and bytes made at once were 36 MB at publishing's fullest point.
+    """The SUMS file of one algorithm of the catalog's digest set (its name: `SUMS_NAMES`):
+    the lines of every verified file holding an `algorithm` digest, sorted as bytes, in parts
+    (`deferred.encoded_parts`): at 100,000 images a SHA256SUMS is 11 MB, and its lines, text
+    and bytes made at once were 36 MB at publishing's fullest point.
 
-    Sorted as text, encoded a part at a time: for ASCII lines (the usual ones) text order is
-    byte order; any other line is sorted by its bytes after all (a name that is not UTF-8 sorts
-    by the bytes the file system holds).
+    Sorted as text: for ASCII lines (the usual ones) text order is byte order; any other line
+    is sorted by its bytes after all (a name that is not UTF-8 sorts by the bytes the file
+    system holds).
     """
-    text = sorted(
+    lines = sorted(
         sums_line(hex_value, path)
         for path, hex_value in verified_files(catalog, algorithm)
         if hex_value
     )
-    if all(line.isascii() for line in text):
-        for start in range(0, len(text), LINES):
-            yield "".join(text[start : start + LINES]).encode()
-        return
-    raw = sorted(line.encode("utf-8", "surrogateescape") for line in text)
-    del text
-    for start in range(0, len(raw), LINES):
-        yield b"".join(raw[start : start + LINES])
+    if not all(line.isascii() for line in lines):
+        lines.sort(key=_raw)
+    return encoded_parts(lines, errors="surrogateescape")
+
+
+def _raw(line: str) -> bytes:
+    """The line's bytes in the file."""
+    return line.encode("utf-8", "surrogateescape")
 
 
 def verified_files(catalog: Catalog, algorithm: str) -> Iterator[tuple[str, str | None]]:
@@ -69,7 +65,7 @@ def sums_line(hex_value: str, path: str) -> str:
     """`HEX  PATH` as md5sum prints it (text mode), escaped as coreutils does when needed
     (`translate` only for a name that needs it: it costs 4 us a name, and a build at 10,000
     images writes 20,000 lines). A name that is not UTF-8 holds the bytes the file system
-    holds as surrogate escapes: the file's line is encoded with them (`sums_file`)."""
+    holds as surrogate escapes: the file's line is encoded with them (`sums_parts`)."""
     if "\\" not in path and "\n" not in path and "\r" not in path:
         return f"{hex_value}  {path}\n"
     return f"\\{hex_value}  {path.translate(ESCAPES)}\n"
